@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file vring/packed.h
+ * @brief Packed virtqueue (virtio 1.2 section 2.8), driver and device roles.
+ *
+ * The packed ring is one array of descriptors written by both sides: the
+ * driver marks descriptors available, the device overwrites them used, and
+ * each side tracks a wrap counter (both start at 1). Queue sizes need not be
+ * powers of two (1..32768).
+ *
+ * Memory, concurrency, batching and errors follow vring/split.h:
+ * caller-provided areas and private state, one thread per queue object,
+ * add/complete many then publish once, a broken queue stays broken until
+ * reset. Batching here holds back the flags of the first descriptor of the
+ * batch: everything after it is written first, and one release store of
+ * that first flags word publishes the whole batch (the device stops at the
+ * first descriptor that is not available).
+ */
+#ifndef VRING_PACKED_H
+#define VRING_PACKED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detail/atomic.h"
+#include "detail/compiler.h"
+#include "detail/endian.h"
+#include "errors.h"
+#include "layout.h"
+#include "mem.h"
+#include "notify.h"
+#include "queue.h"
+
+VR_EXTERN_C_BEGIN
+
+/** The three areas of a packed queue, as virtio-mmio or PCI give them. */
+struct vr_packed_areas {
+	void *desc;         /**< descriptor ring: 16 * num bytes, align 16 */
+	void *driver_event; /**< driver event suppression: 4 bytes, align 4 */
+	void *device_event; /**< device event suppression: 4 bytes, align 4 */
+};
+
+/**
+ * @brief Carve the three areas out of one region (vr_packed_layout()).
+ * @return 0; VR_EINVAL; VR_ERANGE when @p len is too small; VR_EALIGN when
+ *         @p base is not 16-byte aligned
+ */
+int vr_packed_areas_from_region(struct vr_packed_areas *areas, void *base,
+				size_t len, uint32_t num);
+
+/* Flags word of a descriptor made available (driver) or used (device) in
+ * wrap @p wrap (section 2.8.1). */
+VR_INLINE uint16_t vr__packed_avail_bits(bool wrap)
+{
+	return (uint16_t)(wrap ? VR_DESC_F_AVAIL : VR_DESC_F_USED);
+}
+
+VR_INLINE uint16_t vr__packed_used_bits(bool wrap)
+{
+	return (uint16_t)(wrap ? (VR_DESC_F_AVAIL | VR_DESC_F_USED) : 0);
+}
+
+/* Is a descriptor with @p flags available in driver wrap @p wrap? */
+VR_INLINE bool vr__packed_is_avail(uint16_t flags, bool wrap)
+{
+	return (flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) ==
+	       vr__packed_avail_bits(wrap);
+}
+
+/* Is a descriptor with @p flags used in device wrap @p wrap? */
+VR_INLINE bool vr__packed_is_used(uint16_t flags, bool wrap)
+{
+	return (flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) ==
+	       vr__packed_used_bits(wrap);
+}
+
+/* ======================================================================= */
+/*                              Driver side                                */
+/* ======================================================================= */
+
+/** Driver-side packed queue. Fields are private: use the functions. */
+struct vr_packed_drv {
+	struct vr_packed_desc *desc;
+	struct vr_packed_event *driver_event; /* we write it */
+	struct vr_packed_event *device_event; /* the device writes it */
+	struct vr_drv_slot *slot;             /* per buffer id, private */
+	struct vr_mem mem;
+	uint64_t features;
+	uint32_t flags;
+	uint16_t num;
+	uint16_t next_avail;  /* next ring position to fill */
+	uint16_t next_used;   /* next ring position to read used from */
+	uint16_t num_free;    /* free ring positions */
+	uint16_t free_id;     /* head of the free buffer-id list */
+	uint16_t in_flight;
+	uint16_t held_pos;    /* first head of the unpublished batch */
+	uint16_t held_flags;  /* its flags, stored at publish */
+	uint16_t pub_pos;     /* next_avail at the last publish */
+	uint16_t kick_pos;    /* pub_pos at the last need_notify */
+	uint16_t order_head;  /* in-order: oldest buffer id in flight */
+	uint16_t order_tail;
+	uint16_t batch_end;   /* in-order: last id of the batch being
+				 collected, VR__NONE if none */
+	uint32_t batch_len;
+	bool avail_wrap;      /* driver ring wrap counter */
+	bool used_wrap;       /* wrap counter expected on used descriptors */
+	bool pub_wrap;
+	bool kick_wrap;
+	bool held;            /* a batch is waiting for publish */
+	bool event_idx;
+	bool indirect;
+	bool in_order;
+	int broken;
+	struct vr_queue_stats stats;
+};
+
+size_t vr_packed_drv_state_size(uint32_t num);
+
+/**
+ * @brief Initialise a driver queue; zeroes the descriptor ring and the
+ *        driver event area (the driver owns the ring memory).
+ * @return 0; VR_EINVAL; VR_EALIGN; VR_ERANGE
+ */
+int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
+		       const struct vr_packed_areas *areas, void *state,
+		       size_t state_len);
+
+/** @brief Reset (RING_RESET semantics): forget chains, zero the ring. */
+void vr_packed_drv_reset(struct vr_packed_drv *q);
+
+VR_INLINE int vr_packed_drv_broken(const struct vr_packed_drv *q)
+{
+	return q->broken;
+}
+
+VR_INLINE unsigned vr_packed_drv_free(const struct vr_packed_drv *q)
+{
+	return q->num_free;
+}
+
+VR_INLINE unsigned vr_packed_drv_in_flight(const struct vr_packed_drv *q)
+{
+	return q->in_flight;
+}
+
+int vr__packed_drv_break(struct vr_packed_drv *q, int err);
+void vr__packed_drv_clean_descs(struct vr_packed_drv *q, uint16_t first,
+				unsigned n);
+int vr__packed_drv_get_used_in_order(struct vr_packed_drv *q,
+				     struct vr_used_buf *out);
+
+/* Store the flags of ring position @p pos, holding back the first head of
+ * a batch until publish. */
+VR_INLINE void vr__packed_drv_set_head(struct vr_packed_drv *q, uint16_t pos,
+				       uint16_t flags)
+{
+	if (!q->held) {
+		q->held = true;
+		q->held_pos = pos;
+		q->held_flags = flags;
+	} else {
+		/* Relaxed: the device reads it only after acquiring the held
+		 * head, which is released (R1) after this store. */
+		vr__store16(&q->desc[pos].flags, vr__le16(flags));
+	}
+}
+
+/* Record a chain of @p n ring descriptors just written under buffer id
+ * @p id, ending before (@p pos, @p wrap). */
+VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
+				     uint16_t pos, bool wrap, unsigned n,
+				     uint32_t in_len, void *cookie)
+{
+	struct vr_drv_slot *s = &q->slot[id];
+
+	q->next_avail = pos;
+	q->avail_wrap = wrap;
+	q->num_free = (uint16_t)(q->num_free - n);
+	s->cookie = cookie;
+	s->in_len = in_len;
+	s->ndesc = (uint16_t)n;
+	if (q->in_order) {
+		s->order_next = VR__NONE;
+		if (q->order_tail == VR__NONE)
+			q->order_head = id;
+		else
+			q->slot[q->order_tail].order_next = id;
+		q->order_tail = id;
+	}
+	q->in_flight++;
+}
+
+/**
+ * @brief Add a chain of @p n_out readable then @p n_in writable buffers.
+ *        Not visible to the device until vr_packed_drv_publish().
+ * @return the buffer id (>= 0); VR_ENOSPC; VR_EINVAL; VR_EFAULT (cache
+ *         hooks set and a buffer outside cfg->mem); VR_EBROKEN
+ */
+VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *seg,
+				unsigned n_out, unsigned n_in, void *cookie)
+{
+	unsigned n = n_out + n_in, i;
+	uint16_t id, pos, first;
+	bool wrap;
+	uint64_t in_len = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(n == 0 || n > q->num || seg == NULL))
+		return VR_EINVAL;
+	if (n > q->num_free)
+		return VR_ENOSPC;
+	for (i = 0; i < n; i++) {
+		if (VR_UNLIKELY(seg[i].len == 0))
+			return VR_EINVAL;
+		if (i >= n_out)
+			in_len += seg[i].len;
+	}
+	if (VR_UNLIKELY(in_len > UINT32_MAX))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL)) {
+		/* Before anything is written: a buffer outside the window
+		 * fails the add with nothing changed. */
+		int err = vr__mem_clean_segs(&q->mem, seg, n_out);
+		if (err)
+			return err;
+	}
+
+	id = q->free_id;
+	q->free_id = q->slot[id].next;
+	first = pos = q->next_avail;
+	wrap = q->avail_wrap;
+	for (i = 0; i < n; i++) {
+		struct vr_packed_desc *d = &q->desc[pos];
+		uint16_t flags = vr__packed_avail_bits(wrap);
+
+		if (i >= n_out)
+			flags |= VR_DESC_F_WRITE;
+		if (i + 1 < n)
+			flags |= VR_DESC_F_NEXT;
+		/* Plain stores: the device reads them only after acquiring
+		 * the head's flags, released at publish (R1). The buffer id
+		 * goes in every descriptor; the spec reads it from the last. */
+		d->addr = vr__le64(seg[i].addr);
+		d->len = vr__le32(seg[i].len);
+		d->id = vr__le16(id);
+		if (i == 0)
+			vr__packed_drv_set_head(q, pos, flags);
+		else
+			/* Relaxed: published with the head (R1). */
+			vr__store16(&d->flags, vr__le16(flags));
+		if (++pos == q->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	vr__packed_drv_commit(q, id, pos, wrap, n, (uint32_t)in_len, cookie);
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr__packed_drv_clean_descs(q, first, n);
+	return id;
+}
+
+/**
+ * @brief Add a chain through an indirect table of n_out + n_in packed
+ *        descriptors at @p table (device bus address @p table_addr).
+ * @return the buffer id; VR_ENOTSUP without INDIRECT_DESC; as add otherwise
+ */
+int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg,
+			       unsigned n_out, unsigned n_in,
+			       struct vr_packed_desc *table, uint64_t table_addr,
+			       void *cookie);
+
+/** @brief Make every chain added since the last publish visible. */
+VR_INLINE void vr_packed_drv_publish(struct vr_packed_drv *q)
+{
+	if (!q->held)
+		return;
+	q->held = false;
+	/* R1 (release): every descriptor of the batch, written above, is
+	 * visible before the first head's flags mark it available. Partner:
+	 * A1 in vr_packed_dev_pop. */
+	vr__store_release16(&q->desc[q->held_pos].flags,
+			    vr__le16(q->held_flags));
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, &q->desc[q->held_pos].flags,
+			     sizeof(uint16_t));
+	q->pub_pos = q->next_avail;
+	q->pub_wrap = q->avail_wrap;
+}
+
+/**
+ * @brief After publish: must the device be notified? Full fence, then the
+ *        device event suppression area (ENABLE, DISABLE or DESC with
+ *        EVENT_IDX). An unknown flags value counts as ENABLE: an extra
+ *        notification is harmless, a missing one strands a message.
+ * @return 1 to notify, 0 not to, VR_EBROKEN
+ */
+VR_INLINE int vr_packed_drv_need_notify(struct vr_packed_drv *q)
+{
+	uint16_t ev_flags, off_wrap;
+	int need;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	/* F1 (full fence): the head flags store (R1) is ordered before the
+	 * loads of the device event area. Partner: F4 in
+	 * vr_packed_dev_arm_avail_notify. */
+	vr__fence_full();
+	if (q->kick_pos == q->pub_pos && q->kick_wrap == q->pub_wrap)
+		return 0;
+	vr_mem_invalidate(&q->mem, q->device_event, sizeof(*q->device_event));
+	/* Relaxed, read once each: ordered after R1 by F1. */
+	ev_flags = vr__le16(vr__load16(&q->device_event->flags));
+	off_wrap = vr__le16(vr__load16(&q->device_event->off_wrap));
+	if (ev_flags == VR_EVENT_F_DISABLE)
+		need = 0;
+	else if (ev_flags == VR_EVENT_F_DESC && q->event_idx)
+		need = vr_packed_need_event(off_wrap, q->num, q->pub_pos,
+					    q->pub_wrap, q->kick_pos,
+					    q->kick_wrap);
+	else
+		need = 1;
+	q->kick_pos = q->pub_pos;
+	q->kick_wrap = q->pub_wrap;
+	if (need)
+		q->stats.notify_needed++;
+	else
+		q->stats.notify_suppressed++;
+	return need;
+}
+
+VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
+{
+	vr_packed_drv_publish(q);
+	return vr_packed_drv_need_notify(q);
+}
+
+/**
+ * @brief Collect one used chain.
+ * @return 0; VR_EAGAIN; VR_EBROKEN; or a violation that breaks the queue:
+ *         VR_EUSEDIDX (a used descriptor with nothing in flight),
+ *         VR_EUSEDID, VR_EUSEDLEN
+ */
+VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
+				     struct vr_used_buf *out)
+{
+	struct vr_packed_desc *d = &q->desc[q->next_used];
+	struct vr_drv_slot *s;
+	uint16_t flags, id;
+	uint32_t len;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (q->in_order)
+		return vr__packed_drv_get_used_in_order(q, out);
+	vr_mem_invalidate(&q->mem, d, sizeof(*d));
+	/* A2 (acquire): the used descriptor's id and len, and the buffer
+	 * contents, are visible after its flags. Partner: R2 in
+	 * vr_packed_dev_publish. */
+	flags = vr__le16(vr__load_acquire16(&d->flags));
+	if (!vr__packed_is_used(flags, q->used_wrap))
+		return VR_EAGAIN;
+	if (VR_UNLIKELY(q->in_flight == 0))
+		return vr__packed_drv_break(q, VR_EUSEDIDX);
+	/* Relaxed, read once: ordered after A2. */
+	id = vr__le16(vr__load16(&d->id));
+	len = vr__le32(vr__load32(&d->len));
+	if (VR_UNLIKELY(id >= q->num || q->slot[id].ndesc == 0))
+		return vr__packed_drv_break(q, VR_EUSEDID);
+	s = &q->slot[id];
+	if (!(flags & VR_DESC_F_WRITE))
+		len = 0; /* section 2.8.4: len is reserved without WRITE */
+	if (VR_UNLIKELY(len > s->in_len)) {
+		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+			return vr__packed_drv_break(q, VR_EUSEDLEN);
+		len = s->in_len;
+		q->stats.used_len_clamped++;
+	}
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = id;
+	/* Skip by the driver's own record of the chain, never by anything
+	 * the device wrote. */
+	q->next_used = (uint16_t)(q->next_used + s->ndesc);
+	if (q->next_used >= q->num) {
+		q->next_used = (uint16_t)(q->next_used - q->num);
+		q->used_wrap = !q->used_wrap;
+	}
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	s->next = q->free_id;
+	q->free_id = id;
+	q->in_flight--;
+	return 0;
+}
+
+int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
+				 struct vr_used_buf *out, unsigned max);
+
+/** @brief Ask the device not to send used-buffer notifications. */
+void vr_packed_drv_suppress_used_notify(struct vr_packed_drv *q);
+
+/**
+ * @brief Ask for a notification at the next used buffer (ENABLE, or DESC
+ *        at next_used with EVENT_IDX), full fence, look again.
+ * @return 1 when a used buffer is already there, 0 when it is safe to
+ *         sleep, VR_EBROKEN
+ */
+int vr_packed_drv_arm_used_notify(struct vr_packed_drv *q);
+
+/* ======================================================================= */
+/*                              Device side                                */
+/* ======================================================================= */
+
+/** Device-side packed queue. Fields are private: use the functions. */
+struct vr_packed_dev {
+	struct vr_packed_desc *desc;
+	struct vr_packed_event *driver_event; /* the driver writes it */
+	struct vr_packed_event *device_event; /* we write it */
+	uint16_t *chain_ndesc; /* per buffer id: ring descriptors, 0 = free */
+	uint16_t *order;       /* in-order: ids taken, oldest first */
+	struct vr_mem mem;
+	uint64_t features;
+	uint32_t flags;
+	uint16_t num;
+	uint16_t next_avail;  /* next ring position to take from */
+	uint16_t next_used;   /* next ring position to write used to */
+	uint16_t in_flight;   /* chains taken, not yet returned */
+	uint16_t desc_in_flight; /* their ring descriptors */
+	uint16_t order_first; /* in-order: index in order[] of the oldest */
+	uint16_t order_count;
+	uint16_t held_pos;
+	uint16_t held_flags;
+	uint16_t pub_pos;     /* next_used at the last publish */
+	uint16_t notify_pos;  /* pub_pos at the last need_notify */
+	bool avail_wrap;      /* wrap counter of the next available desc */
+	bool used_wrap;       /* device ring wrap counter */
+	bool pub_wrap;
+	bool notify_wrap;
+	bool held;
+	bool event_idx;
+	bool indirect;
+	bool in_order;
+	int broken;
+	struct vr_queue_stats stats;
+};
+
+size_t vr_packed_dev_state_size(uint32_t num);
+
+/**
+ * @brief Initialise a device queue; zeroes only the device event area (the
+ *        descriptor ring belongs to the driver until it is used).
+ * @return 0; VR_EINVAL; VR_EALIGN; VR_ERANGE
+ */
+int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+		       const struct vr_packed_areas *areas, void *state,
+		       size_t state_len);
+
+void vr_packed_dev_reset(struct vr_packed_dev *q);
+
+VR_INLINE int vr_packed_dev_broken(const struct vr_packed_dev *q)
+{
+	return q->broken;
+}
+
+VR_INLINE unsigned vr_packed_dev_in_flight(const struct vr_packed_dev *q)
+{
+	return q->in_flight;
+}
+
+int vr__packed_dev_break(struct vr_packed_dev *q, int err);
+
+/**
+ * @brief Is a chain available at the device's next position?
+ * @return 1 or 0; VR_EBROKEN
+ */
+VR_INLINE int vr_packed_dev_avail(struct vr_packed_dev *q)
+{
+	uint16_t flags;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	vr_mem_invalidate(&q->mem, &q->desc[q->next_avail].flags,
+			  sizeof(uint16_t));
+	/* Relaxed: a peek; vr_packed_dev_pop re-reads with acquire (A1). */
+	flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));
+	return vr__packed_is_avail(flags, q->avail_wrap);
+}
+
+/**
+ * @brief Take the next available chain, validated and translated; each
+ *        descriptor is read from shared memory once.
+ * @return 0; VR_EAGAIN; VR_E2BIG (chain stays, call again with a larger
+ *         iov array); VR_EBROKEN; or a violation that breaks the queue:
+ *         VR_EBUFID, VR_EINFLIGHT, VR_ELOOP, VR_EFLAGS, VR_ENESTED,
+ *         VR_EINDIRECT, VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN
+ */
+int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain);
+
+int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
+			    unsigned max);
+
+/**
+ * @brief Return chain @p id used with @p len bytes written. Not visible
+ *        until publish.
+ * @return 0; VR_ESTATE (id not taken, or not the oldest with IN_ORDER);
+ *         VR_EBROKEN
+ */
+VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
+				     uint32_t len)
+{
+	struct vr_packed_desc *d;
+	uint16_t pos = q->next_used, ndesc, flags;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
+		return VR_ESTATE;
+	if (q->in_order) {
+		if (VR_UNLIKELY(q->order[q->order_first] != id))
+			return VR_ESTATE;
+		if (++q->order_first == q->num)
+			q->order_first = 0;
+		q->order_count--;
+	}
+	ndesc = q->chain_ndesc[id];
+	d = &q->desc[pos];
+	/* Relaxed: published by the release of the batch's first flags (R2). */
+	vr__store16(&d->id, vr__le16(id));
+	vr__store32(&d->len, vr__le32(len));
+	flags = vr__packed_used_bits(q->used_wrap);
+	if (len)
+		flags |= VR_DESC_F_WRITE;
+	if (!q->held) {
+		q->held = true;
+		q->held_pos = pos;
+		q->held_flags = flags;
+	} else {
+		/* Relaxed: the driver reads it only after acquiring the
+		 * held first flags, released (R2) after this store. */
+		vr__store16(&d->flags, vr__le16(flags));
+	}
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, d, sizeof(*d));
+	q->next_used = (uint16_t)(pos + ndesc);
+	if (q->next_used >= q->num) {
+		q->next_used = (uint16_t)(q->next_used - q->num);
+		q->used_wrap = !q->used_wrap;
+	}
+	q->chain_ndesc[id] = 0;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
+	q->in_flight--;
+	return 0;
+}
+
+/**
+ * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
+ *        used descriptor carrying the last id (section 2.8.9).
+ * @return 0; VR_ENOTSUP; VR_EINVAL; VR_EBROKEN
+ */
+int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
+				    uint32_t last_len);
+
+/** @brief Make every completion since the last publish visible. */
+VR_INLINE void vr_packed_dev_publish(struct vr_packed_dev *q)
+{
+	if (!q->held)
+		return;
+	q->held = false;
+	/* R2 (release): the used descriptors of the batch, and the bytes
+	 * written into the buffers, are visible before the first one's flags
+	 * mark it used. Partner: A2 in vr_packed_drv_get_used. */
+	vr__store_release16(&q->desc[q->held_pos].flags,
+			    vr__le16(q->held_flags));
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, &q->desc[q->held_pos].flags,
+			     sizeof(uint16_t));
+	q->pub_pos = q->next_used;
+	q->pub_wrap = q->used_wrap;
+}
+
+/**
+ * @brief After publish: must the driver be notified? Mirror of
+ *        vr_packed_drv_need_notify().
+ */
+VR_INLINE int vr_packed_dev_need_notify(struct vr_packed_dev *q)
+{
+	uint16_t ev_flags, off_wrap;
+	int need;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	/* F2 (full fence): the used flags store (R2) is ordered before the
+	 * loads of the driver event area. Partner: F3 in
+	 * vr_packed_drv_arm_used_notify. */
+	vr__fence_full();
+	if (q->notify_pos == q->pub_pos && q->notify_wrap == q->pub_wrap)
+		return 0;
+	vr_mem_invalidate(&q->mem, q->driver_event, sizeof(*q->driver_event));
+	/* Relaxed, read once each: ordered after R2 by F2. */
+	ev_flags = vr__le16(vr__load16(&q->driver_event->flags));
+	off_wrap = vr__le16(vr__load16(&q->driver_event->off_wrap));
+	if (ev_flags == VR_EVENT_F_DISABLE)
+		need = 0;
+	else if (ev_flags == VR_EVENT_F_DESC && q->event_idx)
+		need = vr_packed_need_event(off_wrap, q->num, q->pub_pos,
+					    q->pub_wrap, q->notify_pos,
+					    q->notify_wrap);
+	else
+		need = 1;
+	q->notify_pos = q->pub_pos;
+	q->notify_wrap = q->pub_wrap;
+	if (need)
+		q->stats.notify_needed++;
+	else
+		q->stats.notify_suppressed++;
+	return need;
+}
+
+VR_INLINE int vr_packed_dev_notify_prepare(struct vr_packed_dev *q)
+{
+	vr_packed_dev_publish(q);
+	return vr_packed_dev_need_notify(q);
+}
+
+VR_INLINE int vr_packed_dev_push(struct vr_packed_dev *q, uint16_t id,
+				 uint32_t len)
+{
+	int err = vr_packed_dev_complete(q, id, len);
+
+	if (err == 0)
+		vr_packed_dev_publish(q);
+	return err;
+}
+
+/** @brief Ask the driver not to kick (device event DISABLE). */
+void vr_packed_dev_suppress_avail_notify(struct vr_packed_dev *q);
+
+/**
+ * @brief Ask for a kick at the next available chain, full fence, look
+ *        again.
+ * @return 1 when a chain is already available, 0 when it is safe to sleep,
+ *         VR_EBROKEN
+ */
+int vr_packed_dev_arm_avail_notify(struct vr_packed_dev *q);
+
+VR_EXTERN_C_END
+
+#endif /* VRING_PACKED_H */

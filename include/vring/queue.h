@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file vring/queue.h
+ * @brief Types shared by the split and packed queues of both roles.
+ *
+ * A driver hands buffers to the device as struct vr_seg (bus address and
+ * length) and gets them back as struct vr_used_buf. A device takes chains as
+ * struct vr_chain, whose segments are already translated to local pointers
+ * (struct vr_iov) and validated.
+ *
+ * Concurrency: none of these types is shared between threads by libvring;
+ * each queue object (struct vr_split_drv, ...) belongs to one thread at a
+ * time. The driver object and the device object of one ring may run on two
+ * threads, processes or VMs at once: that is the point of the library.
+ */
+#ifndef VRING_QUEUE_H
+#define VRING_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detail/compiler.h"
+#include "mem.h"
+
+VR_EXTERN_C_BEGIN
+
+/** One buffer of a chain, as the driver describes it. */
+struct vr_seg {
+	uint64_t addr; /**< bus address (translated by the device's vr_mem) */
+	uint32_t len;  /**< bytes; 0 is refused */
+};
+
+/** One validated segment of a chain, as the device sees it. */
+struct vr_iov {
+	void *base;
+	uint32_t len;
+};
+
+/**
+ * A chain taken by the device. The caller sets @c iov and @c iov_cap; the
+ * pop call fills the rest. Readable segments come first (n_out of them),
+ * then writable ones (n_in).
+ */
+struct vr_chain {
+	struct vr_iov *iov; /**< caller's array for the segments */
+	uint16_t iov_cap;   /**< entries in @c iov */
+	uint16_t id;        /**< head index (split) or buffer id (packed) */
+	uint16_t n_out;     /**< device-readable segments */
+	uint16_t n_in;      /**< device-writable segments */
+	uint16_t ndesc;     /**< ring descriptors the chain occupies */
+	uint32_t out_bytes; /**< total readable bytes */
+	uint32_t in_bytes;  /**< total writable bytes */
+};
+
+/** A buffer the device has returned, as the driver collects it. */
+struct vr_used_buf {
+	void *cookie; /**< what the driver passed when adding the chain */
+	uint32_t len; /**< bytes the device wrote (validated <= writable) */
+	uint16_t id;  /**< head index (split) or buffer id (packed) */
+};
+
+/** Per-queue options (vr_queue_cfg.flags). */
+enum vr_queue_flags {
+	/**
+	 * Driver side: clamp a used length larger than the chain's writable
+	 * bytes instead of breaking the queue. Some remotes (OpenAMP, Zephyr
+	 * rpmsg) report a length on device-readable buffers; the length handed
+	 * to the caller is still never larger than what it gave.
+	 */
+	VR_QF_CLAMP_USED_LEN = 1u << 0
+};
+
+/** Configuration shared by every queue init call. */
+struct vr_queue_cfg {
+	uint32_t num;      /**< queue size */
+	uint64_t features; /**< negotiated features, VR_FEATURE(VR_F_*) bits */
+	uint32_t flags;    /**< VR_QF_* */
+	struct vr_mem mem; /**< address translation and cache hooks (copied) */
+};
+
+/** Counters a queue keeps about itself (plain, owned by its thread). */
+struct vr_queue_stats {
+	uint64_t notify_needed;     /**< need_notify said "notify the peer" */
+	uint64_t notify_suppressed; /**< need_notify said "no need" */
+	uint64_t used_len_clamped;  /**< used lengths clamped (VR_QF_CLAMP_USED_LEN) */
+};
+
+/**
+ * Driver-private record of one chain (by head index or buffer id). Kept out
+ * of shared memory: the driver never reads back what the peer could change.
+ */
+struct vr_drv_slot {
+	void *cookie;
+	uint32_t in_len;     /**< writable bytes of the chain */
+	uint16_t ndesc;      /**< ring descriptors of the chain; 0 = not in flight */
+	uint16_t next;       /**< free-list link (and split chain link) */
+	uint16_t last;       /**< split: tail descriptor of the chain */
+	uint16_t order_next; /**< in-order FIFO link */
+};
+
+#define VR__NONE 0xffffu /* "no index" in 16-bit links */
+
+/**
+ * @brief Device side, non-coherent memory: write back the first @p len
+ *        bytes of the chain's writable segments (what the device wrote)
+ *        before completing it. Does nothing without a clean hook.
+ */
+void vr_chain_clean_written(const struct vr_mem *mem,
+			    const struct vr_chain *chain, uint32_t len);
+
+VR_EXTERN_C_END
+
+#endif /* VRING_QUEUE_H */

@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file vring/split.h
+ * @brief Split virtqueue (virtio 1.2 section 2.7), driver and device roles.
+ *
+ * struct vr_split_drv is the driver side: it adds buffer chains to the
+ * available ring and collects them from the used ring. struct vr_split_dev
+ * is the device side: it takes chains from the available ring, validates
+ * every descriptor against a hostile peer, and returns them used.
+ *
+ * Memory: the caller provides everything. The ring areas (shared with the
+ * peer) come as three pointers or one region (vr_split_areas_from_region);
+ * the private per-queue state comes as a buffer of
+ * vr_split_{drv,dev}_state_size(num) bytes, suitably aligned for a pointer.
+ *
+ * Concurrency: a queue object is single-threaded: one thread at a time may
+ * call any function on it (a mutex or a multi-producer front end goes
+ * around it where needed). The driver object and the device object of the
+ * same ring run concurrently, in two threads, processes or VMs; every
+ * shared access is a C11 atomic with the ordering noted at the access.
+ *
+ * Batching: add or complete many, then publish once. publish makes the
+ * batch visible with one release store; need_notify then says whether the
+ * peer asked to be notified (a full fence orders the two).
+ *
+ * Errors: see vring/errors.h. A protocol violation by the peer marks the
+ * queue broken: every later call returns VR_EBROKEN until *_reset().
+ */
+#ifndef VRING_SPLIT_H
+#define VRING_SPLIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detail/atomic.h"
+#include "detail/compiler.h"
+#include "detail/endian.h"
+#include "errors.h"
+#include "layout.h"
+#include "mem.h"
+#include "notify.h"
+#include "queue.h"
+
+VR_EXTERN_C_BEGIN
+
+/** The three areas of a split queue, as virtio-mmio or PCI give them. */
+struct vr_split_areas {
+	void *desc;  /**< descriptor table: 16 * num bytes, align 16 */
+	void *avail; /**< available ring: 6 + 2 * num bytes, align 2 */
+	void *used;  /**< used ring: 6 + 8 * num bytes, align 4 */
+};
+
+/**
+ * @brief Carve the three areas out of one region with the contiguous layout
+ *        of vr_split_layout() (the legacy vring_init() layout).
+ * @param align used-ring alignment (power of two >= 4; 4096 for legacy)
+ * @return 0; VR_EINVAL for a NULL pointer, bad size or alignment;
+ *         VR_ERANGE when @p len is too small; VR_EALIGN when @p base is not
+ *         16-byte aligned.
+ */
+int vr_split_areas_from_region(struct vr_split_areas *areas, void *base,
+			       size_t len, uint32_t num, size_t align);
+
+/* ======================================================================= */
+/*                              Driver side                                */
+/* ======================================================================= */
+
+/** Driver-side split queue. Fields are private: use the functions. */
+struct vr_split_drv {
+	struct vr_desc *desc;
+	struct vr_avail *avail;
+	struct vr_used *used;
+	struct vr_drv_slot *slot; /* per descriptor index, private */
+	struct vr_mem mem;
+	uint64_t features;
+	uint32_t flags;
+	uint16_t num;
+	uint16_t mask;
+	uint16_t num_free;   /* free descriptors */
+	uint16_t free_head;  /* free list head, or the in-order cursor */
+	uint16_t avail_idx;  /* next avail index to fill (private shadow) */
+	uint16_t avail_pub;  /* value last stored to avail->idx */
+	uint16_t kick_old;   /* avail index at the last need_notify */
+	uint16_t last_used;  /* next used entry to read */
+	uint16_t used_seen;  /* last used->idx read */
+	uint16_t in_flight;  /* chains added and not yet collected */
+	uint16_t avail_flags; /* what we last wrote to avail->flags */
+	uint16_t order_head; /* in-order: oldest chain in flight */
+	uint16_t order_tail; /* in-order: newest chain in flight */
+	uint16_t batch_end;  /* in-order: last head of the batch being
+				collected, VR__NONE if none */
+	uint32_t batch_len;  /* in-order: used length of batch_end */
+	bool event_idx;
+	bool indirect;
+	bool in_order;
+	int broken; /* 0, or the VR_E* code that broke the queue */
+	struct vr_queue_stats stats;
+};
+
+/** @brief Bytes of private state a driver queue of @p num entries needs. */
+size_t vr_split_drv_state_size(uint32_t num);
+
+/**
+ * @brief Initialise a driver queue and the parts of the ring the driver
+ *        owns (descriptor table and available ring are zeroed).
+ * @param q     the queue object to fill
+ * @param cfg   queue size (power of two, 1..32768), negotiated features,
+ *              flags; cfg->mem is used only for the cache hooks and, when
+ *              they are set, to find the driver's own buffers
+ * @param areas the three ring areas, aligned as the spec requires
+ * @param state private memory of vr_split_drv_state_size(num) bytes
+ * @return 0; VR_EINVAL (NULL, bad size, RING_PACKED in features);
+ *         VR_EALIGN (misaligned area); VR_ERANGE (@p state_len too small)
+ */
+int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+		      const struct vr_split_areas *areas, void *state,
+		      size_t state_len);
+
+/**
+ * @brief Reset the queue (VIRTIO_F_RING_RESET semantics): forget every chain
+ *        in flight, zero the driver-owned ring parts, clear "broken".
+ *        The device side must be reset too before the queue is used again.
+ */
+void vr_split_drv_reset(struct vr_split_drv *q);
+
+/** @brief 0 when usable, else the VR_E* code that broke the queue. */
+VR_INLINE int vr_split_drv_broken(const struct vr_split_drv *q)
+{
+	return q->broken;
+}
+
+/** @brief Free descriptors: a chain of n segments fits when n <= this. */
+VR_INLINE unsigned vr_split_drv_free(const struct vr_split_drv *q)
+{
+	return q->num_free;
+}
+
+/** @brief Chains added and not yet collected. */
+VR_INLINE unsigned vr_split_drv_in_flight(const struct vr_split_drv *q)
+{
+	return q->in_flight;
+}
+
+/* Compiled slow paths (libvring/split_drv.c). */
+int vr__split_drv_break(struct vr_split_drv *q, int err);
+void vr__split_drv_clean_descs(struct vr_split_drv *q, uint16_t head);
+int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
+				    struct vr_used_buf *out);
+
+/* Link a freshly added chain into the in-order FIFO. */
+VR_INLINE void vr__split_drv_order_push(struct vr_split_drv *q, uint16_t head)
+{
+	q->slot[head].order_next = VR__NONE;
+	if (q->order_tail == VR__NONE)
+		q->order_head = head;
+	else
+		q->slot[q->order_tail].order_next = head;
+	q->order_tail = head;
+}
+
+/**
+ * @brief Add a chain of @p n_out device-readable then @p n_in
+ *        device-writable buffers. Not visible to the device until
+ *        vr_split_drv_publish().
+ * @param seg    n_out + n_in segments, readable ones first; no zero length
+ * @param cookie returned with the chain by vr_split_drv_get_used() (may be
+ *               NULL)
+ * @return the head index (>= 0); VR_ENOSPC when fewer than n_out + n_in
+ *         descriptors are free (try again after collecting used buffers);
+ *         VR_EINVAL for no segment, a zero length, more segments than the
+ *         queue size or more than 4 GiB of writable bytes; VR_EFAULT when
+ *         cache hooks are set and a buffer is outside cfg->mem;
+ *         VR_EBROKEN after a protocol violation.
+ */
+VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
+			       unsigned n_out, unsigned n_in, void *cookie)
+{
+	unsigned n = n_out + n_in, i;
+	uint16_t head, idx, prev = 0;
+	uint64_t in_len = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(n == 0 || n > q->num || seg == NULL))
+		return VR_EINVAL;
+	if (n > q->num_free)
+		return VR_ENOSPC;
+	for (i = 0; i < n; i++) {
+		if (VR_UNLIKELY(seg[i].len == 0))
+			return VR_EINVAL;
+		if (i >= n_out)
+			in_len += seg[i].len;
+	}
+	if (VR_UNLIKELY(in_len > UINT32_MAX))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL)) {
+		/* Before anything is written: a buffer outside the window
+		 * fails the add with nothing changed. */
+		int err = vr__mem_clean_segs(&q->mem, seg, n_out);
+		if (err)
+			return err;
+	}
+
+	head = idx = q->free_head;
+	for (i = 0; i < n; i++) {
+		struct vr_desc *d = &q->desc[idx];
+		uint16_t flags = (uint16_t)(i >= n_out ? VR_DESC_F_WRITE : 0);
+		/* In-order queues allocate descriptors sequentially (section
+		 * 2.7.5.2 asks next = x + 1); others follow the private free
+		 * list, never the shared table. */
+		uint16_t next = q->in_order ? (uint16_t)((idx + 1) & q->mask)
+					    : q->slot[idx].next;
+
+		if (i + 1 < n)
+			flags |= VR_DESC_F_NEXT;
+		/* Plain stores: the device may not read this descriptor
+		 * until the release store of avail->idx in publish (R1). */
+		d->addr = vr__le64(seg[i].addr);
+		d->len = vr__le32(seg[i].len);
+		d->flags = vr__le16(flags);
+		d->next = vr__le16(next);
+		prev = idx;
+		idx = next;
+	}
+	q->free_head = idx;
+	q->num_free = (uint16_t)(q->num_free - n);
+	q->slot[head].cookie = cookie;
+	q->slot[head].in_len = (uint32_t)in_len;
+	q->slot[head].ndesc = (uint16_t)n;
+	q->slot[head].last = prev;
+	if (q->in_order)
+		vr__split_drv_order_push(q, head);
+	/* Relaxed: published by the release store of avail->idx (R1). */
+	vr__store16(&vr_avail_ring(q->avail)[q->avail_idx & q->mask],
+		    vr__le16(head));
+	q->avail_idx++;
+	q->in_flight++;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr__split_drv_clean_descs(q, head);
+	return head;
+}
+
+/**
+ * @brief Add a chain through an indirect table (VIRTIO_F_INDIRECT_DESC):
+ *        the segments are written into @p table (caller memory the device
+ *        can reach at bus address @p table_addr) and the ring gets a single
+ *        descriptor.
+ * @param table      n_out + n_in entries, 16-byte aligned, in shared memory
+ * @param table_addr bus address of @p table as the device sees it
+ * @return the head index; VR_ENOTSUP when INDIRECT_DESC was not negotiated;
+ *         otherwise as vr_split_drv_add()
+ */
+int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
+			      unsigned n_out, unsigned n_in,
+			      struct vr_desc *table, uint64_t table_addr,
+			      void *cookie);
+
+/**
+ * @brief Make every chain added since the last publish visible to the
+ *        device, with one release store of avail->idx.
+ */
+VR_INLINE void vr_split_drv_publish(struct vr_split_drv *q)
+{
+	if (q->avail_pub == q->avail_idx)
+		return;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, q->avail, vr_split_avail_bytes(q->num));
+	/* R1 (release): the descriptors and ring entries written by add are
+	 * visible before the new index. Partner: A1 in the device's read of
+	 * avail->idx (vr_split_dev_avail). */
+	vr__store_release16(&q->avail->idx, vr__le16(q->avail_idx));
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, &q->avail->idx, sizeof(uint16_t));
+	q->avail_pub = q->avail_idx;
+}
+
+/**
+ * @brief After publish: must the device be notified (kicked)?
+ *
+ * Reads the device's suppression state (used->flags, or avail_event with
+ * VIRTIO_F_EVENT_IDX) after a full fence, so that a device going to sleep
+ * concurrently either sees the new index or is kicked: no lost wakeup.
+ * @return 1 to notify, 0 not to (nothing new, or the device said so),
+ *         VR_EBROKEN
+ */
+VR_INLINE int vr_split_drv_need_notify(struct vr_split_drv *q)
+{
+	uint16_t old_idx = q->kick_old, new_idx = q->avail_pub;
+	int need;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	/* F1 (full fence): the avail->idx store (R1) is ordered before the
+	 * loads of the device's suppression state below. Partner: F4 in
+	 * vr_split_dev_arm_avail_notify, which stores its event then re-reads
+	 * avail->idx. Without it both sides could miss each other. */
+	vr__fence_full();
+	q->kick_old = new_idx;
+	if (new_idx == old_idx)
+		return 0;
+	if (q->event_idx) {
+		uint16_t *ev = vr_used_avail_event(q->used, q->num);
+		vr_mem_invalidate(&q->mem, ev, sizeof(*ev));
+		/* Relaxed: ordered after R1 by F1. */
+		need = vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
+	} else {
+		vr_mem_invalidate(&q->mem, &q->used->flags, sizeof(uint16_t));
+		/* Relaxed: ordered after R1 by F1. */
+		need = !(vr__le16(vr__load16(&q->used->flags)) &
+			 VR_USED_F_NO_NOTIFY);
+	}
+	if (need)
+		q->stats.notify_needed++;
+	else
+		q->stats.notify_suppressed++;
+	return need;
+}
+
+/** @brief publish, then need_notify: the usual end of a batch. */
+VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
+{
+	vr_split_drv_publish(q);
+	return vr_split_drv_need_notify(q);
+}
+
+/**
+ * @brief Collect one used chain.
+ * @param out cookie, id and validated length of the chain
+ * @return 0; VR_EAGAIN when none is ready; VR_EBROKEN; or a protocol
+ *         violation that breaks the queue: VR_EUSEDIDX (used->idx moved
+ *         past the chains in flight), VR_EUSEDID (id out of range or not in
+ *         flight), VR_EUSEDLEN (length above the writable bytes, unless
+ *         VR_QF_CLAMP_USED_LEN)
+ */
+VR_INLINE int vr_split_drv_get_used(struct vr_split_drv *q,
+				    struct vr_used_buf *out)
+{
+	struct vr_used_elem *elem;
+	struct vr_drv_slot *s;
+	uint32_t id, len;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (q->in_order)
+		return vr__split_drv_get_used_in_order(q, out);
+	if (q->last_used == q->used_seen) {
+		uint16_t seen;
+
+		vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+		/* A2 (acquire): the used entries and the buffer contents the
+		 * device wrote before its release of used->idx are visible
+		 * after this load. Partner: R2 in vr_split_dev_publish. */
+		seen = vr__le16(vr__load_acquire16(&q->used->idx));
+		if (seen == q->last_used)
+			return VR_EAGAIN;
+		if (VR_UNLIKELY((uint16_t)(seen - q->last_used) > q->in_flight))
+			return vr__split_drv_break(q, VR_EUSEDIDX);
+		q->used_seen = seen;
+	}
+	elem = &vr_used_ring(q->used)[q->last_used & q->mask];
+	vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
+	/* Relaxed, each field read once: ordered after A2. */
+	id = vr__le32(vr__load32(&elem->id));
+	len = vr__le32(vr__load32(&elem->len));
+	if (VR_UNLIKELY(id >= q->num || q->slot[id].ndesc == 0))
+		return vr__split_drv_break(q, VR_EUSEDID);
+	s = &q->slot[id];
+	if (VR_UNLIKELY(len > s->in_len)) {
+		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+			return vr__split_drv_break(q, VR_EUSEDLEN);
+		len = s->in_len;
+		q->stats.used_len_clamped++;
+	}
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = (uint16_t)id;
+	/* Give the descriptors back through the private record only. */
+	q->slot[s->last].next = q->free_head;
+	q->free_head = (uint16_t)id;
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	q->last_used++;
+	return 0;
+}
+
+/**
+ * @brief Collect up to @p max used chains.
+ * @return how many were collected (0 when none is ready), or a negative
+ *         code as vr_split_drv_get_used() when the first one fails; a
+ *         failure after some were collected is reported by the next call.
+ */
+int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
+				unsigned max);
+
+/**
+ * @brief Ask the device not to send used-buffer notifications (sets
+ *        VR_AVAIL_F_NO_INTERRUPT, or moves used_event out of reach with
+ *        EVENT_IDX). A hint: the device may still notify.
+ */
+void vr_split_drv_suppress_used_notify(struct vr_split_drv *q);
+
+/**
+ * @brief Ask for a notification at the next used buffer, then look again.
+ *
+ * Call before sleeping on the device's notification. A full fence sits
+ * between the request and the re-check, so either this returns 1 (used
+ * buffers are already there: collect them instead of sleeping) or the
+ * device will see the request and notify.
+ * @return 1 when used buffers are pending, 0 when it is safe to sleep,
+ *         VR_EBROKEN
+ */
+int vr_split_drv_arm_used_notify(struct vr_split_drv *q);
+
+/* ======================================================================= */
+/*                              Device side                                */
+/* ======================================================================= */
+
+/** Device-side split queue. Fields are private: use the functions. */
+struct vr_split_dev {
+	struct vr_desc *desc;
+	struct vr_avail *avail;
+	struct vr_used *used;
+	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in flight */
+	uint16_t *order;       /* in-order: popped heads, oldest first */
+	struct vr_mem mem;
+	uint64_t features;
+	uint32_t flags;
+	uint16_t num;
+	uint16_t mask;
+	uint16_t last_avail;  /* next avail entry to take */
+	uint16_t avail_seen;  /* last avail->idx read */
+	uint16_t used_idx;    /* next used entry to fill (private shadow) */
+	uint16_t used_pub;    /* value last stored to used->idx */
+	uint16_t notify_old;  /* used index at the last need_notify */
+	uint16_t in_flight;   /* chains taken and not yet returned */
+	uint16_t order_first; /* in-order: index in order[] of the oldest */
+	uint16_t used_flags;  /* what we last wrote to used->flags */
+	bool event_idx;
+	bool indirect;
+	bool in_order;
+	int broken;
+	struct vr_queue_stats stats;
+};
+
+/** @brief Bytes of private state a device queue of @p num entries needs. */
+size_t vr_split_dev_state_size(uint32_t num);
+
+/**
+ * @brief Initialise a device queue and the used ring (zeroed).
+ * @param cfg cfg->mem decides which buffers the driver may name: every
+ *            segment and indirect table is translated through it, and a
+ *            chain naming anything else breaks the queue with VR_EFAULT
+ * @return as vr_split_drv_init()
+ */
+int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+		      const struct vr_split_areas *areas, void *state,
+		      size_t state_len);
+
+/** @brief Reset: forget chains in flight, zero the used ring, clear broken. */
+void vr_split_dev_reset(struct vr_split_dev *q);
+
+/** @brief 0 when usable, else the VR_E* code that broke the queue. */
+VR_INLINE int vr_split_dev_broken(const struct vr_split_dev *q)
+{
+	return q->broken;
+}
+
+/** @brief Chains taken and not yet returned. */
+VR_INLINE unsigned vr_split_dev_in_flight(const struct vr_split_dev *q)
+{
+	return q->in_flight;
+}
+
+int vr__split_dev_break(struct vr_split_dev *q, int err);
+
+/**
+ * @brief How many chains the driver has made available and the device has
+ *        not taken yet.
+ * @return the count (0..num); VR_EBROKEN; VR_EAVAILIDX (breaks the queue)
+ *         when avail->idx moved by more than the queue size
+ */
+VR_INLINE int vr_split_dev_avail(struct vr_split_dev *q)
+{
+	uint16_t seen, pending;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	vr_mem_invalidate(&q->mem, &q->avail->idx, sizeof(uint16_t));
+	/* A1 (acquire): the ring entries and descriptors the driver wrote
+	 * before its release of avail->idx are visible after this load.
+	 * Partner: R1 in vr_split_drv_publish. */
+	seen = vr__le16(vr__load_acquire16(&q->avail->idx));
+	pending = (uint16_t)(seen - q->last_avail);
+	if (VR_UNLIKELY(pending > q->num))
+		return vr__split_dev_break(q, VR_EAVAILIDX);
+	q->avail_seen = seen;
+	return pending;
+}
+
+/**
+ * @brief Take the next available chain, validated and translated.
+ *
+ * Each descriptor is copied out of shared memory once, checked on the copy,
+ * and only the copy is used (no double fetch).
+ * @param chain chain->iov and chain->iov_cap set by the caller; the rest is
+ *              filled in
+ * @return 0; VR_EAGAIN when none is available; VR_E2BIG when the chain has
+ *         more segments than chain->iov_cap (the chain stays in the ring:
+ *         call again with a larger array); VR_EBROKEN; or a protocol
+ *         violation that breaks the queue: VR_EAVAILIDX, VR_EHEAD,
+ *         VR_EINFLIGHT, VR_ENEXT, VR_ELOOP, VR_ENESTED, VR_EINDIRECT,
+ *         VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN
+ */
+int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain);
+
+/**
+ * @brief Take up to @p max chains (each with its own iov array).
+ * @return how many were taken (0 when none), or a negative code as
+ *         vr_split_dev_pop() when the first one fails; a failure after
+ *         some were taken is reported by the next call.
+ */
+int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
+			   unsigned max);
+
+/**
+ * @brief Return chain @p id used, with @p len bytes written into its
+ *        writable part. Not visible to the driver until publish.
+ * @return 0; VR_ESTATE when @p id is not a chain this side took (or, with
+ *         IN_ORDER, not the oldest one); VR_EBROKEN
+ */
+VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
+				    uint32_t len)
+{
+	struct vr_used_elem *elem;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
+		return VR_ESTATE;
+	if (q->in_order) {
+		if (VR_UNLIKELY(q->order[q->order_first] != id))
+			return VR_ESTATE;
+		q->order_first = (uint16_t)((q->order_first + 1) & q->mask);
+	}
+	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
+	/* Relaxed: published by the release store of used->idx (R2). */
+	vr__store32(&elem->id, vr__le32(id));
+	vr__store32(&elem->len, vr__le32(len));
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, elem, sizeof(*elem));
+	q->chain_ndesc[id] = 0;
+	q->in_flight--;
+	q->used_idx++;
+	return 0;
+}
+
+/**
+ * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
+ *        used entry (section 2.7.9); @p last_len is the length written into
+ *        the last of them, the others count as fully written.
+ * @return 0; VR_ENOTSUP without IN_ORDER; VR_EINVAL when @p count is 0 or
+ *         more than the chains in flight; VR_EBROKEN
+ */
+int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
+				   uint32_t last_len);
+
+/** @brief Make every completion since the last publish visible. */
+VR_INLINE void vr_split_dev_publish(struct vr_split_dev *q)
+{
+	if (q->used_pub == q->used_idx)
+		return;
+	/* R2 (release): the used entries, and whatever the device wrote
+	 * into the buffers, are visible before the new index. Partner: A2
+	 * in vr_split_drv_get_used. */
+	vr__store_release16(&q->used->idx, vr__le16(q->used_idx));
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		vr_mem_clean(&q->mem, &q->used->idx, sizeof(uint16_t));
+	q->used_pub = q->used_idx;
+}
+
+/**
+ * @brief After publish: must the driver be notified (interrupted)?
+ *        The mirror of vr_split_drv_need_notify().
+ * @return 1 to notify, 0 not to, VR_EBROKEN
+ */
+VR_INLINE int vr_split_dev_need_notify(struct vr_split_dev *q)
+{
+	uint16_t old_idx = q->notify_old, new_idx = q->used_pub;
+	int need;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	/* F2 (full fence): the used->idx store (R2) is ordered before the
+	 * loads of the driver's suppression state. Partner: F3 in
+	 * vr_split_drv_arm_used_notify. */
+	vr__fence_full();
+	q->notify_old = new_idx;
+	if (new_idx == old_idx)
+		return 0;
+	if (q->event_idx) {
+		uint16_t *ev = vr_avail_used_event(q->avail, q->num);
+		vr_mem_invalidate(&q->mem, ev, sizeof(*ev));
+		/* Relaxed: ordered after R2 by F2. */
+		need = vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
+	} else {
+		vr_mem_invalidate(&q->mem, &q->avail->flags, sizeof(uint16_t));
+		/* Relaxed: ordered after R2 by F2. */
+		need = !(vr__le16(vr__load16(&q->avail->flags)) &
+			 VR_AVAIL_F_NO_INTERRUPT);
+	}
+	if (need)
+		q->stats.notify_needed++;
+	else
+		q->stats.notify_suppressed++;
+	return need;
+}
+
+/** @brief publish, then need_notify. */
+VR_INLINE int vr_split_dev_notify_prepare(struct vr_split_dev *q)
+{
+	vr_split_dev_publish(q);
+	return vr_split_dev_need_notify(q);
+}
+
+/** @brief complete then publish one chain. */
+VR_INLINE int vr_split_dev_push(struct vr_split_dev *q, uint16_t id,
+				uint32_t len)
+{
+	int err = vr_split_dev_complete(q, id, len);
+
+	if (err == 0)
+		vr_split_dev_publish(q);
+	return err;
+}
+
+/**
+ * @brief Ask the driver not to kick (sets VR_USED_F_NO_NOTIFY, or moves
+ *        avail_event out of reach with EVENT_IDX). A hint only.
+ */
+void vr_split_dev_suppress_avail_notify(struct vr_split_dev *q);
+
+/**
+ * @brief Ask for a kick at the next available chain, then look again.
+ * @return the number of chains already available (> 0: take them instead
+ *         of sleeping), 0 when it is safe to sleep, or a negative code as
+ *         vr_split_dev_avail()
+ */
+int vr_split_dev_arm_avail_notify(struct vr_split_dev *q);
+
+VR_EXTERN_C_END
+
+#endif /* VRING_SPLIT_H */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Cache maintenance of buffer contents (the ring structures are handled
+ * where they are written). */
+#include <vring/vring.h>
+
+int vr__mem_clean_segs(const struct vr_mem *mem, const struct vr_seg *seg,
+		       unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		void *p = vr_mem_translate(mem, seg[i].addr, seg[i].len,
+					   VR_ACCESS_READ);
+		if (!p)
+			return VR_EFAULT;
+		vr_mem_clean(mem, p, seg[i].len);
+	}
+	return 0;
+}
+
+void vr_chain_clean_written(const struct vr_mem *mem,
+			    const struct vr_chain *chain, uint32_t len)
+{
+	unsigned i, end = (unsigned)chain->n_out + chain->n_in;
+
+	if (!mem->clean)
+		return;
+	if (end > chain->iov_cap)
+		end = chain->iov_cap;
+	for (i = chain->n_out; i < end && len > 0; i++) {
+		uint32_t part = chain->iov[i].len < len ? chain->iov[i].len : len;
+
+		mem->clean(mem->ctx, chain->iov[i].base, part);
+		len -= part;
+	}
+}

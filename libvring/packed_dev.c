@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Packed ring, device side: set-up, reset, the validating chain walk,
+ * in-order completion, notification control. */
+#include <vring/vring.h>
+
+#include "internal.h"
+
+size_t vr_packed_dev_state_size(uint32_t num)
+{
+	if (!vr_packed_size_valid(num))
+		return 0;
+	/* chain_ndesc[num] then order[num] */
+	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
+}
+
+int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+		       const struct vr_packed_areas *areas, void *state,
+		       size_t state_len)
+{
+	if (!q || !cfg || !areas || !state || !areas->desc ||
+	    !areas->driver_event || !areas->device_event)
+		return VR_EINVAL;
+	if (!vr_packed_size_valid(cfg->num))
+		return VR_EINVAL;
+	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
+	    !vr__aligned(areas->driver_event, VR_EVENT_ALIGN) ||
+	    !vr__aligned(areas->device_event, VR_EVENT_ALIGN) ||
+	    !vr__aligned(state, sizeof(uint16_t)))
+		return VR_EALIGN;
+	if (state_len < vr_packed_dev_state_size(cfg->num))
+		return VR_ERANGE;
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_packed_desc *)areas->desc;
+	q->driver_event = (struct vr_packed_event *)areas->driver_event;
+	q->device_event = (struct vr_packed_event *)areas->device_event;
+	q->chain_ndesc = (uint16_t *)state;
+	q->order = q->chain_ndesc + cfg->num;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	vr_packed_dev_reset(q);
+	return 0;
+}
+
+void vr_packed_dev_reset(struct vr_packed_dev *q)
+{
+	/* The driver is stopped (reset) while this runs: plain stores. */
+	vr__zero(q->device_event, sizeof(*q->device_event));
+	vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
+	vr__zero(q->chain_ndesc, (size_t)q->num * 2 * sizeof(uint16_t));
+	q->next_avail = q->next_used = 0;
+	q->avail_wrap = q->used_wrap = true;
+	q->pub_pos = q->notify_pos = 0;
+	q->pub_wrap = q->notify_wrap = true;
+	q->held = false;
+	q->in_flight = q->desc_in_flight = 0;
+	q->order_first = q->order_count = 0;
+	q->broken = 0;
+}
+
+int vr__packed_dev_break(struct vr_packed_dev *q, int err)
+{
+	q->broken = err;
+	return err;
+}
+
+/* Walk the entries of an indirect table: sequential, only WRITE counts
+ * (section 2.8.7), NEXT is ignored, INDIRECT is a nesting violation. */
+static int vr__packed_walk_table(struct vr_packed_dev *q, struct vr__walk *w,
+				 const struct vr_packed_desc *table, int entries)
+{
+	int i;
+
+	for (i = 0; i < entries; i++) {
+		const struct vr_packed_desc *t = &table[i];
+		/* Relaxed, each field once: the table was reached through an
+		 * acquired descriptor. */
+		uint64_t addr = vr__load_addr(&t->addr);
+		uint32_t len = vr__le32(vr__load32(&t->len));
+		uint16_t flags = vr__le16(vr__load16(&t->flags));
+		int err;
+
+		if (flags & VR_DESC_F_INDIRECT)
+			return VR_ENESTED;
+		err = vr__walk_segment(w, &q->mem, addr, len,
+				       (flags & VR_DESC_F_WRITE) != 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Walk the chain starting at next_avail. Its first flags were acquired by
+ * the caller; every later descriptor must be available in the wrap in force
+ * at its own position. Returns the ring descriptors used (> 0) and the
+ * buffer id, or a negative code.
+ */
+static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
+			   struct vr_chain *chain, uint16_t *id_out)
+{
+	struct vr__walk w;
+	uint16_t pos = q->next_avail, flags = first_flags;
+	bool wrap = q->avail_wrap;
+	uint32_t k;
+
+	vr__walk_start(&w, chain);
+	for (k = 0;; k++) {
+		const struct vr_packed_desc *d = &q->desc[pos];
+		uint64_t addr;
+		uint32_t len;
+		uint16_t id;
+		int err;
+
+		if (k > 0) {
+			if (k >= q->num)
+				return VR_ELOOP; /* longer than the ring */
+			vr_mem_invalidate(&q->mem, d, sizeof(*d));
+			/* Relaxed: ordered after the head's acquire (A1),
+			 * which the driver released after this store. */
+			flags = vr__le16(vr__load16(&d->flags));
+			if (!vr__packed_is_avail(flags, wrap))
+				return VR_EFLAGS;
+		}
+		/* Relaxed, each field once: ordered after A1. */
+		addr = vr__load_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		id = vr__le16(vr__load16(&d->id));
+
+		if (flags & VR_DESC_F_INDIRECT) {
+			const void *t;
+			int entries;
+
+			if (k > 0)
+				return VR_EINDIRECT; /* inside a NEXT list */
+			entries = vr__map_indirect(&q->mem, q->indirect, addr,
+						   len, flags, q->num, &t);
+			if (entries < 0)
+				return entries;
+			err = vr__packed_walk_table(
+				q, &w, (const struct vr_packed_desc *)t, entries);
+			if (err)
+				return err;
+			*id_out = id;
+			break;
+		}
+		err = vr__walk_segment(&w, &q->mem, addr, len,
+				       (flags & VR_DESC_F_WRITE) != 0);
+		if (err)
+			return err;
+		if (!(flags & VR_DESC_F_NEXT)) {
+			*id_out = id; /* the buffer id is in the last descriptor */
+			break;
+		}
+		if (++pos == q->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	chain->ndesc = (uint16_t)(k + 1);
+	return w.too_many ? VR_E2BIG : 0;
+}
+
+int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+{
+	struct vr_packed_desc *d;
+	uint16_t flags, id = 0, pos;
+	int err;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!chain || (chain->iov_cap && !chain->iov))
+		return VR_EINVAL;
+	d = &q->desc[q->next_avail];
+	vr_mem_invalidate(&q->mem, d, sizeof(*d));
+	/* A1 (acquire): the chain's descriptors, written before the driver
+	 * released this flags word, are visible after it. Partner: R1 in
+	 * vr_packed_drv_publish. */
+	flags = vr__le16(vr__load_acquire16(&d->flags));
+	if (!vr__packed_is_avail(flags, q->avail_wrap))
+		return VR_EAGAIN;
+	err = vr__packed_walk(q, flags, chain, &id);
+	if (err && err != VR_E2BIG)
+		return vr__packed_dev_break(q, err);
+	if (id >= q->num)
+		return vr__packed_dev_break(q, VR_EBUFID);
+	if (q->chain_ndesc[id] != 0 ||
+	    (uint32_t)q->desc_in_flight + chain->ndesc > q->num)
+		return vr__packed_dev_break(q, VR_EINFLIGHT);
+	if (err == VR_E2BIG)
+		return err; /* valid chain, caller's array too small: keep it */
+	chain->id = id;
+	q->chain_ndesc[id] = chain->ndesc;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight + chain->ndesc);
+	if (q->in_order) {
+		pos = (uint16_t)(q->order_first + q->order_count);
+		if (pos >= q->num)
+			pos = (uint16_t)(pos - q->num);
+		q->order[pos] = id;
+		q->order_count++;
+	}
+	q->in_flight++;
+	pos = (uint16_t)(q->next_avail + chain->ndesc);
+	if (pos >= q->num) {
+		pos = (uint16_t)(pos - q->num);
+		q->avail_wrap = !q->avail_wrap;
+	}
+	q->next_avail = pos;
+	return 0;
+}
+
+int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
+			    unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max) {
+		int err = vr_packed_dev_pop(q, &chains[n]);
+
+		if (err == VR_EAGAIN)
+			break;
+		if (err < 0)
+			return n ? (int)n : err;
+		n++;
+	}
+	return (int)n;
+}
+
+int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
+				    uint32_t last_len)
+{
+	struct vr_packed_desc *d;
+	uint32_t skip = 0;
+	uint16_t last = 0, flags, pos = q->next_used;
+	unsigned i;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!q->in_order)
+		return VR_ENOTSUP;
+	if (count == 0 || count > q->order_count)
+		return VR_EINVAL;
+	for (i = 0; i < count; i++) {
+		last = q->order[q->order_first];
+		skip += q->chain_ndesc[last];
+		q->chain_ndesc[last] = 0;
+		if (++q->order_first == q->num)
+			q->order_first = 0;
+	}
+	q->order_count = (uint16_t)(q->order_count - count);
+	/* One used descriptor over the batch's first descriptor names its
+	 * last id. Relaxed: published by R2. */
+	d = &q->desc[pos];
+	vr__store16(&d->id, vr__le16(last));
+	vr__store32(&d->len, vr__le32(last_len));
+	flags = vr__packed_used_bits(q->used_wrap);
+	if (last_len)
+		flags |= VR_DESC_F_WRITE;
+	if (!q->held) {
+		q->held = true;
+		q->held_pos = pos;
+		q->held_flags = flags;
+	} else {
+		vr__store16(&d->flags, vr__le16(flags));
+	}
+	vr_mem_clean(&q->mem, d, sizeof(*d));
+	skip += pos;
+	if (skip >= q->num) {
+		skip -= q->num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)skip;
+	q->in_flight = (uint16_t)(q->in_flight - count);
+	return 0;
+}
+
+void vr_packed_dev_suppress_avail_notify(struct vr_packed_dev *q)
+{
+	if (q->broken)
+		return;
+	/* Relaxed: a hint; the driver may still kick once. */
+	vr__store16(&q->device_event->flags, vr__le16(VR_EVENT_F_DISABLE));
+	vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
+}
+
+int vr_packed_dev_arm_avail_notify(struct vr_packed_dev *q)
+{
+	uint16_t flags;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (q->event_idx) {
+		/* Kick me when the descriptor at next_avail is made available. */
+		vr__store16(&q->device_event->off_wrap,
+			    vr__le16((uint16_t)(q->next_avail |
+						((unsigned)q->avail_wrap << VR_EVENT_WRAP_SHIFT))));
+		vr__store16(&q->device_event->flags, vr__le16(VR_EVENT_F_DESC));
+	} else {
+		vr__store16(&q->device_event->flags, vr__le16(VR_EVENT_F_ENABLE));
+	}
+	vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
+	/* F4 (full fence): the request is ordered before the re-read below.
+	 * Partner: F1 in vr_packed_drv_need_notify (see the argument at F3 in
+	 * packed_drv.c). */
+	vr__fence_full();
+	vr_mem_invalidate(&q->mem, &q->desc[q->next_avail], sizeof(struct vr_packed_desc));
+	/* Acquire: pairs with R1 like A1, if we go on to pop. */
+	flags = vr__le16(vr__load_acquire16(&q->desc[q->next_avail].flags));
+	return vr__packed_is_avail(flags, q->avail_wrap);
+}

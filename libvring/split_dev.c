@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Split ring, device side: set-up, reset, the validating chain walk,
+ * in-order completion, notification control. */
+#include <vring/vring.h>
+
+#include "internal.h"
+
+size_t vr_split_dev_state_size(uint32_t num)
+{
+	if (!vr_split_size_valid(num))
+		return 0;
+	/* chain_ndesc[num] then order[num] */
+	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
+}
+
+int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+		      const struct vr_split_areas *areas, void *state,
+		      size_t state_len)
+{
+	if (!q || !cfg || !areas || !state || !areas->desc || !areas->avail ||
+	    !areas->used)
+		return VR_EINVAL;
+	if (!vr_split_size_valid(cfg->num) ||
+	    (cfg->features & VR_FEATURE(VR_F_RING_PACKED)))
+		return VR_EINVAL;
+	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
+	    !vr__aligned(areas->avail, VR_AVAIL_ALIGN) ||
+	    !vr__aligned(areas->used, VR_USED_ALIGN) ||
+	    !vr__aligned(state, sizeof(uint16_t)))
+		return VR_EALIGN;
+	if (state_len < vr_split_dev_state_size(cfg->num))
+		return VR_ERANGE;
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_desc *)areas->desc;
+	q->avail = (struct vr_avail *)areas->avail;
+	q->used = (struct vr_used *)areas->used;
+	q->chain_ndesc = (uint16_t *)state;
+	q->order = q->chain_ndesc + cfg->num;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->mask = (uint16_t)(cfg->num - 1);
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	vr_split_dev_reset(q);
+	return 0;
+}
+
+void vr_split_dev_reset(struct vr_split_dev *q)
+{
+	/* The driver is stopped (reset) while this runs: plain stores. */
+	vr__zero(q->used, vr_split_used_bytes(q->num));
+	vr_mem_clean(&q->mem, q->used, vr_split_used_bytes(q->num));
+	vr__zero(q->chain_ndesc, (size_t)q->num * 2 * sizeof(uint16_t));
+	q->last_avail = q->avail_seen = 0;
+	q->used_idx = q->used_pub = q->notify_old = 0;
+	q->in_flight = 0;
+	q->order_first = 0;
+	q->used_flags = 0;
+	q->broken = 0;
+}
+
+int vr__split_dev_break(struct vr_split_dev *q, int err)
+{
+	q->broken = err;
+	return err;
+}
+
+/*
+ * Walk the chain at @head: ring descriptors first (at most num of them),
+ * then optionally one indirect table at the tail (at most num entries, each
+ * read once, NEXT followed within the table only). Every descriptor is
+ * copied out of shared memory into locals before it is looked at.
+ */
+static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
+			  struct vr_chain *chain)
+{
+	struct vr__walk w;
+	const struct vr_desc *table = q->desc;
+	uint32_t limit = q->num;  /* entries in the current table */
+	uint32_t count = 0;       /* descriptors read from it */
+	bool in_indirect = false;
+	uint16_t idx = head;
+	uint16_t ring_desc = 0;
+
+	vr__walk_start(&w, chain);
+	for (;;) {
+		const struct vr_desc *d;
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags, next;
+		int err;
+
+		if (++count > limit)
+			return VR_ELOOP; /* chain longer than its table: a loop */
+		d = &table[idx];
+		if (!in_indirect)
+			vr_mem_invalidate(&q->mem, d, sizeof(*d));
+		/* Relaxed, each field once: ordered after A1 (or after the
+		 * table was reached through an acquired descriptor). */
+		addr = vr__load_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		next = vr__le16(vr__load16(&d->next));
+		if (!in_indirect)
+			ring_desc++;
+
+		if (flags & VR_DESC_F_INDIRECT) {
+			const void *t;
+			int entries;
+
+			if (in_indirect)
+				return VR_ENESTED;
+			entries = vr__map_indirect(&q->mem, q->indirect, addr,
+						   len, flags, q->num, &t);
+			if (entries < 0)
+				return entries;
+			table = (const struct vr_desc *)t;
+			limit = (uint32_t)entries;
+			count = 0;
+			idx = 0;
+			in_indirect = true;
+			continue;
+		}
+		err = vr__walk_segment(&w, &q->mem, addr, len,
+				       (flags & VR_DESC_F_WRITE) != 0);
+		if (err)
+			return err;
+		if (!(flags & VR_DESC_F_NEXT))
+			break;
+		if (next >= limit)
+			return VR_ENEXT;
+		idx = next;
+	}
+	chain->id = head;
+	chain->ndesc = ring_desc;
+	return w.too_many ? VR_E2BIG : 0;
+}
+
+int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
+{
+	const uint16_t *slot;
+	uint16_t head;
+	int err;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!chain || (chain->iov_cap && !chain->iov))
+		return VR_EINVAL;
+	if (q->last_avail == q->avail_seen) {
+		err = vr_split_dev_avail(q); /* A1 inside */
+		if (err <= 0)
+			return err ? err : VR_EAGAIN;
+	}
+	slot = &vr_avail_ring(q->avail)[q->last_avail & q->mask];
+	vr_mem_invalidate(&q->mem, slot, sizeof(*slot));
+	/* Relaxed, read once: ordered after A1. */
+	head = vr__le16(vr__load16(slot));
+	if (head >= q->num)
+		return vr__split_dev_break(q, VR_EHEAD);
+	if (q->chain_ndesc[head] != 0 || q->in_flight >= q->num)
+		return vr__split_dev_break(q, VR_EINFLIGHT);
+	err = vr__split_walk(q, head, chain);
+	if (err == VR_E2BIG)
+		return err; /* valid chain, caller's array too small: keep it */
+	if (err)
+		return vr__split_dev_break(q, err);
+	q->chain_ndesc[head] = chain->ndesc;
+	if (q->in_order)
+		q->order[(q->order_first + q->in_flight) & q->mask] = head;
+	q->in_flight++;
+	q->last_avail++;
+	return 0;
+}
+
+int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
+			   unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max) {
+		int err = vr_split_dev_pop(q, &chains[n]);
+
+		if (err == VR_EAGAIN)
+			break;
+		if (err < 0)
+			return n ? (int)n : err;
+		n++;
+	}
+	return (int)n;
+}
+
+int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
+				   uint32_t last_len)
+{
+	struct vr_used_elem *elem;
+	uint16_t last = 0;
+	unsigned i;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!q->in_order)
+		return VR_ENOTSUP;
+	if (count == 0 || count > q->in_flight)
+		return VR_EINVAL;
+	for (i = 0; i < count; i++) {
+		last = q->order[q->order_first];
+		q->chain_ndesc[last] = 0;
+		q->order_first = (uint16_t)((q->order_first + 1) & q->mask);
+	}
+	/* One entry at the batch's first slot names its last head; used->idx
+	 * then moves by the batch size (section 2.7.9). Relaxed: published
+	 * by R2. */
+	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
+	vr__store32(&elem->id, vr__le32(last));
+	vr__store32(&elem->len, vr__le32(last_len));
+	vr_mem_clean(&q->mem, elem, sizeof(*elem));
+	q->in_flight = (uint16_t)(q->in_flight - count);
+	q->used_idx = (uint16_t)(q->used_idx + count);
+	return 0;
+}
+
+void vr_split_dev_suppress_avail_notify(struct vr_split_dev *q)
+{
+	if (q->broken)
+		return;
+	if (q->event_idx) {
+		/* Relaxed: a hint. An event just behind what we have taken is
+		 * not crossed again before 65536 more chains. */
+		vr__store16(vr_used_avail_event(q->used, q->num),
+			    vr__le16((uint16_t)(q->last_avail - 1)));
+		vr_mem_clean(&q->mem, vr_used_avail_event(q->used, q->num),
+			     sizeof(uint16_t));
+	} else if (!(q->used_flags & VR_USED_F_NO_NOTIFY)) {
+		q->used_flags |= VR_USED_F_NO_NOTIFY;
+		vr__store16(&q->used->flags, vr__le16(q->used_flags));
+		vr_mem_clean(&q->mem, &q->used->flags, sizeof(uint16_t));
+	}
+}
+
+int vr_split_dev_arm_avail_notify(struct vr_split_dev *q)
+{
+	uint16_t seen, pending;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (q->event_idx) {
+		/* Kick me when the driver publishes entry last_avail. */
+		vr__store16(vr_used_avail_event(q->used, q->num),
+			    vr__le16(q->last_avail));
+		vr_mem_clean(&q->mem, vr_used_avail_event(q->used, q->num),
+			     sizeof(uint16_t));
+	} else {
+		q->used_flags &= (uint16_t)~VR_USED_F_NO_NOTIFY;
+		vr__store16(&q->used->flags, vr__le16(q->used_flags));
+		vr_mem_clean(&q->mem, &q->used->flags, sizeof(uint16_t));
+	}
+	/* F4 (full fence): the request above is ordered before the re-read
+	 * of avail->idx. Partner: F1 in vr_split_drv_need_notify. */
+	vr__fence_full();
+	vr_mem_invalidate(&q->mem, &q->avail->idx, sizeof(uint16_t));
+	/* Acquire: pairs with R1 like A1, if we go on to pop. */
+	seen = vr__le16(vr__load_acquire16(&q->avail->idx));
+	pending = (uint16_t)(seen - q->last_avail);
+	if (pending > q->num)
+		return vr__split_dev_break(q, VR_EAVAILIDX);
+	q->avail_seen = seen;
+	return pending;
+}

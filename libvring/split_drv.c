@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Split ring, driver side: set-up, reset, indirect add, in-order
+ * collection, notification control. The per-message paths are inline in
+ * <vring/split.h>. */
+#include <vring/vring.h>
+
+#include "internal.h"
+
+size_t vr_split_drv_state_size(uint32_t num)
+{
+	if (!vr_split_size_valid(num))
+		return 0;
+	return (size_t)num * sizeof(struct vr_drv_slot);
+}
+
+int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+		      const struct vr_split_areas *areas, void *state,
+		      size_t state_len)
+{
+	if (!q || !cfg || !areas || !state || !areas->desc || !areas->avail ||
+	    !areas->used)
+		return VR_EINVAL;
+	if (!vr_split_size_valid(cfg->num) ||
+	    (cfg->features & VR_FEATURE(VR_F_RING_PACKED)))
+		return VR_EINVAL;
+	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
+	    !vr__aligned(areas->avail, VR_AVAIL_ALIGN) ||
+	    !vr__aligned(areas->used, VR_USED_ALIGN) ||
+	    !vr__aligned(state, sizeof(void *)))
+		return VR_EALIGN;
+	if (state_len < vr_split_drv_state_size(cfg->num))
+		return VR_ERANGE;
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_desc *)areas->desc;
+	q->avail = (struct vr_avail *)areas->avail;
+	q->used = (struct vr_used *)areas->used;
+	q->slot = (struct vr_drv_slot *)state;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->mask = (uint16_t)(cfg->num - 1);
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	vr_split_drv_reset(q);
+	return 0;
+}
+
+void vr_split_drv_reset(struct vr_split_drv *q)
+{
+	unsigned i;
+
+	/* The device is stopped (reset) while this runs: plain stores. */
+	vr__zero(q->desc, vr_split_desc_bytes(q->num));
+	vr__zero(q->avail, vr_split_avail_bytes(q->num));
+	vr_mem_clean(&q->mem, q->desc, vr_split_desc_bytes(q->num));
+	vr_mem_clean(&q->mem, q->avail, vr_split_avail_bytes(q->num));
+	for (i = 0; i < q->num; i++) {
+		q->slot[i].cookie = 0;
+		q->slot[i].in_len = 0;
+		q->slot[i].ndesc = 0;
+		q->slot[i].next = (uint16_t)(i + 1 < q->num ? i + 1 : 0);
+		q->slot[i].last = 0;
+		q->slot[i].order_next = VR__NONE;
+	}
+	q->num_free = q->num;
+	q->free_head = 0;
+	q->avail_idx = q->avail_pub = q->kick_old = 0;
+	q->last_used = q->used_seen = 0;
+	q->in_flight = 0;
+	q->avail_flags = 0;
+	q->order_head = q->order_tail = VR__NONE;
+	q->batch_end = VR__NONE;
+	q->batch_len = 0;
+	q->broken = 0;
+}
+
+int vr__split_drv_break(struct vr_split_drv *q, int err)
+{
+	q->broken = err;
+	return err;
+}
+
+void vr__split_drv_clean_descs(struct vr_split_drv *q, uint16_t head)
+{
+	uint16_t idx = head;
+	unsigned i;
+
+	for (i = 0; i < q->slot[head].ndesc; i++) {
+		vr_mem_clean(&q->mem, &q->desc[idx], sizeof(struct vr_desc));
+		idx = q->in_order ? (uint16_t)((idx + 1) & q->mask)
+				  : q->slot[idx].next;
+	}
+	vr_mem_clean(&q->mem,
+		     &vr_avail_ring(q->avail)[(uint16_t)(q->avail_idx - 1) & q->mask],
+		     sizeof(uint16_t));
+}
+
+int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
+			      unsigned n_out, unsigned n_in,
+			      struct vr_desc *table, uint64_t table_addr,
+			      void *cookie)
+{
+	unsigned n = n_out + n_in, i;
+	uint64_t in_len = 0;
+	struct vr_seg ring_seg;
+	int head;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!q->indirect)
+		return VR_ENOTSUP;
+	if (n == 0 || n > q->num || !seg || !table ||
+	    !vr__aligned(table, VR_DESC_ALIGN))
+		return VR_EINVAL;
+	if (q->num_free == 0)
+		return VR_ENOSPC;
+	for (i = 0; i < n; i++) {
+		if (seg[i].len == 0)
+			return VR_EINVAL;
+		if (i >= n_out)
+			in_len += seg[i].len;
+	}
+	if (in_len > UINT32_MAX)
+		return VR_EINVAL;
+	if (q->mem.clean) {
+		int err = vr__mem_clean_segs(&q->mem, seg, n_out);
+		if (err)
+			return err;
+	}
+	/* The table is ours until published: plain stores, published by the
+	 * release of avail->idx (R1) like the ring descriptors. */
+	for (i = 0; i < n; i++) {
+		uint16_t flags = (uint16_t)(i >= n_out ? VR_DESC_F_WRITE : 0);
+
+		if (i + 1 < n)
+			flags |= VR_DESC_F_NEXT;
+		table[i].addr = vr__le64(seg[i].addr);
+		table[i].len = vr__le32(seg[i].len);
+		table[i].flags = vr__le16(flags);
+		table[i].next = vr__le16((uint16_t)(i + 1 < n ? i + 1 : 0));
+	}
+	/* One ring descriptor naming the table, added as a readable buffer
+	 * (so that with cache hooks the table is translated and cleaned like
+	 * any buffer), then marked INDIRECT. */
+	ring_seg.addr = table_addr;
+	ring_seg.len = (uint32_t)(n * sizeof(struct vr_desc));
+	head = vr_split_drv_add(q, &ring_seg, 1, 0, cookie);
+	if (head < 0)
+		return head;
+	q->desc[head].flags = vr__le16(VR_DESC_F_INDIRECT);
+	q->slot[head].in_len = (uint32_t)in_len;
+	if (q->mem.clean)
+		vr__split_drv_clean_descs(q, (uint16_t)head);
+	return head;
+}
+
+/*
+ * In-order collection (section 2.7.9): the device may return a batch with
+ * one used entry, written at the slot of the batch's first chain and naming
+ * the batch's last head; used->idx then moves by the batch size. Chains
+ * before the last are complete with all their writable bytes.
+ */
+int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
+				    struct vr_used_buf *out)
+{
+	struct vr_drv_slot *s;
+	uint16_t head;
+	uint32_t len;
+
+	if (q->batch_end == VR__NONE) {
+		struct vr_used_elem *elem;
+		uint32_t id, n;
+		uint16_t seen, walk;
+
+		if (q->last_used == q->used_seen) {
+			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+			/* A2 (acquire), as in vr_split_drv_get_used. */
+			seen = vr__le16(vr__load_acquire16(&q->used->idx));
+			if (seen == q->last_used)
+				return VR_EAGAIN;
+			if ((uint16_t)(seen - q->last_used) > q->in_flight)
+				return vr__split_drv_break(q, VR_EUSEDIDX);
+			q->used_seen = seen;
+		}
+		elem = &vr_used_ring(q->used)[q->last_used & q->mask];
+		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
+		/* Relaxed, read once: ordered after A2. */
+		id = vr__le32(vr__load32(&elem->id));
+		len = vr__le32(vr__load32(&elem->len));
+		if (id >= q->num || q->slot[id].ndesc == 0)
+			return vr__split_drv_break(q, VR_EUSEDID);
+		/* The named head must be in flight and the batch it closes
+		 * must fit in what used->idx announced. */
+		n = 1;
+		for (walk = q->order_head; walk != id; walk = q->slot[walk].order_next) {
+			if (walk == VR__NONE)
+				return vr__split_drv_break(q, VR_EUSEDID);
+			n++;
+		}
+		if (n > (uint16_t)(q->used_seen - q->last_used))
+			return vr__split_drv_break(q, VR_EUSEDIDX);
+		if (len > q->slot[id].in_len) {
+			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+				return vr__split_drv_break(q, VR_EUSEDLEN);
+			len = q->slot[id].in_len;
+			q->stats.used_len_clamped++;
+		}
+		q->batch_end = (uint16_t)id;
+		q->batch_len = len;
+	}
+	head = q->order_head;
+	s = &q->slot[head];
+	if (head == q->batch_end) {
+		len = q->batch_len;
+		q->batch_end = VR__NONE;
+	} else {
+		len = s->in_len;
+	}
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = head;
+	q->order_head = s->order_next;
+	if (q->order_head == VR__NONE)
+		q->order_tail = VR__NONE;
+	/* Sequential allocation: the oldest chain's descriptors are the next
+	 * ones the cursor reaches after the newer ones, so only the count
+	 * changes. */
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	q->last_used++;
+	return 0;
+}
+
+int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
+				unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max) {
+		int err = vr_split_drv_get_used(q, &out[n]);
+
+		if (err == VR_EAGAIN)
+			break;
+		if (err < 0)
+			return n ? (int)n : err;
+		n++;
+	}
+	return (int)n;
+}
+
+void vr_split_drv_suppress_used_notify(struct vr_split_drv *q)
+{
+	if (q->broken)
+		return;
+	if (q->event_idx) {
+		/* Relaxed: a hint; the device may still notify once. An event
+		 * just behind what we have collected is never crossed again
+		 * before 65536 more buffers. */
+		vr__store16(vr_avail_used_event(q->avail, q->num),
+			    vr__le16((uint16_t)(q->last_used - 1)));
+		vr_mem_clean(&q->mem, vr_avail_used_event(q->avail, q->num),
+			     sizeof(uint16_t));
+	} else if (!(q->avail_flags & VR_AVAIL_F_NO_INTERRUPT)) {
+		q->avail_flags |= VR_AVAIL_F_NO_INTERRUPT;
+		/* Relaxed: a hint. */
+		vr__store16(&q->avail->flags, vr__le16(q->avail_flags));
+		vr_mem_clean(&q->mem, &q->avail->flags, sizeof(uint16_t));
+	}
+}
+
+int vr_split_drv_arm_used_notify(struct vr_split_drv *q)
+{
+	uint16_t seen;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (q->event_idx) {
+		/* Notify me when the device publishes entry last_used. */
+		vr__store16(vr_avail_used_event(q->avail, q->num),
+			    vr__le16(q->last_used));
+		vr_mem_clean(&q->mem, vr_avail_used_event(q->avail, q->num),
+			     sizeof(uint16_t));
+	} else {
+		q->avail_flags &= (uint16_t)~VR_AVAIL_F_NO_INTERRUPT;
+		vr__store16(&q->avail->flags, vr__le16(q->avail_flags));
+		vr_mem_clean(&q->mem, &q->avail->flags, sizeof(uint16_t));
+	}
+	/* F3 (full fence): the request above is ordered before the re-read
+	 * of used->idx below. Partner: F2 in vr_split_dev_need_notify, which
+	 * publishes used->idx and then reads our request. One of the two
+	 * sides is bound to see the other's store: no lost wakeup. */
+	vr__fence_full();
+	if (q->batch_end != VR__NONE || q->last_used != q->used_seen)
+		return 1;
+	vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+	/* Acquire: pairs with R2 like A2, if we go on to collect. */
+	seen = vr__le16(vr__load_acquire16(&q->used->idx));
+	return seen != q->last_used;
+}
