@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Sourced by the scripts in scripts/: installs what a fresh Debian 12 machine
+# lacks for building and testing libvring, with apt-get (update first).
+
+# Packages the build and the default test run need.
+VR_PACKAGES=(
+  build-essential cmake pkg-config g++
+  libcmocka-dev
+  linux-libc-dev
+  gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
+)
+
+vr_log() { printf '[libvring] %s\n' "$*" >&2; }
+
+vr_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    vr_log "need root (or sudo) to run: $*"
+    return 1
+  fi
+}
+
+# vr_install_deps [extra packages...]: install whatever is missing.
+vr_install_deps() {
+  local missing=() pkg
+  for pkg in "${VR_PACKAGES[@]}" "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    vr_log "all packages present"
+    return 0
+  fi
+  vr_log "installing: ${missing[*]}"
+  vr_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  vr_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+vr_jobs() { nproc 2>/dev/null || echo 2; }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Build libvring and run every test, on a fresh Debian 12 machine or here.
+#
+#   ./scripts/test.sh            everything (about 10 minutes on 2 cores)
+#
+# Three builds, each tested through ctest:
+#   build/       RelWithDebInfo: unit, interop, stress, install, freestanding
+#                (the ring core for Cortex-M4 and Cortex-R5 with
+#                arm-none-eabi-gcc)
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: unit, interop,
+#                stress
+#   build-tsan/  ThreadSanitizer: unit, interop, stress
+# Missing packages are installed with apt-get first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/setup.sh
+source scripts/lib/setup.sh
+vr_install_deps
+
+jobs=$(vr_jobs)
+passed=0
+failed=0
+
+# Message counts of the two-thread stress tests per build kind: the
+# sanitizers slow every access down, so they run shorter streams.
+: "${VR_STRESS_MESSAGES_DEFAULT:=10000000}"
+: "${VR_STRESS_MESSAGES_ASAN:=2000000}"
+: "${VR_STRESS_MESSAGES_TSAN:=1000000}"
+
+# run_suite NAME DIR STRESS_MESSAGES CTEST_ARGS -- CMAKE_ARGS...
+run_suite() {
+  local name=$1 dir=$2 messages=$3 ctest_args=$4
+  shift 5
+  vr_log "[$name] configure and build in $dir"
+  cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j "$jobs"
+  local log="$dir/ctest.log" rc=0
+  vr_log "[$name] ctest (stress messages: $messages)"
+  # Stress tests run alone (each uses both cores); the rest in parallel.
+  # shellcheck disable=SC2086
+  ( cd "$dir" &&
+    VR_STRESS_MESSAGES=$messages ctest --output-on-failure -j "$jobs" -LE stress $ctest_args &&
+    VR_STRESS_MESSAGES=$messages ctest --output-on-failure -L stress $ctest_args ) 2>&1 | tee "$log" || rc=1
+  local p f
+  p=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
+      awk '{ total += $NF; bad += $4 } END { print total - bad }')
+  f=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
+      awk '{ bad += $4 } END { print bad + 0 }')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  return 0
+}
+
+run_suite default build "$VR_STRESS_MESSAGES_DEFAULT" "" -- \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_REQUIRE_FREESTANDING_CHECK=ON
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+run_suite asan+ubsan build-asan "$VR_STRESS_MESSAGES_ASAN" "-LE install|freestanding" -- \
+  -DCMAKE_BUILD_TYPE=Debug -DVR_SANITIZE=address,undefined -DVR_TEST_LABEL_EXTRA=sanitize \
+  -DVR_BUILD_SHARED=OFF
+
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+run_suite tsan build-tsan "$VR_STRESS_MESSAGES_TSAN" "-LE install|freestanding" -- \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_SANITIZE=thread -DVR_TEST_LABEL_EXTRA=sanitize \
+  -DVR_BUILD_SHARED=OFF
+
+echo
+echo "libvring: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
