@@ -19,10 +19,41 @@ static inline int vr__aligned(const void *p, uintptr_t align)
 	return ((uintptr_t)p & (align - 1)) == 0;
 }
 
+/* Do [a, a + alen) and [b, b + blen) share a byte? */
+static inline bool vr__overlap(const void *a, size_t alen, const void *b,
+			       size_t blen)
+{
+	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+
+	return pa < pb + blen && pb < pa + alen;
+}
+
 /* Round a private-state size up so the next array stays pointer-aligned. */
 static inline size_t vr__round_up(size_t n, size_t align)
 {
 	return (n + align - 1) & ~(align - 1);
+}
+
+/* Ring areas must not overlap each other (hostile-inputs #23). */
+static inline bool vr__split_areas_overlap(const struct vr_split_areas *a,
+					   uint32_t num)
+{
+	size_t d = vr_split_desc_bytes(num), av = vr_split_avail_bytes(num),
+	       u = vr_split_used_bytes(num);
+
+	return vr__overlap(a->desc, d, a->avail, av) ||
+	       vr__overlap(a->desc, d, a->used, u) ||
+	       vr__overlap(a->avail, av, a->used, u);
+}
+
+static inline bool vr__packed_areas_overlap(const struct vr_packed_areas *a,
+					    uint32_t num)
+{
+	size_t d = vr_packed_desc_bytes(num), e = sizeof(struct vr_packed_event);
+
+	return vr__overlap(a->desc, d, a->driver_event, e) ||
+	       vr__overlap(a->desc, d, a->device_event, e) ||
+	       vr__overlap(a->driver_event, e, a->device_event, e);
 }
 
 /*

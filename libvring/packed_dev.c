@@ -29,6 +29,8 @@ int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 		return VR_EALIGN;
 	if (state_len < vr_packed_dev_state_size(cfg->num))
 		return VR_ERANGE;
+	if (vr__packed_areas_overlap(areas, cfg->num))
+		return VR_EINVAL;
 	vr__zero(q, sizeof(*q));
 	q->desc = (struct vr_packed_desc *)areas->desc;
 	q->driver_event = (struct vr_packed_event *)areas->driver_event;

@@ -30,6 +30,8 @@ int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 		return VR_EALIGN;
 	if (state_len < vr_split_dev_state_size(cfg->num))
 		return VR_ERANGE;
+	if (vr__split_areas_overlap(areas, cfg->num))
+		return VR_EINVAL;
 	vr__zero(q, sizeof(*q));
 	q->desc = (struct vr_desc *)areas->desc;
 	q->avail = (struct vr_avail *)areas->avail;

@@ -120,7 +120,8 @@ size_t vr_packed_drv_state_size(uint32_t num);
 /**
  * @brief Initialise a driver queue; zeroes the descriptor ring and the
  *        driver event area (the driver owns the ring memory).
- * @return 0; VR_EINVAL; VR_EALIGN; VR_ERANGE
+ * @return 0; VR_EINVAL (NULL, bad size, overlapping areas); VR_EALIGN;
+ *         VR_ERANGE (state too small)
  */
 int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 		       const struct vr_packed_areas *areas, void *state,
@@ -451,7 +452,8 @@ size_t vr_packed_dev_state_size(uint32_t num);
 /**
  * @brief Initialise a device queue; zeroes only the device event area (the
  *        descriptor ring belongs to the driver until it is used).
- * @return 0; VR_EINVAL; VR_EALIGN; VR_ERANGE
+ * @return 0; VR_EINVAL (NULL, bad size, overlapping areas); VR_EALIGN;
+ *         VR_ERANGE (state too small)
  */
 int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 		       const struct vr_packed_areas *areas, void *state,

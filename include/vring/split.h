@@ -110,7 +110,8 @@ size_t vr_split_drv_state_size(uint32_t num);
  *              they are set, to find the driver's own buffers
  * @param areas the three ring areas, aligned as the spec requires
  * @param state private memory of vr_split_drv_state_size(num) bytes
- * @return 0; VR_EINVAL (NULL, bad size, RING_PACKED in features);
+ * @return 0; VR_EINVAL (NULL, bad size, RING_PACKED in features, areas
+ *         that overlap);
  *         VR_EALIGN (misaligned area); VR_ERANGE (@p state_len too small)
  */
 int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
