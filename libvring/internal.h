@@ -19,6 +19,9 @@ static inline int vr__aligned(const void *p, uintptr_t align)
 	return ((uintptr_t)p & (align - 1)) == 0;
 }
 
+/* Alignment the device side demands of an indirect table. */
+#define VR_INDIRECT_ALIGN 8u
+
 /* Do [a, a + alen) and [b, b + blen) share a byte? */
 static inline bool vr__overlap(const void *a, size_t alen, const void *b,
 			       size_t blen)
@@ -142,6 +145,12 @@ static inline int vr__map_indirect(const struct vr_mem *mem, bool negotiated,
 	*table = vr_mem_translate(mem, addr, len, VR_ACCESS_READ);
 	if (!*table)
 		return VR_EFAULT;
+	/* Entries are read with 16- and 32-bit loads: a table the peer placed
+	 * at an odd address would be undefined behaviour here and a fault on
+	 * cores that trap unaligned access. Drivers allocate descriptor
+	 * tables aligned (Linux's are 16-byte aligned in practice). */
+	if (!vr__aligned(*table, VR_INDIRECT_ALIGN))
+		return VR_EINDIRECT;
 	vr_mem_invalidate(mem, *table, len);
 	return (int)(len / 16);
 }

@@ -105,7 +105,7 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 			      void *cookie)
 {
 	unsigned n = n_out + n_in, i;
-	uint64_t in_len = 0;
+	uint64_t in_len = 0, total = 0;
 	struct vr_seg ring_seg;
 	int head;
 
@@ -121,10 +121,11 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 	for (i = 0; i < n; i++) {
 		if (seg[i].len == 0)
 			return VR_EINVAL;
+		total += seg[i].len;
 		if (i >= n_out)
 			in_len += seg[i].len;
 	}
-	if (in_len > UINT32_MAX)
+	if (total > UINT32_MAX)
 		return VR_EINVAL;
 	if (q->mem.clean) {
 		int err = vr__mem_clean_segs(&q->mem, seg, n_out);

@@ -18,6 +18,12 @@
 #define FX_RING_BYTES (1u << 20)  /* room for the rings of any test size */
 #define FX_POOL_BYTES (4u << 20)  /* buffer pool after the rings */
 
+/* aligned_alloc() wants a size that is a multiple of the alignment. */
+static inline void *fx_alloc64(size_t n)
+{
+	return aligned_alloc(64, (n + 127) & ~(size_t)63);
+}
+
 struct fx {
 	unsigned char *region;   /* FX_RING_BYTES of rings, then the pool */
 	size_t region_len;
@@ -71,8 +77,8 @@ static inline int fx_init_flags(struct fx *f, uint32_t num, uint64_t features,
 		err = vr_packed_areas_from_region(&f->pa, f->region, FX_RING_BYTES, num);
 		if (err)
 			return err;
-		f->drv_state = aligned_alloc(64, vr_packed_drv_state_size(num) + 64);
-		f->dev_state = aligned_alloc(64, vr_packed_dev_state_size(num) + 64);
+		f->drv_state = fx_alloc64(vr_packed_drv_state_size(num));
+		f->dev_state = fx_alloc64(vr_packed_dev_state_size(num));
 		err = vr_packed_drv_init(&f->pdrv, &f->cfg, &f->pa, f->drv_state,
 					 vr_packed_drv_state_size(num));
 		if (err)
@@ -84,8 +90,8 @@ static inline int fx_init_flags(struct fx *f, uint32_t num, uint64_t features,
 					 VR_LEGACY_ALIGN);
 	if (err)
 		return err;
-	f->drv_state = aligned_alloc(64, vr_split_drv_state_size(num) + 64);
-	f->dev_state = aligned_alloc(64, vr_split_dev_state_size(num) + 64);
+	f->drv_state = fx_alloc64(vr_split_drv_state_size(num));
+	f->dev_state = fx_alloc64(vr_split_dev_state_size(num));
 	err = vr_split_drv_init(&f->sdrv, &f->cfg, &f->sa, f->drv_state,
 				vr_split_drv_state_size(num));
 	if (err)

@@ -50,7 +50,8 @@ enum vr_error {
 	VR_ELOOP = -19,     /**< chain loops or is longer than the queue size */
 	VR_ENESTED = -20,   /**< indirect descriptor inside an indirect table */
 	VR_EINDIRECT = -21, /**< bad indirect descriptor: not negotiated, length 0,
-	                         not a multiple of 16, too long, or with NEXT */
+	                         not a multiple of 16, too long, with NEXT, or
+	                         a table not 8-byte aligned */
 	VR_EOVERFLOW = -22, /**< addr + len wraps, or chain total exceeds 4 GiB */
 	VR_EFAULT = -23,    /**< buffer outside the memory the caller allows */
 	VR_EORDER = -24,    /**< device-readable segment after a writable one */

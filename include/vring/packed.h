@@ -195,8 +195,10 @@ VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
 /**
  * @brief Add a chain of @p n_out readable then @p n_in writable buffers.
  *        Not visible to the device until vr_packed_drv_publish().
- * @return the buffer id (>= 0); VR_ENOSPC; VR_EINVAL; VR_EFAULT (cache
- *         hooks set and a buffer outside cfg->mem); VR_EBROKEN
+ * @return the buffer id (>= 0); VR_ENOSPC; VR_EINVAL (no segment, a zero
+ *         length, more than num segments or 4 GiB in total); VR_EFAULT
+ *         (cache hooks set and a readable buffer outside cfg->mem);
+ *         VR_EBROKEN
  */
 VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *seg,
 				unsigned n_out, unsigned n_in, void *cookie)
@@ -204,7 +206,7 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 	unsigned n = n_out + n_in, i;
 	uint16_t id, pos, first;
 	bool wrap;
-	uint64_t in_len = 0;
+	uint64_t in_len = 0, total = 0;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
@@ -215,10 +217,12 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 	for (i = 0; i < n; i++) {
 		if (VR_UNLIKELY(seg[i].len == 0))
 			return VR_EINVAL;
+		total += seg[i].len;
 		if (i >= n_out)
 			in_len += seg[i].len;
 	}
-	if (VR_UNLIKELY(in_len > UINT32_MAX))
+	/* Section 2.7.5.2: no chain may exceed 4 GiB in total. */
+	if (VR_UNLIKELY(total > UINT32_MAX))
 		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL)) {
 		/* Before anything is written: a buffer outside the window
@@ -272,10 +276,11 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 			       struct vr_packed_desc *table, uint64_t table_addr,
 			       void *cookie);
 
-/** @brief Make every chain added since the last publish visible. */
+/** @brief Make every chain added since the last publish visible (nothing
+ *         on a broken queue). */
 VR_INLINE void vr_packed_drv_publish(struct vr_packed_drv *q)
 {
-	if (!q->held)
+	if (!q->held || VR_UNLIKELY(q->broken))
 		return;
 	q->held = false;
 	/* R1 (release): every descriptor of the batch, written above, is
@@ -564,10 +569,11 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 				    uint32_t last_len);
 
-/** @brief Make every completion since the last publish visible. */
+/** @brief Make every completion since the last publish visible (nothing
+ *         on a broken queue). */
 VR_INLINE void vr_packed_dev_publish(struct vr_packed_dev *q)
 {
-	if (!q->held)
+	if (!q->held || VR_UNLIKELY(q->broken))
 		return;
 	q->held = false;
 	/* R2 (release): the used descriptors of the batch, and the bytes

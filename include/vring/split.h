@@ -170,8 +170,8 @@ VR_INLINE void vr__split_drv_order_push(struct vr_split_drv *q, uint16_t head)
  * @return the head index (>= 0); VR_ENOSPC when fewer than n_out + n_in
  *         descriptors are free (try again after collecting used buffers);
  *         VR_EINVAL for no segment, a zero length, more segments than the
- *         queue size or more than 4 GiB of writable bytes; VR_EFAULT when
- *         cache hooks are set and a buffer is outside cfg->mem;
+ *         queue size or more than 4 GiB in total; VR_EFAULT when cache
+ *         hooks are set and a readable buffer is outside cfg->mem;
  *         VR_EBROKEN after a protocol violation.
  */
 VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
@@ -179,7 +179,7 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 {
 	unsigned n = n_out + n_in, i;
 	uint16_t head, idx, prev = 0;
-	uint64_t in_len = 0;
+	uint64_t in_len = 0, total = 0;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
@@ -190,10 +190,12 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 	for (i = 0; i < n; i++) {
 		if (VR_UNLIKELY(seg[i].len == 0))
 			return VR_EINVAL;
+		total += seg[i].len;
 		if (i >= n_out)
 			in_len += seg[i].len;
 	}
-	if (VR_UNLIKELY(in_len > UINT32_MAX))
+	/* Section 2.7.5.2: no chain may exceed 4 GiB in total. */
+	if (VR_UNLIKELY(total > UINT32_MAX))
 		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL)) {
 		/* Before anything is written: a buffer outside the window
@@ -259,11 +261,12 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 
 /**
  * @brief Make every chain added since the last publish visible to the
- *        device, with one release store of avail->idx.
+ *        device, with one release store of avail->idx. Does nothing on a
+ *        broken queue: nothing more becomes visible until reset.
  */
 VR_INLINE void vr_split_drv_publish(struct vr_split_drv *q)
 {
-	if (q->avail_pub == q->avail_idx)
+	if (q->avail_pub == q->avail_idx || VR_UNLIKELY(q->broken))
 		return;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, q->avail, vr_split_avail_bytes(q->num));
@@ -567,10 +570,11 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 				   uint32_t last_len);
 
-/** @brief Make every completion since the last publish visible. */
+/** @brief Make every completion since the last publish visible (nothing
+ *         on a broken queue). */
 VR_INLINE void vr_split_dev_publish(struct vr_split_dev *q)
 {
-	if (q->used_pub == q->used_idx)
+	if (q->used_pub == q->used_idx || VR_UNLIKELY(q->broken))
 		return;
 	/* R2 (release): the used entries, and whatever the device wrote
 	 * into the buffers, are visible before the new index. Partner: A2
