@@ -57,6 +57,7 @@ void vr_packed_dev_reset(struct vr_packed_dev *q)
 	q->next_avail = q->next_used = 0;
 	q->avail_wrap = q->used_wrap = true;
 	q->pub_pos = q->notify_pos = 0;
+	q->unpub = q->since_notify = 0;
 	q->pub_wrap = q->notify_wrap = true;
 	q->held = false;
 	q->in_flight = q->desc_in_flight = 0;
@@ -249,6 +250,8 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	for (i = 0; i < count; i++) {
 		last = q->order[q->order_first];
 		skip += q->chain_ndesc[last];
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight -
+					       q->chain_ndesc[last]);
 		q->chain_ndesc[last] = 0;
 		if (++q->order_first == q->num)
 			q->order_first = 0;
@@ -270,6 +273,7 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		vr__store16(&d->flags, vr__le16(flags));
 	}
 	vr_mem_clean(&q->mem, d, sizeof(*d));
+	q->unpub += skip;
 	skip += pos;
 	if (skip >= q->num) {
 		skip -= q->num;

@@ -69,6 +69,7 @@ void vr_packed_drv_reset(struct vr_packed_drv *q)
 	q->next_avail = q->next_used = 0;
 	q->avail_wrap = q->used_wrap = true;
 	q->pub_pos = q->kick_pos = 0;
+	q->unpub = q->since_kick = 0;
 	q->pub_wrap = q->kick_wrap = true;
 	q->held = false;
 	q->in_flight = 0;

@@ -61,6 +61,7 @@ void vr_split_dev_reset(struct vr_split_dev *q)
 	q->in_flight = 0;
 	q->order_first = 0;
 	q->used_flags = 0;
+	q->since_notify = 0;
 	q->broken = 0;
 }
 

@@ -75,6 +75,7 @@ void vr_split_drv_reset(struct vr_split_drv *q)
 	q->order_head = q->order_tail = VR__NONE;
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
+	q->since_kick = 0;
 	q->broken = 0;
 }
 

@@ -103,6 +103,9 @@ struct vr_packed_drv {
 	uint16_t batch_end;   /* in-order: last id of the batch being
 				 collected, VR__NONE if none */
 	uint32_t batch_len;
+	uint32_t unpub;       /* descriptors added since the last publish */
+	uint32_t since_kick;  /* descriptors published since need_notify,
+				 capped at 2 * num */
 	bool avail_wrap;      /* driver ring wrap counter */
 	bool used_wrap;       /* wrap counter expected on used descriptors */
 	bool pub_wrap;
@@ -178,6 +181,7 @@ VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
 	q->next_avail = pos;
 	q->avail_wrap = wrap;
 	q->num_free = (uint16_t)(q->num_free - n);
+	q->unpub += n;
 	s->cookie = cookie;
 	s->in_len = in_len;
 	s->ndesc = (uint16_t)n;
@@ -293,6 +297,10 @@ VR_INLINE void vr_packed_drv_publish(struct vr_packed_drv *q)
 			     sizeof(uint16_t));
 	q->pub_pos = q->next_avail;
 	q->pub_wrap = q->avail_wrap;
+	q->since_kick += q->unpub;
+	if (q->since_kick > 2u * q->num)
+		q->since_kick = 2u * q->num;
+	q->unpub = 0;
 }
 
 /**
@@ -313,7 +321,7 @@ VR_INLINE int vr_packed_drv_need_notify(struct vr_packed_drv *q)
 	 * loads of the device event area. Partner: F4 in
 	 * vr_packed_dev_arm_avail_notify. */
 	vr__fence_full();
-	if (q->kick_pos == q->pub_pos && q->kick_wrap == q->pub_wrap)
+	if (q->since_kick == 0)
 		return 0;
 	vr_mem_invalidate(&q->mem, q->device_event, sizeof(*q->device_event));
 	/* Relaxed, read once each: ordered after R1 by F1. */
@@ -322,13 +330,16 @@ VR_INLINE int vr_packed_drv_need_notify(struct vr_packed_drv *q)
 	if (ev_flags == VR_EVENT_F_DISABLE)
 		need = 0;
 	else if (ev_flags == VR_EVENT_F_DESC && q->event_idx)
-		need = vr_packed_need_event(off_wrap, q->num, q->pub_pos,
+		/* A whole cycle published: every event point was passed. */
+		need = q->since_kick >= 2u * q->num ||
+		       vr_packed_need_event(off_wrap, q->num, q->pub_pos,
 					    q->pub_wrap, q->kick_pos,
 					    q->kick_wrap);
 	else
 		need = 1;
 	q->kick_pos = q->pub_pos;
 	q->kick_wrap = q->pub_wrap;
+	q->since_kick = 0;
 	if (need)
 		q->stats.notify_needed++;
 	else
@@ -440,6 +451,8 @@ struct vr_packed_dev {
 	uint16_t held_flags;
 	uint16_t pub_pos;     /* next_used at the last publish */
 	uint16_t notify_pos;  /* pub_pos at the last need_notify */
+	uint32_t unpub;       /* used descriptors since the last publish */
+	uint32_t since_notify; /* published since need_notify, <= 2 * num */
 	bool avail_wrap;      /* wrap counter of the next available desc */
 	bool used_wrap;       /* device ring wrap counter */
 	bool pub_wrap;
@@ -556,6 +569,7 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		q->used_wrap = !q->used_wrap;
 	}
 	q->chain_ndesc[id] = 0;
+	q->unpub += ndesc;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
 	q->in_flight--;
 	return 0;
@@ -586,6 +600,10 @@ VR_INLINE void vr_packed_dev_publish(struct vr_packed_dev *q)
 			     sizeof(uint16_t));
 	q->pub_pos = q->next_used;
 	q->pub_wrap = q->used_wrap;
+	q->since_notify += q->unpub;
+	if (q->since_notify > 2u * q->num)
+		q->since_notify = 2u * q->num;
+	q->unpub = 0;
 }
 
 /**
@@ -603,7 +621,7 @@ VR_INLINE int vr_packed_dev_need_notify(struct vr_packed_dev *q)
 	 * loads of the driver event area. Partner: F3 in
 	 * vr_packed_drv_arm_used_notify. */
 	vr__fence_full();
-	if (q->notify_pos == q->pub_pos && q->notify_wrap == q->pub_wrap)
+	if (q->since_notify == 0)
 		return 0;
 	vr_mem_invalidate(&q->mem, q->driver_event, sizeof(*q->driver_event));
 	/* Relaxed, read once each: ordered after R2 by F2. */
@@ -612,13 +630,15 @@ VR_INLINE int vr_packed_dev_need_notify(struct vr_packed_dev *q)
 	if (ev_flags == VR_EVENT_F_DISABLE)
 		need = 0;
 	else if (ev_flags == VR_EVENT_F_DESC && q->event_idx)
-		need = vr_packed_need_event(off_wrap, q->num, q->pub_pos,
+		need = q->since_notify >= 2u * q->num ||
+		       vr_packed_need_event(off_wrap, q->num, q->pub_pos,
 					    q->pub_wrap, q->notify_pos,
 					    q->notify_wrap);
 	else
 		need = 1;
 	q->notify_pos = q->pub_pos;
 	q->notify_wrap = q->pub_wrap;
+	q->since_notify = 0;
 	if (need)
 		q->stats.notify_needed++;
 	else

@@ -91,6 +91,9 @@ struct vr_split_drv {
 	uint16_t batch_end;  /* in-order: last head of the batch being
 				collected, VR__NONE if none */
 	uint32_t batch_len;  /* in-order: used length of batch_end */
+	uint32_t since_kick; /* chains published since need_notify, capped
+				at 65536: past that, 16-bit indexes cannot
+				tell "none" from "a full cycle" */
 	bool event_idx;
 	bool indirect;
 	bool in_order;
@@ -276,6 +279,9 @@ VR_INLINE void vr_split_drv_publish(struct vr_split_drv *q)
 	vr__store_release16(&q->avail->idx, vr__le16(q->avail_idx));
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, &q->avail->idx, sizeof(uint16_t));
+	q->since_kick += (uint16_t)(q->avail_idx - q->avail_pub);
+	if (q->since_kick > 0x10000u)
+		q->since_kick = 0x10000u;
 	q->avail_pub = q->avail_idx;
 }
 
@@ -300,20 +306,23 @@ VR_INLINE int vr_split_drv_need_notify(struct vr_split_drv *q)
 	 * vr_split_dev_arm_avail_notify, which stores its event then re-reads
 	 * avail->idx. Without it both sides could miss each other. */
 	vr__fence_full();
-	q->kick_old = new_idx;
-	if (new_idx == old_idx)
+	if (q->since_kick == 0)
 		return 0;
 	if (q->event_idx) {
 		uint16_t *ev = vr_used_avail_event(q->used, q->num);
 		vr_mem_invalidate(&q->mem, ev, sizeof(*ev));
-		/* Relaxed: ordered after R1 by F1. */
-		need = vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
+		/* Relaxed: ordered after R1 by F1. A full 16-bit cycle since
+		 * the last check passed every event index. */
+		need = q->since_kick >= 0x10000u ||
+		       vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
 	} else {
 		vr_mem_invalidate(&q->mem, &q->used->flags, sizeof(uint16_t));
 		/* Relaxed: ordered after R1 by F1. */
 		need = !(vr__le16(vr__load16(&q->used->flags)) &
 			 VR_USED_F_NO_NOTIFY);
 	}
+	q->kick_old = new_idx;
+	q->since_kick = 0;
 	if (need)
 		q->stats.notify_needed++;
 	else
@@ -441,6 +450,8 @@ struct vr_split_dev {
 	uint16_t in_flight;   /* chains taken and not yet returned */
 	uint16_t order_first; /* in-order: index in order[] of the oldest */
 	uint16_t used_flags;  /* what we last wrote to used->flags */
+	uint32_t since_notify; /* chains published since need_notify, capped
+				  at 65536 (see vr_split_drv.since_kick) */
 	bool event_idx;
 	bool indirect;
 	bool in_order;
@@ -582,6 +593,9 @@ VR_INLINE void vr_split_dev_publish(struct vr_split_dev *q)
 	vr__store_release16(&q->used->idx, vr__le16(q->used_idx));
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, &q->used->idx, sizeof(uint16_t));
+	q->since_notify += (uint16_t)(q->used_idx - q->used_pub);
+	if (q->since_notify > 0x10000u)
+		q->since_notify = 0x10000u;
 	q->used_pub = q->used_idx;
 }
 
@@ -601,20 +615,22 @@ VR_INLINE int vr_split_dev_need_notify(struct vr_split_dev *q)
 	 * loads of the driver's suppression state. Partner: F3 in
 	 * vr_split_drv_arm_used_notify. */
 	vr__fence_full();
-	q->notify_old = new_idx;
-	if (new_idx == old_idx)
+	if (q->since_notify == 0)
 		return 0;
 	if (q->event_idx) {
 		uint16_t *ev = vr_avail_used_event(q->avail, q->num);
 		vr_mem_invalidate(&q->mem, ev, sizeof(*ev));
 		/* Relaxed: ordered after R2 by F2. */
-		need = vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
+		need = q->since_notify >= 0x10000u ||
+		       vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
 	} else {
 		vr_mem_invalidate(&q->mem, &q->avail->flags, sizeof(uint16_t));
 		/* Relaxed: ordered after R2 by F2. */
 		need = !(vr__le16(vr__load16(&q->avail->flags)) &
 			 VR_AVAIL_F_NO_INTERRUPT);
 	}
+	q->notify_old = new_idx;
+	q->since_notify = 0;
 	if (need)
 		q->stats.notify_needed++;
 	else
