@@ -138,6 +138,12 @@ VR_INLINE int vr_packed_drv_broken(const struct vr_packed_drv *q)
 	return q->broken;
 }
 
+/** @brief The queue's counters (notifications asked and suppressed...). */
+VR_INLINE const struct vr_queue_stats *vr_packed_drv_stats(const struct vr_packed_drv *q)
+{
+	return &q->stats;
+}
+
 VR_INLINE unsigned vr_packed_drv_free(const struct vr_packed_drv *q)
 {
 	return q->num_free;
@@ -482,6 +488,12 @@ void vr_packed_dev_reset(struct vr_packed_dev *q);
 VR_INLINE int vr_packed_dev_broken(const struct vr_packed_dev *q)
 {
 	return q->broken;
+}
+
+/** @brief The queue's counters (notifications asked and suppressed...). */
+VR_INLINE const struct vr_queue_stats *vr_packed_dev_stats(const struct vr_packed_dev *q)
+{
+	return &q->stats;
 }
 
 VR_INLINE unsigned vr_packed_dev_in_flight(const struct vr_packed_dev *q)

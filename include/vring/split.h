@@ -134,6 +134,12 @@ VR_INLINE int vr_split_drv_broken(const struct vr_split_drv *q)
 	return q->broken;
 }
 
+/** @brief The queue's counters (notifications asked and suppressed...). */
+VR_INLINE const struct vr_queue_stats *vr_split_drv_stats(const struct vr_split_drv *q)
+{
+	return &q->stats;
+}
+
 /** @brief Free descriptors: a chain of n segments fits when n <= this. */
 VR_INLINE unsigned vr_split_drv_free(const struct vr_split_drv *q)
 {
@@ -480,6 +486,12 @@ void vr_split_dev_reset(struct vr_split_dev *q);
 VR_INLINE int vr_split_dev_broken(const struct vr_split_dev *q)
 {
 	return q->broken;
+}
+
+/** @brief The queue's counters (notifications asked and suppressed...). */
+VR_INLINE const struct vr_queue_stats *vr_split_dev_stats(const struct vr_split_dev *q)
+{
+	return &q->stats;
 }
 
 /** @brief Chains taken and not yet returned. */
