@@ -984,9 +984,9 @@ static uint16_t ldrv_add(struct ldrv *d, const struct lbuf *b, unsigned n_out,
 		r->ndesc = 1;
 		r->idx[0] = head;
 	} else {
-		uint16_t idx[MAXSEG];
+		uint16_t idx[MAXSEG] = {0};
 
-		assert_true(n <= MAXSEG && d->nfree >= n);
+		assert_true(n >= 1 && n <= MAXSEG && d->nfree >= n);
 		for (unsigned j = 0; j < n; j++)
 			idx[j] = d->free_stack[--d->nfree];
 		head = idx[0];
