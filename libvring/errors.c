@@ -35,6 +35,16 @@ static const struct vr__errtext vr__errors[] = {
 	{VR_EUSEDLEN, "VR_EUSEDLEN", "peer returned a length above the writable bytes"},
 	{VR_EUSEDIDX, "VR_EUSEDIDX", "peer moved the used index past the chains in flight"},
 	{VR_EFLAGS, "VR_EFLAGS", "peer's packed descriptor flags are inconsistent"},
+	{VR_ETIMEDOUT, "VR_ETIMEDOUT", "timed out"},
+	{VR_EMSGSIZE, "VR_EMSGSIZE", "message larger than the channel maximum"},
+	{VR_EPEERDEAD, "VR_EPEERDEAD", "peer is gone"},
+	{VR_EMAGIC, "VR_EMAGIC", "not a libvring region (bad magic)"},
+	{VR_EVERSION, "VR_EVERSION", "unsupported region layout version"},
+	{VR_EREGION, "VR_EREGION", "region header inconsistent with the region"},
+	{VR_ETRUNC, "VR_ETRUNC", "region truncated: smaller than its header says"},
+	{VR_EIO, "VR_EIO", "operating system error"},
+	{VR_EPERM, "VR_EPERM", "not allowed to join the channel"},
+	{VR_EFEATURES, "VR_EFEATURES", "feature negotiation failed"},
 };
 
 static const struct vr__errtext *vr__find(int err)

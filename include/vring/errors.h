@@ -64,7 +64,22 @@ enum vr_error {
 	VR_EUSEDIDX = -30,  /**< used index moved past the buffers in flight */
 	VR_EFLAGS = -31,    /**< packed flags inconsistent (a chained descriptor
 	                         not available in the current wrap) */
-	VR_EPROTO_LAST = -31
+	VR_EPROTO_LAST = -31,
+
+	/* Regions, channels and transports. */
+	VR_ETIMEDOUT = -40, /**< the wait ended before anything arrived */
+	VR_EMSGSIZE = -41,  /**< message larger than the channel's maximum */
+	VR_EPEERDEAD = -42, /**< the peer is gone (hang-up, heartbeat stopped,
+	                         or it reset the region); reconnect */
+	VR_EMAGIC = -43,    /**< not a libvring region (bad magic) */
+	VR_EVERSION = -44,  /**< region layout version not supported */
+	VR_EREGION = -45,   /**< region header inconsistent: an offset or size
+	                         outside the region, overlapping areas, or a
+	                         queue size the header cannot hold */
+	VR_ETRUNC = -46,    /**< region smaller than its header says */
+	VR_EIO = -47,       /**< the operating system refused (see errno) */
+	VR_EPERM = -48,     /**< not allowed to join (authentication, busy) */
+	VR_EFEATURES = -49  /**< feature negotiation failed */
 };
 
 /**

@@ -20,12 +20,15 @@
 #define VR_VERSION_MINOR 1
 #define VR_VERSION_PATCH 0
 
+#include "channel.h"
 #include "errors.h"
 #include "layout.h"
 #include "mem.h"
 #include "notify.h"
 #include "packed.h"
 #include "queue.h"
+#include "region.h"
 #include "split.h"
+#include "transport.h"
 
 #endif /* VRING_VRING_H */

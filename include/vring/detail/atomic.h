@@ -63,6 +63,16 @@ VR_INLINE uint32_t vr__load32(const uint32_t *p)
 	return VR__LOAD(VR__A32(p), VR__MO(relaxed));
 }
 
+VR_INLINE uint32_t vr__load32_acquire(const uint32_t *p)
+{
+	return VR__LOAD(VR__A32(p), VR__MO(acquire));
+}
+
+VR_INLINE void vr__store32_release(uint32_t *p, uint32_t v)
+{
+	VR__STORE(VR__A32(p), v, VR__MO(release));
+}
+
 /* Release store: earlier writes to shared memory are visible before it. */
 VR_INLINE void vr__store_release16(uint16_t *p, uint16_t v)
 {

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file vring/channel.h
+ * @brief A bidirectional message channel over a shared region: what
+ *        applications call.
+ *
+ * A channel is a pair of virtqueues in a region (vring/region.h), like
+ * virtio-console or rpmsg: queue VR_CHAN_TX carries the driver's messages to
+ * the device, queue VR_CHAN_RX the device's messages to the driver. The
+ * driver owns the region's buffer pool: it sends from its own buffers on TX
+ * and keeps RX stocked with empty buffers the device fills. Both roles get
+ * the same calls:
+ *
+ *   vr_chan_send()  / vr_chan_recv()              by copy
+ *   vr_chan_send_reserve() + vr_chan_send_commit() zero-copy send
+ *   vr_chan_recv_borrow()  + vr_chan_recv_release() zero-copy receive
+ *
+ * Split or packed is the region's choice (both queues share one format);
+ * the calls are the same. Blocking calls take a timeout in nanoseconds
+ * (0: do not block, return VR_EAGAIN; VR_WAIT_FOREVER). Waiting follows the
+ * race-free pattern: arm the notification, look again, then sleep on the
+ * transport's doorbell.
+ *
+ * Acknowledgement and reconnect: a message is acknowledged when the peer has
+ * returned its buffer used. The driver keeps every unacknowledged message in
+ * its pool buffer; when the device side dies and a new one attaches,
+ * vr_chan_reset() collects whatever the old device had published (those
+ * messages are acknowledged, or received), resets the queues
+ * (VIRTIO_F_RING_RESET semantics) and submits the unacknowledged messages
+ * again in their original order. So no acknowledged message is lost or sent
+ * twice; an unacknowledged one may reach the device twice if the old device
+ * took it but died before returning it.
+ *
+ * Threads: one thread per channel object for each direction at most: one
+ * thread may send while another receives (they touch different queues),
+ * but two senders need the multi-producer front end (transports/mp_send).
+ * The ring core stays freestanding: this file uses only memcpy.
+ */
+#ifndef VRING_CHANNEL_H
+#define VRING_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detail/compiler.h"
+#include "errors.h"
+#include "packed.h"
+#include "queue.h"
+#include "region.h"
+#include "split.h"
+#include "transport.h"
+
+VR_EXTERN_C_BEGIN
+
+/** Queue indices of a channel in its region. */
+enum vr_chan_queue {
+	VR_CHAN_TX = 0, /**< driver -> device */
+	VR_CHAN_RX = 1  /**< device -> driver */
+};
+
+/** Most segments a received chain may have. */
+#define VR_CHAN_MAX_SEGS 16u
+
+struct vr_chan_cfg {
+	/** Ring features this side wants (VR_FEATURE(VR_F_EVENT_IDX) | ...);
+	 *  the result is what both sides offer (see vr_chan_features()). */
+	uint64_t features;
+	/** VR_QF_* for the queues. */
+	uint32_t queue_flags;
+	/** Driver: pool buffers reserved for sending (the rest receive);
+	 *  0 = half of the pool. Ignored by the device. */
+	uint32_t tx_bufs;
+};
+
+/** A message lent by vr_chan_recv_borrow(). */
+struct vr_chan_msg {
+	const void *data;   /**< first (often only) segment */
+	uint32_t len;       /**< total bytes */
+	uint32_t nseg;      /**< segments (device role; 1 for the driver) */
+	struct vr_iov seg[VR_CHAN_MAX_SEGS]; /**< all segments */
+	uint32_t token;     /**< give back to vr_chan_recv_release() */
+};
+
+struct vr_chan_stats {
+	uint64_t sent;          /**< messages sent */
+	uint64_t received;      /**< messages received */
+	uint64_t notifies;      /**< doorbells rung */
+	uint64_t notifies_suppressed; /**< doorbells the peer did not need */
+	uint64_t waits;         /**< sleeps on the transport */
+	uint64_t resubmitted;   /**< messages sent again after a reset */
+};
+
+/* Private per-buffer record (driver). */
+struct vr__chan_buf {
+	uint32_t seq; /* send order, for resubmission */
+	uint32_t len; /* message length while in flight or received */
+	uint8_t state;
+};
+
+/** A channel end. Fields are private: use the functions. */
+struct vr_chan {
+	struct vr_transport *t;
+	unsigned char *base;
+	struct vr_region_info info;
+	struct vr_chan_cfg cfg;
+	uint32_t role;
+	uint32_t format;
+	uint64_t features;   /* negotiated */
+	uint32_t generation; /* region generation at open */
+	int broken;
+	/* The two queues, one set used according to role and format. */
+	struct vr_split_drv sdrv[2];
+	struct vr_split_dev sdev[2];
+	struct vr_packed_drv pdrv[2];
+	struct vr_packed_dev pdev[2];
+	void *qstate[2];
+	size_t qstate_len;
+	/* Driver: the pool. TX buffers are [0, tx_bufs), RX the rest. */
+	struct vr__chan_buf *buf;
+	uint32_t *free_tx;   /* stack of free TX buffer indices */
+	uint32_t n_free_tx;
+	uint32_t tx_bufs;
+	uint32_t next_seq;
+	uint32_t *backlog;   /* RX buffers received before a reset, in order */
+	uint32_t backlog_head, backlog_count;
+	/* Device: a chain taken but not usable yet (too small a buffer). */
+	bool held[2];
+	struct vr_chain held_chain[2];
+	struct vr_iov held_iov[2][VR_CHAN_MAX_SEGS];
+	struct vr_chan_stats stats;
+};
+
+/**
+ * @brief Bytes of private state vr_chan_open() needs for the region the
+ *        transport maps (0 when that region does not parse).
+ */
+size_t vr_chan_state_size(const struct vr_transport *t);
+
+/**
+ * @brief Open the channel end on @p t's region in @p t->role.
+ *
+ * Driver: validates the region, negotiates features (writes the driver
+ * features), initialises both queues, stocks RX with empty buffers, then
+ * sets DRIVER_OK. Device: validates the region, requires the driver's
+ * DRIVER_OK (else VR_EAGAIN: call again later) and features that are a
+ * subset of the offer, initialises its side, sets its DRIVER_OK.
+ * @return 0; VR_EAGAIN (device: the driver is not ready); VR_EINVAL;
+ *         VR_ERANGE (state too small); region errors (VR_EMAGIC,
+ *         VR_EVERSION, VR_EREGION, VR_ETRUNC); VR_EFEATURES
+ */
+int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
+		 const struct vr_chan_cfg *cfg, void *state, size_t state_len);
+
+/**
+ * @brief Driver: after the device side died and before a new one attaches,
+ *        collect what the old device published, reset both queues, and
+ *        submit unacknowledged messages again (see the file comment).
+ * @return 0; VR_ESTATE on a device end
+ */
+int vr_chan_reset(struct vr_chan *ch);
+
+/** @brief Negotiated ring features. */
+VR_INLINE uint64_t vr_chan_features(const struct vr_chan *ch)
+{
+	return ch->features;
+}
+
+/** @brief Largest message the channel carries (the pool's buffer size). */
+VR_INLINE uint32_t vr_chan_max_msg(const struct vr_chan *ch)
+{
+	return ch->info.buf_bytes;
+}
+
+VR_INLINE const struct vr_chan_stats *vr_chan_stats(const struct vr_chan *ch)
+{
+	return &ch->stats;
+}
+
+/**
+ * @brief Send @p len bytes (copied into a buffer of the region).
+ * @return 0; VR_EMSGSIZE (len above vr_chan_max_msg(); nothing sent);
+ *         VR_EINVAL (len 0); VR_EAGAIN (timeout 0 and no room);
+ *         VR_ETIMEDOUT; VR_EPEERDEAD; a protocol error (the channel is
+ *         broken: the peer violated the ring protocol)
+ */
+int vr_chan_send(struct vr_chan *ch, const void *data, size_t len,
+		 uint64_t timeout_ns);
+
+/**
+ * @brief Receive one message into @p buf.
+ * @return its length (> 0); VR_EMSGSIZE when it is larger than @p cap (it
+ *         stays queued: call again with a larger buffer); VR_EAGAIN;
+ *         VR_ETIMEDOUT; VR_EPEERDEAD; a protocol error
+ */
+int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap,
+		 uint64_t timeout_ns);
+
+/**
+ * @brief Zero-copy send, step 1: get a buffer in the region to fill.
+ * @param buf receives the buffer; @p cap its size
+ * @return a token (>= 0) for commit; errors as vr_chan_send()
+ */
+int vr_chan_send_reserve(struct vr_chan *ch, void **buf, uint32_t *cap,
+			 uint64_t timeout_ns);
+
+/**
+ * @brief Zero-copy send, step 2: send the first @p len bytes of the
+ *        reserved buffer (len 0 gives the buffer back unsent).
+ * @return 0; VR_EMSGSIZE (len above cap); VR_EINVAL (bad token)
+ */
+int vr_chan_send_commit(struct vr_chan *ch, int token, uint32_t len);
+
+/**
+ * @brief Zero-copy receive: lend the next message where it lies in the
+ *        region. Give it back with vr_chan_recv_release().
+ * @return its length (> 0); errors as vr_chan_recv()
+ */
+int vr_chan_recv_borrow(struct vr_chan *ch, struct vr_chan_msg *msg,
+			uint64_t timeout_ns);
+
+/** @brief Give a borrowed message back (its buffer returns to the peer). */
+int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg);
+
+VR_EXTERN_C_END
+
+#endif /* VRING_CHANNEL_H */

@@ -1,0 +1,888 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The message channel: two queues of a region, the driver's buffer pool,
+ * and the arm / re-check / sleep loop over a transport. Freestanding: the
+ * only library calls are memcpy and memset (as builtins).
+ */
+#include <vring/channel.h>
+
+#include "internal.h"
+
+#define vr__copy(d, s, n) __builtin_memcpy((d), (s), (n))
+
+/* Driver buffer states. */
+enum {
+	BUF_FREE = 0,     /* TX, available to send */
+	BUF_RESERVED = 1, /* TX, lent to the application to fill */
+	BUF_INFLIGHT = 2, /* TX, sent, not yet acknowledged */
+	BUF_POSTED = 3,   /* RX, offered to the device */
+	BUF_RECEIVED = 4, /* RX, filled by the device, in the backlog */
+	BUF_BORROWED = 5, /* RX, lent to the application */
+	BUF_RESENT = 6    /* TX, in flight, already resubmitted by this reset */
+};
+
+static bool is_packed(const struct vr_chan *ch)
+{
+	return ch->format == VR_FORMAT_PACKED;
+}
+
+static bool is_driver(const struct vr_chan *ch)
+{
+	return ch->role == VR_ROLE_DRIVER;
+}
+
+static unsigned char *buf_ptr(const struct vr_chan *ch, uint32_t i)
+{
+	return ch->base + vr_region_buf_addr(&ch->info, i);
+}
+
+static uint32_t rx_bufs(const struct vr_chan *ch)
+{
+	return ch->info.buf_count - ch->tx_bufs;
+}
+
+/* Drop the oldest backlog entry (no divide: small MCUs have none). */
+static void backlog_pop(struct vr_chan *ch)
+{
+	if (++ch->backlog_head == rx_bufs(ch))
+		ch->backlog_head = 0;
+	ch->backlog_count--;
+}
+
+/* ---- Format dispatch ------------------------------------------------------ */
+
+static size_t queue_state_size(uint32_t role, uint32_t format, uint32_t num)
+{
+	if (format == VR_FORMAT_PACKED)
+		return role == VR_ROLE_DRIVER ? vr_packed_drv_state_size(num)
+					      : vr_packed_dev_state_size(num);
+	return role == VR_ROLE_DRIVER ? vr_split_drv_state_size(num)
+				      : vr_split_dev_state_size(num);
+}
+
+static int q_init(struct vr_chan *ch, uint32_t q)
+{
+	struct vr_queue_cfg qc;
+	int err;
+
+	vr__zero(&qc, sizeof(qc));
+	qc.num = ch->info.queue[q].size;
+	qc.features = ch->features;
+	qc.flags = ch->cfg.queue_flags;
+	qc.mem = vr_region_pool_window(ch->base, &ch->info);
+	if (is_packed(ch)) {
+		struct vr_packed_areas a;
+
+		err = vr_region_packed_areas(ch->base, &ch->info, q, &a);
+		if (err)
+			return err;
+		return is_driver(ch)
+			? vr_packed_drv_init(&ch->pdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
+			: vr_packed_dev_init(&ch->pdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
+	} else {
+		struct vr_split_areas a;
+
+		err = vr_region_split_areas(ch->base, &ch->info, q, &a);
+		if (err)
+			return err;
+		return is_driver(ch)
+			? vr_split_drv_init(&ch->sdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
+			: vr_split_dev_init(&ch->sdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
+	}
+}
+
+/* Stop using the channel after a protocol violation, and say so in the
+ * region (NEEDS_RESET) so that the peer and tools can see it. */
+static int chan_break(struct vr_chan *ch, int err)
+{
+	enum vr_region_field f = is_driver(ch) ? VR_RH_DRIVER_STATUS
+					       : VR_RH_DEVICE_STATUS;
+
+	if (!vr_is_protocol_error(err) && err != VR_E2BIG)
+		return err;
+	ch->broken = err;
+	vr_region_store(ch->base, f, vr_region_load(ch->base, f) | VR_STATUS_NEEDS_RESET);
+	return err;
+}
+
+/* Ring the peer if it asked for it (@need from kick/notify_prepare). */
+static void ring(struct vr_chan *ch, uint32_t q, int need)
+{
+	if (need == 1) {
+		ch->stats.notifies++;
+		/* A dead peer shows at the next blocking call; the message is
+		 * queued either way. */
+		(void)ch->t->ops->notify(ch->t, q);
+	} else if (need == 0) {
+		ch->stats.notifies_suppressed++;
+	}
+}
+
+/* Driver: add one buffer to queue @q (readable on TX, writable on RX) and
+ * publish it. */
+static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
+{
+	struct vr_seg seg;
+	int r;
+
+	seg.addr = vr_region_buf_addr(&ch->info, idx);
+	seg.len = len;
+	if (is_packed(ch)) {
+		r = vr_packed_drv_add(&ch->pdrv[q], &seg, q == VR_CHAN_TX, q == VR_CHAN_RX,
+				      (void *)(uintptr_t)(idx + 1));
+		if (r < 0)
+			return r;
+		ring(ch, q, vr_packed_drv_kick_prepare(&ch->pdrv[q]));
+	} else {
+		r = vr_split_drv_add(&ch->sdrv[q], &seg, q == VR_CHAN_TX, q == VR_CHAN_RX,
+				     (void *)(uintptr_t)(idx + 1));
+		if (r < 0)
+			return r;
+		ring(ch, q, vr_split_drv_kick_prepare(&ch->sdrv[q]));
+	}
+	return 0;
+}
+
+static int drv_get_used(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u)
+{
+	return is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
+			     : vr_split_drv_get_used(&ch->sdrv[q], u);
+}
+
+static int dev_pop(struct vr_chan *ch, uint32_t q, struct vr_chain *c)
+{
+	return is_packed(ch) ? vr_packed_dev_pop(&ch->pdev[q], c)
+			     : vr_split_dev_pop(&ch->sdev[q], c);
+}
+
+static int dev_push(struct vr_chan *ch, uint32_t q, uint16_t id, uint32_t len)
+{
+	int err;
+
+	if (is_packed(ch)) {
+		err = vr_packed_dev_complete(&ch->pdev[q], id, len);
+		if (!err)
+			ring(ch, q, vr_packed_dev_notify_prepare(&ch->pdev[q]));
+	} else {
+		err = vr_split_dev_complete(&ch->sdev[q], id, len);
+		if (!err)
+			ring(ch, q, vr_split_dev_notify_prepare(&ch->sdev[q]));
+	}
+	return err;
+}
+
+/* Ask for a notification on @q, then look again: > 0 when work is there. */
+static int arm(struct vr_chan *ch, uint32_t q)
+{
+	if (is_driver(ch))
+		return is_packed(ch) ? vr_packed_drv_arm_used_notify(&ch->pdrv[q])
+				     : vr_split_drv_arm_used_notify(&ch->sdrv[q]);
+	return is_packed(ch) ? vr_packed_dev_arm_avail_notify(&ch->pdev[q])
+			     : vr_split_dev_arm_avail_notify(&ch->sdev[q]);
+}
+
+static void suppress(struct vr_chan *ch, uint32_t q)
+{
+	if (is_driver(ch)) {
+		if (is_packed(ch))
+			vr_packed_drv_suppress_used_notify(&ch->pdrv[q]);
+		else
+			vr_split_drv_suppress_used_notify(&ch->sdrv[q]);
+	} else {
+		if (is_packed(ch))
+			vr_packed_dev_suppress_avail_notify(&ch->pdev[q]);
+		else
+			vr_split_dev_suppress_avail_notify(&ch->sdev[q]);
+	}
+}
+
+/* ---- Waiting --------------------------------------------------------------- */
+
+static uint64_t deadline_of(struct vr_chan *ch, uint64_t timeout_ns)
+{
+	uint64_t now;
+
+	if (timeout_ns == VR_WAIT_FOREVER)
+		return UINT64_MAX;
+	now = ch->t->ops->now_ns(ch->t);
+	return timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+}
+
+/* Is the peer still there (transport's view, and for the device the
+ * region's generation: a driver that reset the region means a new
+ * session)? */
+static int peer_check(struct vr_chan *ch)
+{
+	int st = ch->t->ops->peer_state(ch->t);
+
+	if (st < 0)
+		return st;
+	if (!is_driver(ch) &&
+	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
+		return VR_EPEERDEAD;
+	return 0;
+}
+
+/*
+ * Nothing to do on queue @q: arm, re-check, sleep. Returns 0 to look again,
+ * or VR_EAGAIN (non-blocking call), VR_ETIMEDOUT, VR_EPEERDEAD, a protocol
+ * error.
+ */
+static int chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
+		     uint64_t deadline)
+{
+	uint64_t now;
+	int r;
+
+	if (timeout_ns == 0)
+		return VR_EAGAIN;
+	r = peer_check(ch);
+	if (r)
+		return r;
+	r = arm(ch, q);
+	if (r != 0) {
+		suppress(ch, q);
+		return r > 0 ? 0 : chan_break(ch, r);
+	}
+	now = ch->t->ops->now_ns(ch->t);
+	if (deadline != UINT64_MAX && now >= deadline) {
+		suppress(ch, q);
+		return VR_ETIMEDOUT;
+	}
+	ch->stats.waits++;
+	r = ch->t->ops->wait(ch->t, q, deadline == UINT64_MAX ? VR_WAIT_FOREVER
+							      : deadline - now);
+	suppress(ch, q);
+	/* A timeout here is decided by the next round, after one more look. */
+	return r == VR_ETIMEDOUT ? 0 : r;
+}
+
+/* ---- Open, reset --------------------------------------------------------- */
+
+/* Private state: two queue states, then (driver) buffer records, the TX
+ * free stack and the RX backlog. */
+struct layout {
+	size_t qstate, bufs, free_tx, backlog, total;
+};
+
+static int plan_state(const struct vr_region_info *info, uint32_t role,
+		      struct layout *l)
+{
+	size_t q0, q1;
+	uint32_t format;
+
+	if (info->queue_count < 2 || info->queue[0].format != info->queue[1].format)
+		return VR_EREGION;
+	format = info->queue[0].format;
+	q0 = queue_state_size(role, format, info->queue[0].size);
+	q1 = queue_state_size(role, format, info->queue[1].size);
+	l->qstate = vr__round_up(q0 > q1 ? q0 : q1, 16);
+	l->bufs = l->free_tx = l->backlog = 0;
+	if (role == VR_ROLE_DRIVER) {
+		if (info->buf_count < 2)
+			return VR_EREGION;
+		l->bufs = vr__round_up((size_t)info->buf_count * sizeof(struct vr__chan_buf), 16);
+		l->free_tx = vr__round_up((size_t)info->buf_count * sizeof(uint32_t), 16);
+		l->backlog = l->free_tx;
+	}
+	l->total = 2 * l->qstate + l->bufs + l->free_tx + l->backlog;
+	return 0;
+}
+
+size_t vr_chan_state_size(const struct vr_transport *t)
+{
+	struct vr_region_info info;
+	struct layout l;
+
+	if (!t || vr_region_parse(t->region, t->region_len, &info) ||
+	    plan_state(&info, t->role, &l))
+		return 0;
+	return l.total;
+}
+
+/* Driver: offer every RX buffer that is not holding a message. */
+static int drv_stock_rx(struct vr_chan *ch)
+{
+	uint32_t i;
+	int err;
+
+	for (i = ch->tx_bufs; i < ch->info.buf_count; i++) {
+		if (ch->buf[i].state != BUF_POSTED)
+			continue;
+		err = drv_post(ch, VR_CHAN_RX, i, ch->info.buf_bytes);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int drv_setup_queues(struct vr_chan *ch)
+{
+	int err = q_init(ch, VR_CHAN_TX);
+
+	if (!err)
+		err = q_init(ch, VR_CHAN_RX);
+	return err;
+}
+
+int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
+		 const struct vr_chan_cfg *cfg, void *state, size_t state_len)
+{
+	struct layout l;
+	unsigned char *s = (unsigned char *)state;
+	uint64_t offered, want;
+	uint32_t i;
+	int err;
+
+	if (!ch || !t || !t->ops || !cfg || !state ||
+	    (t->role != VR_ROLE_DRIVER && t->role != VR_ROLE_DEVICE))
+		return VR_EINVAL;
+	vr__zero(ch, sizeof(*ch));
+	ch->t = t;
+	ch->base = (unsigned char *)t->region;
+	ch->cfg = *cfg;
+	ch->role = t->role;
+	err = vr_region_parse(t->region, t->region_len, &ch->info);
+	if (err)
+		return err;
+	err = plan_state(&ch->info, ch->role, &l);
+	if (err)
+		return err;
+	if (state_len < l.total)
+		return VR_ERANGE;
+	if (!vr__aligned(state, 16))
+		return VR_EALIGN;
+	ch->format = ch->info.queue[0].format;
+	ch->qstate[0] = s;
+	ch->qstate[1] = s + l.qstate;
+	ch->qstate_len = l.qstate;
+	offered = ch->info.device_features;
+	want = cfg->features & VR_RING_FEATURES & ~VR_FEATURE(VR_F_RING_PACKED);
+
+	if (is_driver(ch)) {
+		ch->buf = (struct vr__chan_buf *)(void *)(s + 2 * l.qstate);
+		ch->free_tx = (uint32_t *)(void *)(s + 2 * l.qstate + l.bufs);
+		ch->backlog = (uint32_t *)(void *)(s + 2 * l.qstate + l.bufs + l.free_tx);
+		ch->tx_bufs = cfg->tx_bufs ? cfg->tx_bufs : ch->info.buf_count / 2;
+		if (ch->tx_bufs == 0 || ch->tx_bufs >= ch->info.buf_count)
+			return VR_EINVAL;
+		ch->features = offered & want;
+		if (is_packed(ch))
+			ch->features |= VR_FEATURE(VR_F_RING_PACKED);
+		/* Not ready while the queues are rebuilt. */
+		vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
+				VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
+		vr_region_store_features(ch->base, VR_RH_DRIVER_FEATURES, ch->features);
+		err = drv_setup_queues(ch);
+		if (err)
+			return err;
+		for (i = 0; i < ch->info.buf_count; i++) {
+			ch->buf[i].state = i < ch->tx_bufs ? BUF_FREE : BUF_POSTED;
+			ch->buf[i].len = 0;
+			ch->buf[i].seq = 0;
+		}
+		ch->n_free_tx = 0;
+		for (i = ch->tx_bufs; i-- > 0;)
+			ch->free_tx[ch->n_free_tx++] = i;
+		err = drv_stock_rx(ch);
+		if (err)
+			return err;
+		ch->generation = vr_region_load(ch->base, VR_RH_GENERATION);
+		/* Release: the queues above are set up before DRIVER_OK. */
+		vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
+				VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER |
+					VR_STATUS_FEATURES_OK | VR_STATUS_DRIVER_OK);
+		return 0;
+	}
+
+	/* Device. Acquire: the driver's queues are set up before its
+	 * DRIVER_OK. */
+	if (!(vr_region_load(ch->base, VR_RH_DRIVER_STATUS) & VR_STATUS_DRIVER_OK))
+		return VR_EAGAIN;
+	ch->generation = vr_region_load(ch->base, VR_RH_GENERATION);
+	ch->features = vr_region_load_features(ch->base, VR_RH_DRIVER_FEATURES);
+	if (ch->features & ~(offered | VR_FEATURE(VR_F_RING_PACKED)) ||
+	    ((ch->features & VR_FEATURE(VR_F_RING_PACKED)) != 0) != is_packed(ch))
+		return VR_EFEATURES;
+	ch->features &= VR_RING_FEATURES;
+	err = q_init(ch, VR_CHAN_TX);
+	if (!err)
+		err = q_init(ch, VR_CHAN_RX);
+	if (err)
+		return err;
+	vr_region_store(ch->base, VR_RH_DEVICE_STATUS,
+			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER |
+				VR_STATUS_FEATURES_OK | VR_STATUS_DRIVER_OK);
+	return 0;
+}
+
+/* Driver: take every acknowledged TX buffer back. */
+static int drv_reclaim_tx(struct vr_chan *ch)
+{
+	struct vr_used_buf u;
+	int r;
+
+	while ((r = drv_get_used(ch, VR_CHAN_TX, &u)) == 0) {
+		uint32_t idx = (uint32_t)(uintptr_t)u.cookie - 1;
+
+		ch->buf[idx].state = BUF_FREE;
+		ch->free_tx[ch->n_free_tx++] = idx;
+	}
+	return r == VR_EAGAIN ? 0 : chan_break(ch, r);
+}
+
+/* Driver: move every filled RX buffer into the backlog, in order. */
+static int drv_collect_rx(struct vr_chan *ch)
+{
+	struct vr_used_buf u;
+	int r;
+
+	while ((r = drv_get_used(ch, VR_CHAN_RX, &u)) == 0) {
+		uint32_t idx = (uint32_t)(uintptr_t)u.cookie - 1;
+		uint32_t slot = ch->backlog_head + ch->backlog_count;
+
+		if (slot >= rx_bufs(ch))
+			slot -= rx_bufs(ch);
+		ch->buf[idx].state = BUF_RECEIVED;
+		ch->buf[idx].len = u.len;
+		ch->backlog[slot] = idx;
+		ch->backlog_count++;
+	}
+	return r == VR_EAGAIN ? 0 : chan_break(ch, r);
+}
+
+int vr_chan_reset(struct vr_chan *ch)
+{
+	uint32_t i, sent = 0, inflight = 0;
+	int err;
+
+	if (!ch || !is_driver(ch))
+		return VR_ESTATE;
+	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
+			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
+	/* What the old device published is acknowledged (TX) or received
+	 * (RX): keep it. A broken ring cannot be trusted for that. */
+	if (!ch->broken) {
+		drv_reclaim_tx(ch);
+		drv_collect_rx(ch);
+	}
+	ch->broken = 0;
+	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
+	if (is_packed(ch)) {
+		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_TX]);
+		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_RX]);
+	} else {
+		vr_split_drv_reset(&ch->sdrv[VR_CHAN_TX]);
+		vr_split_drv_reset(&ch->sdrv[VR_CHAN_RX]);
+	}
+	err = drv_stock_rx(ch);
+	if (err)
+		return chan_break(ch, err);
+	/* Unacknowledged messages again, oldest first. Sequence numbers are
+	 * free-running: the oldest is the farthest behind next_seq. Each one
+	 * sent is marked (BUF_RESENT) and numbered anew in sending order. */
+	for (i = 0; i < ch->tx_bufs; i++)
+		if (ch->buf[i].state == BUF_INFLIGHT)
+			inflight++;
+	while (sent < inflight) {
+		uint32_t best = UINT32_MAX, best_age = 0, base_seq = ch->next_seq;
+
+		for (i = 0; i < ch->tx_bufs; i++) {
+			uint32_t age;
+
+			if (ch->buf[i].state != BUF_INFLIGHT)
+				continue;
+			age = base_seq - ch->buf[i].seq;
+			if (best == UINT32_MAX || age > best_age) {
+				best = i;
+				best_age = age;
+			}
+		}
+		ch->buf[best].state = BUF_RESENT;
+		ch->buf[best].seq = ++ch->next_seq;
+		err = drv_post(ch, VR_CHAN_TX, best, ch->buf[best].len);
+		if (err)
+			return chan_break(ch, err);
+		ch->stats.resubmitted++;
+		sent++;
+	}
+	for (i = 0; i < ch->tx_bufs; i++)
+		if (ch->buf[i].state == BUF_RESENT)
+			ch->buf[i].state = BUF_INFLIGHT;
+	ch->generation = vr_region_load(ch->base, VR_RH_GENERATION);
+	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
+			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER |
+				VR_STATUS_FEATURES_OK | VR_STATUS_DRIVER_OK);
+	return 0;
+}
+
+/* ---- Driver side ------------------------------------------------------------- */
+
+static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
+{
+	uint64_t deadline = deadline_of(ch, timeout_ns);
+	int r;
+
+	for (;;) {
+		if (ch->n_free_tx == 0) {
+			r = drv_reclaim_tx(ch);
+			if (r)
+				return r;
+		}
+		if (ch->n_free_tx > 0) {
+			*idx = ch->free_tx[--ch->n_free_tx];
+			ch->buf[*idx].state = BUF_RESERVED;
+			return 0;
+		}
+		r = chan_wait(ch, VR_CHAN_TX, timeout_ns, deadline);
+		if (r)
+			return r;
+	}
+}
+
+static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
+{
+	int err;
+
+	ch->buf[idx].state = BUF_INFLIGHT;
+	ch->buf[idx].len = len;
+	ch->buf[idx].seq = ++ch->next_seq;
+	err = drv_post(ch, VR_CHAN_TX, idx, len);
+	if (err)
+		return chan_break(ch, err);
+	ch->stats.sent++;
+	return 0;
+}
+
+/* Driver: the oldest received message, waiting if needed. */
+static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
+{
+	uint64_t deadline = deadline_of(ch, timeout_ns);
+	int r;
+
+	for (;;) {
+		if (ch->backlog_count == 0) {
+			r = drv_collect_rx(ch);
+			if (r)
+				return r;
+		}
+		while (ch->backlog_count > 0) {
+			*idx = ch->backlog[ch->backlog_head];
+			if (ch->buf[*idx].len > 0)
+				return 0;
+			/* An empty completion: give the buffer back. */
+			backlog_pop(ch);
+			ch->buf[*idx].state = BUF_POSTED;
+			r = drv_post(ch, VR_CHAN_RX, *idx, ch->info.buf_bytes);
+			if (r)
+				return chan_break(ch, r);
+		}
+		r = chan_wait(ch, VR_CHAN_RX, timeout_ns, deadline);
+		if (r)
+			return r;
+	}
+}
+
+static void drv_take_rx(struct vr_chan *ch)
+{
+	backlog_pop(ch);
+	ch->stats.received++;
+}
+
+/* ---- Device side ------------------------------------------------------------- */
+
+/* Device: the next chain of queue @q (held, or popped), waiting if needed. */
+static int dev_next(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
+		    struct vr_chain **out)
+{
+	uint64_t deadline = deadline_of(ch, timeout_ns);
+	struct vr_chain *c = &ch->held_chain[q];
+	int r;
+
+	for (;;) {
+		if (ch->held[q]) {
+			*out = c;
+			return 0;
+		}
+		c->iov = ch->held_iov[q];
+		c->iov_cap = VR_CHAN_MAX_SEGS;
+		r = dev_pop(ch, q, c);
+		if (r == 0) {
+			ch->held[q] = true;
+			*out = c;
+			return 0;
+		}
+		if (r != VR_EAGAIN)
+			return chan_break(ch, r);
+		r = chan_wait(ch, q, timeout_ns, deadline);
+		if (r)
+			return r;
+	}
+}
+
+static int dev_done(struct vr_chan *ch, uint32_t q, uint32_t len)
+{
+	int err;
+
+	ch->held[q] = false;
+	err = dev_push(ch, q, ch->held_chain[q].id, len);
+	return err ? chan_break(ch, err) : 0;
+}
+
+/* ---- The calls ------------------------------------------------------------- */
+
+static int usable(struct vr_chan *ch)
+{
+	if (!ch || !ch->t)
+		return VR_EINVAL;
+	if (ch->broken)
+		return VR_EBROKEN;
+	/* A device stops the moment the driver starts a new session: the
+	 * rings are about to be reset under it. One acquire load of a
+	 * read-mostly header word. */
+	if (!is_driver(ch) &&
+	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
+		return VR_EPEERDEAD;
+	return 0;
+}
+
+int vr_chan_send(struct vr_chan *ch, const void *data, size_t len,
+		 uint64_t timeout_ns)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (!data || len == 0)
+		return VR_EINVAL;
+	if (len > ch->info.buf_bytes)
+		return VR_EMSGSIZE;
+	if (is_driver(ch)) {
+		uint32_t idx;
+
+		r = drv_reserve(ch, timeout_ns, &idx);
+		if (r)
+			return r;
+		vr__copy(buf_ptr(ch, idx), data, len);
+		return drv_submit(ch, idx, (uint32_t)len);
+	} else {
+		struct vr_chain *c;
+		const unsigned char *src = (const unsigned char *)data;
+		size_t left = len;
+		unsigned i;
+
+		r = dev_next(ch, VR_CHAN_RX, timeout_ns, &c);
+		if (r)
+			return r;
+		if (c->in_bytes < len)
+			return VR_EMSGSIZE; /* this buffer is too small: kept */
+		for (i = c->n_out; left > 0 && i < (unsigned)c->n_out + c->n_in; i++) {
+			size_t part = c->iov[i].len < left ? c->iov[i].len : left;
+
+			vr__copy(c->iov[i].base, src, part);
+			src += part;
+			left -= part;
+		}
+		r = dev_done(ch, VR_CHAN_RX, (uint32_t)len);
+		if (!r)
+			ch->stats.sent++;
+		return r;
+	}
+}
+
+int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (!buf)
+		return VR_EINVAL;
+	if (is_driver(ch)) {
+		uint32_t idx, len;
+
+		r = drv_next_rx(ch, timeout_ns, &idx);
+		if (r)
+			return r;
+		len = ch->buf[idx].len;
+		if (len > cap)
+			return VR_EMSGSIZE; /* stays first in the backlog */
+		vr__copy(buf, buf_ptr(ch, idx), len);
+		drv_take_rx(ch);
+		ch->buf[idx].state = BUF_POSTED;
+		r = drv_post(ch, VR_CHAN_RX, idx, ch->info.buf_bytes);
+		return r ? chan_break(ch, r) : (int)len;
+	} else {
+		struct vr_chain *c;
+		unsigned char *dst = (unsigned char *)buf;
+		unsigned i;
+		uint32_t len;
+
+		for (;;) {
+			r = dev_next(ch, VR_CHAN_TX, timeout_ns, &c);
+			if (r)
+				return r;
+			if (c->out_bytes > 0)
+				break;
+			r = dev_done(ch, VR_CHAN_TX, 0); /* nothing to read */
+			if (r)
+				return r;
+		}
+		len = c->out_bytes;
+		if (len > cap)
+			return VR_EMSGSIZE; /* kept for a larger buffer */
+		for (i = 0; i < c->n_out; i++) {
+			vr__copy(dst, c->iov[i].base, c->iov[i].len);
+			dst += c->iov[i].len;
+		}
+		r = dev_done(ch, VR_CHAN_TX, 0);
+		if (r)
+			return r;
+		ch->stats.received++;
+		return (int)len;
+	}
+}
+
+int vr_chan_send_reserve(struct vr_chan *ch, void **buf, uint32_t *cap,
+			 uint64_t timeout_ns)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (!buf || !cap)
+		return VR_EINVAL;
+	if (is_driver(ch)) {
+		uint32_t idx;
+
+		r = drv_reserve(ch, timeout_ns, &idx);
+		if (r)
+			return r;
+		*buf = buf_ptr(ch, idx);
+		*cap = ch->info.buf_bytes;
+		return (int)idx;
+	} else {
+		struct vr_chain *c;
+
+		r = dev_next(ch, VR_CHAN_RX, timeout_ns, &c);
+		if (r)
+			return r;
+		if (c->n_in == 0) {
+			r = dev_done(ch, VR_CHAN_RX, 0); /* no room: return it */
+			return r ? r : VR_EAGAIN;
+		}
+		/* One held chain per direction: the token is its id. */
+		*buf = c->iov[c->n_out].base;
+		*cap = c->iov[c->n_out].len;
+		return c->id;
+	}
+}
+
+int vr_chan_send_commit(struct vr_chan *ch, int token, uint32_t len)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (is_driver(ch)) {
+		uint32_t idx = (uint32_t)token;
+
+		if (token < 0 || idx >= ch->tx_bufs || ch->buf[idx].state != BUF_RESERVED)
+			return VR_EINVAL;
+		if (len > ch->info.buf_bytes)
+			return VR_EMSGSIZE;
+		if (len == 0) {
+			ch->buf[idx].state = BUF_FREE;
+			ch->free_tx[ch->n_free_tx++] = idx;
+			return 0;
+		}
+		return drv_submit(ch, idx, len);
+	} else {
+		struct vr_chain *c = &ch->held_chain[VR_CHAN_RX];
+
+		if (!ch->held[VR_CHAN_RX] || token != c->id || c->n_in == 0)
+			return VR_EINVAL;
+		if (len > c->iov[c->n_out].len)
+			return VR_EMSGSIZE;
+		r = dev_done(ch, VR_CHAN_RX, len);
+		if (!r && len)
+			ch->stats.sent++;
+		return r;
+	}
+}
+
+int vr_chan_recv_borrow(struct vr_chan *ch, struct vr_chan_msg *msg,
+			uint64_t timeout_ns)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (!msg)
+		return VR_EINVAL;
+	if (is_driver(ch)) {
+		uint32_t idx;
+
+		r = drv_next_rx(ch, timeout_ns, &idx);
+		if (r)
+			return r;
+		drv_take_rx(ch);
+		ch->buf[idx].state = BUF_BORROWED;
+		msg->data = buf_ptr(ch, idx);
+		msg->len = ch->buf[idx].len;
+		msg->nseg = 1;
+		msg->seg[0].base = buf_ptr(ch, idx);
+		msg->seg[0].len = msg->len;
+		msg->token = idx;
+		return (int)msg->len;
+	} else {
+		struct vr_chain *c;
+		unsigned i;
+
+		for (;;) {
+			r = dev_next(ch, VR_CHAN_TX, timeout_ns, &c);
+			if (r)
+				return r;
+			if (c->out_bytes > 0)
+				break;
+			r = dev_done(ch, VR_CHAN_TX, 0);
+			if (r)
+				return r;
+		}
+		/* Lent: the chain leaves the held slot; its id is the token. */
+		ch->held[VR_CHAN_TX] = false;
+		msg->data = c->iov[0].base;
+		msg->len = c->out_bytes;
+		msg->nseg = c->n_out;
+		for (i = 0; i < c->n_out; i++)
+			msg->seg[i] = c->iov[i];
+		msg->token = c->id;
+		ch->stats.received++;
+		return (int)msg->len;
+	}
+}
+
+int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (!msg)
+		return VR_EINVAL;
+	if (is_driver(ch)) {
+		uint32_t idx = msg->token;
+
+		if (idx < ch->tx_bufs || idx >= ch->info.buf_count ||
+		    ch->buf[idx].state != BUF_BORROWED)
+			return VR_EINVAL;
+		ch->buf[idx].state = BUF_POSTED;
+		r = drv_post(ch, VR_CHAN_RX, idx, ch->info.buf_bytes);
+		return r ? chan_break(ch, r) : 0;
+	}
+	if (msg->token > 0xffffu)
+		return VR_EINVAL;
+	r = dev_push(ch, VR_CHAN_TX, (uint16_t)msg->token, 0);
+	/* VR_ESTATE: not a chain this side lent. */
+	return r == VR_ESTATE ? VR_EINVAL : (r ? chan_break(ch, r) : 0);
+}
