@@ -6,6 +6,7 @@
 VR_PACKAGES=(
   build-essential cmake pkg-config g++
   libcmocka-dev
+  libbenchmark-dev libck-dev liburcu-dev
   linux-libc-dev
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
 )
