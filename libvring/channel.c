@@ -108,6 +108,8 @@ static int chan_break(struct vr_chan *ch, int err)
 /* Ring the peer if it asked for it (@need from kick/notify_prepare). */
 static void ring(struct vr_chan *ch, uint32_t q, int need)
 {
+	if (ch->t->flags & VR_TRANSPORT_POLLING)
+		return; /* no doorbells: the peer polls */
 	if (need == 1) {
 		ch->stats.notifies++;
 		/* A dead peer shows at the next blocking call; the message is
@@ -226,19 +228,22 @@ static int peer_check(struct vr_chan *ch)
 /*
  * Nothing to do on queue @q: arm, re-check, sleep. Returns 0 to look again,
  * or VR_EAGAIN (non-blocking call), VR_ETIMEDOUT, VR_EPEERDEAD, a protocol
- * error.
+ * error. @last_look is the caller's loop state (starts false): a peer may
+ * publish a message, ring, and exit, and the transport may report the
+ * hang-up with the doorbell; the first time the wait says "dead", the
+ * caller gets one more look at the ring before the death is reported.
  */
 static int chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
-		     uint64_t deadline)
+		     uint64_t deadline, bool *last_look)
 {
 	uint64_t now;
 	int r;
 
-	if (timeout_ns == 0)
-		return VR_EAGAIN;
 	r = peer_check(ch);
 	if (r)
 		return r;
+	if (timeout_ns == 0)
+		return VR_EAGAIN;
 	r = arm(ch, q);
 	if (r != 0) {
 		suppress(ch, q);
@@ -253,8 +258,15 @@ static int chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	r = ch->t->ops->wait(ch->t, q, deadline == UINT64_MAX ? VR_WAIT_FOREVER
 							      : deadline - now);
 	suppress(ch, q);
-	/* A timeout here is decided by the next round, after one more look. */
-	return r == VR_ETIMEDOUT ? 0 : r;
+	/* A timeout here is decided by the next round, after one more look;
+	 * so is a first report of death (see above). */
+	if (r == VR_ETIMEDOUT)
+		return 0;
+	if (r == VR_EPEERDEAD && !*last_look) {
+		*last_look = true;
+		return 0;
+	}
+	return r;
 }
 
 /* ---- Open, reset --------------------------------------------------------- */
@@ -521,6 +533,7 @@ int vr_chan_reset(struct vr_chan *ch)
 static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 {
 	uint64_t deadline = deadline_of(ch, timeout_ns);
+	bool last_look = false;
 	int r;
 
 	for (;;) {
@@ -534,7 +547,7 @@ static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 			ch->buf[*idx].state = BUF_RESERVED;
 			return 0;
 		}
-		r = chan_wait(ch, VR_CHAN_TX, timeout_ns, deadline);
+		r = chan_wait(ch, VR_CHAN_TX, timeout_ns, deadline, &last_look);
 		if (r)
 			return r;
 	}
@@ -558,6 +571,7 @@ static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
 static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 {
 	uint64_t deadline = deadline_of(ch, timeout_ns);
+	bool last_look = false;
 	int r;
 
 	for (;;) {
@@ -577,7 +591,7 @@ static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 			if (r)
 				return chan_break(ch, r);
 		}
-		r = chan_wait(ch, VR_CHAN_RX, timeout_ns, deadline);
+		r = chan_wait(ch, VR_CHAN_RX, timeout_ns, deadline, &last_look);
 		if (r)
 			return r;
 	}
@@ -597,6 +611,7 @@ static int dev_next(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 {
 	uint64_t deadline = deadline_of(ch, timeout_ns);
 	struct vr_chain *c = &ch->held_chain[q];
+	bool last_look = false;
 	int r;
 
 	for (;;) {
@@ -614,7 +629,7 @@ static int dev_next(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		}
 		if (r != VR_EAGAIN)
 			return chan_break(ch, r);
-		r = chan_wait(ch, q, timeout_ns, deadline);
+		r = chan_wait(ch, q, timeout_ns, deadline, &last_look);
 		if (r)
 			return r;
 	}

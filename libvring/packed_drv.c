@@ -54,8 +54,10 @@ void vr_packed_drv_reset(struct vr_packed_drv *q)
 	 * ring starts all zero: no descriptor looks available in wrap 1. */
 	vr__zero(q->desc, vr_packed_desc_bytes(q->num));
 	vr__zero(q->driver_event, sizeof(*q->driver_event));
+	vr__zero(q->device_event, sizeof(*q->device_event)); /* see split */
 	vr_mem_clean(&q->mem, q->desc, vr_packed_desc_bytes(q->num));
 	vr_mem_clean(&q->mem, q->driver_event, sizeof(*q->driver_event));
+	vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;

@@ -156,8 +156,6 @@ int vr_region_format(void *base, size_t len, const struct vr_region_cfg *cfg,
 	info.generation = generation;
 	/* Nobody else uses the region while it is laid out. */
 	vr__zero(base, (size_t)need);
-	for (i = 0; i < 8; i++)
-		((unsigned char *)base)[i] = (unsigned char)VR_REGION_MAGIC[i];
 	put16(base, VR_RH_VERSION, VR_REGION_VERSION);
 	put16(base, VR_RH_HEADER_BYTES, VR_REGION_HEADER_BYTES);
 	put32(base, VR_RH_QUEUE_COUNT, info.queue_count);
@@ -180,6 +178,17 @@ int vr_region_format(void *base, size_t len, const struct vr_region_cfg *cfg,
 		put64(base, e + VR_RQ_DRIVER_OFF, q->driver_off);
 		put64(base, e + VR_RQ_DEVICE_OFF, q->device_off);
 	}
+	/* The magic goes last: a peer that opens a named region while it is
+	 * being laid out sees no magic until everything else is there.
+	 * Release, paired with the acquire load of the first magic word in
+	 * vr_region_parse. */
+	for (i = 4; i < 8; i++)
+		((unsigned char *)base)[i] = (unsigned char)VR_REGION_MAGIC[i];
+	vr__store32_release((uint32_t *)base,
+			    vr__le32((uint32_t)(unsigned char)VR_REGION_MAGIC[0] |
+				     (uint32_t)(unsigned char)VR_REGION_MAGIC[1] << 8 |
+				     (uint32_t)(unsigned char)VR_REGION_MAGIC[2] << 16 |
+				     (uint32_t)(unsigned char)VR_REGION_MAGIC[3] << 24));
 	if (out)
 		*out = info;
 	return 0;
@@ -215,7 +224,10 @@ int vr_region_parse(const void *base, size_t len, struct vr_region_info *out)
 	if (len < VR_REGION_HEADER_BYTES)
 		return VR_ETRUNC;
 	for (i = 0; i < 8; i += 4) {
-		w = get32(base, i);
+		/* Acquire on the first word: pairs with the release that
+		 * vr_region_format stores it with, after the rest. */
+		w = i == 0 ? vr__le32(vr__load32_acquire((const uint32_t *)base))
+			   : get32(base, i);
 		if (w != ((uint32_t)(unsigned char)magic[i] |
 				    (uint32_t)(unsigned char)magic[i + 1] << 8 |
 				    (uint32_t)(unsigned char)magic[i + 2] << 16 |

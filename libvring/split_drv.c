@@ -53,11 +53,16 @@ void vr_split_drv_reset(struct vr_split_drv *q)
 {
 	unsigned i;
 
-	/* The device is stopped (reset) while this runs: plain stores. */
+	/* The device is stopped (reset) while this runs: plain stores. The
+	 * used ring is the device's, but a device that died cannot clear it,
+	 * and a stale used->idx would read as a violation before a new device
+	 * initialises: the owner of the queue's memory clears it too. */
 	vr__zero(q->desc, vr_split_desc_bytes(q->num));
 	vr__zero(q->avail, vr_split_avail_bytes(q->num));
+	vr__zero(q->used, vr_split_used_bytes(q->num));
 	vr_mem_clean(&q->mem, q->desc, vr_split_desc_bytes(q->num));
 	vr_mem_clean(&q->mem, q->avail, vr_split_avail_bytes(q->num));
+	vr_mem_clean(&q->mem, q->used, vr_split_used_bytes(q->num));
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;

@@ -208,7 +208,13 @@ static void test_peer_dead(void **s)
 	(void)s;
 	assert_int_equal(end_open(&d, l, VR_ROLE_DRIVER, 0), 0);
 	assert_int_equal(end_open(&v, l, VR_ROLE_DEVICE, 0), 0);
+	/* The device's last words, then it dies: they are still delivered. */
+	assert_int_equal(vr_chan_send(&v.ch, "last", 4, 0), 0);
 	__atomic_store_n(&l->dead, 1, __ATOMIC_RELEASE);
+	assert_int_equal(vr_chan_recv(&d.ch, buf, sizeof(buf), VR_WAIT_FOREVER), 4);
+	assert_memory_equal(buf, "last", 4);
+	/* Then the death, also to a non-blocking call. */
+	assert_int_equal(vr_chan_recv(&d.ch, buf, sizeof(buf), 0), VR_EPEERDEAD);
 	t0 = now_ns(NULL);
 	assert_int_equal(vr_chan_recv(&d.ch, buf, sizeof(buf), VR_WAIT_FOREVER), VR_EPEERDEAD);
 	assert_int_equal(vr_chan_recv(&v.ch, buf, sizeof(buf), VR_WAIT_FOREVER), VR_EPEERDEAD);

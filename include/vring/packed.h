@@ -130,7 +130,8 @@ int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 		       const struct vr_packed_areas *areas, void *state,
 		       size_t state_len);
 
-/** @brief Reset (RING_RESET semantics): forget chains, zero the ring. */
+/** @brief Reset (RING_RESET semantics): forget chains, zero the ring and
+ *         both event areas (the device is stopped, perhaps dead). */
 void vr_packed_drv_reset(struct vr_packed_drv *q);
 
 VR_INLINE int vr_packed_drv_broken(const struct vr_packed_drv *q)

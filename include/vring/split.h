@@ -123,7 +123,8 @@ int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 
 /**
  * @brief Reset the queue (VIRTIO_F_RING_RESET semantics): forget every chain
- *        in flight, zero the driver-owned ring parts, clear "broken".
+ *        in flight, zero all three ring areas (the used ring too: the device
+ *        is stopped, perhaps dead, and cannot clear it), clear "broken".
  *        The device side must be reset too before the queue is used again.
  */
 void vr_split_drv_reset(struct vr_split_drv *q);

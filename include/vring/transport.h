@@ -55,14 +55,18 @@ struct vr_transport;
 struct vr_transport_ops {
 	/**
 	 * Ring the peer's doorbell for queue @p q: "there is work in q for
-	 * you". Returns 0, VR_EPEERDEAD, or VR_EIO.
+	 * you". Returns 0, VR_EPEERDEAD, VR_EIO, or VR_EINVAL (q out of
+	 * range). In polling mode: nothing to ring, returns 0.
 	 */
 	int (*notify)(struct vr_transport *t, uint32_t q);
 	/**
 	 * Wait until the peer rings this side's doorbell for queue @p q, at
 	 * most @p timeout_ns (0: just check). A wakeup may be spurious: the
 	 * caller always re-checks its ring. Returns 0 (rung, or spurious),
-	 * VR_ETIMEDOUT, VR_EPEERDEAD, or VR_EIO.
+	 * VR_ETIMEDOUT, VR_EPEERDEAD, VR_EIO, or VR_EINVAL (q out of range).
+	 * In polling mode it sleeps a short while (or the timeout, if
+	 * shorter) and returns 0, or VR_ETIMEDOUT when the timeout was that
+	 * short: the caller polls its ring again.
 	 */
 	int (*wait)(struct vr_transport *t, uint32_t q, uint64_t timeout_ns);
 	/** VR_PEER_WAITING, VR_PEER_ALIVE, or VR_EPEERDEAD. Cheap. */
