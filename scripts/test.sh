@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=lib/setup.sh
 source scripts/lib/setup.sh
 vr_install_deps
+vr_setup_hugetlbfs
 
 jobs=$(vr_jobs)
 passed=0

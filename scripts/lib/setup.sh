@@ -42,3 +42,28 @@ vr_install_deps() {
 }
 
 vr_jobs() { nproc 2>/dev/null || echo 2; }
+
+# vr_setup_hugetlbfs: so that the shared-memory transport's hugetlbfs path is
+# tested, make sure a hugetlbfs mount with a few free 2 MiB pages exists.
+# Best effort: needs root; without it the test skips (and says so).
+vr_setup_hugetlbfs() {
+  local free mnt
+  free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo 2>/dev/null)
+  mnt=$(awk '$3 == "hugetlbfs" {print $2; exit}' /proc/mounts 2>/dev/null)
+  if [ -n "$mnt" ] && [ "${free:-0}" -ge 2 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    vr_log "no hugetlbfs mount with free huge pages (needs root): the hugetlbfs test will skip"
+    return 0
+  fi
+  if [ "${free:-0}" -lt 2 ]; then
+    echo $(( $(cat /proc/sys/vm/nr_hugepages) + 8 )) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  fi
+  if [ -z "$mnt" ]; then
+    mkdir -p /run/libvring-hugetlbfs &&
+      mount -t hugetlbfs none /run/libvring-hugetlbfs 2>/dev/null || true
+  fi
+  free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo 2>/dev/null)
+  vr_log "hugetlbfs: $(awk '$3 == "hugetlbfs" {print $2; exit}' /proc/mounts) with ${free:-0} free huge pages"
+}
