@@ -10,6 +10,36 @@
 
 #define vr__copy(d, s, n) __builtin_memcpy((d), (s), (n))
 
+/* ch->broken is set by whichever thread meets a violation and read by the
+ * other one (a sender and a receiver may share an end). Relaxed: it is a
+ * stop sign, not a publication; the thread that sets it has stopped using
+ * the rings. */
+static int broken_of(const struct vr_chan *ch)
+{
+	return VR__LOAD((VR__ATOMIC(int) *)(void *)&((struct vr_chan *)ch)->broken,
+			VR__MO(relaxed));
+}
+
+static void set_broken(struct vr_chan *ch, int err)
+{
+	VR__STORE((VR__ATOMIC(int) *)(void *)&ch->broken, err, VR__MO(relaxed));
+}
+
+/* Counters: one writer each (see struct vr__chan_qstats), read from any
+ * thread by vr_chan_get_stats. A relaxed load and store, not a
+ * read-modify-write: nobody else writes it. */
+static void bump(uintptr_t *c)
+{
+	VR__ATOMIC(uintptr_t) *a = (VR__ATOMIC(uintptr_t) *)(void *)c;
+
+	VR__STORE(a, VR__LOAD(a, VR__MO(relaxed)) + 1, VR__MO(relaxed));
+}
+
+static uint64_t peek(const uintptr_t *c)
+{
+	return VR__LOAD((VR__ATOMIC(uintptr_t) *)(void *)(uintptr_t *)c, VR__MO(relaxed));
+}
+
 /* Driver buffer states. */
 enum {
 	BUF_FREE = 0,     /* TX, available to send */
@@ -100,7 +130,7 @@ static int chan_break(struct vr_chan *ch, int err)
 
 	if (!vr_is_protocol_error(err) && err != VR_E2BIG)
 		return err;
-	ch->broken = err;
+	set_broken(ch, err);
 	vr_region_store(ch->base, f, vr_region_load(ch->base, f) | VR_STATUS_NEEDS_RESET);
 	return err;
 }
@@ -111,12 +141,12 @@ static void ring(struct vr_chan *ch, uint32_t q, int need)
 	if (ch->t->flags & VR_TRANSPORT_POLLING)
 		return; /* no doorbells: the peer polls */
 	if (need == 1) {
-		ch->stats.notifies++;
+		bump(&ch->qs[q].notifies);
 		/* A dead peer shows at the next blocking call; the message is
 		 * queued either way. */
 		(void)ch->t->ops->notify(ch->t, q);
 	} else if (need == 0) {
-		ch->stats.notifies_suppressed++;
+		bump(&ch->qs[q].suppressed);
 	}
 }
 
@@ -240,6 +270,10 @@ static int chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	int r;
 
 	r = peer_check(ch);
+	if (r == VR_EPEERDEAD && !*last_look) {
+		*last_look = true; /* its last words may have just arrived */
+		return 0;
+	}
 	if (r)
 		return r;
 	if (timeout_ns == 0)
@@ -254,7 +288,7 @@ static int chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		suppress(ch, q);
 		return VR_ETIMEDOUT;
 	}
-	ch->stats.waits++;
+	bump(&ch->qs[q].waits);
 	r = ch->t->ops->wait(ch->t, q, deadline == UINT64_MAX ? VR_WAIT_FOREVER
 							      : deadline - now);
 	suppress(ch, q);
@@ -474,11 +508,11 @@ int vr_chan_reset(struct vr_chan *ch)
 			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
 	/* What the old device published is acknowledged (TX) or received
 	 * (RX): keep it. A broken ring cannot be trusted for that. */
-	if (!ch->broken) {
+	if (!broken_of(ch)) {
 		drv_reclaim_tx(ch);
 		drv_collect_rx(ch);
 	}
-	ch->broken = 0;
+	set_broken(ch, 0);
 	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
 	if (is_packed(ch)) {
 		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_TX]);
@@ -515,7 +549,7 @@ int vr_chan_reset(struct vr_chan *ch)
 		err = drv_post(ch, VR_CHAN_TX, best, ch->buf[best].len);
 		if (err)
 			return chan_break(ch, err);
-		ch->stats.resubmitted++;
+		bump(&ch->resubmitted);
 		sent++;
 	}
 	for (i = 0; i < ch->tx_bufs; i++)
@@ -563,7 +597,7 @@ static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
 	err = drv_post(ch, VR_CHAN_TX, idx, len);
 	if (err)
 		return chan_break(ch, err);
-	ch->stats.sent++;
+	bump(&ch->qs[VR_CHAN_TX].msgs);
 	return 0;
 }
 
@@ -600,7 +634,7 @@ static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 static void drv_take_rx(struct vr_chan *ch)
 {
 	backlog_pop(ch);
-	ch->stats.received++;
+	bump(&ch->qs[VR_CHAN_RX].msgs);
 }
 
 /* ---- Device side ------------------------------------------------------------- */
@@ -650,7 +684,7 @@ static int usable(struct vr_chan *ch)
 {
 	if (!ch || !ch->t)
 		return VR_EINVAL;
-	if (ch->broken)
+	if (broken_of(ch))
 		return VR_EBROKEN;
 	/* A device stops the moment the driver starts a new session: the
 	 * rings are about to be reset under it. One acquire load of a
@@ -700,7 +734,7 @@ int vr_chan_send(struct vr_chan *ch, const void *data, size_t len,
 		}
 		r = dev_done(ch, VR_CHAN_RX, (uint32_t)len);
 		if (!r)
-			ch->stats.sent++;
+			bump(&ch->qs[VR_CHAN_RX].msgs);
 		return r;
 	}
 }
@@ -753,7 +787,7 @@ int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
 		r = dev_done(ch, VR_CHAN_TX, 0);
 		if (r)
 			return r;
-		ch->stats.received++;
+		bump(&ch->qs[VR_CHAN_TX].msgs);
 		return (int)len;
 	}
 }
@@ -821,7 +855,7 @@ int vr_chan_send_commit(struct vr_chan *ch, int token, uint32_t len)
 			return VR_EMSGSIZE;
 		r = dev_done(ch, VR_CHAN_RX, len);
 		if (!r && len)
-			ch->stats.sent++;
+			bump(&ch->qs[VR_CHAN_RX].msgs);
 		return r;
 	}
 }
@@ -872,7 +906,7 @@ int vr_chan_recv_borrow(struct vr_chan *ch, struct vr_chan_msg *msg,
 		for (i = 0; i < c->n_out; i++)
 			msg->seg[i] = c->iov[i];
 		msg->token = c->id;
-		ch->stats.received++;
+		bump(&ch->qs[VR_CHAN_TX].msgs);
 		return (int)msg->len;
 	}
 }
@@ -900,4 +934,16 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 	r = dev_push(ch, VR_CHAN_TX, (uint16_t)msg->token, 0);
 	/* VR_ESTATE: not a chain this side lent. */
 	return r == VR_ESTATE ? VR_EINVAL : (r ? chan_break(ch, r) : 0);
+}
+
+void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out)
+{
+	uint32_t tx = ch->role == VR_ROLE_DRIVER ? VR_CHAN_TX : VR_CHAN_RX;
+
+	out->sent = peek(&ch->qs[tx].msgs);
+	out->received = peek(&ch->qs[tx ^ 1].msgs);
+	out->notifies = peek(&ch->qs[0].notifies) + peek(&ch->qs[1].notifies);
+	out->notifies_suppressed = peek(&ch->qs[0].suppressed) + peek(&ch->qs[1].suppressed);
+	out->waits = peek(&ch->qs[0].waits) + peek(&ch->qs[1].waits);
+	out->resubmitted = peek(&ch->resubmitted);
 }

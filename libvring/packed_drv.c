@@ -5,6 +5,8 @@
 
 #include "internal.h"
 
+static void reset_queue(struct vr_packed_drv *q, bool clear_device);
+
 size_t vr_packed_drv_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
@@ -42,11 +44,14 @@ int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	vr_packed_drv_reset(q);
+	reset_queue(q, false);
 	return 0;
 }
 
-void vr_packed_drv_reset(struct vr_packed_drv *q)
+/* @clear_device: also zero the areas the device writes (an explicit reset:
+ * the device is stopped, perhaps dead, and cannot); not at init, where a
+ * device may already have set them up. */
+static void reset_queue(struct vr_packed_drv *q, bool clear_device)
 {
 	unsigned i;
 
@@ -54,10 +59,12 @@ void vr_packed_drv_reset(struct vr_packed_drv *q)
 	 * ring starts all zero: no descriptor looks available in wrap 1. */
 	vr__zero(q->desc, vr_packed_desc_bytes(q->num));
 	vr__zero(q->driver_event, sizeof(*q->driver_event));
-	vr__zero(q->device_event, sizeof(*q->device_event)); /* see split */
+	if (clear_device) /* see split_drv.c */
+		vr__zero(q->device_event, sizeof(*q->device_event));
 	vr_mem_clean(&q->mem, q->desc, vr_packed_desc_bytes(q->num));
 	vr_mem_clean(&q->mem, q->driver_event, sizeof(*q->driver_event));
-	vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
+	if (clear_device)
+		vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;
@@ -79,6 +86,11 @@ void vr_packed_drv_reset(struct vr_packed_drv *q)
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
+}
+
+void vr_packed_drv_reset(struct vr_packed_drv *q)
+{
+	reset_queue(q, true);
 }
 
 int vr__packed_drv_break(struct vr_packed_drv *q, int err)

@@ -6,6 +6,8 @@
 
 #include "internal.h"
 
+static void reset_queue(struct vr_split_drv *q, bool clear_device);
+
 size_t vr_split_drv_state_size(uint32_t num)
 {
 	if (!vr_split_size_valid(num))
@@ -45,24 +47,29 @@ int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	vr_split_drv_reset(q);
+	reset_queue(q, false);
 	return 0;
 }
 
-void vr_split_drv_reset(struct vr_split_drv *q)
+/* @clear_device: also zero the areas the device writes (an explicit reset:
+ * the device is stopped, perhaps dead, and cannot); not at init, where a
+ * device may already have set them up. */
+static void reset_queue(struct vr_split_drv *q, bool clear_device)
 {
 	unsigned i;
 
 	/* The device is stopped (reset) while this runs: plain stores. The
 	 * used ring is the device's, but a device that died cannot clear it,
 	 * and a stale used->idx would read as a violation before a new device
-	 * initialises: the owner of the queue's memory clears it too. */
+	 * initialises: on reset the owner of the queue's memory clears it. */
 	vr__zero(q->desc, vr_split_desc_bytes(q->num));
 	vr__zero(q->avail, vr_split_avail_bytes(q->num));
-	vr__zero(q->used, vr_split_used_bytes(q->num));
+	if (clear_device)
+		vr__zero(q->used, vr_split_used_bytes(q->num));
 	vr_mem_clean(&q->mem, q->desc, vr_split_desc_bytes(q->num));
 	vr_mem_clean(&q->mem, q->avail, vr_split_avail_bytes(q->num));
-	vr_mem_clean(&q->mem, q->used, vr_split_used_bytes(q->num));
+	if (clear_device)
+		vr_mem_clean(&q->mem, q->used, vr_split_used_bytes(q->num));
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;
@@ -82,6 +89,11 @@ void vr_split_drv_reset(struct vr_split_drv *q)
 	q->batch_len = 0;
 	q->since_kick = 0;
 	q->broken = 0;
+}
+
+void vr_split_drv_reset(struct vr_split_drv *q)
+{
+	reset_queue(q, true);
 }
 
 int vr__split_drv_break(struct vr_split_drv *q, int err)

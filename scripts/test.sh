@@ -32,6 +32,10 @@ failed=0
 : "${VR_STRESS_MESSAGES_DEFAULT:=10000000}"
 : "${VR_STRESS_MESSAGES_ASAN:=6000000}"
 : "${VR_STRESS_MESSAGES_TSAN:=3000000}"
+# The two-process tests (tests/process): messages per stream configuration.
+: "${VR_PROCESS_MESSAGES_DEFAULT:=1000000}"
+: "${VR_PROCESS_MESSAGES_ASAN:=500000}"
+: "${VR_PROCESS_MESSAGES_TSAN:=300000}"
 
 # run_suite NAME DIR STRESS_MESSAGES EXCLUDE_LABELS -- CMAKE_ARGS...
 # EXCLUDE_LABELS is a regex of ctest labels this build skips ('' for none).
@@ -65,14 +69,17 @@ run_suite() {
   return 0
 }
 
+VR_PROCESS_MESSAGES=$VR_PROCESS_MESSAGES_DEFAULT \
 run_suite default build "$VR_STRESS_MESSAGES_DEFAULT" "" -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_REQUIRE_FREESTANDING_CHECK=ON
 
+VR_PROCESS_MESSAGES=$VR_PROCESS_MESSAGES_ASAN \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 run_suite asan+ubsan build-asan "$VR_STRESS_MESSAGES_ASAN" "install|freestanding" -- \
   -DCMAKE_BUILD_TYPE=Debug -DVR_SANITIZE=address,undefined -DVR_TEST_LABEL_EXTRA=sanitize \
   -DVR_BUILD_SHARED=OFF
 
+VR_PROCESS_MESSAGES=$VR_PROCESS_MESSAGES_TSAN \
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 run_suite tsan build-tsan "$VR_STRESS_MESSAGES_TSAN" "install|freestanding" -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_SANITIZE=thread -DVR_TEST_LABEL_EXTRA=sanitize \

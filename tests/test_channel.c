@@ -68,8 +68,8 @@ static void roundtrip_copy(uint32_t format)
 		assert_int_equal(r, (int)n);
 		assert_memory_equal(in, out, n);
 	}
-	assert_int_equal(vr_chan_stats(&d.ch)->sent, 2000);
-	assert_int_equal(vr_chan_stats(&v.ch)->received, 2000);
+	assert_int_equal(vr_chan_stats(&d.ch).sent, 2000);
+	assert_int_equal(vr_chan_stats(&v.ch).received, 2000);
 	free(d.state);
 	free(v.state);
 	loop_free(l);
@@ -256,7 +256,7 @@ static void reset_resubmits(uint32_t format)
 	vr_region_store(l->region, VR_RH_GENERATION, 2);
 	assert_int_equal(vr_chan_recv(&v.ch, buf, sizeof(buf), 10 * MS), VR_EPEERDEAD);
 	assert_int_equal(vr_chan_reset(&d.ch), 0);
-	assert_int_equal(vr_chan_stats(&d.ch)->resubmitted, 5);
+	assert_int_equal(vr_chan_stats(&d.ch).resubmitted, 5);
 	assert_int_equal(vr_chan_reset(&v.ch), VR_ESTATE);
 	/* The message the old device published is still delivered. */
 	assert_int_equal(vr_chan_recv(&d.ch, buf, sizeof(buf), 0), 3);
@@ -386,8 +386,8 @@ static void threads(uint32_t format, uint64_t features)
 	assert_int_equal(r.failed, 0);
 	printf("  %s: %llu waits, %llu doorbells for %u messages\n",
 	       format == VR_FORMAT_PACKED ? "packed" : "split",
-	       (unsigned long long)(vr_chan_stats(&d.ch)->waits + vr_chan_stats(&v.ch)->waits),
-	       (unsigned long long)(vr_chan_stats(&d.ch)->notifies + vr_chan_stats(&v.ch)->notifies),
+	       (unsigned long long)(vr_chan_stats(&d.ch).waits + vr_chan_stats(&v.ch).waits),
+	       (unsigned long long)(vr_chan_stats(&d.ch).notifies + vr_chan_stats(&v.ch).notifies),
 	       r.count);
 	free(d.state);
 	free(v.state);

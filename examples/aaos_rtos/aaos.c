@@ -473,7 +473,7 @@ static int stream(struct aaos *a, const struct opts *o)
 	uint64_t sent = 0, done = 0;
 	int err;
 
-	a->st0 = *vr_chan_stats(&a->ch);
+	a->st0 = vr_chan_stats(&a->ch);
 	a->t0 = demo_now_ns();
 	a->c0 = demo_cycles();
 	while (done < o->frames) {
@@ -541,7 +541,7 @@ static int stream(struct aaos *a, const struct opts *o)
 	}
 	a->c1 = demo_cycles();
 	a->t1 = demo_now_ns();
-	a->st1 = *vr_chan_stats(&a->ch);
+	a->st1 = vr_chan_stats(&a->ch);
 	return 0;
 }
 

@@ -235,7 +235,7 @@ static void print_summary(struct rtos *r)
 	if (r->adas) { /* SHUTDOWN without STOP: the phase ends now */
 		r->c1 = demo_cycles();
 		r->t1 = demo_now_ns();
-		r->st1 = *vr_chan_stats(&r->ch);
+		r->st1 = vr_chan_stats(&r->ch);
 	}
 	d.sent = r->st1.sent - r->st0.sent;
 	d.received = r->st1.received - r->st0.received;
@@ -292,7 +292,7 @@ static int execute(struct rtos *r, const struct proto_hdr *h, const unsigned cha
 			r->adas = true;
 			r->frames = r->frame_bytes = 0;
 			memset(&r->lat, 0, sizeof(r->lat));
-			r->st0 = *vr_chan_stats(&r->ch);
+			r->st0 = vr_chan_stats(&r->ch);
 			r->t0 = now;
 			r->c0 = demo_cycles();
 		}
@@ -316,7 +316,7 @@ static int execute(struct rtos *r, const struct proto_hdr *h, const unsigned cha
 		if (r->adas) {
 			r->c1 = demo_cycles();
 			r->t1 = demo_now_ns();
-			r->st1 = *vr_chan_stats(&r->ch);
+			r->st1 = vr_chan_stats(&r->ch);
 			r->adas = false;
 		}
 		printf("[rtos] seq %" PRIu32 " STOP_ADAS_PROCESSING: stopped after %" PRIu64

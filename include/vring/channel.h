@@ -91,6 +91,16 @@ struct vr_chan_stats {
 	uint64_t resubmitted;   /**< messages sent again after a reset */
 };
 
+/* Private counters of one queue. Each queue of a channel end is driven by
+ * one thread at a time (TX by the sender on the driver, the receiver on
+ * the device; RX the other way), so each set has a single writer. */
+struct vr__chan_qstats {
+	uintptr_t msgs; /* native word: atomic without a lock everywhere */
+	uintptr_t notifies;
+	uintptr_t suppressed;
+	uintptr_t waits;
+};
+
 /* Private per-buffer record (driver). */
 struct vr__chan_buf {
 	uint32_t seq; /* send order, for resubmission */
@@ -128,7 +138,8 @@ struct vr_chan {
 	bool held[2];
 	struct vr_chain held_chain[2];
 	struct vr_iov held_iov[2][VR_CHAN_MAX_SEGS];
-	struct vr_chan_stats stats;
+	struct vr__chan_qstats qs[2];
+	uintptr_t resubmitted;
 };
 
 /**
@@ -172,9 +183,20 @@ VR_INLINE uint32_t vr_chan_max_msg(const struct vr_chan *ch)
 	return ch->info.buf_bytes;
 }
 
-VR_INLINE const struct vr_chan_stats *vr_chan_stats(const struct vr_chan *ch)
+/**
+ * @brief Read the channel end's counters into @p out, from any thread,
+ *        while the end is in use. Each counter has one writer and is a
+ *        native-word atomic (so on a 32-bit MCU it wraps after 2^32).
+ */
+void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out);
+
+/** @brief vr_chan_get_stats() by value. */
+VR_INLINE struct vr_chan_stats vr_chan_stats(const struct vr_chan *ch)
 {
-	return &ch->stats;
+	struct vr_chan_stats s;
+
+	vr_chan_get_stats(ch, &s);
+	return s;
 }
 
 /**
