@@ -123,7 +123,8 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 			      void *cookie)
 {
 	unsigned n = n_out + n_in, i;
-	uint64_t in_len = 0, total = 0;
+	uint32_t in_len;
+	int err;
 	struct vr_seg ring_seg;
 	int head;
 
@@ -131,22 +132,15 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 		return VR_EBROKEN;
 	if (!q->indirect)
 		return VR_ENOTSUP;
-	if (n == 0 || n > q->num || !seg || !table ||
-	    !vr__aligned(table, VR_DESC_ALIGN))
+	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	if (err)
+		return err;
+	if (!table || !vr__aligned(table, VR_DESC_ALIGN))
 		return VR_EINVAL;
 	if (q->num_free == 0)
 		return VR_ENOSPC;
-	for (i = 0; i < n; i++) {
-		if (seg[i].len == 0)
-			return VR_EINVAL;
-		total += seg[i].len;
-		if (i >= n_out)
-			in_len += seg[i].len;
-	}
-	if (total > UINT32_MAX)
-		return VR_EINVAL;
 	if (q->mem.clean) {
-		int err = vr__mem_clean_segs(&q->mem, seg, n_out);
+		err = vr__mem_clean_segs(&q->mem, seg, n_out);
 		if (err)
 			return err;
 	}

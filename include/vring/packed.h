@@ -75,6 +75,51 @@ VR_INLINE bool vr__packed_is_used(uint16_t flags, bool wrap)
 	       vr__packed_used_bits(wrap);
 }
 
+/*
+ * The decision both roles make after publishing (section 2.8.10): full
+ * fence, then the peer's event suppression area. An unknown flags value
+ * counts as ENABLE: an extra notification is harmless, a missing one
+ * strands a message. (@last_pos, @last_wrap) is where the previous check
+ * stopped; @since counts descriptors published since then, capped at
+ * 2 * num: a whole cycle passes every event point.
+ */
+VR_INLINE int vr__packed_need_notify(const struct vr_mem *mem, bool event_idx,
+				     const struct vr_packed_event *peer,
+				     uint16_t num, uint16_t pub_pos, bool pub_wrap,
+				     uint16_t *last_pos, bool *last_wrap,
+				     uint32_t *since, struct vr_queue_stats *stats)
+{
+	uint16_t ev_flags, off_wrap;
+	int need;
+
+	/* Full fence (F1 on the driver, F2 on the device): the flags store
+	 * that published (R1 / R2) is ordered before the loads of the peer's
+	 * event area. Partner: the fence in the peer's arm call (F4 / F3). */
+	vr__fence_full();
+	if (*since == 0)
+		return 0;
+	vr_mem_invalidate(mem, peer, sizeof(*peer));
+	/* Relaxed, read once each: ordered after the publishing store. */
+	ev_flags = vr__le16(vr__load16(&peer->flags));
+	off_wrap = vr__le16(vr__load16(&peer->off_wrap));
+	if (ev_flags == VR_EVENT_F_DISABLE)
+		need = 0;
+	else if (ev_flags == VR_EVENT_F_DESC && event_idx)
+		need = *since >= 2u * num ||
+		       vr_packed_need_event(off_wrap, num, pub_pos, pub_wrap,
+					    *last_pos, *last_wrap);
+	else
+		need = 1;
+	*last_pos = pub_pos;
+	*last_wrap = pub_wrap;
+	*since = 0;
+	if (need)
+		stats->notify_needed++;
+	else
+		stats->notify_suppressed++;
+	return need;
+}
+
 /* ======================================================================= */
 /*                              Driver side                                */
 /* ======================================================================= */
@@ -217,28 +262,20 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 	unsigned n = n_out + n_in, i;
 	uint16_t id, pos, first;
 	bool wrap;
-	uint64_t in_len = 0, total = 0;
+	uint32_t in_len;
+	int err;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(n == 0 || n > q->num || seg == NULL))
-		return VR_EINVAL;
+	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	if (VR_UNLIKELY(err))
+		return err;
 	if (n > q->num_free)
 		return VR_ENOSPC;
-	for (i = 0; i < n; i++) {
-		if (VR_UNLIKELY(seg[i].len == 0))
-			return VR_EINVAL;
-		total += seg[i].len;
-		if (i >= n_out)
-			in_len += seg[i].len;
-	}
-	/* Section 2.7.5.2: no chain may exceed 4 GiB in total. */
-	if (VR_UNLIKELY(total > UINT32_MAX))
-		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL)) {
 		/* Before anything is written: a buffer outside the window
 		 * fails the add with nothing changed. */
-		int err = vr__mem_clean_segs(&q->mem, seg, n_out);
+		err = vr__mem_clean_segs(&q->mem, seg, n_out);
 		if (err)
 			return err;
 	}
@@ -271,7 +308,7 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 			wrap = !wrap;
 		}
 	}
-	vr__packed_drv_commit(q, id, pos, wrap, n, (uint32_t)in_len, cookie);
+	vr__packed_drv_commit(q, id, pos, wrap, n, in_len, cookie);
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr__packed_drv_clean_descs(q, first, n);
 	return id;
@@ -319,39 +356,12 @@ VR_INLINE void vr_packed_drv_publish(struct vr_packed_drv *q)
  */
 VR_INLINE int vr_packed_drv_need_notify(struct vr_packed_drv *q)
 {
-	uint16_t ev_flags, off_wrap;
-	int need;
-
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	/* F1 (full fence): the head flags store (R1) is ordered before the
-	 * loads of the device event area. Partner: F4 in
-	 * vr_packed_dev_arm_avail_notify. */
-	vr__fence_full();
-	if (q->since_kick == 0)
-		return 0;
-	vr_mem_invalidate(&q->mem, q->device_event, sizeof(*q->device_event));
-	/* Relaxed, read once each: ordered after R1 by F1. */
-	ev_flags = vr__le16(vr__load16(&q->device_event->flags));
-	off_wrap = vr__le16(vr__load16(&q->device_event->off_wrap));
-	if (ev_flags == VR_EVENT_F_DISABLE)
-		need = 0;
-	else if (ev_flags == VR_EVENT_F_DESC && q->event_idx)
-		/* A whole cycle published: every event point was passed. */
-		need = q->since_kick >= 2u * q->num ||
-		       vr_packed_need_event(off_wrap, q->num, q->pub_pos,
-					    q->pub_wrap, q->kick_pos,
-					    q->kick_wrap);
-	else
-		need = 1;
-	q->kick_pos = q->pub_pos;
-	q->kick_wrap = q->pub_wrap;
-	q->since_kick = 0;
-	if (need)
-		q->stats.notify_needed++;
-	else
-		q->stats.notify_suppressed++;
-	return need;
+	return vr__packed_need_notify(&q->mem, q->event_idx, q->device_event,
+				      q->num, q->pub_pos, q->pub_wrap,
+				      &q->kick_pos, &q->kick_wrap,
+				      &q->since_kick, &q->stats);
 }
 
 VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
@@ -625,38 +635,12 @@ VR_INLINE void vr_packed_dev_publish(struct vr_packed_dev *q)
  */
 VR_INLINE int vr_packed_dev_need_notify(struct vr_packed_dev *q)
 {
-	uint16_t ev_flags, off_wrap;
-	int need;
-
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	/* F2 (full fence): the used flags store (R2) is ordered before the
-	 * loads of the driver event area. Partner: F3 in
-	 * vr_packed_drv_arm_used_notify. */
-	vr__fence_full();
-	if (q->since_notify == 0)
-		return 0;
-	vr_mem_invalidate(&q->mem, q->driver_event, sizeof(*q->driver_event));
-	/* Relaxed, read once each: ordered after R2 by F2. */
-	ev_flags = vr__le16(vr__load16(&q->driver_event->flags));
-	off_wrap = vr__le16(vr__load16(&q->driver_event->off_wrap));
-	if (ev_flags == VR_EVENT_F_DISABLE)
-		need = 0;
-	else if (ev_flags == VR_EVENT_F_DESC && q->event_idx)
-		need = q->since_notify >= 2u * q->num ||
-		       vr_packed_need_event(off_wrap, q->num, q->pub_pos,
-					    q->pub_wrap, q->notify_pos,
-					    q->notify_wrap);
-	else
-		need = 1;
-	q->notify_pos = q->pub_pos;
-	q->notify_wrap = q->pub_wrap;
-	q->since_notify = 0;
-	if (need)
-		q->stats.notify_needed++;
-	else
-		q->stats.notify_suppressed++;
-	return need;
+	return vr__packed_need_notify(&q->mem, q->event_idx, q->driver_event,
+				      q->num, q->pub_pos, q->pub_wrap,
+				      &q->notify_pos, &q->notify_wrap,
+				      &q->since_notify, &q->stats);
 }
 
 VR_INLINE int vr_packed_dev_notify_prepare(struct vr_packed_dev *q)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "detail/compiler.h"
+#include "errors.h"
 #include "mem.h"
 
 VR_EXTERN_C_BEGIN
@@ -99,6 +100,32 @@ struct vr_drv_slot {
 };
 
 #define VR__NONE 0xffffu /* "no index" in 16-bit links */
+
+/*
+ * The checks every driver add makes before touching anything: at least one
+ * segment, at most @max, none empty, and no more than 4 GiB in the whole
+ * chain (section 2.7.5.2). On success *in_len is the writable bytes.
+ */
+VR_INLINE int vr__segs_check(const struct vr_seg *seg, unsigned n_out,
+			     unsigned n_in, unsigned max, uint32_t *in_len)
+{
+	unsigned n = n_out + n_in, i;
+	uint64_t total = 0, writable = 0;
+
+	if (VR_UNLIKELY(n == 0 || n > max || seg == NULL))
+		return VR_EINVAL;
+	for (i = 0; i < n; i++) {
+		if (VR_UNLIKELY(seg[i].len == 0))
+			return VR_EINVAL;
+		total += seg[i].len;
+		if (i >= n_out)
+			writable += seg[i].len;
+	}
+	if (VR_UNLIKELY(total > UINT32_MAX))
+		return VR_EINVAL;
+	*in_len = (uint32_t)writable;
+	return 0;
+}
 
 /**
  * @brief Device side, non-coherent memory: write back the first @p len

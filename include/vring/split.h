@@ -62,6 +62,49 @@ struct vr_split_areas {
 int vr_split_areas_from_region(struct vr_split_areas *areas, void *base,
 			       size_t len, uint32_t num, size_t align);
 
+/*
+ * The decision both roles make after publishing (sections 2.7.7.2 and
+ * 2.7.10.2): has the peer asked to hear about the entries published since
+ * the last check? @event is the peer's event index (EVENT_IDX), @flags its
+ * flags word and @quiet the bit that means "do not notify me". @since counts
+ * entries published since the last check, capped at 65536: a whole 16-bit
+ * cycle passes every event index.
+ */
+VR_INLINE int vr__split_need_notify(const struct vr_mem *mem, bool event_idx,
+				    const uint16_t *event, const uint16_t *flags,
+				    uint16_t quiet, uint16_t new_idx,
+				    uint16_t *old_idx, uint32_t *since,
+				    struct vr_queue_stats *stats)
+{
+	int need;
+
+	/* Full fence (F1 on the driver, F2 on the device): the release store
+	 * that published (R1 / R2) is ordered before the loads of the peer's
+	 * suppression state below. Partner: the fence in the peer's arm call
+	 * (F4 / F3), which stores its request, then re-reads the ring.
+	 * Without it both sides could miss each other: a lost wakeup. */
+	vr__fence_full();
+	if (*since == 0)
+		return 0;
+	if (event_idx) {
+		vr_mem_invalidate(mem, event, sizeof(*event));
+		/* Relaxed: ordered after the publishing store by the fence. */
+		need = *since >= 0x10000u ||
+		       vr_need_event(vr__le16(vr__load16(event)), new_idx, *old_idx);
+	} else {
+		vr_mem_invalidate(mem, flags, sizeof(*flags));
+		/* Relaxed: ordered after the publishing store by the fence. */
+		need = !(vr__le16(vr__load16(flags)) & quiet);
+	}
+	*old_idx = new_idx;
+	*since = 0;
+	if (need)
+		stats->notify_needed++;
+	else
+		stats->notify_suppressed++;
+	return need;
+}
+
 /* ======================================================================= */
 /*                              Driver side                                */
 /* ======================================================================= */
@@ -189,28 +232,20 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 {
 	unsigned n = n_out + n_in, i;
 	uint16_t head, idx, prev = 0;
-	uint64_t in_len = 0, total = 0;
+	uint32_t in_len;
+	int err;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(n == 0 || n > q->num || seg == NULL))
-		return VR_EINVAL;
+	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	if (VR_UNLIKELY(err))
+		return err;
 	if (n > q->num_free)
 		return VR_ENOSPC;
-	for (i = 0; i < n; i++) {
-		if (VR_UNLIKELY(seg[i].len == 0))
-			return VR_EINVAL;
-		total += seg[i].len;
-		if (i >= n_out)
-			in_len += seg[i].len;
-	}
-	/* Section 2.7.5.2: no chain may exceed 4 GiB in total. */
-	if (VR_UNLIKELY(total > UINT32_MAX))
-		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL)) {
 		/* Before anything is written: a buffer outside the window
 		 * fails the add with nothing changed. */
-		int err = vr__mem_clean_segs(&q->mem, seg, n_out);
+		err = vr__mem_clean_segs(&q->mem, seg, n_out);
 		if (err)
 			return err;
 	}
@@ -239,7 +274,7 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 	q->free_head = idx;
 	q->num_free = (uint16_t)(q->num_free - n);
 	q->slot[head].cookie = cookie;
-	q->slot[head].in_len = (uint32_t)in_len;
+	q->slot[head].in_len = in_len;
 	q->slot[head].ndesc = (uint16_t)n;
 	q->slot[head].last = prev;
 	if (q->in_order)
@@ -303,38 +338,13 @@ VR_INLINE void vr_split_drv_publish(struct vr_split_drv *q)
  */
 VR_INLINE int vr_split_drv_need_notify(struct vr_split_drv *q)
 {
-	uint16_t old_idx = q->kick_old, new_idx = q->avail_pub;
-	int need;
-
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	/* F1 (full fence): the avail->idx store (R1) is ordered before the
-	 * loads of the device's suppression state below. Partner: F4 in
-	 * vr_split_dev_arm_avail_notify, which stores its event then re-reads
-	 * avail->idx. Without it both sides could miss each other. */
-	vr__fence_full();
-	if (q->since_kick == 0)
-		return 0;
-	if (q->event_idx) {
-		uint16_t *ev = vr_used_avail_event(q->used, q->num);
-		vr_mem_invalidate(&q->mem, ev, sizeof(*ev));
-		/* Relaxed: ordered after R1 by F1. A full 16-bit cycle since
-		 * the last check passed every event index. */
-		need = q->since_kick >= 0x10000u ||
-		       vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
-	} else {
-		vr_mem_invalidate(&q->mem, &q->used->flags, sizeof(uint16_t));
-		/* Relaxed: ordered after R1 by F1. */
-		need = !(vr__le16(vr__load16(&q->used->flags)) &
-			 VR_USED_F_NO_NOTIFY);
-	}
-	q->kick_old = new_idx;
-	q->since_kick = 0;
-	if (need)
-		q->stats.notify_needed++;
-	else
-		q->stats.notify_suppressed++;
-	return need;
+	return vr__split_need_notify(&q->mem, q->event_idx,
+				     vr_used_avail_event(q->used, q->num),
+				     &q->used->flags, VR_USED_F_NO_NOTIFY,
+				     q->avail_pub, &q->kick_old, &q->since_kick,
+				     &q->stats);
 }
 
 /** @brief publish, then need_notify: the usual end of a batch. */
@@ -619,36 +629,13 @@ VR_INLINE void vr_split_dev_publish(struct vr_split_dev *q)
  */
 VR_INLINE int vr_split_dev_need_notify(struct vr_split_dev *q)
 {
-	uint16_t old_idx = q->notify_old, new_idx = q->used_pub;
-	int need;
-
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	/* F2 (full fence): the used->idx store (R2) is ordered before the
-	 * loads of the driver's suppression state. Partner: F3 in
-	 * vr_split_drv_arm_used_notify. */
-	vr__fence_full();
-	if (q->since_notify == 0)
-		return 0;
-	if (q->event_idx) {
-		uint16_t *ev = vr_avail_used_event(q->avail, q->num);
-		vr_mem_invalidate(&q->mem, ev, sizeof(*ev));
-		/* Relaxed: ordered after R2 by F2. */
-		need = q->since_notify >= 0x10000u ||
-		       vr_need_event(vr__le16(vr__load16(ev)), new_idx, old_idx);
-	} else {
-		vr_mem_invalidate(&q->mem, &q->avail->flags, sizeof(uint16_t));
-		/* Relaxed: ordered after R2 by F2. */
-		need = !(vr__le16(vr__load16(&q->avail->flags)) &
-			 VR_AVAIL_F_NO_INTERRUPT);
-	}
-	q->notify_old = new_idx;
-	q->since_notify = 0;
-	if (need)
-		q->stats.notify_needed++;
-	else
-		q->stats.notify_suppressed++;
-	return need;
+	return vr__split_need_notify(&q->mem, q->event_idx,
+				     vr_avail_used_event(q->avail, q->num),
+				     &q->avail->flags, VR_AVAIL_F_NO_INTERRUPT,
+				     q->used_pub, &q->notify_old,
+				     &q->since_notify, &q->stats);
 }
 
 /** @brief publish, then need_notify. */
