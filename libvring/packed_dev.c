@@ -44,6 +44,11 @@ int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	/* At most 32768: with up to 32767 ring descriptors before it, a
+	 * chain's segment count still fits the 16-bit chain counters. */
+	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
+		return VR_EINVAL;
+	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
 	vr_packed_dev_reset(q);
 	return 0;
 }
@@ -141,7 +146,7 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 			if (k > 0)
 				return VR_EINDIRECT; /* inside a NEXT list */
 			entries = vr__map_indirect(&q->mem, q->indirect, addr,
-						   len, flags, q->num, &t);
+						   len, flags, q->max_indirect, &t);
 			if (entries < 0)
 				return entries;
 			err = vr__packed_walk_table(

@@ -453,6 +453,7 @@ struct vr_packed_dev {
 	struct vr_packed_event *driver_event; /* the driver writes it */
 	struct vr_packed_event *device_event; /* we write it */
 	uint16_t *chain_ndesc; /* per buffer id: ring descriptors, 0 = free */
+	uint32_t max_indirect; /* longest indirect table accepted */
 	uint16_t *order;       /* in-order: ids taken, oldest first */
 	struct vr_mem mem;
 	uint64_t features;

@@ -77,6 +77,14 @@ struct vr_queue_cfg {
 	uint64_t features; /**< negotiated features, VR_FEATURE(VR_F_*) bits */
 	uint32_t flags;    /**< VR_QF_* */
 	struct vr_mem mem; /**< address translation and cache hooks (copied) */
+	/**
+	 * Device side: the most entries an indirect table may have. 0 means
+	 * the queue size, as virtio 1.2 section 2.7.5.3.1 asks of drivers;
+	 * some drivers (Linux with a large seg_max) send longer tables, so a
+	 * device may allow up to 32768 (more is VR_EINVAL at init: a chain's
+	 * segment count must fit 16 bits).
+	 */
+	uint32_t max_indirect;
 };
 
 /** Counters a queue keeps about itself (plain, owned by its thread). */

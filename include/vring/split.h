@@ -453,6 +453,7 @@ struct vr_split_dev {
 	struct vr_avail *avail;
 	struct vr_used *used;
 	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in flight */
+	uint32_t max_indirect; /* longest indirect table accepted */
 	uint16_t *order;       /* in-order: popped heads, oldest first */
 	struct vr_mem mem;
 	uint64_t features;
