@@ -15,6 +15,9 @@
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: unit, interop,
 #                stress
 #   build-tsan/  ThreadSanitizer: unit, interop, stress
+#   build-fuzz/  clang: the fuzz targets (ctest -L fuzz-smoke): corpus
+#                replay, and each libFuzzer target for
+#                VR_FUZZ_SMOKE_SECONDS (default 20) seconds
 # Missing packages are installed with apt-get first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +40,21 @@ failed=0
 : "${VR_PROCESS_MESSAGES_ASAN:=500000}"
 : "${VR_PROCESS_MESSAGES_TSAN:=300000}"
 
+# count_results LOG RC: add a ctest log's totals to passed/failed; a
+# non-zero RC with no failed test counted (a build or ctest error) counts as
+# one failure.
+count_results() {
+  local log=$1 rc=$2 p f
+  p=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
+      awk '{ total += $NF; bad += $4 } END { print total - bad }')
+  f=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
+      awk '{ bad += $4 } END { print bad + 0 }')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  return 0
+}
+
 # run_suite NAME DIR STRESS_MESSAGES EXCLUDE_LABELS -- CMAKE_ARGS...
 # EXCLUDE_LABELS is a regex of ctest labels this build skips ('' for none).
 run_suite() {
@@ -58,15 +76,7 @@ run_suite() {
     else
       VR_STRESS_MESSAGES=$messages ctest --output-on-failure -L stress
     fi ) 2>&1 | tee "$log" || rc=1
-  local p f
-  p=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
-      awk '{ total += $NF; bad += $4 } END { print total - bad }')
-  f=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
-      awk '{ bad += $4 } END { print bad + 0 }')
-  passed=$((passed + ${p:-0}))
-  failed=$((failed + ${f:-0}))
-  if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
-  return 0
+  count_results "$log" "$rc"
 }
 
 VR_PROCESS_MESSAGES=$VR_PROCESS_MESSAGES_DEFAULT \
@@ -84,6 +94,24 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 run_suite tsan build-tsan "$VR_STRESS_MESSAGES_TSAN" "install|freestanding" -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_SANITIZE=thread -DVR_TEST_LABEL_EXTRA=sanitize \
   -DVR_BUILD_SHARED=OFF
+
+# Fuzz smoke runs: libFuzzer needs clang, so a fourth build of the core and
+# the fuzz targets only (scripts/fuzz.sh runs longer campaigns there).
+: "${VR_FUZZ_SMOKE_SECONDS:=20}"
+fuzz_smoke() {
+  local dir=build-fuzz rc=0
+  vr_log "[fuzz] configure and build in $dir (clang, libFuzzer)"
+  CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVR_BUILD_TESTS=OFF -DVR_BUILD_EXAMPLES=OFF -DVR_BUILD_BENCH=OFF \
+    -DVR_BUILD_TRANSPORTS=OFF -DVR_BUILD_SHARED=OFF >"$dir.configure.log" 2>&1 &&
+    cmake --build "$dir" -j "$jobs" --target fuzz_all ||
+    { cat "$dir.configure.log"; failed=$((failed + 1)); return 0; }
+  vr_log "[fuzz] ctest -L fuzz-smoke (${VR_FUZZ_SMOKE_SECONDS}s per libFuzzer target)"
+  ( cd "$dir" && VR_FUZZ_SMOKE_SECONDS=$VR_FUZZ_SMOKE_SECONDS \
+      ctest --output-on-failure -j "$jobs" -L fuzz-smoke ) 2>&1 | tee "$dir/ctest.log" || rc=1
+  count_results "$dir/ctest.log" "$rc"
+}
+fuzz_smoke
 
 echo
 echo "libvring: $passed passed, $failed failed"

@@ -9,6 +9,7 @@ VR_PACKAGES=(
   libbenchmark-dev libck-dev liburcu-dev
   linux-libc-dev
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
+  clang libclang-rt-14-dev
 )
 
 vr_log() { printf '[libvring] %s\n' "$*" >&2; }

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fuzz_packed_device: the fuzzer is a hostile driver. Its bytes become the
+ * packed descriptor ring (flags, wrap bits, ids), the driver event area,
+ * indirect tables and buffers (see fuzz_common.h for the layout); any queue
+ * size 1..64, not only powers of two. Device-side calls run over them as
+ * in fuzz_split_device.
+ *
+ * Invariants: only documented return codes; every segment inside the
+ * allowed window, sums right; the chain no longer than the queue size
+ * allows; buffer ids unique among the chains in flight; the device never
+ * writes the driver event area; a protocol error breaks the queue with
+ * that code and every later call answers VR_EBROKEN; the in-flight count
+ * matches a model of the chains taken.
+ */
+#include <stdbool.h>
+
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct model {
+	bool in_flight[FZ_MAX_NUM];
+	uint16_t fifo[FZ_MAX_NUM]; /* taken heads, oldest first */
+	unsigned head, count;
+};
+
+static void model_take(struct model *m, uint32_t num, uint16_t id)
+{
+	FZ_CHECK(id < num);
+	FZ_CHECK(!m->in_flight[id]); /* a head is never handed out twice */
+	FZ_CHECK(m->count < num);
+	m->in_flight[id] = true;
+	m->fifo[(m->head + m->count) % FZ_MAX_NUM] = id;
+	m->count++;
+}
+
+/* Remove @id from the FIFO (out-of-order completion). */
+static void model_drop(struct model *m, uint16_t id)
+{
+	unsigned i, j;
+
+	for (i = 0; i < m->count; i++)
+		if (m->fifo[(m->head + i) % FZ_MAX_NUM] == id)
+			break;
+	FZ_CHECK(i < m->count);
+	for (j = i; j + 1 < m->count; j++)
+		m->fifo[(m->head + j) % FZ_MAX_NUM] =
+			m->fifo[(m->head + j + 1) % FZ_MAX_NUM];
+	m->count--;
+	m->in_flight[id] = false;
+}
+
+/* The chain at ring position @pos, walked independently. */
+static void ref_walk(const struct vr_packed_dev *q, uint16_t pos,
+		     struct fz_ref *r)
+{
+	unsigned k;
+
+	memset(r, 0, sizeof(*r));
+	for (k = 0;; k++) {
+		const struct vr_packed_desc *d = &q->desc[pos];
+
+		FZ_CHECK(k < q->num);
+		r->ndesc++;
+		r->id = d->id;
+		if (d->flags & VR_DESC_F_INDIRECT) {
+			const struct vr_packed_desc *t = (const struct vr_packed_desc *)
+				vr_mem_translate(&q->mem, d->addr, d->len, VR_ACCESS_READ);
+			unsigned i;
+
+			FZ_CHECK(k == 0 && t != NULL);
+			for (i = 0; i < d->len / 16; i++)
+				fz_ref_seg(r, &q->mem, t[i].addr, t[i].len,
+					   (t[i].flags & VR_DESC_F_WRITE) != 0);
+			break;
+		}
+		fz_ref_seg(r, &q->mem, d->addr, d->len, (d->flags & VR_DESC_F_WRITE) != 0);
+		if (!(d->flags & VR_DESC_F_NEXT))
+			break;
+		if (++pos == q->num)
+			pos = 0;
+	}
+}
+
+static void check_pop_rc(int rc)
+{
+	FZ_CHECK_RC(rc == 0 || rc == VR_EAGAIN || rc == VR_E2BIG ||
+			    rc == VR_EBROKEN || rc == VR_EBUFID ||
+			    rc == VR_EFLAGS || rc == VR_EINFLIGHT ||
+			    rc == VR_ELOOP ||
+			    rc == VR_ENESTED || rc == VR_EINDIRECT ||
+			    rc == VR_EOVERFLOW || rc == VR_EFAULT ||
+			    rc == VR_EORDER || rc == VR_EZEROLEN,
+		    rc);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct vr_iov iov[256];
+	static struct vr_chain chains[4];
+	static struct vr_iov burst_iov[4][8];
+	static unsigned char driver_copy[sizeof(struct vr_packed_event)];
+	static uint16_t state[2 * FZ_MAX_NUM];
+	unsigned char *arena = fz_arena();
+	const unsigned char *lo, *hi;
+	struct fz_hdr h;
+	struct fz_op ops[FZ_MAX_OPS];
+	const uint8_t *mem;
+	size_t mem_len;
+	unsigned nops, i;
+	struct vr_queue_cfg cfg;
+	struct vr_packed_areas areas;
+	struct vr_packed_dev q;
+	struct model m;
+	static struct fz_ref ref;
+	uint16_t next_avail;
+	uint32_t num;
+	int rc;
+
+	if (!fz_parse(data, size, &h, ops, &nops, &mem, &mem_len))
+		return 0;
+	num = (uint32_t)(h.size % FZ_MAX_NUM) + 1; /* 1..64 */
+	memset(arena, 0, FZ_ARENA);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.num = num;
+	cfg.features = fz_features(&h, 0);
+	cfg.flags = (h.flags & FZ_F_CLAMP) ? VR_QF_CLAMP_USED_LEN : 0;
+	cfg.mem = fz_mem(&h, arena);
+	areas.desc = arena + FZ_DESC_OFF;
+	areas.driver_event = arena + FZ_DRIVER_OFF;
+	areas.device_event = arena + FZ_DEVICE_EV_OFF;
+	rc = vr_packed_dev_init(&q, &cfg, &areas, state, sizeof(state));
+	FZ_CHECK_RC(rc == 0, rc);
+	memcpy(arena, mem, mem_len < FZ_ARENA ? mem_len : FZ_ARENA);
+	fz_window(&h, arena, &lo, &hi);
+	memset(&m, 0, sizeof(m));
+
+	for (i = 0; i < nops; i++) {
+		const struct fz_op *op = &ops[i];
+		int was_broken = vr_packed_dev_broken(&q);
+		bool mutates = false;
+		struct vr_chain c;
+
+		memcpy(driver_copy, arena + FZ_DRIVER_OFF, sizeof(driver_copy));
+		switch (op->code % 12) {
+		case 0: /* pop */
+			memset(&c, 0, sizeof(c));
+			c.iov = iov;
+			c.iov_cap = (uint16_t)(h.iov_cap % 130);
+			next_avail = q.next_avail;
+			rc = vr_packed_dev_pop(&q, &c);
+			check_pop_rc(rc);
+			if (rc == 0) {
+				fz_check_chain(&c, num, lo, hi, 1);
+				ref_walk(&q, next_avail, &ref);
+				fz_ref_compare(&ref, &c);
+				FZ_CHECK(c.id < num);
+				model_take(&m, num, c.id);
+			} else if (rc == VR_E2BIG) {
+				fz_check_chain(&c, num, lo, hi, 0);
+				FZ_CHECK((unsigned)c.n_out + c.n_in > c.iov_cap);
+				FZ_CHECK(!vr_packed_dev_broken(&q));
+			}
+			break;
+		case 1: { /* pop_burst */
+			unsigned max = (unsigned)(op->a % 4) + 1, k;
+
+			for (k = 0; k < 4; k++) {
+				memset(&chains[k], 0, sizeof(chains[k]));
+				chains[k].iov = burst_iov[k];
+				chains[k].iov_cap = 8;
+			}
+			rc = vr_packed_dev_pop_burst(&q, chains, max);
+			check_pop_rc(rc > 0 ? 0 : rc);
+			for (k = 0; rc > 0 && k < (unsigned)rc; k++) {
+				fz_check_chain(&chains[k], num, lo, hi, 1);
+				model_take(&m, num, chains[k].id);
+			}
+			FZ_CHECK(rc <= (int)max);
+			break;
+		}
+		case 2: { /* complete a chain in flight (any one) */
+			uint16_t id;
+
+			if (m.count == 0)
+				break;
+			id = m.fifo[(m.head + op->a % m.count) % FZ_MAX_NUM];
+			rc = vr_packed_dev_complete(&q, id, (uint32_t)op->b << 8 | op->c);
+			if (was_broken) {
+				FZ_CHECK_RC(rc == VR_EBROKEN, rc);
+			} else if ((h.flags & FZ_F_IN_ORDER) &&
+				   id != m.fifo[m.head % FZ_MAX_NUM]) {
+				FZ_CHECK_RC(rc == VR_ESTATE, rc);
+			} else {
+				FZ_CHECK_RC(rc == 0, rc);
+				model_drop(&m, id);
+			}
+			break;
+		}
+		case 3: { /* in-order batch */
+			unsigned count = op->a % (m.count + 2);
+
+			rc = vr_packed_dev_complete_in_order(&q, count, op->b);
+			if (was_broken) {
+				FZ_CHECK_RC(rc == VR_EBROKEN, rc);
+			} else if (!(h.flags & FZ_F_IN_ORDER)) {
+				FZ_CHECK_RC(rc == VR_ENOTSUP, rc);
+			} else if (count == 0 || count > m.count) {
+				FZ_CHECK_RC(rc == VR_EINVAL, rc);
+			} else {
+				FZ_CHECK_RC(rc == 0, rc);
+				while (count--)
+					model_drop(&m, m.fifo[m.head % FZ_MAX_NUM]);
+			}
+			break;
+		}
+		case 4: /* publish and ask about notifying */
+			rc = vr_packed_dev_notify_prepare(&q);
+			FZ_CHECK_RC(was_broken ? rc == VR_EBROKEN : (rc == 0 || rc == 1), rc);
+			break;
+		case 5: /* how many are available */
+			rc = vr_packed_dev_avail(&q);
+			FZ_CHECK_RC(rc == VR_EBROKEN || rc == 0 || rc == 1, rc);
+			break;
+		case 6:
+			rc = vr_packed_dev_arm_avail_notify(&q);
+			FZ_CHECK_RC(rc == VR_EBROKEN || rc == 0 || rc == 1, rc);
+			break;
+		case 7:
+			vr_packed_dev_suppress_avail_notify(&q);
+			break;
+		case 8: /* reset: the device forgets everything */
+			if (op->a & 1)
+				break;
+			vr_packed_dev_reset(&q);
+			memset(&m, 0, sizeof(m));
+			mutates = true;
+			break;
+		case 9: /* the driver rewrites a byte of its memory */
+			arena[((unsigned)op->a << 8 | op->b) % FZ_ARENA] = op->c;
+			mutates = true;
+			break;
+		case 10: { /* the driver rewrites a flags word */
+			uint16_t *fl = (uint16_t *)(void *)(arena + FZ_DESC_OFF +
+							   16u * (op->a % num) + 14);
+
+			*fl = (uint16_t)(op->b | op->c << 8);
+			mutates = true;
+			break;
+		}
+		case 11: /* complete an id the device may not hold */
+			rc = vr_packed_dev_complete(&q, (uint16_t)(op->a | op->b << 8), 0);
+			if (was_broken)
+				FZ_CHECK_RC(rc == VR_EBROKEN, rc);
+			else if ((uint16_t)(op->a | op->b << 8) >= num ||
+				 !m.in_flight[op->a | op->b << 8])
+				FZ_CHECK_RC(rc == VR_ESTATE, rc);
+			else if (rc == 0)
+				model_drop(&m, (uint16_t)(op->a | op->b << 8));
+			else
+				FZ_CHECK_RC(rc == VR_ESTATE && (h.flags & FZ_F_IN_ORDER), rc);
+			break;
+		}
+		/* The device never writes the driver's event area. */
+		if (!mutates)
+			FZ_CHECK(memcmp(driver_copy, arena + FZ_DRIVER_OFF,
+					sizeof(driver_copy)) == 0);
+		/* Broken stays broken (until reset), with the first code. */
+		if (was_broken && !mutates)
+			FZ_CHECK(vr_packed_dev_broken(&q) == was_broken);
+		FZ_CHECK(vr_packed_dev_broken(&q) == 0 ||
+			 fz_is_proto(vr_packed_dev_broken(&q)));
+		if (vr_packed_dev_broken(&q)) {
+			memset(&c, 0, sizeof(c));
+			c.iov = iov;
+			c.iov_cap = 4;
+			FZ_CHECK(vr_packed_dev_pop(&q, &c) == VR_EBROKEN);
+			FZ_CHECK(vr_packed_dev_avail(&q) == VR_EBROKEN);
+		}
+		FZ_CHECK(vr_packed_dev_in_flight(&q) == m.count);
+	}
+	return 0;
+}
