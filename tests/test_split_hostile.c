@@ -31,40 +31,14 @@
 /* ---- Helpers -------------------------------------------------------------- */
 
 /* aligned_alloc() wants a size that is a multiple of the alignment. */
-static void *alloc64(size_t n)
-{
-	void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-
-	assert_non_null(p);
-	return p;
-}
-
-/* The fixture's split set-up (same struct fx, same layout, freed by
- * fx_fini), with valid aligned_alloc() sizes so it also runs under ASan. */
+/* A split fixture on the heap (freed by rm). */
 static struct fx *mk(uint32_t num, uint64_t features, uint32_t qflags)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	assert_true(!(features & VR_FEATURE(VR_F_RING_PACKED)));
-	f->region_len = FX_RING_BYTES + FX_POOL_BYTES;
-	f->region = aligned_alloc(4096, f->region_len);
-	assert_non_null(f->region);
-	memset(f->region, 0, f->region_len);
-	f->num = num;
-	f->features = features;
-	f->cfg.num = num;
-	f->cfg.features = features;
-	f->cfg.flags = qflags;
-	f->cfg.mem = vr_mem_window(f->region, 0, f->region_len);
-	assert_int_equal(vr_split_areas_from_region(&f->sa, f->region, FX_RING_BYTES,
-						    num, VR_LEGACY_ALIGN), 0);
-	f->drv_state = alloc64(vr_split_drv_state_size(num));
-	f->dev_state = alloc64(vr_split_dev_state_size(num));
-	assert_int_equal(vr_split_drv_init(&f->sdrv, &f->cfg, &f->sa, f->drv_state,
-					   vr_split_drv_state_size(num)), 0);
-	assert_int_equal(vr_split_dev_init(&f->sdev, &f->cfg, &f->sa, f->dev_state,
-					   vr_split_dev_state_size(num)), 0);
+	assert_int_equal(fx_init_flags(f, num, features, qflags), 0);
 	return f;
 }
 
