@@ -362,7 +362,8 @@ static int drv_stock_rx(struct vr_chan *ch)
 	return 0;
 }
 
-static int drv_setup_queues(struct vr_chan *ch)
+/* Both queues, in this end's role. */
+static int setup_queues(struct vr_chan *ch)
 {
 	int err = q_init(ch, VR_CHAN_TX);
 
@@ -419,7 +420,7 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
 				VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
 		vr_region_store_features(ch->base, VR_RH_DRIVER_FEATURES, ch->features);
-		err = drv_setup_queues(ch);
+		err = setup_queues(ch);
 		if (err)
 			return err;
 		for (i = 0; i < ch->info.buf_count; i++) {
@@ -451,9 +452,7 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	    ((ch->features & VR_FEATURE(VR_F_RING_PACKED)) != 0) != is_packed(ch))
 		return VR_EFEATURES;
 	ch->features &= VR_RING_FEATURES;
-	err = q_init(ch, VR_CHAN_TX);
-	if (!err)
-		err = q_init(ch, VR_CHAN_RX);
+	err = setup_queues(ch);
 	if (err)
 		return err;
 	vr_region_store(ch->base, VR_RH_DEVICE_STATUS,
