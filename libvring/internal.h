@@ -128,6 +128,28 @@ static inline int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
 }
 
 /*
+ * The whole walk of a chain that is one direct descriptor (no NEXT, no
+ * INDIRECT): the common case of a message channel. The same checks and
+ * codes as the general walk, without its loop state; both device sides
+ * take this path first.
+ */
+static inline int vr__walk_single(struct vr_chain *chain,
+				  const struct vr_mem *mem, uint64_t addr,
+				  uint32_t len, uint16_t flags)
+{
+	struct vr__walk w;
+	int err;
+
+	vr__walk_start(&w, chain);
+	err = vr__walk_segment(&w, mem, addr, len,
+			       (flags & VR_DESC_F_WRITE) != 0);
+	if (err)
+		return err;
+	chain->ndesc = 1;
+	return w.too_many ? VR_E2BIG : 0;
+}
+
+/*
  * Check an indirect descriptor (copied) and map its table. @max_entries is
  * the longest table accepted (the queue size). Returns the entry count
  * (> 0) with *table set, or a protocol error.

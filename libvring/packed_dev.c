@@ -116,6 +116,14 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 	bool wrap = q->avail_wrap;
 	uint32_t k;
 
+	if (!(flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT))) {
+		const struct vr_packed_desc *d = &q->desc[pos];
+
+		/* Relaxed, each field once: ordered after A1. */
+		*id_out = vr__le16(vr__load16(&d->id));
+		return vr__walk_single(chain, &q->mem, vr__load_addr(&d->addr),
+				       vr__le32(vr__load32(&d->len)), flags);
+	}
 	vr__walk_start(&w, chain);
 	for (k = 0;; k++) {
 		const struct vr_packed_desc *d = &q->desc[pos];

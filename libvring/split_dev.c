@@ -87,33 +87,28 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 {
 	struct vr__walk w;
 	const struct vr_desc *table = q->desc;
+	const struct vr_desc *d = &table[head];
 	uint32_t limit = q->num;  /* entries in the current table */
-	uint32_t count = 0;       /* descriptors read from it */
+	uint32_t count = 1;       /* descriptors read from it */
 	bool in_indirect = false;
-	uint16_t idx = head;
-	uint16_t ring_desc = 0;
+	uint16_t ring_desc = 1;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+
+	vr_mem_invalidate(&q->mem, d, sizeof(*d));
+	/* Relaxed, each field once: ordered after A1. */
+	addr = vr__load_addr(&d->addr);
+	len = vr__le32(vr__load32(&d->len));
+	flags = vr__le16(vr__load16(&d->flags));
+	next = vr__le16(vr__load16(&d->next));
+	chain->id = head;
+	if (!(flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)))
+		return vr__walk_single(chain, &q->mem, addr, len, flags);
 
 	vr__walk_start(&w, chain);
 	for (;;) {
-		const struct vr_desc *d;
-		uint64_t addr;
-		uint32_t len;
-		uint16_t flags, next;
 		int err;
-
-		if (++count > limit)
-			return VR_ELOOP; /* chain longer than its table: a loop */
-		d = &table[idx];
-		if (!in_indirect)
-			vr_mem_invalidate(&q->mem, d, sizeof(*d));
-		/* Relaxed, each field once: ordered after A1 (or after the
-		 * table was reached through an acquired descriptor). */
-		addr = vr__load_addr(&d->addr);
-		len = vr__le32(vr__load32(&d->len));
-		flags = vr__le16(vr__load16(&d->flags));
-		next = vr__le16(vr__load16(&d->next));
-		if (!in_indirect)
-			ring_desc++;
 
 		if (flags & VR_DESC_F_INDIRECT) {
 			const void *t;
@@ -128,21 +123,32 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 			table = (const struct vr_desc *)t;
 			limit = (uint32_t)entries;
 			count = 0;
-			idx = 0;
+			next = 0;
 			in_indirect = true;
-			continue;
+		} else {
+			err = vr__walk_segment(&w, &q->mem, addr, len,
+					       (flags & VR_DESC_F_WRITE) != 0);
+			if (err)
+				return err;
+			if (!(flags & VR_DESC_F_NEXT))
+				break;
+			if (next >= limit)
+				return VR_ENEXT;
 		}
-		err = vr__walk_segment(&w, &q->mem, addr, len,
-				       (flags & VR_DESC_F_WRITE) != 0);
-		if (err)
-			return err;
-		if (!(flags & VR_DESC_F_NEXT))
-			break;
-		if (next >= limit)
-			return VR_ENEXT;
-		idx = next;
+		if (++count > limit)
+			return VR_ELOOP; /* chain longer than its table: a loop */
+		d = &table[next];
+		if (!in_indirect) {
+			vr_mem_invalidate(&q->mem, d, sizeof(*d));
+			ring_desc++;
+		}
+		/* Relaxed, each field once: ordered after A1 (or after the
+		 * table was reached through an acquired descriptor). */
+		addr = vr__load_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		next = vr__le16(vr__load16(&d->next));
 	}
-	chain->id = head;
 	chain->ndesc = ring_desc;
 	return w.too_many ? VR_E2BIG : 0;
 }
