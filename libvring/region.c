@@ -122,6 +122,8 @@ static uint64_t plan(const struct vr_region_cfg *cfg, struct vr_region_info *inf
 			off += bytes;
 		}
 	}
+	info->stats_off = align_up(off, VR_REGION_ALIGN);
+	off = info->stats_off + VR_REGION_STATS_BYTES(cfg->queue_count);
 	info->pool_off = align_up(off, VR_REGION_ALIGN);
 	info->buf_bytes = cfg->buf_bytes;
 	info->buf_count = cfg->buf_count;
@@ -167,6 +169,7 @@ int vr_region_format(void *base, size_t len, const struct vr_region_cfg *cfg,
 	put64(base, VR_RH_POOL_BYTES, info.pool_bytes);
 	put32(base, VR_RH_BUF_BYTES, info.buf_bytes);
 	put32(base, VR_RH_BUF_COUNT, info.buf_count);
+	put64(base, VR_RH_STATS_OFF, info.stats_off);
 	for (i = 0; i < info.queue_count; i++) {
 		uint64_t e = VR_REGION_QTABLE_OFF + (uint64_t)i * VR_REGION_QENTRY_BYTES;
 		const struct vr_region_queue *q = &info.queue[i];
@@ -213,7 +216,7 @@ int vr_region_parse(const void *base, size_t len, struct vr_region_info *out)
 	static const char magic[8] = VR_REGION_MAGIC;
 	struct vr_region_info info;
 	/* Every area of every queue, then the pool: offsets and sizes. */
-	uint64_t aoff[VR_REGION_MAX_QUEUES * 3 + 1], alen[VR_REGION_MAX_QUEUES * 3 + 1];
+	uint64_t aoff[VR_REGION_MAX_QUEUES * 3 + 2], alen[VR_REGION_MAX_QUEUES * 3 + 2];
 	unsigned n = 0, i, j;
 	uint32_t w;
 
@@ -286,6 +289,17 @@ int vr_region_parse(const void *base, size_t len, struct vr_region_info *out)
 	aoff[n] = info.pool_off;
 	alen[n] = info.pool_bytes;
 	n++;
+	info.stats_off = get64(base, VR_RH_STATS_OFF);
+	if (info.stats_off != 0) {
+		uint64_t bytes = VR_REGION_STATS_BYTES(info.queue_count);
+
+		if (!inside(info.stats_off, bytes, info.region_bytes) ||
+		    (info.stats_off & (VR_REGION_ALIGN - 1)) != 0)
+			return VR_EREGION;
+		aoff[n] = info.stats_off;
+		alen[n] = bytes;
+		n++;
+	}
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
 			if (!disjoint(aoff[i], alen[i], aoff[j], alen[j]))

@@ -208,6 +208,26 @@ static void pool_buffers_overflow(struct reg *r)
 	put32(r->base, VR_RH_BUF_COUNT, 0x80000000u);
 }
 static void zero_buffers(struct reg *r) { put32(r->base, VR_RH_BUF_COUNT, 0); }
+static void stats_misaligned(struct reg *r)
+{
+	put64(r->base, VR_RH_STATS_OFF, get64(r->base, VR_RH_STATS_OFF) + 4);
+}
+static void stats_in_header(struct reg *r) { put64(r->base, VR_RH_STATS_OFF, 2048); }
+static void stats_over_pool(struct reg *r)
+{
+	put64(r->base, VR_RH_STATS_OFF, get64(r->base, VR_RH_POOL_OFF));
+}
+static void stats_over_rings(struct reg *r)
+{
+	put64(r->base, VR_RH_STATS_OFF, get64(r->base, 256 + VR_RQ_DESC_OFF));
+}
+static void stats_past_end(struct reg *r)
+{
+	/* Aligned, starts inside, ends one record past the region. */
+	put64(r->base, VR_RH_STATS_OFF,
+	      (r->len - 64) & ~(uint64_t)63);
+}
+static void stats_huge(struct reg *r) { put64(r->base, VR_RH_STATS_OFF, UINT64_MAX - 63); }
 
 static void test_bad_headers(void **s)
 {
@@ -235,6 +255,44 @@ static void test_bad_headers(void **s)
 	expect(pool_outside, VR_EREGION);
 	expect(pool_buffers_overflow, VR_EREGION);
 	expect(zero_buffers, VR_EREGION);
+	expect(stats_misaligned, VR_EREGION);
+	expect(stats_in_header, VR_EREGION);
+	expect(stats_over_pool, VR_EREGION);
+	expect(stats_over_rings, VR_EREGION);
+	expect(stats_past_end, VR_EREGION);
+	expect(stats_huge, VR_EREGION);
+}
+
+/* The statistics area: laid out between the rings and the pool, one
+ * record per queue and side; optional for other creators. */
+static void test_stats_area(void **s)
+{
+	struct reg r;
+	struct vr_region_info info;
+	uint32_t *drv, *dev;
+
+	(void)s;
+	make(&r, VR_FORMAT_SPLIT, 64);
+	assert_int_not_equal(r.info.stats_off, 0);
+	assert_int_equal(r.info.stats_off % 64, 0);
+	assert_true(r.info.stats_off >= r.info.queue[1].device_off);
+	assert_true(r.info.stats_off + VR_REGION_STATS_BYTES(2) <= r.info.pool_off);
+	assert_int_equal(get64(r.base, VR_RH_STATS_OFF), r.info.stats_off);
+	drv = vr_region_stats(r.base, &r.info, 1, VR_ROLE_DRIVER);
+	dev = vr_region_stats(r.base, &r.info, 1, VR_ROLE_DEVICE);
+	assert_ptr_equal(drv, r.base + r.info.stats_off + 128);
+	assert_ptr_equal(dev, r.base + r.info.stats_off + 192);
+	assert_null(vr_region_stats(r.base, &r.info, 2, VR_ROLE_DRIVER));
+	assert_null(vr_region_stats(r.base, &r.info, 0, 3));
+	vr_region_stat_store(dev, VR_RS_NOTIFIES, 0xdeadbeefu);
+	assert_int_equal(vr_region_stat_load(dev, VR_RS_NOTIFIES), 0xdeadbeefu);
+	assert_int_equal(r.base[r.info.stats_off + 192 + 8], 0xef); /* LE */
+	/* A region without statistics (another creator) parses; no records. */
+	put64(r.base, VR_RH_STATS_OFF, 0);
+	assert_int_equal(vr_region_parse(r.base, r.len, &info), 0);
+	assert_int_equal(info.stats_off, 0);
+	assert_null(vr_region_stats(r.base, &info, 0, VR_ROLE_DRIVER));
+	free(r.base);
 }
 
 static void test_parse_args(void **s)
@@ -300,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_format_errors),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_parse_args),
+		cmocka_unit_test(test_stats_area),
 		cmocka_unit_test(test_random_headers),
 	};
 

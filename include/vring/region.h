@@ -36,6 +36,7 @@
 #include "layout.h"
 #include "packed.h"
 #include "split.h"
+#include "transport.h"
 
 VR_EXTERN_C_BEGIN
 
@@ -81,7 +82,8 @@ enum vr_region_field {
 	VR_RH_POOL_OFF = 64,         /* u64    */
 	VR_RH_POOL_BYTES = 72,       /* u64    */
 	VR_RH_BUF_BYTES = 80,        /* u32    */
-	VR_RH_BUF_COUNT = 84         /* u32    */
+	VR_RH_BUF_COUNT = 84,        /* u32    */
+	VR_RH_STATS_OFF = 88         /* u64, 0 = no statistics area */
 };
 
 /** Queue table entry fields (offsets within a 32-byte entry). */
@@ -93,6 +95,38 @@ enum vr_region_qfield {
 	VR_RQ_DRIVER_OFF = 16, /* u64: split avail ring / packed driver event */
 	VR_RQ_DEVICE_OFF = 24  /* u64: split used ring / packed device event */
 };
+
+/**
+ * Statistics area: one 64-byte record per queue and side (driver record of
+ * queue q at stats_off + 128 q, device record 64 bytes after it), each written only by
+ * its side with single relaxed 32-bit stores, and read by anyone (vringctl)
+ * for display. Counters are free-running u32 values: compute rates with
+ * unsigned differences. They are informational: no side ever reads the
+ * peer's record to make a decision, so a hostile peer that scribbles on
+ * them changes nothing but what a monitor shows.
+ */
+enum vr_region_stat {
+	VR_RS_PUBLISHED = 0,  /**< buffers made available to the peer (driver:
+				   chains added; device: chains returned used) */
+	VR_RS_CONSUMED = 1,   /**< buffers taken from the peer (driver: used
+				   entries collected; device: chains popped) */
+	VR_RS_NOTIFIES = 2,   /**< doorbells rung */
+	VR_RS_SUPPRESSED = 3, /**< doorbells not rung: the peer did not ask */
+	VR_RS_COALESCED = 4,  /**< doorbells this side's policy merged away */
+	VR_RS_WAITS = 5,      /**< sleeps on the doorbell */
+	VR_RS_WAKEUPS = 6,    /**< sleeps ended by the doorbell */
+	VR_RS_SPURIOUS = 7,   /**< ... that then found no work */
+	VR_RS_SPINS = 8,      /**< spin phases (adaptive or polling waits) */
+	VR_RS_SPIN_HITS = 9,  /**< spin phases that found work */
+	VR_RS_ERROR = 10,     /**< last protocol error this side met (a
+				   negative VR_E* code as u32), 0 if none */
+	VR_RS_COUNT = 16      /**< u32 slots per record (64 bytes) */
+};
+
+#define VR_REGION_STATS_RECORD_BYTES 64u
+/** Bytes of the statistics area of a region with @p queue_count queues. */
+#define VR_REGION_STATS_BYTES(queue_count) \
+	((uint64_t)(queue_count) * 2u * VR_REGION_STATS_RECORD_BYTES)
 
 /** One queue of a region, as configured or as parsed. */
 struct vr_region_queue {
@@ -123,6 +157,7 @@ struct vr_region_info {
 	uint64_t pool_bytes;
 	uint32_t buf_bytes;
 	uint32_t buf_count;
+	uint64_t stats_off; /**< statistics area, 0 when the region has none */
 	struct vr_region_queue queue[VR_REGION_MAX_QUEUES];
 };
 
@@ -136,7 +171,8 @@ uint64_t vr_region_bytes(const struct vr_region_cfg *cfg);
  * @brief Lay out a region: header, queue table, zeroed rings, zeroed pool.
  *
  * Rings follow the header page in queue order, each area aligned to
- * VR_REGION_ALIGN; the pool comes last, aligned likewise. The status words
+ * VR_REGION_ALIGN; then the statistics area (VR_REGION_STATS_BYTES); the
+ * pool comes last, aligned likewise. The status words
  * and heartbeats start at 0, driver features at 0.
  * @param base       region base, VR_REGION_ALIGN-aligned
  * @param len        bytes mapped at @p base
@@ -190,6 +226,36 @@ VR_INLINE struct vr_mem vr_region_pool_window(void *base,
 {
 	return vr_mem_window((unsigned char *)base + info->pool_off,
 			     info->pool_off, info->pool_bytes);
+}
+
+/**
+ * @brief The statistics record of queue @p q, side @p role (VR_ROLE_DRIVER
+ *        or VR_ROLE_DEVICE, see vring/transport.h), or NULL when the region
+ *        has no statistics area or @p q / @p role are out of range.
+ */
+VR_INLINE uint32_t *vr_region_stats(void *base, const struct vr_region_info *info,
+				    uint32_t q, uint32_t role)
+{
+	if (info->stats_off == 0 || q >= info->queue_count ||
+	    (role != VR_ROLE_DRIVER && role != VR_ROLE_DEVICE))
+		return (uint32_t *)0;
+	return (uint32_t *)(void *)((unsigned char *)base + info->stats_off +
+				    (uint64_t)q * 2u * VR_REGION_STATS_RECORD_BYTES +
+				    (role == VR_ROLE_DEVICE ? VR_REGION_STATS_RECORD_BYTES : 0u));
+}
+
+/** Read counter @p which of a statistics record (relaxed: a snapshot). */
+VR_INLINE uint32_t vr_region_stat_load(const uint32_t *rec, enum vr_region_stat which)
+{
+	return vr__le32(vr__load32(&rec[which]));
+}
+
+/** Write counter @p which of this side's record (relaxed: one writer, and
+ *  readers only display it). */
+VR_INLINE void vr_region_stat_store(uint32_t *rec, enum vr_region_stat which,
+				    uint32_t v)
+{
+	vr__store32(&rec[which], vr__le32(v));
 }
 
 /* ---- Live fields: one atomic access each ------------------------------- */
