@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The message channel: two queues of a region, the driver's buffer pool,
- * and the arm / re-check / sleep loop over a transport. Freestanding: the
+ * open, reset, and the calls. Publishing and doorbells are in
+ * chan_notify.c, waiting in chan_wait.c. Freestanding: the
  * only library calls are memcpy and memset (as builtins).
  */
-#include <vring/channel.h>
-
-#include "internal.h"
+#include "chan_internal.h"
 
 #define vr__copy(d, s, n) __builtin_memcpy((d), (s), (n))
 
@@ -25,19 +24,13 @@ static void set_broken(struct vr_chan *ch, int err)
 	VR__STORE((VR__ATOMIC(int) *)(void *)&ch->broken, err, VR__MO(relaxed));
 }
 
-/* Counters: one writer each (see struct vr__chan_qstats), read from any
- * thread by vr_chan_get_stats. A relaxed load and store, not a
- * read-modify-write: nobody else writes it. */
+/* A counter with one writer (see struct vr__chan_qstats): a relaxed load
+ * and store, read from any thread by vr_chan_get_stats. */
 static void bump(uintptr_t *c)
 {
 	VR__ATOMIC(uintptr_t) *a = (VR__ATOMIC(uintptr_t) *)(void *)c;
 
 	VR__STORE(a, VR__LOAD(a, VR__MO(relaxed)) + 1, VR__MO(relaxed));
-}
-
-static uint64_t peek(const uintptr_t *c)
-{
-	return VR__LOAD((VR__ATOMIC(uintptr_t) *)(void *)(uintptr_t *)c, VR__MO(relaxed));
 }
 
 /* Driver buffer states. */
@@ -50,16 +43,6 @@ enum {
 	BUF_BORROWED = 5, /* RX, lent to the application */
 	BUF_RESENT = 6    /* TX, in flight, already resubmitted by this reset */
 };
-
-static bool is_packed(const struct vr_chan *ch)
-{
-	return ch->format == VR_FORMAT_PACKED;
-}
-
-static bool is_driver(const struct vr_chan *ch)
-{
-	return ch->role == VR_ROLE_DRIVER;
-}
 
 static unsigned char *buf_ptr(const struct vr_chan *ch, uint32_t i)
 {
@@ -100,13 +83,13 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 	qc.features = ch->features;
 	qc.flags = ch->cfg.queue_flags;
 	qc.mem = vr_region_pool_window(ch->base, &ch->info);
-	if (is_packed(ch)) {
+	if (vr__chan_is_packed(ch)) {
 		struct vr_packed_areas a;
 
 		err = vr_region_packed_areas(ch->base, &ch->info, q, &a);
 		if (err)
 			return err;
-		return is_driver(ch)
+		return vr__chan_is_driver(ch)
 			? vr_packed_drv_init(&ch->pdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
 			: vr_packed_dev_init(&ch->pdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
 	} else {
@@ -115,7 +98,7 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 		err = vr_region_split_areas(ch->base, &ch->info, q, &a);
 		if (err)
 			return err;
-		return is_driver(ch)
+		return vr__chan_is_driver(ch)
 			? vr_split_drv_init(&ch->sdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
 			: vr_split_dev_init(&ch->sdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
 	}
@@ -123,35 +106,22 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 
 /* Stop using the channel after a protocol violation, and say so in the
  * region (NEEDS_RESET) so that the peer and tools can see it. */
-static int chan_break(struct vr_chan *ch, int err)
+int vr__chan_break(struct vr_chan *ch, int err)
 {
-	enum vr_region_field f = is_driver(ch) ? VR_RH_DRIVER_STATUS
+	enum vr_region_field f = vr__chan_is_driver(ch) ? VR_RH_DRIVER_STATUS
 					       : VR_RH_DEVICE_STATUS;
 
 	if (!vr_is_protocol_error(err) && err != VR_E2BIG)
 		return err;
 	set_broken(ch, err);
+	vr_region_stat_store(ch->rstats[VR_CHAN_TX], VR_RS_ERROR, (uint32_t)err);
+	vr_region_stat_store(ch->rstats[VR_CHAN_RX], VR_RS_ERROR, (uint32_t)err);
 	vr_region_store(ch->base, f, vr_region_load(ch->base, f) | VR_STATUS_NEEDS_RESET);
 	return err;
 }
 
-/* Ring the peer if it asked for it (@need from kick/notify_prepare). */
-static void ring(struct vr_chan *ch, uint32_t q, int need)
-{
-	if (ch->t->flags & VR_TRANSPORT_POLLING)
-		return; /* no doorbells: the peer polls */
-	if (need == 1) {
-		bump(&ch->qs[q].notifies);
-		/* A dead peer shows at the next blocking call; the message is
-		 * queued either way. */
-		(void)ch->t->ops->notify(ch->t, q);
-	} else if (need == 0) {
-		bump(&ch->qs[q].suppressed);
-	}
-}
-
 /* Driver: add one buffer to queue @q (readable on TX, writable on RX) and
- * publish it. */
+ * publish it (now, or with its batch). */
 static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 {
 	struct vr_seg seg;
@@ -159,148 +129,50 @@ static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 
 	seg.addr = vr_region_buf_addr(&ch->info, idx);
 	seg.len = len;
-	if (is_packed(ch)) {
+	if (vr__chan_is_packed(ch)) {
 		r = vr_packed_drv_add(&ch->pdrv[q], &seg, q == VR_CHAN_TX, q == VR_CHAN_RX,
 				      (void *)(uintptr_t)(idx + 1));
 		if (r < 0)
 			return r;
-		ring(ch, q, vr_packed_drv_kick_prepare(&ch->pdrv[q]));
 	} else {
 		r = vr_split_drv_add(&ch->sdrv[q], &seg, q == VR_CHAN_TX, q == VR_CHAN_RX,
 				     (void *)(uintptr_t)(idx + 1));
 		if (r < 0)
 			return r;
-		ring(ch, q, vr_split_drv_kick_prepare(&ch->sdrv[q]));
 	}
+	vr__chan_published(ch, q);
 	return 0;
 }
 
 static int drv_get_used(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u)
 {
-	return is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
-			     : vr_split_drv_get_used(&ch->sdrv[q], u);
+	int r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
+				       : vr_split_drv_get_used(&ch->sdrv[q], u);
+
+	if (r == 0)
+		vr__chan_count(ch, q, VR_RS_CONSUMED);
+	return r;
 }
 
 static int dev_pop(struct vr_chan *ch, uint32_t q, struct vr_chain *c)
 {
-	return is_packed(ch) ? vr_packed_dev_pop(&ch->pdev[q], c)
-			     : vr_split_dev_pop(&ch->sdev[q], c);
+	int r = vr__chan_is_packed(ch) ? vr_packed_dev_pop(&ch->pdev[q], c)
+				       : vr_split_dev_pop(&ch->sdev[q], c);
+
+	if (r == 0)
+		vr__chan_count(ch, q, VR_RS_CONSUMED);
+	return r;
 }
 
 static int dev_push(struct vr_chan *ch, uint32_t q, uint16_t id, uint32_t len)
 {
-	int err;
+	int err = vr__chan_is_packed(ch)
+			  ? vr_packed_dev_complete(&ch->pdev[q], id, len)
+			  : vr_split_dev_complete(&ch->sdev[q], id, len);
 
-	if (is_packed(ch)) {
-		err = vr_packed_dev_complete(&ch->pdev[q], id, len);
-		if (!err)
-			ring(ch, q, vr_packed_dev_notify_prepare(&ch->pdev[q]));
-	} else {
-		err = vr_split_dev_complete(&ch->sdev[q], id, len);
-		if (!err)
-			ring(ch, q, vr_split_dev_notify_prepare(&ch->sdev[q]));
-	}
+	if (!err)
+		vr__chan_published(ch, q);
 	return err;
-}
-
-/* Ask for a notification on @q, then look again: > 0 when work is there. */
-static int arm(struct vr_chan *ch, uint32_t q)
-{
-	if (is_driver(ch))
-		return is_packed(ch) ? vr_packed_drv_arm_used_notify(&ch->pdrv[q])
-				     : vr_split_drv_arm_used_notify(&ch->sdrv[q]);
-	return is_packed(ch) ? vr_packed_dev_arm_avail_notify(&ch->pdev[q])
-			     : vr_split_dev_arm_avail_notify(&ch->sdev[q]);
-}
-
-static void suppress(struct vr_chan *ch, uint32_t q)
-{
-	if (is_driver(ch)) {
-		if (is_packed(ch))
-			vr_packed_drv_suppress_used_notify(&ch->pdrv[q]);
-		else
-			vr_split_drv_suppress_used_notify(&ch->sdrv[q]);
-	} else {
-		if (is_packed(ch))
-			vr_packed_dev_suppress_avail_notify(&ch->pdev[q]);
-		else
-			vr_split_dev_suppress_avail_notify(&ch->sdev[q]);
-	}
-}
-
-/* ---- Waiting --------------------------------------------------------------- */
-
-static uint64_t deadline_of(struct vr_chan *ch, uint64_t timeout_ns)
-{
-	uint64_t now;
-
-	if (timeout_ns == VR_WAIT_FOREVER)
-		return UINT64_MAX;
-	now = ch->t->ops->now_ns(ch->t);
-	return timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
-}
-
-/* Is the peer still there (transport's view, and for the device the
- * region's generation: a driver that reset the region means a new
- * session)? */
-static int peer_check(struct vr_chan *ch)
-{
-	int st = ch->t->ops->peer_state(ch->t);
-
-	if (st < 0)
-		return st;
-	if (!is_driver(ch) &&
-	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
-		return VR_EPEERDEAD;
-	return 0;
-}
-
-/*
- * Nothing to do on queue @q: arm, re-check, sleep. Returns 0 to look again,
- * or VR_EAGAIN (non-blocking call), VR_ETIMEDOUT, VR_EPEERDEAD, a protocol
- * error. @last_look is the caller's loop state (starts false): a peer may
- * publish a message, ring, and exit, and the transport may report the
- * hang-up with the doorbell; the first time the wait says "dead", the
- * caller gets one more look at the ring before the death is reported.
- */
-static int chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
-		     uint64_t deadline, bool *last_look)
-{
-	uint64_t now;
-	int r;
-
-	r = peer_check(ch);
-	if (r == VR_EPEERDEAD && !*last_look) {
-		*last_look = true; /* its last words may have just arrived */
-		return 0;
-	}
-	if (r)
-		return r;
-	if (timeout_ns == 0)
-		return VR_EAGAIN;
-	r = arm(ch, q);
-	if (r != 0) {
-		suppress(ch, q);
-		return r > 0 ? 0 : chan_break(ch, r);
-	}
-	now = ch->t->ops->now_ns(ch->t);
-	if (deadline != UINT64_MAX && now >= deadline) {
-		suppress(ch, q);
-		return VR_ETIMEDOUT;
-	}
-	bump(&ch->qs[q].waits);
-	r = ch->t->ops->wait(ch->t, q, deadline == UINT64_MAX ? VR_WAIT_FOREVER
-							      : deadline - now);
-	suppress(ch, q);
-	/* A timeout here is decided by the next round, after one more look;
-	 * so is a first report of death (see above). */
-	if (r == VR_ETIMEDOUT)
-		return 0;
-	if (r == VR_EPEERDEAD && !*last_look) {
-		*last_look = true;
-		return 0;
-	}
-	return r;
 }
 
 /* ---- Open, reset --------------------------------------------------------- */
@@ -378,7 +250,7 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	struct layout l;
 	unsigned char *s = (unsigned char *)state;
 	uint64_t offered, want;
-	uint32_t i;
+	uint32_t i, n;
 	int err;
 
 	if (!ch || !t || !t->ops || !cfg || !state ||
@@ -392,6 +264,18 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	err = vr_region_parse(t->region, t->region_len, &ch->info);
 	if (err)
 		return err;
+	for (i = 0; i < 2; i++) {
+		ch->rstats[i] = vr_region_stats(ch->base, &ch->info, i, ch->role);
+		if (!ch->rstats[i])
+			ch->rstats[i] = ch->rstats_none[i];
+		else
+			/* This side's record starts from zero each session;
+			 * single stores, as a monitor may be reading. */
+			for (n = 0; n < VR_RS_COUNT; n++)
+				vr_region_stat_store(ch->rstats[i],
+						     (enum vr_region_stat)n, 0);
+		ch->pol[i].notify.batch = 1;
+	}
 	err = plan_state(&ch->info, ch->role, &l);
 	if (err)
 		return err;
@@ -406,7 +290,7 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	offered = ch->info.device_features;
 	want = cfg->features & VR_RING_FEATURES & ~VR_FEATURE(VR_F_RING_PACKED);
 
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		ch->buf = (struct vr__chan_buf *)(void *)(s + 2 * l.qstate);
 		ch->free_tx = (uint32_t *)(void *)(s + 2 * l.qstate + l.bufs);
 		ch->backlog = (uint32_t *)(void *)(s + 2 * l.qstate + l.bufs + l.free_tx);
@@ -414,7 +298,7 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		if (ch->tx_bufs == 0 || ch->tx_bufs >= ch->info.buf_count)
 			return VR_EINVAL;
 		ch->features = offered & want;
-		if (is_packed(ch))
+		if (vr__chan_is_packed(ch))
 			ch->features |= VR_FEATURE(VR_F_RING_PACKED);
 		/* Not ready while the queues are rebuilt. */
 		vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
@@ -449,7 +333,7 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	ch->generation = vr_region_load(ch->base, VR_RH_GENERATION);
 	ch->features = vr_region_load_features(ch->base, VR_RH_DRIVER_FEATURES);
 	if (ch->features & ~(offered | VR_FEATURE(VR_F_RING_PACKED)) ||
-	    ((ch->features & VR_FEATURE(VR_F_RING_PACKED)) != 0) != is_packed(ch))
+	    ((ch->features & VR_FEATURE(VR_F_RING_PACKED)) != 0) != vr__chan_is_packed(ch))
 		return VR_EFEATURES;
 	ch->features &= VR_RING_FEATURES;
 	err = setup_queues(ch);
@@ -473,7 +357,7 @@ static int drv_reclaim_tx(struct vr_chan *ch)
 		ch->buf[idx].state = BUF_FREE;
 		ch->free_tx[ch->n_free_tx++] = idx;
 	}
-	return r == VR_EAGAIN ? 0 : chan_break(ch, r);
+	return r == VR_EAGAIN ? 0 : vr__chan_break(ch, r);
 }
 
 /* Driver: move every filled RX buffer into the backlog, in order. */
@@ -493,7 +377,7 @@ static int drv_collect_rx(struct vr_chan *ch)
 		ch->backlog[slot] = idx;
 		ch->backlog_count++;
 	}
-	return r == VR_EAGAIN ? 0 : chan_break(ch, r);
+	return r == VR_EAGAIN ? 0 : vr__chan_break(ch, r);
 }
 
 int vr_chan_reset(struct vr_chan *ch)
@@ -501,7 +385,7 @@ int vr_chan_reset(struct vr_chan *ch)
 	uint32_t i, sent = 0, inflight = 0;
 	int err;
 
-	if (!ch || !is_driver(ch))
+	if (!ch || !vr__chan_is_driver(ch))
 		return VR_ESTATE;
 	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
 			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
@@ -512,8 +396,9 @@ int vr_chan_reset(struct vr_chan *ch)
 		drv_collect_rx(ch);
 	}
 	set_broken(ch, 0);
+	vr__chan_policy_reset(ch);
 	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
-	if (is_packed(ch)) {
+	if (vr__chan_is_packed(ch)) {
 		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_TX]);
 		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_RX]);
 	} else {
@@ -522,7 +407,7 @@ int vr_chan_reset(struct vr_chan *ch)
 	}
 	err = drv_stock_rx(ch);
 	if (err)
-		return chan_break(ch, err);
+		return vr__chan_break(ch, err);
 	/* Unacknowledged messages again, oldest first. Sequence numbers are
 	 * free-running: the oldest is the farthest behind next_seq. Each one
 	 * sent is marked (BUF_RESENT) and numbered anew in sending order. */
@@ -547,7 +432,7 @@ int vr_chan_reset(struct vr_chan *ch)
 		ch->buf[best].seq = ++ch->next_seq;
 		err = drv_post(ch, VR_CHAN_TX, best, ch->buf[best].len);
 		if (err)
-			return chan_break(ch, err);
+			return vr__chan_break(ch, err);
 		bump(&ch->resubmitted);
 		sent++;
 	}
@@ -565,8 +450,8 @@ int vr_chan_reset(struct vr_chan *ch)
 
 static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 {
-	uint64_t deadline = deadline_of(ch, timeout_ns);
-	bool last_look = false;
+	uint64_t deadline = vr__chan_deadline(ch, timeout_ns);
+	struct vr__wait w = {0};
 	int r;
 
 	for (;;) {
@@ -578,9 +463,10 @@ static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 		if (ch->n_free_tx > 0) {
 			*idx = ch->free_tx[--ch->n_free_tx];
 			ch->buf[*idx].state = BUF_RESERVED;
+			vr__chan_wait_found(ch, VR_CHAN_TX, &w);
 			return 0;
 		}
-		r = chan_wait(ch, VR_CHAN_TX, timeout_ns, deadline, &last_look);
+		r = vr__chan_wait(ch, VR_CHAN_TX, timeout_ns, deadline, &w);
 		if (r)
 			return r;
 	}
@@ -595,7 +481,7 @@ static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
 	ch->buf[idx].seq = ++ch->next_seq;
 	err = drv_post(ch, VR_CHAN_TX, idx, len);
 	if (err)
-		return chan_break(ch, err);
+		return vr__chan_break(ch, err);
 	bump(&ch->qs[VR_CHAN_TX].msgs);
 	return 0;
 }
@@ -603,8 +489,8 @@ static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
 /* Driver: the oldest received message, waiting if needed. */
 static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 {
-	uint64_t deadline = deadline_of(ch, timeout_ns);
-	bool last_look = false;
+	uint64_t deadline = vr__chan_deadline(ch, timeout_ns);
+	struct vr__wait w = {0};
 	int r;
 
 	for (;;) {
@@ -615,16 +501,18 @@ static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
 		}
 		while (ch->backlog_count > 0) {
 			*idx = ch->backlog[ch->backlog_head];
-			if (ch->buf[*idx].len > 0)
+			if (ch->buf[*idx].len > 0) {
+				vr__chan_wait_found(ch, VR_CHAN_RX, &w);
 				return 0;
+			}
 			/* An empty completion: give the buffer back. */
 			backlog_pop(ch);
 			ch->buf[*idx].state = BUF_POSTED;
 			r = drv_post(ch, VR_CHAN_RX, *idx, ch->info.buf_bytes);
 			if (r)
-				return chan_break(ch, r);
+				return vr__chan_break(ch, r);
 		}
-		r = chan_wait(ch, VR_CHAN_RX, timeout_ns, deadline, &last_look);
+		r = vr__chan_wait(ch, VR_CHAN_RX, timeout_ns, deadline, &w);
 		if (r)
 			return r;
 	}
@@ -642,9 +530,9 @@ static void drv_take_rx(struct vr_chan *ch)
 static int dev_next(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		    struct vr_chain **out)
 {
-	uint64_t deadline = deadline_of(ch, timeout_ns);
+	uint64_t deadline = vr__chan_deadline(ch, timeout_ns);
 	struct vr_chain *c = &ch->held_chain[q];
-	bool last_look = false;
+	struct vr__wait w = {0};
 	int r;
 
 	for (;;) {
@@ -658,11 +546,12 @@ static int dev_next(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		if (r == 0) {
 			ch->held[q] = true;
 			*out = c;
+			vr__chan_wait_found(ch, q, &w);
 			return 0;
 		}
 		if (r != VR_EAGAIN)
-			return chan_break(ch, r);
-		r = chan_wait(ch, q, timeout_ns, deadline, &last_look);
+			return vr__chan_break(ch, r);
+		r = vr__chan_wait(ch, q, timeout_ns, deadline, &w);
 		if (r)
 			return r;
 	}
@@ -674,7 +563,7 @@ static int dev_done(struct vr_chan *ch, uint32_t q, uint32_t len)
 
 	ch->held[q] = false;
 	err = dev_push(ch, q, ch->held_chain[q].id, len);
-	return err ? chan_break(ch, err) : 0;
+	return err ? vr__chan_break(ch, err) : 0;
 }
 
 /* ---- The calls ------------------------------------------------------------- */
@@ -688,9 +577,12 @@ static int usable(struct vr_chan *ch)
 	/* A device stops the moment the driver starts a new session: the
 	 * rings are about to be reset under it. One acquire load of a
 	 * read-mostly header word. */
-	if (!is_driver(ch) &&
+	if (!vr__chan_is_driver(ch) &&
 	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
 		return VR_EPEERDEAD;
+	/* Coalesced doorbells that fell due since the last call. */
+	if (vr__chan_owes(ch))
+		vr__chan_pay_due(ch, ch->t->ops->now_ns(ch->t));
 	return 0;
 }
 
@@ -705,7 +597,7 @@ int vr_chan_send(struct vr_chan *ch, const void *data, size_t len,
 		return VR_EINVAL;
 	if (len > ch->info.buf_bytes)
 		return VR_EMSGSIZE;
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		uint32_t idx;
 
 		r = drv_reserve(ch, timeout_ns, &idx);
@@ -746,7 +638,7 @@ int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
 		return r;
 	if (!buf)
 		return VR_EINVAL;
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		uint32_t idx, len;
 
 		r = drv_next_rx(ch, timeout_ns, &idx);
@@ -759,7 +651,7 @@ int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
 		drv_take_rx(ch);
 		ch->buf[idx].state = BUF_POSTED;
 		r = drv_post(ch, VR_CHAN_RX, idx, ch->info.buf_bytes);
-		return r ? chan_break(ch, r) : (int)len;
+		return r ? vr__chan_break(ch, r) : (int)len;
 	} else {
 		struct vr_chain *c;
 		unsigned char *dst = (unsigned char *)buf;
@@ -800,7 +692,7 @@ int vr_chan_send_reserve(struct vr_chan *ch, void **buf, uint32_t *cap,
 		return r;
 	if (!buf || !cap)
 		return VR_EINVAL;
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		uint32_t idx;
 
 		r = drv_reserve(ch, timeout_ns, &idx);
@@ -832,7 +724,7 @@ int vr_chan_send_commit(struct vr_chan *ch, int token, uint32_t len)
 
 	if (r)
 		return r;
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		uint32_t idx = (uint32_t)token;
 
 		if (token < 0 || idx >= ch->tx_bufs || ch->buf[idx].state != BUF_RESERVED)
@@ -868,7 +760,7 @@ int vr_chan_recv_borrow(struct vr_chan *ch, struct vr_chan_msg *msg,
 		return r;
 	if (!msg)
 		return VR_EINVAL;
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		uint32_t idx;
 
 		r = drv_next_rx(ch, timeout_ns, &idx);
@@ -918,7 +810,7 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 		return r;
 	if (!msg)
 		return VR_EINVAL;
-	if (is_driver(ch)) {
+	if (vr__chan_is_driver(ch)) {
 		uint32_t idx = msg->token;
 
 		if (idx < ch->tx_bufs || idx >= ch->info.buf_count ||
@@ -926,23 +818,45 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 			return VR_EINVAL;
 		ch->buf[idx].state = BUF_POSTED;
 		r = drv_post(ch, VR_CHAN_RX, idx, ch->info.buf_bytes);
-		return r ? chan_break(ch, r) : 0;
+		return r ? vr__chan_break(ch, r) : 0;
 	}
 	if (msg->token > 0xffffu)
 		return VR_EINVAL;
 	r = dev_push(ch, VR_CHAN_TX, (uint16_t)msg->token, 0);
 	/* VR_ESTATE: not a chain this side lent. */
-	return r == VR_ESTATE ? VR_EINVAL : (r ? chan_break(ch, r) : 0);
+	return r == VR_ESTATE ? VR_EINVAL : (r ? vr__chan_break(ch, r) : 0);
+}
+
+static uint64_t both(const struct vr_chan *ch, enum vr_region_stat which)
+{
+	return vr__chan_peek(&ch->qs[0].c[which]) + vr__chan_peek(&ch->qs[1].c[which]);
 }
 
 void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out)
 {
 	uint32_t tx = ch->role == VR_ROLE_DRIVER ? VR_CHAN_TX : VR_CHAN_RX;
 
-	out->sent = peek(&ch->qs[tx].msgs);
-	out->received = peek(&ch->qs[tx ^ 1].msgs);
-	out->notifies = peek(&ch->qs[0].notifies) + peek(&ch->qs[1].notifies);
-	out->notifies_suppressed = peek(&ch->qs[0].suppressed) + peek(&ch->qs[1].suppressed);
-	out->waits = peek(&ch->qs[0].waits) + peek(&ch->qs[1].waits);
-	out->resubmitted = peek(&ch->resubmitted);
+	out->sent = vr__chan_peek(&ch->qs[tx].msgs);
+	out->received = vr__chan_peek(&ch->qs[tx ^ 1].msgs);
+	out->notifies = both(ch, VR_RS_NOTIFIES);
+	out->notifies_suppressed = both(ch, VR_RS_SUPPRESSED);
+	out->waits = both(ch, VR_RS_WAITS);
+	out->resubmitted = vr__chan_peek(&ch->resubmitted);
+	out->coalesced = both(ch, VR_RS_COALESCED);
+	out->wakeups = both(ch, VR_RS_WAKEUPS);
+	out->spurious_wakeups = both(ch, VR_RS_SPURIOUS);
+	out->spins = both(ch, VR_RS_SPINS);
+	out->spin_hits = both(ch, VR_RS_SPIN_HITS);
+}
+
+int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
+			    uint64_t out[VR_RS_COUNT])
+{
+	unsigned i;
+
+	if (!ch || !out || q > VR_CHAN_RX)
+		return VR_EINVAL;
+	for (i = 0; i < VR_RS_COUNT; i++)
+		out[i] = vr__chan_peek(&ch->qs[q].c[i]);
+	return 0;
 }

@@ -89,16 +89,92 @@ struct vr_chan_stats {
 	uint64_t notifies_suppressed; /**< doorbells the peer did not need */
 	uint64_t waits;         /**< sleeps on the transport */
 	uint64_t resubmitted;   /**< messages sent again after a reset */
+	uint64_t coalesced;     /**< doorbells the coalescing policy merged */
+	uint64_t wakeups;       /**< sleeps ended by the peer's doorbell */
+	uint64_t spurious_wakeups; /**< ... that found no work */
+	uint64_t spins;         /**< spin phases (polling, adaptive waits) */
+	uint64_t spin_hits;     /**< spin phases that found work */
 };
 
-/* Private counters of one queue. Each queue of a channel end is driven by
- * one thread at a time (TX by the sender on the driver, the receiver on
- * the device; RX the other way), so each set has a single writer. */
+/* ---- Notification and wait policies (per queue, changeable at run time) --- */
+
+/** When this side rings the peer's doorbell after publishing. */
+enum vr_notify_mode {
+	/** Only when the peer asked for it: its flags (NO_NOTIFY /
+	 *  NO_INTERRUPT, packed DISABLE/ENABLE) or, with VIRTIO_F_EVENT_IDX
+	 *  negotiated, its event index. Which of the two is in force is the
+	 *  negotiated feature set (vr_chan_cfg.features). The default. */
+	VR_NOTIFY_AS_ASKED = 0,
+	/** On every publish, whatever the peer asked. */
+	VR_NOTIFY_ALWAYS = 1
+};
+
+/**
+ * How this end publishes and notifies on one queue. The default (all
+ * zero) publishes every buffer at once and rings when the peer asked.
+ */
+struct vr_notify_policy {
+	uint32_t mode;          /**< enum vr_notify_mode */
+	/** Batching: make buffers visible to the peer only once this many are
+	 *  pending (0 or 1: each at once). Pending buffers are also published
+	 *  by vr_chan_flush(), and before this end waits on the same queue;
+	 *  a thread that sends and then waits for a reply on the other queue
+	 *  must call vr_chan_flush() first. */
+	uint32_t batch;
+	/** Coalescing: ring at most once per this many published buffers the
+	 *  peer asked to hear about (0 or 1: no coalescing) ... */
+	uint32_t coalesce_msgs;
+	/** ... and never later than this many microseconds after the first
+	 *  of them: required (> 0) with coalesce_msgs > 1. The late doorbell
+	 *  is rung by the next call on this end, by any blocking wait on this
+	 *  end (its sleep is cut short for it), or by vr_chan_service(). */
+	uint32_t coalesce_us;
+};
+
+/** How this end waits for work on one queue. */
+enum vr_wait_mode {
+	/** Ask for a doorbell, look again, sleep on it. The default. */
+	VR_WAIT_BLOCK = 0,
+	/** Never ask for a doorbell: spin on the ring until the timeout.
+	 *  Lowest latency; one CPU busy; the peer never rings. */
+	VR_WAIT_POLL = 1,
+	/** Spin for a budget, then ask for a doorbell, look again and sleep;
+	 *  with adapt set, the budget follows the observed gaps between
+	 *  arrivals: it doubles (up to spin_max_ns) after a sleep that a
+	 *  longer spin within spin_max_ns would have avoided, and halves (down
+	 *  to spin_min_ns) after a sleep longer than spin_max_ns. */
+	VR_WAIT_ADAPTIVE = 2
+};
+
+struct vr_wait_policy {
+	uint32_t mode;        /**< enum vr_wait_mode */
+	uint32_t spin_ns;     /**< ADAPTIVE: spin budget (initial, if adapt) */
+	uint32_t spin_min_ns; /**< ADAPTIVE with adapt: bounds of the budget */
+	uint32_t spin_max_ns;
+	bool adapt;           /**< ADAPTIVE: adapt the budget */
+};
+
+/* Private per-queue policy state. */
+struct vr__chan_qpol {
+	struct vr_notify_policy notify;
+	struct vr_wait_policy wait;
+	uint32_t unpublished; /* buffers added/completed, not yet published */
+	uint32_t spin_budget; /* current adaptive budget, ns */
+	/* Coalescing: doorbells owed to the peer, and since when (us, free
+	 * running u32). Atomic: any thread of this end may ring them. */
+	uint32_t owed;
+	uint32_t owed_since_us;
+};
+
+/* Private counters of one queue: the region's statistics record (the
+ * VR_RS_* slots) plus the application messages. Each queue of a channel end
+ * is driven by one thread at a time (TX by the sender on the driver, the
+ * receiver on the device; RX the other way), so each counter has a single
+ * writer (doorbells rung by vr_chan_service excepted: an atomic add).
+ * Native words: atomic without a lock everywhere. */
 struct vr__chan_qstats {
-	uintptr_t msgs; /* native word: atomic without a lock everywhere */
-	uintptr_t notifies;
-	uintptr_t suppressed;
-	uintptr_t waits;
+	uintptr_t msgs;
+	uintptr_t c[VR_RS_COUNT];
 };
 
 /* Private per-buffer record (driver). */
@@ -140,6 +216,11 @@ struct vr_chan {
 	struct vr_iov held_iov[2][VR_CHAN_MAX_SEGS];
 	struct vr__chan_qstats qs[2];
 	uintptr_t resubmitted;
+	/* This end's statistics records in the region (or a private stand-in
+	 * when the region has none). */
+	uint32_t *rstats[2];
+	uint32_t rstats_none[2][VR_RS_COUNT];
+	struct vr__chan_qpol pol[2];
 };
 
 /**
@@ -198,6 +279,58 @@ VR_INLINE struct vr_chan_stats vr_chan_stats(const struct vr_chan *ch)
 	vr_chan_get_stats(ch, &s);
 	return s;
 }
+
+/**
+ * @brief Set how this end notifies the peer about queue @p q (VR_CHAN_TX or
+ *        VR_CHAN_RX), from the thread that publishes on it (see the file
+ *        comment: on the driver TX is the sender's, RX the receiver's; on
+ *        the device the other way round). Buffers pending under the old
+ *        policy are published and owed doorbells rung first.
+ * @return 0; VR_EINVAL (bad queue, mode, or coalesce_msgs > 1 without
+ *         coalesce_us: a message could be stranded)
+ */
+int vr_chan_set_notify_policy(struct vr_chan *ch, uint32_t q,
+			      const struct vr_notify_policy *pol);
+
+/**
+ * @brief Set how this end waits for work on queue @p q, from the thread
+ *        that waits on it.
+ * @return 0; VR_EINVAL (bad queue or mode; ADAPTIVE with adapt needs
+ *         spin_min_ns <= spin_ns <= spin_max_ns)
+ */
+int vr_chan_set_wait_policy(struct vr_chan *ch, uint32_t q,
+			    const struct vr_wait_policy *pol);
+
+/** @brief The policies in force on queue @p q (NULL arguments skipped). */
+int vr_chan_get_policy(const struct vr_chan *ch, uint32_t q,
+		       struct vr_notify_policy *notify,
+		       struct vr_wait_policy *wait);
+
+/**
+ * @brief Publish every pending (batched) buffer of the queues this thread
+ *        publishes on, and ring every doorbell owed, now.
+ * @param q VR_CHAN_TX or VR_CHAN_RX: the queue to flush (batches are per
+ *          queue and belong to one thread)
+ * @return 0; VR_EINVAL; VR_EBROKEN
+ */
+int vr_chan_flush(struct vr_chan *ch, uint32_t q);
+
+/**
+ * @brief Ring the doorbells the coalescing policy owes whose time has come
+ *        (safe from any thread, an RTOS timer or a hosted timer thread
+ *        included: a doorbell is rung at most once per owed batch).
+ * @return nanoseconds until the next one falls due, VR_WAIT_FOREVER when
+ *         none is owed
+ */
+uint64_t vr_chan_service(struct vr_chan *ch);
+
+/**
+ * @brief One queue's counters (the same values the end writes into the
+ *        region's statistics record, as 64-bit counts), indexed by enum
+ *        vr_region_stat; from any thread.
+ */
+int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
+			    uint64_t out[VR_RS_COUNT]);
 
 /**
  * @brief Send @p len bytes (copied into a buffer of the region).

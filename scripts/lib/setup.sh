@@ -10,6 +10,7 @@ VR_PACKAGES=(
   linux-libc-dev
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   clang libclang-rt-14-dev
+  spin
 )
 
 vr_log() { printf '[libvring] %s\n' "$*" >&2; }

@@ -31,6 +31,8 @@
 #define VR__LOAD(p, mo) std::atomic_load_explicit(p, mo)
 #define VR__STORE(p, v, mo) std::atomic_store_explicit(p, v, mo)
 #define VR__FENCE(mo) std::atomic_thread_fence(mo)
+#define VR__FETCH_ADD(p, v, mo) std::atomic_fetch_add_explicit(p, v, mo)
+#define VR__EXCHANGE(p, v, mo) std::atomic_exchange_explicit(p, v, mo)
 #else
 #include <stdatomic.h>
 #define VR__ATOMIC(T) _Atomic(T)
@@ -38,6 +40,8 @@
 #define VR__LOAD(p, mo) atomic_load_explicit(p, mo)
 #define VR__STORE(p, v, mo) atomic_store_explicit(p, v, mo)
 #define VR__FENCE(mo) atomic_thread_fence(mo)
+#define VR__FETCH_ADD(p, v, mo) atomic_fetch_add_explicit(p, v, mo)
+#define VR__EXCHANGE(p, v, mo) atomic_exchange_explicit(p, v, mo)
 #endif
 
 VR_STATIC_ASSERT(sizeof(VR__ATOMIC(uint16_t)) == 2, "atomic u16 must be 2 bytes");
@@ -112,6 +116,21 @@ VR_INLINE void vr__fence_acquire(void)
 VR_INLINE void vr__fence_release(void)
 {
 	VR__FENCE(VR__MO(release));
+}
+
+/*
+ * A short pause inside a spin loop: lets the sibling hyper-thread run and
+ * saves power, without giving the CPU up (x86 PAUSE, Arm YIELD).
+ */
+VR_INLINE void vr__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+	__asm__ __volatile__("yield" ::: "memory");
+#elif defined(__GNUC__)
+	__asm__ __volatile__("" ::: "memory");
+#endif
 }
 
 #endif /* VRING_DETAIL_ATOMIC_H */

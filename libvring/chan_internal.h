@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What the three parts of the channel share: channel.c (open, reset, the
+ * calls), chan_notify.c (publishing, batching, doorbells, coalescing) and
+ * chan_wait.c (polling, adaptive spinning, arm / re-check / sleep).
+ */
+#ifndef LIBVRING_CHAN_INTERNAL_H
+#define LIBVRING_CHAN_INTERNAL_H
+
+#include <vring/channel.h>
+
+#include "internal.h"
+
+static inline bool vr__chan_is_packed(const struct vr_chan *ch)
+{
+	return ch->format == VR_FORMAT_PACKED;
+}
+
+static inline bool vr__chan_is_driver(const struct vr_chan *ch)
+{
+	return ch->role == VR_ROLE_DRIVER;
+}
+
+/*
+ * Count one event of kind @which on queue @q: the private counter, then its
+ * copy in the region's statistics record. The counter has a single writer
+ * (the thread that drives @q on this end), so a relaxed load and store, not
+ * a read-modify-write; readers (vr_chan_get_stats, vringctl) take relaxed
+ * snapshots. The region copy is informational and never read back.
+ */
+static inline void vr__chan_count(struct vr_chan *ch, uint32_t q,
+				  enum vr_region_stat which)
+{
+	VR__ATOMIC(uintptr_t) *a =
+		(VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[which];
+	uintptr_t v = VR__LOAD(a, VR__MO(relaxed)) + 1;
+
+	VR__STORE(a, v, VR__MO(relaxed));
+	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
+}
+
+/* The same for a counter that any thread of this end may bump (doorbells
+ * rung by vr_chan_service from a timer): an atomic add. The region copy
+ * may briefly lag when two threads race; it is informational. */
+static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
+					 enum vr_region_stat which)
+{
+	VR__ATOMIC(uintptr_t) *a =
+		(VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[which];
+	uintptr_t v = VR__FETCH_ADD(a, 1, VR__MO(relaxed)) + 1;
+
+	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
+}
+
+static inline uint64_t vr__chan_peek(const uintptr_t *c)
+{
+	return VR__LOAD((VR__ATOMIC(uintptr_t) *)(void *)(uintptr_t *)c,
+			VR__MO(relaxed));
+}
+
+/* chan_notify.c */
+
+/* A buffer was added (driver) or completed (device) on @q: publish it now
+ * or when the batch is full, then ring the peer if it asked (or owe it). */
+void vr__chan_published(struct vr_chan *ch, uint32_t q);
+/* Publish @q's pending batch and ring what is owed on @q. */
+void vr__chan_flush_queue(struct vr_chan *ch, uint32_t q);
+/* Ring the owed doorbells that are due; ns until the next is due. */
+uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns);
+/* Forget batches and owed doorbells (the queues were reset). */
+void vr__chan_policy_reset(struct vr_chan *ch);
+
+static inline bool vr__chan_owes(struct vr_chan *ch)
+{
+	/* Relaxed: a hint; vr__chan_pay_due decides with an exchange. */
+	return VR__LOAD((VR__ATOMIC(uint32_t) *)(void *)&ch->pol[0].owed,
+			VR__MO(relaxed)) != 0 ||
+	       VR__LOAD((VR__ATOMIC(uint32_t) *)(void *)&ch->pol[1].owed,
+			VR__MO(relaxed)) != 0;
+}
+
+/* chan_wait.c */
+
+/* The state of one blocking call's wait loop; starts zeroed. */
+struct vr__wait {
+	bool last_look; /* the peer was reported dead: one more look first */
+	bool spinning;  /* a spin phase has started */
+	bool slept;     /* this call slept on the doorbell */
+	bool woke;      /* the last sleep ended by a doorbell */
+	uint64_t start_ns; /* when the spin phase (or the first wait) began */
+	uint64_t peer_ns;  /* last time the peer's state was asked */
+};
+
+uint64_t vr__chan_deadline(struct vr_chan *ch, uint64_t timeout_ns);
+int vr__chan_peer_check(struct vr_chan *ch);
+/* Nothing found on @q: spin, or arm / re-check / sleep. 0: look again. */
+int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
+		  uint64_t deadline, struct vr__wait *w);
+/* The look after vr__chan_wait found work: count and adapt. */
+void vr__chan_wait_found(struct vr_chan *ch, uint32_t q, struct vr__wait *w);
+/* Stop using the channel after a protocol violation (channel.c). */
+int vr__chan_break(struct vr_chan *ch, int err);
+
+#endif /* LIBVRING_CHAN_INTERNAL_H */

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The notifying side of a channel: when buffers become visible to the peer
+ * (batching), and when the peer's doorbell is rung (as the peer asked,
+ * always, or coalesced: at most one per N buffers, never later than T).
+ *
+ * Coalescing and the "no stranded message" rule: a doorbell the peer asked
+ * for and this side postponed is *owed*. ch->pol[q].owed counts the buffers
+ * it covers, owed_since_us when the first was published. It is paid (the
+ * doorbell rung, owed reset by an atomic exchange, so exactly one payer
+ * rings) when N buffers are owed, by any later call on this end once T has
+ * passed, by a blocking wait on this end (which sleeps no longer than the
+ * owed deadline), or by vr_chan_service() from a timer. A doorbell rung a
+ * little early or twice is harmless (the peer re-checks its ring); one
+ * never rung would strand the message until the next one: the exchange
+ * makes sure every owed count is paid by exactly one thread.
+ */
+#include "chan_internal.h"
+
+#define OWED(ch, q) ((VR__ATOMIC(uint32_t) *)(void *)&(ch)->pol[q].owed)
+#define OWED_SINCE(ch, q) \
+	((VR__ATOMIC(uint32_t) *)(void *)&(ch)->pol[q].owed_since_us)
+
+/* Coalescing time runs on a free-running 32-bit clock of 1024 ns ticks
+ * (wraps after 73 minutes; only shorter differences are taken): a shift,
+ * not a 64-bit division, which small MCUs do in a library call. */
+#define TICK_SHIFT 10u
+
+static uint32_t tick_of(uint64_t now_ns)
+{
+	return (uint32_t)(now_ns >> TICK_SHIFT);
+}
+
+/* T in ticks, rounded down: a doorbell may come a little early, never
+ * late. */
+static uint32_t limit_ticks(const struct vr_chan *ch, uint32_t q)
+{
+	return (uint32_t)(((uint64_t)ch->pol[q].notify.coalesce_us * 1000u) >>
+			  TICK_SHIFT);
+}
+
+static void doorbell(struct vr_chan *ch, uint32_t q)
+{
+	vr__chan_count_shared(ch, q, VR_RS_NOTIFIES);
+	/* A dead peer shows at the next blocking call; the message is
+	 * queued either way. */
+	(void)ch->t->ops->notify(ch->t, q);
+}
+
+/* Ring the doorbell owed on @q, if any is still owed. */
+static void pay(struct vr_chan *ch, uint32_t q)
+{
+	/* Relaxed load first: nothing owed is the common case, and needs no
+	 * locked instruction. Exchange (acq_rel): exactly one thread takes a
+	 * given owed count
+	 * and rings for it; the buffers it covers were published (release,
+	 * then the full fence of need_notify) before the add that counted
+	 * them, which this exchange reads. */
+	if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) != 0 &&
+	    VR__EXCHANGE(OWED(ch, q), 0, VR__MO(acq_rel)) != 0)
+		doorbell(ch, q);
+}
+
+static bool due(const struct vr_chan *ch, uint32_t q, uint32_t now)
+{
+	uint32_t since = VR__LOAD(OWED_SINCE((struct vr_chan *)ch, q),
+				  VR__MO(relaxed));
+
+	return (uint32_t)(now - since) >= limit_ticks(ch, q);
+}
+
+/* The peer asked to hear about what was just published on @q, and the
+ * policy coalesces: owe the doorbell, pay it if N are owed or T passed. */
+static void owe(struct vr_chan *ch, uint32_t q)
+{
+	const struct vr_notify_policy *p = &ch->pol[q].notify;
+	uint32_t now = tick_of(ch->t->ops->now_ns(ch->t));
+	/* Relaxed add: the publishing store and the full fence in
+	 * need_notify come first in this thread; pay() orders the rest. */
+	uint32_t owed = VR__FETCH_ADD(OWED(ch, q), 1, VR__MO(relaxed)) + 1;
+
+	if (owed == 1)
+		/* Relaxed: read by due(); a payer that sees owed before this
+		 * store reads an older time and rings early: harmless. */
+		VR__STORE(OWED_SINCE(ch, q), now, VR__MO(relaxed));
+	if (owed >= p->coalesce_msgs || due(ch, q, now))
+		pay(ch, q);
+	else
+		vr__chan_count(ch, q, VR_RS_COALESCED);
+}
+
+/* Publish @q's pending buffers and decide on the doorbell. */
+static void publish(struct vr_chan *ch, uint32_t q)
+{
+	const struct vr_notify_policy *p = &ch->pol[q].notify;
+	int need;
+
+	ch->pol[q].unpublished = 0;
+	if (vr__chan_is_driver(ch))
+		need = vr__chan_is_packed(ch)
+			       ? vr_packed_drv_kick_prepare(&ch->pdrv[q])
+			       : vr_split_drv_kick_prepare(&ch->sdrv[q]);
+	else
+		need = vr__chan_is_packed(ch)
+			       ? vr_packed_dev_notify_prepare(&ch->pdev[q])
+			       : vr_split_dev_notify_prepare(&ch->sdev[q]);
+	if (need < 0 || (ch->t->flags & VR_TRANSPORT_POLLING))
+		return; /* broken (seen by the caller), or no doorbells */
+	if (need == 0 && p->mode != VR_NOTIFY_ALWAYS)
+		vr__chan_count(ch, q, VR_RS_SUPPRESSED);
+	else if (p->coalesce_msgs > 1)
+		owe(ch, q);
+	else
+		doorbell(ch, q);
+}
+
+void vr__chan_published(struct vr_chan *ch, uint32_t q)
+{
+	struct vr__chan_qpol *p = &ch->pol[q];
+
+	vr__chan_count(ch, q, VR_RS_PUBLISHED);
+	if (++p->unpublished >= p->notify.batch)
+		publish(ch, q);
+}
+
+void vr__chan_flush_queue(struct vr_chan *ch, uint32_t q)
+{
+	if (ch->pol[q].unpublished)
+		publish(ch, q);
+	pay(ch, q);
+}
+
+uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns)
+{
+	uint32_t now = tick_of(now_ns), q;
+	uint64_t next = VR_WAIT_FOREVER;
+
+	for (q = 0; q < 2; q++) {
+		uint32_t since, left;
+
+		/* Relaxed: a hint; pay() decides with the exchange. */
+		if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) == 0)
+			continue;
+		if (due(ch, q, now)) {
+			pay(ch, q);
+			continue;
+		}
+		since = VR__LOAD(OWED_SINCE(ch, q), VR__MO(relaxed));
+		left = limit_ticks(ch, q) - (uint32_t)(now - since);
+		if ((uint64_t)left << TICK_SHIFT < next)
+			next = (uint64_t)left << TICK_SHIFT;
+	}
+	return next;
+}
+
+void vr__chan_policy_reset(struct vr_chan *ch)
+{
+	uint32_t q;
+
+	for (q = 0; q < 2; q++) {
+		ch->pol[q].unpublished = 0;
+		VR__STORE(OWED(ch, q), 0, VR__MO(relaxed));
+	}
+}
+
+/* ---- The calls ------------------------------------------------------------ */
+
+int vr_chan_set_notify_policy(struct vr_chan *ch, uint32_t q,
+			      const struct vr_notify_policy *pol)
+{
+	if (!ch || !ch->t || !pol || q > VR_CHAN_RX ||
+	    pol->mode > VR_NOTIFY_ALWAYS ||
+	    (pol->coalesce_msgs > 1 && pol->coalesce_us == 0))
+		return VR_EINVAL;
+	if (!ch->broken)
+		vr__chan_flush_queue(ch, q);
+	ch->pol[q].notify = *pol;
+	if (ch->pol[q].notify.batch == 0)
+		ch->pol[q].notify.batch = 1;
+	return 0;
+}
+
+int vr_chan_flush(struct vr_chan *ch, uint32_t q)
+{
+	if (!ch || !ch->t || q > VR_CHAN_RX)
+		return VR_EINVAL;
+	if (ch->broken)
+		return VR_EBROKEN;
+	vr__chan_flush_queue(ch, q);
+	return 0;
+}
+
+uint64_t vr_chan_service(struct vr_chan *ch)
+{
+	if (!ch || !ch->t || !vr__chan_owes(ch))
+		return VR_WAIT_FOREVER;
+	return vr__chan_pay_due(ch, ch->t->ops->now_ns(ch->t));
+}
