@@ -96,6 +96,9 @@ int vr__chan_peer_check(struct vr_chan *ch);
 /* Nothing found on @q: spin, or arm / re-check / sleep. 0: look again. */
 int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		  uint64_t deadline, struct vr__wait *w);
+/* Tell the peer not to ring for @q: a channel end asks for doorbells
+ * only while it sleeps (arm, look again, sleep, suppress). */
+void vr__chan_suppress(struct vr_chan *ch, uint32_t q);
 /* The look after vr__chan_wait found work: count and adapt. */
 void vr__chan_wait_found(struct vr_chan *ch, uint32_t q, struct vr__wait *w);
 /* Stop using the channel after a protocol violation (channel.c). */

@@ -104,8 +104,8 @@ static void publish(struct vr_chan *ch, uint32_t q)
 		need = vr__chan_is_packed(ch)
 			       ? vr_packed_dev_notify_prepare(&ch->pdev[q])
 			       : vr_split_dev_notify_prepare(&ch->sdev[q]);
-	if (need < 0 || (ch->t->flags & VR_TRANSPORT_POLLING))
-		return; /* broken (seen by the caller), or no doorbells */
+	if (need < 0 || (ch->t->flags & VR_TRANSPORT_POLLING) || ch->no_peer)
+		return; /* broken (seen by the caller), no doorbells, no peer */
 	if (need == 0 && p->mode != VR_NOTIFY_ALWAYS)
 		vr__chan_count(ch, q, VR_RS_SUPPRESSED);
 	else if (p->coalesce_msgs > 1)

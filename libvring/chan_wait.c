@@ -57,7 +57,7 @@ static int arm(struct vr_chan *ch, uint32_t q)
 		       : vr_split_dev_arm_avail_notify(&ch->sdev[q]);
 }
 
-static void suppress(struct vr_chan *ch, uint32_t q)
+void vr__chan_suppress(struct vr_chan *ch, uint32_t q)
 {
 	if (vr__chan_is_driver(ch)) {
 		if (vr__chan_is_packed(ch))
@@ -143,7 +143,7 @@ int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		w->start_ns = now;
 	r = arm(ch, q);
 	if (r != 0) {
-		suppress(ch, q);
+		vr__chan_suppress(ch, q);
 		return r > 0 ? 0 : vr__chan_break(ch, r);
 	}
 	sleep_ns = deadline == UINT64_MAX ? VR_WAIT_FOREVER : deadline - now;
@@ -154,7 +154,7 @@ int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	vr__chan_count(ch, q, VR_RS_WAITS);
 	w->slept = true;
 	r = ch->t->ops->wait(ch->t, q, sleep_ns);
-	suppress(ch, q);
+	vr__chan_suppress(ch, q);
 	if (r == 0 && !(ch->t->flags & VR_TRANSPORT_POLLING)) {
 		vr__chan_count(ch, q, VR_RS_WAKEUPS);
 		w->woke = true;
@@ -214,7 +214,7 @@ int vr_chan_set_wait_policy(struct vr_chan *ch, uint32_t q,
 	ch->pol[q].spin_budget = pol->mode == VR_WAIT_ADAPTIVE ? pol->spin_ns : 0;
 	/* A poller never sleeps: tell the peer not to ring. */
 	if (pol->mode == VR_WAIT_POLL && !ch->broken)
-		suppress(ch, q);
+		vr__chan_suppress(ch, q);
 	return 0;
 }
 

@@ -234,6 +234,17 @@ static int drv_stock_rx(struct vr_chan *ch)
 	return 0;
 }
 
+/* A fresh queue asks for every doorbell (the virtio default: flags 0,
+ * event index 0, packed ENABLE). A channel end sleeps only after arming,
+ * so it starts with doorbells off: otherwise a queue this end never waits
+ * on (the driver's TX acknowledgements while it has free buffers, the
+ * device's RX while it has buffers) would be rung for on every publish. */
+static void suppress_both(struct vr_chan *ch)
+{
+	vr__chan_suppress(ch, VR_CHAN_TX);
+	vr__chan_suppress(ch, VR_CHAN_RX);
+}
+
 /* Both queues, in this end's role. */
 static int setup_queues(struct vr_chan *ch)
 {
@@ -241,6 +252,8 @@ static int setup_queues(struct vr_chan *ch)
 
 	if (!err)
 		err = q_init(ch, VR_CHAN_RX);
+	if (!err)
+		suppress_both(ch);
 	return err;
 }
 
@@ -315,7 +328,9 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		ch->n_free_tx = 0;
 		for (i = ch->tx_bufs; i-- > 0;)
 			ch->free_tx[ch->n_free_tx++] = i;
+		ch->no_peer = true;
 		err = drv_stock_rx(ch);
+		ch->no_peer = false;
 		if (err)
 			return err;
 		ch->generation = vr_region_load(ch->base, VR_RH_GENERATION);
@@ -380,34 +395,17 @@ static int drv_collect_rx(struct vr_chan *ch)
 	return r == VR_EAGAIN ? 0 : vr__chan_break(ch, r);
 }
 
-int vr_chan_reset(struct vr_chan *ch)
+/* Driver reset, with the queues empty: offer the receive buffers again and
+ * submit every unacknowledged message again, oldest first, all published
+ * (whatever the batching policy) before the caller sets DRIVER_OK. */
+static int resubmit(struct vr_chan *ch)
 {
 	uint32_t i, sent = 0, inflight = 0;
 	int err;
 
-	if (!ch || !vr__chan_is_driver(ch))
-		return VR_ESTATE;
-	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
-			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
-	/* What the old device published is acknowledged (TX) or received
-	 * (RX): keep it. A broken ring cannot be trusted for that. */
-	if (!broken_of(ch)) {
-		drv_reclaim_tx(ch);
-		drv_collect_rx(ch);
-	}
-	set_broken(ch, 0);
-	vr__chan_policy_reset(ch);
-	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
-	if (vr__chan_is_packed(ch)) {
-		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_TX]);
-		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_RX]);
-	} else {
-		vr_split_drv_reset(&ch->sdrv[VR_CHAN_TX]);
-		vr_split_drv_reset(&ch->sdrv[VR_CHAN_RX]);
-	}
 	err = drv_stock_rx(ch);
 	if (err)
-		return vr__chan_break(ch, err);
+		return err;
 	/* Unacknowledged messages again, oldest first. Sequence numbers are
 	 * free-running: the oldest is the farthest behind next_seq. Each one
 	 * sent is marked (BUF_RESENT) and numbered anew in sending order. */
@@ -432,10 +430,46 @@ int vr_chan_reset(struct vr_chan *ch)
 		ch->buf[best].seq = ++ch->next_seq;
 		err = drv_post(ch, VR_CHAN_TX, best, ch->buf[best].len);
 		if (err)
-			return vr__chan_break(ch, err);
+			return err;
 		bump(&ch->resubmitted);
 		sent++;
 	}
+	vr__chan_flush_queue(ch, VR_CHAN_TX);
+	vr__chan_flush_queue(ch, VR_CHAN_RX);
+	return 0;
+}
+
+int vr_chan_reset(struct vr_chan *ch)
+{
+	uint32_t i;
+	int err;
+
+	if (!ch || !vr__chan_is_driver(ch))
+		return VR_ESTATE;
+	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
+			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
+	/* What the old device published is acknowledged (TX) or received
+	 * (RX): keep it. A broken ring cannot be trusted for that. */
+	if (!broken_of(ch)) {
+		drv_reclaim_tx(ch);
+		drv_collect_rx(ch);
+	}
+	set_broken(ch, 0);
+	vr__chan_policy_reset(ch);
+	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
+	if (vr__chan_is_packed(ch)) {
+		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_TX]);
+		vr_packed_drv_reset(&ch->pdrv[VR_CHAN_RX]);
+	} else {
+		vr_split_drv_reset(&ch->sdrv[VR_CHAN_TX]);
+		vr_split_drv_reset(&ch->sdrv[VR_CHAN_RX]);
+	}
+	suppress_both(ch);
+	ch->no_peer = true; /* the next device looks at its rings anyway */
+	err = resubmit(ch);
+	ch->no_peer = false;
+	if (err)
+		return vr__chan_break(ch, err);
 	for (i = 0; i < ch->tx_bufs; i++)
 		if (ch->buf[i].state == BUF_RESENT)
 			ch->buf[i].state = BUF_INFLIGHT;

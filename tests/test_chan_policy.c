@@ -98,6 +98,17 @@ static void device_waits_once(struct pair *p)
 	assert_int_equal(vr_chan_recv(&p->v.ch, &m, sizeof(m), 1 * MS), VR_ETIMEDOUT);
 }
 
+/* The device asks for doorbells on TX and stays asking, as if it were
+ * asleep: the ring-level arm call, without the sleep. */
+static void device_arms(struct pair *p)
+{
+	int r = p->v.ch.format == VR_FORMAT_PACKED
+			? vr_packed_dev_arm_avail_notify(&p->v.ch.pdev[VR_CHAN_TX])
+			: vr_split_dev_arm_avail_notify(&p->v.ch.sdev[VR_CHAN_TX]);
+
+	assert_int_equal(r, 0); /* nothing pending */
+}
+
 /* ---- Notify: as asked versus always, flags and event index ---------------- */
 
 static void test_notify_as_asked_and_always(void **s)
@@ -127,16 +138,19 @@ static void test_notify_as_asked_and_always(void **s)
 		recv_n(&p.v, 5, 10, 0);
 		pair_close(&p);
 
-		/* Flags: notifications start enabled (every publish rings)
-		 * until the device has waited once and suppressed them. */
+		/* Flags: a channel end asks for doorbells only while it
+		 * sleeps, from the moment it opens. The driver's receive
+		 * buffers were offered without a doorbell as well. */
 		pair_open(&p, formats[f], 0, 16, 16);
 		send_n(&p.d, 3, 0);
-		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 3);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 0);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_SUPPRESSED), 3);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_RX, VR_RS_NOTIFIES), 0);
 		recv_n(&p.v, 3, 0, 0);
 		device_waits_once(&p);
 		send_n(&p.d, 4, 3);
-		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 3);
-		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_SUPPRESSED), 4);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 0);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_SUPPRESSED), 7);
 		recv_n(&p.v, 4, 3, 0);
 		pair_close(&p);
 	}
@@ -156,6 +170,7 @@ static void test_batching(void **s)
 		uint32_t m;
 
 		pair_open(&p, formats[f], 0, 16, 16);
+		device_arms(&p);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &batch4), 0);
 		send_n(&p.d, 3, 0);
 		/* Added, not yet visible: nothing to receive, no doorbell. */
@@ -225,8 +240,9 @@ static void test_coalesce_count(void **s)
 		/* One doorbell per 4 messages, or after one second. */
 		struct vr_notify_policy c4 = {VR_NOTIFY_AS_ASKED, 1, 4, 1000000};
 
-		/* Flags, notifications enabled: every publish is asked for. */
+		/* Flags, the device asking: every publish is asked for. */
 		pair_open(&p, formats[f], 0, 16, 32);
+		device_arms(&p);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c4), 0);
 		send_n(&p.d, 10, 0);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 2);
@@ -254,6 +270,7 @@ static void test_coalesce_time(void **s)
 		uint64_t left;
 
 		pair_open(&p, formats[f], 0, 16, 32);
+		device_arms(&p);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &t), 0);
 		send_n(&p.d, 1, 0);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 0);

@@ -221,6 +221,10 @@ struct vr_chan {
 	uint32_t *rstats[2];
 	uint32_t rstats_none[2][VR_RS_COUNT];
 	struct vr__chan_qpol pol[2];
+	/* Set while the driver (re)builds its queues for a peer that is not
+	 * attached yet: publishing rings no doorbell (a new peer looks at its
+	 * rings when it attaches). */
+	bool no_peer;
 };
 
 /**
