@@ -11,7 +11,8 @@
 # Three builds, each tested through ctest:
 #   build/       RelWithDebInfo: unit, interop, stress, install, freestanding
 #                (the ring core for Cortex-M4 and Cortex-R5 with
-#                arm-none-eabi-gcc)
+#                arm-none-eabi-gcc), model (the Promela model of the
+#                notify/wait handshake, checked with spin: model/check.sh)
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: unit, interop,
 #                stress
 #   build-tsan/  ThreadSanitizer: unit, interop, stress
@@ -85,13 +86,13 @@ run_suite default build "$VR_STRESS_MESSAGES_DEFAULT" "" -- \
 
 VR_PROCESS_MESSAGES=$VR_PROCESS_MESSAGES_ASAN \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-run_suite asan+ubsan build-asan "$VR_STRESS_MESSAGES_ASAN" "install|freestanding" -- \
+run_suite asan+ubsan build-asan "$VR_STRESS_MESSAGES_ASAN" "install|freestanding|model" -- \
   -DCMAKE_BUILD_TYPE=Debug -DVR_SANITIZE=address,undefined -DVR_TEST_LABEL_EXTRA=sanitize \
   -DVR_BUILD_SHARED=OFF
 
 VR_PROCESS_MESSAGES=$VR_PROCESS_MESSAGES_TSAN \
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-run_suite tsan build-tsan "$VR_STRESS_MESSAGES_TSAN" "install|freestanding" -- \
+run_suite tsan build-tsan "$VR_STRESS_MESSAGES_TSAN" "install|freestanding|model" -- \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_SANITIZE=thread -DVR_TEST_LABEL_EXTRA=sanitize \
   -DVR_BUILD_SHARED=OFF
 
