@@ -3,10 +3,11 @@
  * fuzz_region: the fuzzer's bytes are a region as a peer left it (header
  * page, queue table, rings, pool), mapped with several lengths: the input's
  * own, shorter ones, and the header alone. vr_region_parse must refuse it
- * with a documented code or accept a header whose every area and pool lie
- * inside the mapping, inside the region, outside the header page, aligned
- * and pairwise disjoint. An accepted region's queues are then brought up on
- * the device side (init, one pop) over a window on the pool.
+ * with a documented code or accept a header whose every area, pool and
+ * statistics area (when present) lie inside the mapping, inside the
+ * region, outside the header page, aligned and pairwise disjoint. An
+ * accepted region's queues are then brought up on the device side (init,
+ * one pop) over a window on the pool.
  *
  * Input: byte 0 picks how the mapped length is shortened; the rest is the
  * region from offset 0. The mapping is zero-filled up to the larger of the
@@ -91,7 +92,7 @@ static void bring_up(unsigned char *base, const struct vr_region_info *info,
 static void parse_one(unsigned char *base, size_t len)
 {
 	struct vr_region_info info;
-	uint64_t off[VR_REGION_MAX_QUEUES * 3 + 1], bytes[VR_REGION_MAX_QUEUES * 3 + 1];
+	uint64_t off[VR_REGION_MAX_QUEUES * 3 + 2], bytes[VR_REGION_MAX_QUEUES * 3 + 2];
 	unsigned n = 0, i, j;
 	int rc;
 
@@ -129,6 +130,21 @@ static void parse_one(unsigned char *base, size_t len)
 	bytes[n] = info.pool_bytes;
 	check_area(off[n], bytes[n], 1, &info, len);
 	n++;
+	if (info.stats_off != 0) {
+		off[n] = info.stats_off;
+		bytes[n] = VR_REGION_STATS_BYTES(info.queue_count);
+		check_area(off[n], bytes[n], VR_REGION_ALIGN, &info, len);
+		FZ_CHECK(vr_region_stats(base, &info, info.queue_count - 1, VR_ROLE_DEVICE) ==
+			 (uint32_t *)(void *)(base + info.stats_off +
+					      VR_REGION_STATS_BYTES(info.queue_count) -
+					      VR_REGION_STATS_RECORD_BYTES));
+		n++;
+	} else {
+		FZ_CHECK(vr_region_stats(base, &info, 0, VR_ROLE_DRIVER) == NULL);
+	}
+	/* The features word read atomically is the one parsed. */
+	FZ_CHECK(vr_region_load_features(base, VR_RH_DEVICE_FEATURES) ==
+		 info.device_features);
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
 			FZ_CHECK(disjoint(off[i], bytes[i], off[j], bytes[j]));

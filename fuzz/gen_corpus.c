@@ -8,7 +8,9 @@
  * of /work/shared/hostile-inputs.md: a chain of exactly the queue size,
  * loops, nested and malformed indirect tables, readable after writable,
  * zero lengths, wrapping addresses, jumps of the avail index, ids out of
- * range. Region seeds come from vr_region_format().
+ * range. Region seeds come from vr_region_format(). Handshake seeds
+ * (VR_FUZZ_SHM, Linux) are the messages the shm transport's own builders
+ * make for regions from vr_region_format(), then bent one field at a time.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -16,6 +18,10 @@
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
+
+#ifdef VR_FUZZ_SHM
+#include "handshake.h"
+#endif
 
 static const char *out_dir;
 static unsigned char arena_buf[FZ_ARENA] __attribute__((aligned(4096)));
@@ -347,6 +353,53 @@ static void drv_seeds(bool packed)
 
 /* ---- Regions ----------------------------------------------------------------- */
 
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The statistics area bent: none (the layout before it existed), outside
+ * the region, misaligned, on top of the pool. @buf: room for a region. */
+static void region_stats_edges(unsigned char *buf, size_t cap)
+{
+	static const char *const names[] = {"edge-stats-none", "edge-stats-outside",
+					    "edge-stats-misaligned", "edge-stats-pool"};
+	struct vr_region_cfg cfg;
+	struct vr_region_info info;
+	unsigned e;
+
+	for (e = 0; e < 4; e++) {
+		uint64_t need, stats = 0;
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.queue_count = 2;
+		cfg.queue[0].format = VR_FORMAT_SPLIT;
+		cfg.queue[0].size = 8;
+		cfg.queue[1].format = VR_FORMAT_PACKED;
+		cfg.queue[1].size = 8;
+		cfg.buf_bytes = 64;
+		cfg.buf_count = 4;
+		need = vr_region_bytes(&cfg);
+		FZ_CHECK(need > 0 && need < cap);
+		FZ_CHECK(vr_region_format(buf, cap, &cfg, 1, &info) == 0);
+		switch (e) {
+		case 0: stats = 0; break;
+		case 1: stats = info.region_bytes - 64; break;
+		case 2: stats = info.stats_off + 8; break;
+		case 3: stats = info.pool_off; break;
+		}
+		put_le64(buf + VR_RH_STATS_OFF, stats);
+		memmove(buf + 1, buf, (size_t)need);
+		buf[0] = 0;
+		while (need > 0 && buf[need] == 0)
+			need--;
+		write_file("region", names[e], buf, (size_t)need + 1);
+	}
+}
+
 static void region_seeds(void)
 {
 	static unsigned char buf[65536] __attribute__((aligned(4096)));
@@ -382,7 +435,199 @@ static void region_seeds(void)
 		snprintf(name, sizeof(name), "seed-region-%u", v);
 		write_file("region", name, buf, (size_t)need + 1);
 	}
+	region_stats_edges(buf, sizeof(buf));
 }
+
+/* ---- The shm transport's handshake ---------------------------------------- */
+
+#ifdef VR_FUZZ_SHM
+/* The input of fuzz_shm_handshake (see its comment for the layout). */
+struct hs_seed {
+	uint8_t flags, sent, bad_fd, seals, got;
+	uint64_t size; /* connector: st_size; listener: the generation */
+	struct vr__hs_msg m;
+	size_t body_len;
+	unsigned char body[8192];
+};
+
+#define HS_LISTENER 0x01
+#define HS_CUT 0x02
+#define HS_EXCESS 0x04
+#define HS_MAP32 0x08
+#define HS_MEMFD 0x10
+#define HS_NOTREG 0x20
+
+static void hs_emit(const char *name, const struct hs_seed *sd)
+{
+	static unsigned char buf[13 + 128 + sizeof(sd->body)];
+	size_t n = 0;
+	int i;
+
+	buf[n++] = sd->flags;
+	buf[n++] = sd->sent;
+	buf[n++] = sd->bad_fd;
+	buf[n++] = sd->seals;
+	buf[n++] = sd->got;
+	for (i = 0; i < 8; i++)
+		buf[n++] = (unsigned char)(sd->size >> (8 * i));
+	memcpy(buf + n, &sd->m, sizeof(sd->m));
+	n += sizeof(sd->m);
+	memcpy(buf + n, sd->body, sd->body_len);
+	n += sd->body_len;
+	write_file("shm_handshake", name, buf, n);
+}
+
+/* A listener's HELLO and region as vr_shm_listen/vr_shm_accept make them:
+ * @qc queues (split and packed in turn), @polling, generation @gen. The
+ * connector's view: a sealed memfd of exactly the region's size. */
+static void hs_valid(struct hs_seed *sd, uint32_t qc, bool polling, uint32_t gen)
+{
+	static unsigned char region[65536] __attribute__((aligned(4096)));
+	struct vr_region_cfg cfg;
+	struct vr_region_info info;
+	struct vr__hs_hello h;
+	uint64_t need;
+	uint32_t i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.queue_count = qc;
+	for (i = 0; i < qc; i++) {
+		cfg.queue[i].format = i % 2 ? VR_FORMAT_PACKED : VR_FORMAT_SPLIT;
+		cfg.queue[i].size = qc > 8 ? 2 : 16;
+	}
+	cfg.buf_bytes = 128;
+	cfg.buf_count = 8;
+	cfg.device_features = VR_FEATURE(VR_F_VERSION_1) | VR_FEATURE(VR_F_EVENT_IDX);
+	need = vr_region_bytes(&cfg);
+	FZ_CHECK(need > 0 && need <= sizeof(region));
+	FZ_CHECK(vr_region_format(region, sizeof(region), &cfg, gen, &info) == 0);
+	memset(&h, 0, sizeof(h));
+	h.polling = polling;
+	h.region_bytes = info.region_bytes;
+	h.queue_count = info.queue_count;
+	h.generation = gen;
+	h.nfds = 1 + (polling ? 0 : 2 * qc);
+	h.pid = 1000;
+	h.heartbeat_ns = VR_SHM_HEARTBEAT_DEFAULT_NS;
+	h.liveness_ns = VR_SHM_LIVENESS_DEFAULT_NS;
+	memset(sd, 0, sizeof(*sd));
+	vr__hs_make_hello(&sd->m, &h);
+	sd->flags = HS_MEMFD;
+	sd->sent = (uint8_t)h.nfds;
+	sd->seals = 0x07; /* F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW */
+	sd->got = 128;
+	sd->size = need;
+	/* Only the header and queue table: the target zero-fills the rest. */
+	sd->body_len = VR_REGION_QTABLE_OFF + qc * VR_REGION_QENTRY_BYTES;
+	FZ_CHECK(sd->body_len <= sizeof(sd->body));
+	memcpy(sd->body, region, sd->body_len);
+}
+
+static void shm_seeds(void)
+{
+	static const char *const edges[] = {
+		"refuse",        "refuse-long",   "bad-magic",     "bad-version",
+		"ack-not-hello", "queues-0",      "queues-65",     "flags-unknown",
+		"nfds-announced", "nfds-received", "fds-overflow", "cut",
+		"excess",        "short",         "empty",         "long",
+		"unsealed",      "seals-failed",  "not-regular",   "size-header",
+		"size-map32",    "size-short",    "size-larger",   "region-magic",
+		"region-gen",    "region-bytes",  "region-queues", "heartbeat-low",
+		"heartbeat-high", "liveness-low", "liveness-high", "timing-ok",
+		"doorbell",      "file-backing",  "size-huge",
+	};
+	static struct hs_seed sd;
+	char name[64];
+	unsigned e;
+
+	/* Valid handshakes: doorbells or polling, 1..64 queues. */
+	hs_valid(&sd, 1, false, 1);
+	hs_emit("hello-1q", &sd);
+	hs_valid(&sd, 2, false, 7);
+	hs_emit("hello-2q", &sd);
+	hs_valid(&sd, 2, true, 3);
+	hs_emit("hello-2q-polling", &sd);
+	hs_valid(&sd, 64, true, 1);
+	hs_emit("hello-64q-polling", &sd);
+	hs_valid(&sd, 64, false, 2);
+	hs_emit("hello-64q", &sd);
+
+	/* Bent one thing at a time from the 2-queue doorbell handshake. */
+	for (e = 0; e < sizeof(edges) / sizeof(edges[0]); e++) {
+		hs_valid(&sd, 2, false, 7);
+		switch (e) {
+		case 0:
+			vr__hs_make_refuse(&sd.m, VR_EPERM, "busy: a peer is already attached");
+			sd.sent = 0;
+			break;
+		case 1: /* a text without its NUL, and fds with the refusal */
+			vr__hs_make_refuse(&sd.m, VR_EPERM, "");
+			memset(sd.m.text, 'x', sizeof(sd.m.text));
+			break;
+		case 2: sd.m.magic[0] = 'W'; break;
+		case 3: sd.m.version = 2; break;
+		case 4: sd.m.type = VR__HS_ACK; break;
+		case 5: sd.m.queue_count = 0; break;
+		case 6: sd.m.queue_count = 65; break;
+		case 7: sd.m.flags = 0x2; break;
+		case 8: sd.m.nfds = 3; break;
+		case 9: sd.sent = 3; break;
+		case 10: sd.sent = 200; break;
+		case 11: sd.flags |= HS_CUT; break;
+		case 12: sd.flags |= HS_EXCESS; break;
+		case 13: sd.got = 10; break;
+		case 14: sd.got = 0; break;
+		case 15: sd.got = 129; break;
+		case 16: sd.seals = 0; break;
+		case 17: sd.seals = 0xff; break;
+		case 18: sd.flags |= HS_NOTREG; break;
+		case 19: sd.size = VR_REGION_HEADER_BYTES - 1; break;
+		case 20: sd.flags |= HS_MAP32; sd.size = 5ull << 30; sd.m.region_bytes = 4096; break;
+		case 21: sd.size = sd.m.region_bytes - 64; break;
+		case 22: sd.size = (sd.size + 8191) / 8192 * 8192 + 8192; break; /* hugetlbfs-like */
+		case 23: sd.body[0] = 'X'; break;
+		case 24: sd.m.generation = 8; break;
+		case 25: sd.m.region_bytes -= 64; break;
+		case 26: /* a 1-queue region behind a 2-queue HELLO */
+			hs_valid(&sd, 1, false, 7);
+			sd.m.queue_count = 2;
+			sd.m.nfds = 5;
+			sd.sent = 5;
+			break;
+		case 27: sd.m.heartbeat_ns = 99999; break;
+		case 28: sd.m.heartbeat_ns = 1000000001ull; break;
+		case 29: sd.m.heartbeat_ns = 200000; sd.m.liveness_ns = 399999; break;
+		case 30: sd.m.liveness_ns = 60000000001ull; break;
+		case 31: sd.m.heartbeat_ns = 100000; sd.m.liveness_ns = 200000; break;
+		case 32: sd.bad_fd = 3; break;
+		case 33: sd.flags = 0; sd.seals = 0xff; break; /* named object or file */
+		case 34: sd.size = 1ull << 40; break; /* larger than modelled */
+		}
+		snprintf(name, sizeof(name), "edge-%s", edges[e]);
+		hs_emit(name, &sd);
+	}
+
+	/* The listener's side: the connector's ACK. */
+	memset(&sd, 0, sizeof(sd));
+	sd.flags = HS_LISTENER;
+	sd.got = 128;
+	sd.size = 7;
+	vr__hs_make_ack(&sd.m, 7, 2000);
+	hs_emit("ack", &sd);
+	sd.size = 8;
+	hs_emit("ack-other-generation", &sd);
+	sd.size = 7;
+	sd.sent = 1;
+	hs_emit("ack-with-fd", &sd);
+	sd.sent = 0;
+	vr__hs_make_hello(&sd.m, &(struct vr__hs_hello){.generation = 7, .queue_count = 1, .nfds = 3});
+	hs_emit("ack-is-hello", &sd);
+	vr__hs_make_ack(&sd.m, 7, 2000);
+	sd.body_len = 100;
+	memset(sd.body, 'r', sd.body_len);
+	hs_emit("ack-refusal-text", &sd);
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -402,5 +647,8 @@ int main(int argc, char **argv)
 	drv_seeds(false);
 	drv_seeds(true);
 	region_seeds();
+#ifdef VR_FUZZ_SHM
+	shm_seeds();
+#endif
 	return 0;
 }

@@ -20,6 +20,9 @@
 
 #include <vring/shm.h>
 
+#include "handshake.h"
+#include "handshake_rx.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,39 +47,15 @@
 #define HUGETLBFS_MAGIC 0x958458f6 /* <linux/magic.h> */
 #endif
 
-/* ---- Handshake wire format (docs/TRANSPORT_SHM.md) ----------------------- */
+/* ---- Handshake (docs/TRANSPORT_SHM.md) ------------------------------------ */
 
-#define HS_MAGIC "VRINGSHM"
-#define HS_VERSION 1u
-#define HS_TEXT 64
+/* The wire format and every check of what the peer sends are in
+ * handshake.h, as functions of plain values (fuzzed by
+ * fuzz/fuzz_shm_handshake.c), and the fd collection of a received message
+ * in handshake_rx.h; this file feeds them the system's answers. */
+#define MAX_FDS VR__HS_MAX_FDS
 
-enum hs_type {
-	HS_HELLO = 1,  /* listener -> connector, with the fds */
-	HS_ACK = 2,    /* connector -> listener */
-	HS_REFUSE = 3  /* listener -> connector, then close */
-};
-
-/* Host byte order: both ends run on one host. */
-struct hs_msg {
-	char magic[8];
-	uint16_t version;
-	uint16_t type;
-	uint32_t flags;        /* HELLO: VR_SHM_POLLING */
-	uint64_t region_bytes; /* HELLO: the header's region size */
-	uint32_t queue_count;  /* HELLO */
-	uint32_t generation;   /* HELLO; ACK echoes it */
-	uint32_t nfds;         /* HELLO: 1 + 2 * queue_count, or 1 */
-	int32_t status;        /* REFUSE: a VR_E* code */
-	uint32_t pid;          /* HELLO: listener; ACK: connector */
-	uint32_t reserved;     /* 0 */
-	uint64_t heartbeat_ns; /* HELLO: the listener's period */
-	uint64_t liveness_ns;  /* HELLO: the timeout both ends use */
-	char text[HS_TEXT];    /* REFUSE: reason, NUL-terminated */
-};
-
-_Static_assert(sizeof(struct hs_msg) == 128, "handshake message is 128 bytes");
-
-#define MAX_FDS (1 + 2 * VR_REGION_MAX_QUEUES)
+_Static_assert(VR__HS_SEAL_SHRINK == F_SEAL_SHRINK, "F_SEAL_SHRINK");
 
 /* ---- Private state ------------------------------------------------------ */
 
@@ -413,20 +392,15 @@ static const struct vr_transport_ops shm_ops = {
 
 /* ---- Watcher thread --------------------------------------------------------- */
 
-static ssize_t send_msg(int fd, const struct hs_msg *m, const int *fds,
+static ssize_t send_msg(int fd, const struct vr__hs_msg *m, const int *fds,
 			unsigned nfds);
 
 /* A connection while a peer is attached: say why, then close. */
 static void refuse(int fd, int code, const char *text)
 {
-	struct hs_msg m;
+	struct vr__hs_msg m;
 
-	memset(&m, 0, sizeof(m));
-	memcpy(m.magic, HS_MAGIC, 8);
-	m.version = HS_VERSION;
-	m.type = HS_REFUSE;
-	m.status = code;
-	snprintf(m.text, sizeof(m.text), "%s", text);
+	vr__hs_make_refuse(&m, code, text);
 	(void)send_msg(fd, &m, NULL, 0);
 	close(fd);
 }
@@ -839,7 +813,7 @@ fail:
 
 /* ---- Handshake messages ----------------------------------------------------- */
 
-static ssize_t send_msg(int fd, const struct hs_msg *m, const int *fds,
+static ssize_t send_msg(int fd, const struct vr__hs_msg *m, const int *fds,
 			unsigned nfds)
 {
 	union {
@@ -875,7 +849,7 @@ static ssize_t send_msg(int fd, const struct hs_msg *m, const int *fds,
  * if @fds: at most @cap, count in *nfds); VR_ETIMEDOUT; VR_EPEERDEAD (the
  * other end closed); VR_EIO (wrong size, truncated fds, OS error). On error
  * no received fd is left open. */
-static int recv_msg(int fd, struct hs_msg *m, int *fds, unsigned cap,
+static int recv_msg(int fd, struct vr__hs_msg *m, int *fds, unsigned cap,
 		    unsigned *nfds, uint64_t deadline)
 {
 	union {
@@ -884,9 +858,6 @@ static int recv_msg(int fd, struct hs_msg *m, int *fds, unsigned cap,
 	} u;
 	struct iovec iov = {m, sizeof(*m)};
 	struct msghdr mh;
-	struct cmsghdr *c;
-	unsigned n = 0;
-	bool bad = false;
 	ssize_t r;
 
 	for (;;) {
@@ -910,45 +881,11 @@ static int recv_msg(int fd, struct hs_msg *m, int *fds, unsigned cap,
 	do
 		r = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return VR_EPEERDEAD;
 	if (r < 0)
 		return errno == ECONNRESET ? VR_EPEERDEAD : VR_EIO;
-	/* Collect every fd received, whatever happens next, so that none
-	 * leaks into this process. */
-	for (c = fds ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
-		size_t k, cnt;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (k = 0; k < cnt; k++) {
-			int f;
-
-			memcpy(&f, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
-			if (n < cap)
-				fds[n++] = f;
-			else {
-				close(f);
-				bad = true;
-			}
-		}
-	}
-	if (bad || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
-	    r != (ssize_t)sizeof(*m)) {
-		close_fds(fds, n);
-		return VR_EIO;
-	}
-	if (nfds)
-		*nfds = n;
-	return 0;
-}
-
-static bool msg_ok(const struct hs_msg *m, uint16_t type)
-{
-	return memcmp(m->magic, HS_MAGIC, 8) == 0 && m->version == HS_VERSION &&
-	       m->type == type;
+	/* Every fd received is collected (or closed) before the message is
+	 * judged, an empty one included, so that none leaks. */
+	return vr__hs_take_fds((size_t)r, &mh, fds, cap, nfds);
 }
 
 /* ---- Listener: accept --------------------------------------------------------- */
@@ -958,7 +895,8 @@ static int handshake_listener(struct vr_shm *s, int fd, uint64_t deadline)
 {
 	struct vr__shm *p = s->p;
 	int fds[MAX_FDS];
-	struct hs_msg m, ack;
+	struct vr__hs_msg m, ack;
+	struct vr__hs_hello h;
 	uint32_t gen, i;
 	int rc;
 
@@ -979,18 +917,16 @@ static int handshake_listener(struct vr_shm *s, int fd, uint64_t deadline)
 	vr_region_store(p->map, VR_RH_GENERATION, gen);
 	p->info.generation = gen;
 
-	memset(&m, 0, sizeof(m));
-	memcpy(m.magic, HS_MAGIC, 8);
-	m.version = HS_VERSION;
-	m.type = HS_HELLO;
-	m.flags = p->polling ? VR_SHM_POLLING : 0;
-	m.region_bytes = p->info.region_bytes;
-	m.queue_count = p->info.queue_count;
-	m.generation = gen;
-	m.nfds = 1 + p->nefd;
-	m.pid = (uint32_t)getpid();
-	m.heartbeat_ns = p->heartbeat_ns;
-	m.liveness_ns = p->liveness_ns;
+	memset(&h, 0, sizeof(h));
+	h.polling = p->polling;
+	h.region_bytes = p->info.region_bytes;
+	h.queue_count = p->info.queue_count;
+	h.generation = gen;
+	h.nfds = 1 + p->nefd;
+	h.pid = (uint32_t)getpid();
+	h.heartbeat_ns = p->heartbeat_ns;
+	h.liveness_ns = p->liveness_ns;
+	vr__hs_make_hello(&m, &h);
 	fds[0] = p->region_fd;
 	for (i = 0; i < p->nefd; i++)
 		fds[1 + i] = p->efd[i];
@@ -1003,7 +939,7 @@ static int handshake_listener(struct vr_shm *s, int fd, uint64_t deadline)
 		seterr(s, "no acknowledgement from the peer: %s", vr_strerror(rc));
 		return rc;
 	}
-	if (!msg_ok(&ack, HS_ACK) || ack.generation != gen) {
+	if (vr__hs_check_ack(&ack, gen) != 0) {
 		seterr(s, "malformed acknowledgement from the peer");
 		return VR_EIO;
 	}
@@ -1161,24 +1097,11 @@ static int map_region(struct vr_shm *s, int fd, uint64_t expect_bytes)
 
 	if (fstat(fd, &st) != 0)
 		return oserr(s, "fstat region");
-	if (!S_ISREG(st.st_mode)) {
-		seterr(s, "the region is not a regular file or shared memory object");
-		return VR_EIO;
-	}
-	if ((uint64_t)st.st_size < VR_REGION_HEADER_BYTES) {
-		seterr(s, "region truncated: %lld bytes, less than the %u-byte header",
-		       (long long)st.st_size, VR_REGION_HEADER_BYTES);
-		return VR_ETRUNC;
-	}
-	if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
-		seterr(s, "region too large to map");
-		return VR_EREGION;
-	}
-	if (expect_bytes && (uint64_t)st.st_size < expect_bytes) {
-		seterr(s, "region truncated: %lld bytes, the handshake says %llu",
-		       (long long)st.st_size, (unsigned long long)expect_bytes);
-		return VR_ETRUNC;
-	}
+	rc = vr__hs_check_size(S_ISREG(st.st_mode), (uint64_t)st.st_size,
+			       expect_bytes, (uint64_t)SIZE_MAX, s->err,
+			       sizeof(s->err));
+	if (rc)
+		return rc;
 	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		return oserr(s, "mmap region");
@@ -1197,7 +1120,8 @@ static int handshake_connector(struct vr_shm *s, int fd, uint64_t deadline)
 	struct vr__shm *p = s->p;
 	int fds[MAX_FDS];
 	unsigned n = 0, i;
-	struct hs_msg m, ack;
+	struct vr__hs_msg m, ack;
+	struct vr__hs_hello h;
 	int seals, rc;
 
 	rc = recv_msg(fd, &m, fds, MAX_FDS, &n, deadline);
@@ -1214,46 +1138,25 @@ static int handshake_connector(struct vr_shm *s, int fd, uint64_t deadline)
 		seterr(s, "malformed handshake message (size or fds)");
 		return rc;
 	}
-	if (msg_ok(&m, HS_REFUSE)) {
-		close_fds(fds, n);
-		m.text[HS_TEXT - 1] = '\0';
-		seterr(s, "listener refused: %s", m.text);
-		return VR_EPERM;
-	}
-	rc = VR_EIO;
-	if (!msg_ok(&m, HS_HELLO)) {
-		seterr(s, "not a libvring shm handshake (magic, version or type)");
-		goto fail;
-	}
-	if (m.queue_count == 0 || m.queue_count > VR_REGION_MAX_QUEUES ||
-	    (m.flags & ~(uint32_t)VR_SHM_POLLING) != 0 ||
-	    m.nfds != 1 + ((m.flags & VR_SHM_POLLING) ? 0 : 2 * m.queue_count) ||
-	    n != m.nfds) {
-		seterr(s, "inconsistent handshake: %u queues, flags %#x, %u fds "
-			  "announced, %u received", m.queue_count, m.flags, m.nfds, n);
-		goto fail;
-	}
+	rc = vr__hs_parse_hello(&m, n, &h, s->err, sizeof(s->err));
+	if (rc)
+		goto fail; /* VR_EPERM (refused) or VR_EIO */
 	p->region_fd = fds[0];
 	fds[0] = -1;
 	/* A memfd must be sealed against shrinking, or the listener could
 	 * truncate it under our mapping (SIGBUS). Named objects and files
 	 * cannot be sealed: docs/TRANSPORT_SHM.md. */
 	seals = fcntl(p->region_fd, F_GET_SEALS);
-	if (is_memfd(p->region_fd) && (seals < 0 || !(seals & F_SEAL_SHRINK))) {
-		seterr(s, "the region memfd is not sealed against shrinking");
-		rc = VR_EREGION;
-		goto fail;
-	}
-	rc = map_region(s, p->region_fd, m.region_bytes);
+	rc = vr__hs_check_seals(is_memfd(p->region_fd), seals, s->err,
+				sizeof(s->err));
 	if (rc)
 		goto fail;
-	if (p->info.region_bytes != m.region_bytes ||
-	    p->info.queue_count != m.queue_count ||
-	    p->info.generation != m.generation) {
-		seterr(s, "the region header disagrees with the handshake");
-		rc = VR_EREGION;
+	rc = map_region(s, p->region_fd, h.region_bytes);
+	if (rc)
 		goto fail;
-	}
+	rc = vr__hs_check_region(&h, &p->info, s->err, sizeof(s->err));
+	if (rc)
+		goto fail;
 	for (i = 1; i < n; i++) {
 		if (!is_eventfd(fds[i])) {
 			seterr(s, "doorbell fd %u is not an eventfd", i);
@@ -1269,23 +1172,14 @@ static int handshake_connector(struct vr_shm *s, int fd, uint64_t deadline)
 		fds[i] = -1;
 	}
 	p->nefd = n - 1;
-	p->polling = (m.flags & VR_SHM_POLLING) != 0;
+	p->polling = h.polling;
 	p->hb_watch = p->polling;
-	/* The listener's timing, within sane bounds. */
-	p->heartbeat_ns = m.heartbeat_ns >= 100000 && m.heartbeat_ns <= 1000000000
-				  ? m.heartbeat_ns : VR_SHM_HEARTBEAT_DEFAULT_NS;
-	p->liveness_ns = m.liveness_ns >= 2 * p->heartbeat_ns &&
-				 m.liveness_ns <= 60000000000ull
-			 ? m.liveness_ns : VR_SHM_LIVENESS_DEFAULT_NS;
-	p->my_gen = m.generation;
-	p->peer_pid = (int)m.pid;
+	p->heartbeat_ns = h.heartbeat_ns;
+	p->liveness_ns = h.liveness_ns;
+	p->my_gen = h.generation;
+	p->peer_pid = (int)h.pid;
 
-	memset(&ack, 0, sizeof(ack));
-	memcpy(ack.magic, HS_MAGIC, 8);
-	ack.version = HS_VERSION;
-	ack.type = HS_ACK;
-	ack.generation = m.generation;
-	ack.pid = (uint32_t)getpid();
+	vr__hs_make_ack(&ack, h.generation, (uint32_t)getpid());
 	if (send_msg(fd, &ack, NULL, 0) != (ssize_t)sizeof(ack)) {
 		seterr(s, "sending the acknowledgement: %s", strerror(errno));
 		rc = errno == EPIPE || errno == ECONNRESET ? VR_EPEERDEAD : VR_EIO;
