@@ -179,16 +179,18 @@ static int connector(const uint8_t *in, size_t in_len, const unsigned char *raw,
 	FZ_CHECK(h.nfds == n && h.nfds == 1 + (h.polling ? 0 : 2 * h.queue_count));
 	FZ_CHECK(h.nfds <= VR__HS_MAX_FDS);
 	/* Timing: the listener's period if within 100 us..1 s, else the
-	 * default; its timeout if within 2 periods..60 s, else the default.
-	 * (So with a period above 150 ms and a timeout out of bounds, the
-	 * default timeout is shorter than 2 periods: docs/FUZZING.md.) */
+	 * default; its timeout if within 2 periods..60 s, else the default
+	 * or three periods, whichever is longer (never under 2 periods). */
 	FZ_CHECK(h.heartbeat_ns >= VR__HS_HEARTBEAT_MIN_NS &&
 		 h.heartbeat_ns <= VR__HS_HEARTBEAT_MAX_NS);
 	FZ_CHECK(h.heartbeat_ns == (rd64(raw, 48) >= 100000 && rd64(raw, 48) <= 1000000000
 					    ? rd64(raw, 48) : VR_SHM_HEARTBEAT_DEFAULT_NS));
 	FZ_CHECK(h.liveness_ns ==
 		 (rd64(raw, 56) >= 2 * h.heartbeat_ns && rd64(raw, 56) <= 60000000000ull
-			  ? rd64(raw, 56) : VR_SHM_LIVENESS_DEFAULT_NS));
+			  ? rd64(raw, 56)
+			  : (3 * h.heartbeat_ns > VR_SHM_LIVENESS_DEFAULT_NS
+				     ? 3 * h.heartbeat_ns : VR_SHM_LIVENESS_DEFAULT_NS)));
+	FZ_CHECK(h.liveness_ns >= 2 * h.heartbeat_ns);
 	FZ_CHECK(h.liveness_ns <= VR__HS_LIVENESS_MAX_NS);
 	/* The listener's builder says the same thing. */
 	vr__hs_make_hello(&again, &h);

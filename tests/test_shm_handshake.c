@@ -239,9 +239,18 @@ static void test_hello_timing(void **state)
 	timing(1000000, 1999999, 1000000, dlive);
 	timing(1000000, 60000000000ull, 1000000, 60000000000ull);
 	timing(1000000, 60000000001ull, 1000000, dlive);
-	/* The default timeout does not grow with a long period: with 1 s
-	 * and an unusable timeout the connector watches for 300 ms. */
-	timing(1000000000, 0, 1000000000, dlive);
+	/* With a long period and an unusable timeout the fallback grows to
+	 * three periods: 300 ms would call a healthy 1 s listener dead. */
+	timing(1000000000, 0, 1000000000, 3000000000ull);
+	timing(150000000, 0, 150000000, 450000000);
+	timing(50000000, 0, 50000000, dlive);
+	/* What vr_shm_listen and vr_shm_open accept from their caller. */
+	assert_true(vr__hs_timing_ok(dhb, dlive));
+	assert_true(vr__hs_timing_ok(100000, 200000));
+	assert_false(vr__hs_timing_ok(99999, 200000));
+	assert_false(vr__hs_timing_ok(1000000001, 60000000000ull));
+	assert_false(vr__hs_timing_ok(200000000, 300000000)); /* < 2 periods */
+	assert_false(vr__hs_timing_ok(1000000, 60000000001ull));
 }
 
 static void test_ack(void **state)

@@ -85,6 +85,25 @@ _Static_assert(sizeof(struct vr__hs_msg) == 128, "handshake message is 128 bytes
 #define VR__HS_HEARTBEAT_MAX_NS 1000000000ull  /* 1 s */
 #define VR__HS_LIVENESS_MAX_NS 60000000000ull  /* 60 s; at least 2 periods */
 
+/* The timeout a connector uses when the listener's is unusable: the
+ * default, or three heartbeat periods when those are longer (a timeout
+ * shorter than two periods would declare a healthy peer dead). */
+static inline uint64_t vr__hs_default_liveness(uint64_t heartbeat_ns)
+{
+	return 3 * heartbeat_ns > VR_SHM_LIVENESS_DEFAULT_NS
+		       ? 3 * heartbeat_ns
+		       : VR_SHM_LIVENESS_DEFAULT_NS;
+}
+
+/* Is a heartbeat period / liveness timeout pair one this end may offer? */
+static inline int vr__hs_timing_ok(uint64_t heartbeat_ns, uint64_t liveness_ns)
+{
+	return heartbeat_ns >= VR__HS_HEARTBEAT_MIN_NS &&
+	       heartbeat_ns <= VR__HS_HEARTBEAT_MAX_NS &&
+	       liveness_ns >= 2 * heartbeat_ns &&
+	       liveness_ns <= VR__HS_LIVENESS_MAX_NS;
+}
+
 /* F_SEAL_SHRINK of <fcntl.h> (Linux), which needs _GNU_SOURCE; shm.c
  * checks that the two agree. */
 #define VR__HS_SEAL_SHRINK 0x0002
@@ -233,7 +252,7 @@ static inline int vr__hs_parse_hello(const struct vr__hs_msg *m, unsigned nfds,
 	h->heartbeat_ns = hb;
 	h->liveness_ns = m->liveness_ns >= 2 * hb &&
 				 m->liveness_ns <= VR__HS_LIVENESS_MAX_NS
-			 ? m->liveness_ns : VR_SHM_LIVENESS_DEFAULT_NS;
+			 ? m->liveness_ns : vr__hs_default_liveness(hb);
 	return 0;
 }
 

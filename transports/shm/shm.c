@@ -756,6 +756,14 @@ int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg)
 						  : VR_SHM_LIVENESS_DEFAULT_NS;
 	p->heartbeat_ns = cfg->heartbeat_ns ? cfg->heartbeat_ns
 					    : VR_SHM_HEARTBEAT_DEFAULT_NS;
+	if (!vr__hs_timing_ok(p->heartbeat_ns, p->liveness_ns)) {
+		seterr(s, "heartbeat %llu ns / liveness timeout %llu ns: the "
+			  "period must be 100 us..1 s and the timeout 2 periods..60 s",
+		       (unsigned long long)p->heartbeat_ns,
+		       (unsigned long long)p->liveness_ns);
+		rc = VR_EINVAL;
+		goto fail;
+	}
 	if (cfg->socket_path) {
 		struct sockaddr_un a;
 
@@ -1317,6 +1325,14 @@ int vr_shm_open(struct vr_shm *s, uint32_t backing, const char *path,
 						   : VR_SHM_HEARTBEAT_DEFAULT_NS;
 	p->liveness_ns = cfg && cfg->liveness_timeout_ns ? cfg->liveness_timeout_ns
 							 : VR_SHM_LIVENESS_DEFAULT_NS;
+	if (!vr__hs_timing_ok(p->heartbeat_ns, p->liveness_ns)) {
+		seterr(s, "heartbeat %llu ns / liveness timeout %llu ns: the "
+			  "period must be 100 us..1 s and the timeout 2 periods..60 s",
+		       (unsigned long long)p->heartbeat_ns,
+		       (unsigned long long)p->liveness_ns);
+		rc = VR_EINVAL;
+		goto fail;
+	}
 	p->my_gen = p->info.generation;
 	hb_reset(p);
 	atomic_store(&p->state, ST_ALIVE);
