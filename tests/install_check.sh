@@ -8,6 +8,11 @@ src=$1 build=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/vring/vring.h"
+# vringctl is installed with the library when the hosted code is built.
+if [ -f "$build/tools/vringctl/vringctl" ] || [ -f "$build/tools/vringctl" ]; then
+  "$work/prefix/bin/vringctl" --version
+  "$work/prefix/bin/vringctl" dump --help >/dev/null
+fi
 cmake -S "$src/tests/install_consumer" -B "$work/consumer" \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" >/dev/null
@@ -18,4 +23,4 @@ export PKG_CONFIG_PATH="$pcdir"
 cc $(pkg-config --cflags vring) "$src/tests/install_consumer/consumer.c" \
    $(pkg-config --libs vring) -o "$work/consumer_pc"
 LD_LIBRARY_PATH="$(pkg-config --variable=libdir vring)" "$work/consumer_pc"
-echo "install check passed (find_package and pkg-config)"
+echo "install check passed (find_package, pkg-config, vringctl)"
