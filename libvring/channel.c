@@ -41,7 +41,8 @@ enum {
 	BUF_POSTED = 3,   /* RX, offered to the device */
 	BUF_RECEIVED = 4, /* RX, filled by the device, in the backlog */
 	BUF_BORROWED = 5, /* RX, lent to the application */
-	BUF_RESENT = 6    /* TX, in flight, already resubmitted by this reset */
+	BUF_RESENT = 6,   /* TX, in flight, already resubmitted by this reset */
+	BUF_UNUSED = 7    /* beyond what the rings can hold at once */
 };
 
 static unsigned char *buf_ptr(const struct vr_chan *ch, uint32_t i)
@@ -51,7 +52,7 @@ static unsigned char *buf_ptr(const struct vr_chan *ch, uint32_t i)
 
 static uint32_t rx_bufs(const struct vr_chan *ch)
 {
-	return ch->info.buf_count - ch->tx_bufs;
+	return ch->rx_end - ch->tx_bufs;
 }
 
 /* Drop the oldest backlog entry (no divide: small MCUs have none). */
@@ -224,7 +225,7 @@ static int drv_stock_rx(struct vr_chan *ch)
 	uint32_t i;
 	int err;
 
-	for (i = ch->tx_bufs; i < ch->info.buf_count; i++) {
+	for (i = ch->tx_bufs; i < ch->rx_end; i++) {
 		if (ch->buf[i].state != BUF_POSTED)
 			continue;
 		err = drv_post(ch, VR_CHAN_RX, i, ch->info.buf_bytes);
@@ -307,9 +308,23 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		ch->buf = (struct vr__chan_buf *)(void *)(s + 2 * l.qstate);
 		ch->free_tx = (uint32_t *)(void *)(s + 2 * l.qstate + l.bufs);
 		ch->backlog = (uint32_t *)(void *)(s + 2 * l.qstate + l.bufs + l.free_tx);
-		ch->tx_bufs = cfg->tx_bufs ? cfg->tx_bufs : ch->info.buf_count / 2;
-		if (ch->tx_bufs == 0 || ch->tx_bufs >= ch->info.buf_count)
-			return VR_EINVAL;
+		/* Every buffer of a side must fit its ring at once (one
+		 * descriptor each): TX at most the TX queue size, RX at most
+		 * the RX queue size. By default half the pool each, within
+		 * those limits; buffers beyond them stay unused. */
+		if (cfg->tx_bufs) {
+			ch->tx_bufs = cfg->tx_bufs;
+			if (ch->tx_bufs >= ch->info.buf_count ||
+			    ch->tx_bufs > ch->info.queue[VR_CHAN_TX].size)
+				return VR_EINVAL;
+		} else {
+			ch->tx_bufs = ch->info.buf_count / 2;
+			if (ch->tx_bufs > ch->info.queue[VR_CHAN_TX].size)
+				ch->tx_bufs = ch->info.queue[VR_CHAN_TX].size;
+		}
+		ch->rx_end = ch->info.buf_count;
+		if (ch->rx_end - ch->tx_bufs > ch->info.queue[VR_CHAN_RX].size)
+			ch->rx_end = ch->tx_bufs + ch->info.queue[VR_CHAN_RX].size;
 		ch->features = offered & want;
 		if (vr__chan_is_packed(ch))
 			ch->features |= VR_FEATURE(VR_F_RING_PACKED);
@@ -321,7 +336,8 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		if (err)
 			return err;
 		for (i = 0; i < ch->info.buf_count; i++) {
-			ch->buf[i].state = i < ch->tx_bufs ? BUF_FREE : BUF_POSTED;
+			ch->buf[i].state = i < ch->tx_bufs ? BUF_FREE
+				: i < ch->rx_end ? BUF_POSTED : BUF_UNUSED;
 			ch->buf[i].len = 0;
 			ch->buf[i].seq = 0;
 		}
@@ -847,7 +863,7 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 	if (vr__chan_is_driver(ch)) {
 		uint32_t idx = msg->token;
 
-		if (idx < ch->tx_bufs || idx >= ch->info.buf_count ||
+		if (idx < ch->tx_bufs || idx >= ch->rx_end ||
 		    ch->buf[idx].state != BUF_BORROWED)
 			return VR_EINVAL;
 		ch->buf[idx].state = BUF_POSTED;

@@ -319,6 +319,50 @@ static void test_open_errors(void **s)
 	loop_free(l);
 }
 
+/* A pool larger than the rings hold: each side gets at most its queue size
+ * of buffers (one descriptor each), the rest stay unused; an explicit TX
+ * share above the TX queue size is refused. */
+static void test_pool_larger_than_rings(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		uint32_t format = f ? VR_FORMAT_PACKED : VR_FORMAT_SPLIT;
+		struct loop *l = loop_new(format, 4, 64, 20, EVIDX);
+		struct end d = {0}, v = {0};
+		struct vr_chan_cfg cfg;
+		struct vr_chan ch;
+		uint32_t i, m;
+		size_t n;
+
+		assert_int_equal(end_open(&d, l, VR_ROLE_DRIVER, EVIDX), 0);
+		assert_int_equal(end_open(&v, l, VR_ROLE_DEVICE, EVIDX), 0);
+		assert_int_equal(d.ch.tx_bufs, 4);
+		assert_int_equal(d.ch.rx_end - d.ch.tx_bufs, 4);
+		/* Both ways, far more messages than buffers. */
+		for (i = 0; i < 100; i++) {
+			assert_int_equal(vr_chan_send(&d.ch, &i, sizeof(i), 0), 0);
+			assert_int_equal(vr_chan_recv(&v.ch, &m, sizeof(m), 0), 4);
+			assert_int_equal(m, i);
+			assert_int_equal(vr_chan_send(&v.ch, &i, sizeof(i), 0), 0);
+			assert_int_equal(vr_chan_recv(&d.ch, &m, sizeof(m), 0), 4);
+			assert_int_equal(m, i);
+		}
+		/* Four in flight fill TX; the fifth waits for room. */
+		for (i = 0; i < 4; i++)
+			assert_int_equal(vr_chan_send(&d.ch, &i, sizeof(i), 0), 0);
+		assert_int_equal(vr_chan_send(&d.ch, &i, sizeof(i), 0), VR_EAGAIN);
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.tx_bufs = 5;
+		n = vr_chan_state_size(&d.le.t);
+		assert_int_equal(vr_chan_open(&ch, &d.le.t, &cfg, d.state, n), VR_EINVAL);
+		free(d.state);
+		free(v.state);
+		loop_free(l);
+	}
+}
+
 /* ---- Two threads -------------------------------------------------------------- */
 
 struct run {
@@ -421,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_reset_resubmits_split),
 		cmocka_unit_test(test_reset_resubmits_packed),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_pool_larger_than_rings),
 		cmocka_unit_test(test_threads_split),
 		cmocka_unit_test(test_threads_packed),
 	};

@@ -69,7 +69,9 @@ struct vr_chan_cfg {
 	/** VR_QF_* for the queues. */
 	uint32_t queue_flags;
 	/** Driver: pool buffers reserved for sending (the rest receive);
-	 *  0 = half of the pool. Ignored by the device. */
+	 *  at most the TX queue size (VR_EINVAL above). 0 = half of the
+	 *  pool, capped at the TX queue size. Receive buffers beyond the RX
+	 *  queue size are left unused. Ignored by the device. */
 	uint32_t tx_bufs;
 };
 
@@ -202,11 +204,13 @@ struct vr_chan {
 	struct vr_packed_dev pdev[2];
 	void *qstate[2];
 	size_t qstate_len;
-	/* Driver: the pool. TX buffers are [0, tx_bufs), RX the rest. */
+	/* Driver: the pool. TX buffers are [0, tx_bufs), RX [tx_bufs,
+	 * rx_end); any beyond (more than the RX ring holds) are unused. */
 	struct vr__chan_buf *buf;
 	uint32_t *free_tx;   /* stack of free TX buffer indices */
 	uint32_t n_free_tx;
 	uint32_t tx_bufs;
+	uint32_t rx_end;
 	uint32_t next_seq;
 	uint32_t *backlog;   /* RX buffers received before a reset, in order */
 	uint32_t backlog_head, backlog_count;
