@@ -372,18 +372,11 @@ int vc_msg_parse(const char *cmd, int argc, char **argv, struct vc_msgopts *o,
 				o->region = val;
 			else if (is_send)
 				o->msgs[o->nmsgs++] = (char *)(uintptr_t)val;
-			else {
-				vc_err(cmd, "unexpected argument \"%s\" (try vringctl %s "
-					    "--help)", val, cmd);
+			else if (vc_take_region(cmd, &o->region, val))
 				return -1;
-			}
 		}
 	}
-	if (!o->region) {
-		vc_err(cmd, "missing REGION (try vringctl %s --help)", cmd);
-		return -1;
-	}
-	return 0;
+	return vc_need_region(cmd, o->region);
 }
 
 struct vc_end *vc_end_new(const char *cmd, int role)

@@ -141,29 +141,15 @@ int vc_cmd_check(int argc, char **argv)
 			quiet = true;
 			break;
 		default:
-			if (region) {
-				vc_err("check", "unexpected argument \"%s\" (try vringctl "
-						"check --help)", val);
+			if (vc_take_region("check", &region, val))
 				return VC_EXIT_USAGE;
-			}
-			region = val;
 		}
 	}
-	if (!region) {
-		vc_err("check", "missing REGION (try vringctl check --help)");
+	if (vc_need_region("check", region))
 		return VC_EXIT_USAGE;
-	}
-	rc = vc_target_parse("check", region, &t);
+	rc = vc_open_snapshot("check", region, &t, &r, &s);
 	if (rc)
 		return rc;
-	rc = vc_region_open("check", &t, &r);
-	if (rc)
-		return rc;
-	rc = vc_snapshot("check", &r, VC_SNAP_FULL, &s);
-	if (rc) {
-		vc_region_close(&r);
-		return rc;
-	}
 	memset(&f, 0, sizeof(f));
 	if (s.parse_err == VR_EMAGIC || s.parse_err == VR_EVERSION ||
 	    (s.parse_err && s.len < VR_REGION_HEADER_BYTES)) {

@@ -179,18 +179,12 @@ int vc_cmd_create(int argc, char **argv)
 			force = true;
 			break;
 		default:
-			if (region) {
-				vc_err("create", "unexpected argument \"%s\" (try vringctl "
-						 "create --help)", val);
+			if (vc_take_region("create", &region, val))
 				return VC_EXIT_USAGE;
-			}
-			region = val;
 		}
 	}
-	if (!region) {
-		vc_err("create", "missing REGION (try vringctl create --help)");
+	if (vc_need_region("create", region))
 		return VC_EXIT_USAGE;
-	}
 	if (format == VR_FORMAT_SPLIT && !vr_split_size_valid((uint32_t)size)) {
 		vc_err("create", "--size %llu: a split queue needs a power of two "
 				 "(or use --format packed)", (unsigned long long)size);

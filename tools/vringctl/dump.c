@@ -333,29 +333,15 @@ int vc_cmd_dump(int argc, char **argv)
 			only_q = (int64_t)v;
 			break;
 		default:
-			if (region) {
-				vc_err("dump", "unexpected argument \"%s\" (try vringctl "
-					       "dump --help)", val);
+			if (vc_take_region("dump", &region, val))
 				return VC_EXIT_USAGE;
-			}
-			region = val;
 		}
 	}
-	if (!region) {
-		vc_err("dump", "missing REGION (try vringctl dump --help)");
+	if (vc_need_region("dump", region))
 		return VC_EXIT_USAGE;
-	}
-	rc = vc_target_parse("dump", region, &t);
+	rc = vc_open_snapshot("dump", region, &t, &r, &s);
 	if (rc)
 		return rc;
-	rc = vc_region_open("dump", &t, &r);
-	if (rc)
-		return rc;
-	rc = vc_snapshot("dump", &r, VC_SNAP_FULL, &s);
-	if (rc) {
-		vc_region_close(&r);
-		return rc;
-	}
 	if (s.parse_err) {
 		vc_err("dump", "%s: %s (%s)", t.shown, vc_region_error_text(s.parse_err),
 		       vr_errname(s.parse_err));

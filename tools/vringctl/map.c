@@ -309,3 +309,19 @@ void vc_snap_free(struct vc_snap *s)
 	s->buf = NULL;
 	s->len = 0;
 }
+
+int vc_open_snapshot(const char *cmd, const char *arg, struct vc_target *t,
+		     struct vc_region *r, struct vc_snap *s)
+{
+	int rc = vc_target_parse(cmd, arg, t);
+
+	if (rc)
+		return rc;
+	rc = vc_region_open(cmd, t, r);
+	if (rc)
+		return rc;
+	rc = vc_snapshot(cmd, r, VC_SNAP_FULL, s);
+	if (rc)
+		vc_region_close(r);
+	return rc;
+}

@@ -125,3 +125,22 @@ bad:
 	       opt, s);
 	return -1;
 }
+
+int vc_take_region(const char *cmd, const char **region, const char *val)
+{
+	if (*region) {
+		vc_err(cmd, "unexpected argument \"%s\" (try vringctl %s --help)",
+		       val, cmd);
+		return -1;
+	}
+	*region = val;
+	return 0;
+}
+
+int vc_need_region(const char *cmd, const char *region)
+{
+	if (region)
+		return 0;
+	vc_err(cmd, "missing REGION (try vringctl %s --help)", cmd);
+	return -1;
+}

@@ -75,6 +75,12 @@ enum { VC_ARG_END = -1, VC_ARG_ERR = -2, VC_ARG_POS = 0 };
  */
 int vc_next_arg(struct vc_args *a, const struct vc_opt *opts, const char **val);
 
+/* The one REGION argument of a command: take @val as *region unless one
+ * was given already (then print why and return -1). */
+int vc_take_region(const char *cmd, const char **region, const char *val);
+/* After the arguments: -1 (printed) when no REGION was given. */
+int vc_need_region(const char *cmd, const char *region);
+
 /* Parse a decimal integer in [min, max]; prints and returns -1 on error. */
 int vc_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
 		 uint64_t max, uint64_t *out);
@@ -158,6 +164,11 @@ struct vc_snap {
 int vc_snapshot(const char *cmd, const struct vc_region *r, int mode,
 		struct vc_snap *s);
 void vc_snap_free(struct vc_snap *s);
+/* What dump and check start with: parse the REGION argument, open it and
+ * take one full copy. 0, or an exit status after printing why (nothing
+ * left open). */
+int vc_open_snapshot(const char *cmd, const char *arg, struct vc_target *t,
+		     struct vc_region *r, struct vc_snap *s);
 /* Copy the header page (what there is of it, the rest zero) from the
  * mapping under the SIGBUS guard. Returns 0, or -1 if the region shrank. */
 int vc_read_header(const struct vc_region *r, unsigned char head[VR_REGION_HEADER_BYTES]);

@@ -221,18 +221,12 @@ int vc_cmd_watch(int argc, char **argv)
 			count = 1;
 			break;
 		default:
-			if (region) {
-				vc_err("watch", "unexpected argument \"%s\" (try vringctl "
-						"watch --help)", val);
+			if (vc_take_region("watch", &region, val))
 				return VC_EXIT_USAGE;
-			}
-			region = val;
 		}
 	}
-	if (!region) {
-		vc_err("watch", "missing REGION (try vringctl watch --help)");
+	if (vc_need_region("watch", region))
 		return VC_EXIT_USAGE;
-	}
 	rc = vc_target_parse("watch", region, &t);
 	if (rc)
 		return rc;
