@@ -39,15 +39,15 @@ static inline void vr__chan_count(struct vr_chan *ch, uint32_t q,
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
 }
 
-/* The same for a counter that any thread of this end may bump (doorbells
- * rung by vr_chan_service from a timer): an atomic add. The region copy
+/* The same, by @n, for a counter that any thread of this end may bump
+ * (doorbells rung by vr_chan_service from a timer): an atomic add. The region copy
  * may briefly lag when two threads race; it is informational. */
 static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
-					 enum vr_region_stat which)
+					 enum vr_region_stat which, uintptr_t n)
 {
 	VR__ATOMIC(uintptr_t) *a =
 		(VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[which];
-	uintptr_t v = VR__FETCH_ADD(a, 1, VR__MO(relaxed)) + 1;
+	uintptr_t v = VR__FETCH_ADD(a, n, VR__MO(relaxed)) + n;
 
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
 }

@@ -41,7 +41,7 @@ static uint32_t limit_ticks(const struct vr_chan *ch, uint32_t q)
 
 static void doorbell(struct vr_chan *ch, uint32_t q)
 {
-	vr__chan_count_shared(ch, q, VR_RS_NOTIFIES);
+	vr__chan_count_shared(ch, q, VR_RS_NOTIFIES, 1);
 	/* A dead peer shows at the next blocking call; the message is
 	 * queued either way. */
 	(void)ch->t->ops->notify(ch->t, q);
@@ -56,9 +56,17 @@ static void pay(struct vr_chan *ch, uint32_t q)
 	 * and rings for it; the buffers it covers were published (release,
 	 * then the full fence of need_notify) before the add that counted
 	 * them, which this exchange reads. */
-	if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) != 0 &&
-	    VR__EXCHANGE(OWED(ch, q), 0, VR__MO(acq_rel)) != 0)
-		doorbell(ch, q);
+	uint32_t owed;
+
+	if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) == 0)
+		return;
+	owed = VR__EXCHANGE(OWED(ch, q), 0, VR__MO(acq_rel));
+	if (owed == 0)
+		return;
+	doorbell(ch, q);
+	/* One doorbell for @owed requests: the others were merged away. */
+	if (owed > 1)
+		vr__chan_count_shared(ch, q, VR_RS_COALESCED, owed - 1);
 }
 
 static bool due(const struct vr_chan *ch, uint32_t q, uint32_t now)
@@ -85,8 +93,6 @@ static void owe(struct vr_chan *ch, uint32_t q)
 		VR__STORE(OWED_SINCE(ch, q), now, VR__MO(relaxed));
 	if (owed >= p->coalesce_msgs || due(ch, q, now))
 		pay(ch, q);
-	else
-		vr__chan_count(ch, q, VR_RS_COALESCED);
 }
 
 /* Publish @q's pending buffers and decide on the doorbell. */

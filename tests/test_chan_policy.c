@@ -245,14 +245,16 @@ static void test_coalesce_count(void **s)
 		device_arms(&p);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c4), 0);
 		send_n(&p.d, 10, 0);
+		/* Doorbells at the 4th and the 8th: 3 + 3 merged, 2 owed. */
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 2);
-		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED), 8);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED), 6);
 		/* Two are owed; not due for a second. */
 		assert_true(vr_chan_service(&p.d.ch) > 900 * MS);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 2);
 		/* A flush pays them. */
 		assert_int_equal(vr_chan_flush(&p.d.ch, VR_CHAN_TX), 0);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 3);
+		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED), 7);
 		assert_int_equal(vr_chan_service(&p.d.ch), VR_WAIT_FOREVER);
 		recv_n(&p.v, 10, 0, 0);
 		pair_close(&p);
@@ -521,7 +523,8 @@ static void test_coalesce_never_strands(void **s)
 	unsigned f;
 
 	(void)s;
-	for (f = 0; f < 2; f++) {
+	for (f = 0; f < 4; f++) {
+		uint64_t features = f & 2 ? EVIDX : 0;
 		struct pair p;
 		/* At most one doorbell per 64 messages, or 300 us. */
 		struct vr_notify_policy c = {VR_NOTIFY_AS_ASKED, 1, 64, 300};
@@ -531,7 +534,7 @@ static void test_coalesce_never_strands(void **s)
 		uint32_t i = 0;
 		unsigned burst;
 
-		pair_open(&p, formats[f], EVIDX, 64, 128);
+		pair_open(&p, formats[f & 1], features, 64, 128);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c), 0);
 		t.e = &p.d;
 		t.stop = 0;
@@ -557,7 +560,11 @@ static void test_coalesce_never_strands(void **s)
 		__atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(tt, NULL);
 		assert_int_equal(r.failed, 0);
-		assert_true(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED) > 0);
+		/* With flags a sleeping receiver asks for every message of a
+		 * burst, and the burst gets one doorbell. (With an event
+		 * index it asks once per sleep: nothing to merge.) */
+		if (!features)
+			assert_true(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED) > 0);
 		pair_close(&p);
 	}
 }
