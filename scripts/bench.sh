@@ -10,6 +10,16 @@
 #   bench/results/cycles-*.png  cycles/message against batch size per
 #                               implementation (gnuplot), one per pattern
 #
+# then the latency phase (bench/latency, docs/LATENCY.md): vring_latency
+# measures request/response round trips between two processes over the
+# shared-memory transport, per notification/wait policy and load, and
+# bench/latency/report_latency.py writes
+#
+#   bench/results/latency.json   one record per (policy, load): p50 .. p99.99,
+#                                max, doorbells and CPU per message, ...
+#   bench/results/latency.md     the table, the machine, the issue's targets
+#   bench/results/latency-*.png  latency distribution per policy, one per load
+#
 # On a fresh Debian 12 machine it installs what is missing first (Google
 # Benchmark, Concurrency Kit, liburcu, DPDK, gnuplot, python3).
 #
@@ -27,73 +37,134 @@
 #                   local/32 and packed stream/32/8 (perf, software clock
 #                   sampling, per thread: the main thread is the producer)
 #                   into bench/results/profile-*.txt
+#   VB_SUITE        0: skip the Google Benchmark suite (only the latency
+#                   phase: VB_SUITE=0 scripts/bench.sh)
+#   VB_LATENCY      0: skip the latency phase
+#   VB_LAT_ARGS     extra arguments for vring_latency, e.g. "--seconds 1"
+#                   or "--loads paced-100k --policy adaptive:spin_max_ns=20000"
+#                   (see vring_latency --help); VB_CPUS applies to it too
 #
 # The full suite is 189 benchmarks; with the defaults it takes about 8
-# minutes on 2 cores. Run it on a quiet machine: every cross-core figure
-# assumes both CPUs are free.
+# minutes on 2 cores, and the latency phase about 2.5 minutes more. Run it
+# on a quiet machine: every cross-core figure assumes both CPUs are free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/setup.sh
 source scripts/lib/setup.sh
-vr_install_deps libdpdk-dev gnuplot-nox python3
 
 : "${VB_REPETITIONS:=7}"
 : "${VB_MIN_TIME:=0.15}"
 : "${VB_FILTER:=.}"
 : "${VB_BUILD_DIR:=build-bench}"
+: "${VB_SUITE:=1}"
+: "${VB_LATENCY:=1}"
+if [ "$VB_SUITE" != 0 ]; then
+  vr_install_deps libdpdk-dev gnuplot-nox python3
+else
+  vr_install_deps gnuplot-nox python3
+fi
 out=bench/results
 mkdir -p "$out"
+targets=()
+if [ "$VB_SUITE" != 0 ]; then targets+=(vring_bench); fi
+if [ "$VB_LATENCY" != 0 ]; then targets+=(vring_latency); fi
+if [ "${#targets[@]}" -eq 0 ]; then
+  vr_log "VB_SUITE=0 and VB_LATENCY=0: nothing to do"
+  exit 0
+fi
 
 vr_log "configure and build in $VB_BUILD_DIR"
 cmake -S . -B "$VB_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVR_BUILD_BENCH=ON -DVR_BUILD_EXAMPLES=OFF >"$VB_BUILD_DIR.configure.log" 2>&1 ||
   { cat "$VB_BUILD_DIR.configure.log"; exit 1; }
 grep -E '^-- bench:' "$VB_BUILD_DIR.configure.log" >&2 || true
-cmake --build "$VB_BUILD_DIR" -j "$(vr_jobs)" --target vring_bench
-bin="$VB_BUILD_DIR/bench/vring_bench"
-[ -x "$bin" ] || { vr_log "vring_bench was not built (Google Benchmark missing?)"; exit 1; }
+for t in "${targets[@]}"; do
+  cmake --build "$VB_BUILD_DIR" -j "$(vr_jobs)" --target "$t"
+done
 
-model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1 | tr ',' ' ')
-cores=$(lscpu | sed -n 's/^CPU(s):[[:space:]]*//p' | head -n1)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-vr_log "running (repetitions $VB_REPETITIONS, ${VB_MIN_TIME}s each; load average $load_before)"
-args=(
-  --benchmark_repetitions="$VB_REPETITIONS"
-  --benchmark_min_time="$VB_MIN_TIME"
-  --benchmark_filter="$VB_FILTER"
-  --benchmark_out="$out/latest.json"
-  --benchmark_out_format=json
-  --benchmark_enable_random_interleaving=true
-  --benchmark_context="vb_cpu_model=$model,vb_cores=$cores,vb_load_before=$load_before,vb_repetitions=$VB_REPETITIONS,vb_min_time=$VB_MIN_TIME"
-)
-if [ -n "${VB_CPUS:-}" ]; then
-  args+=(--vb_cpus="$VB_CPUS")
-fi
-rc=0
-"$bin" "${args[@]}" || rc=$?
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-vr_log "done (load average $load_after)"
+# ---- The Google Benchmark suite ---------------------------------------------
+# (Functions called plainly, so that set -e holds inside; failures of the
+# measured programs are kept in suite_rc / latency_rc.)
+suite_rc=0
+run_suite() {
+  bin="$VB_BUILD_DIR/bench/vring_bench"
+  [ -x "$bin" ] || { vr_log "vring_bench was not built (Google Benchmark missing?)"; exit 1; }
 
-python3 bench/report.py "$out/latest.json" "$out" --load-after "$load_after" >/dev/null
-rm -f "$out"/cycles-*.png
-( cd "$out" && gnuplot plot.gp )
-rm -f "$out"/plot-*.dat "$out/plot.gp"
-vr_log "wrote $out/latest.json, $out/latest.md and $(cd "$out" && ls cycles-*.png | tr '\n' ' ')"
-if [ "${VB_PROFILE:-0}" = 1 ]; then
-  if perf record -q -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
-    for b in 'BM_packed_local/32$' 'BM_packed_stream/32/8$'; do
-      name=$(echo "$b" | tr -d '$' | tr '/' '-' | sed 's/^BM_//')
-      perf record -q -e cpu-clock -F 10000 -o "$VB_BUILD_DIR/perf.data" \
-        "$bin" --benchmark_min_time=2 --benchmark_filter="$b" >/dev/null 2>&1
-      perf report -i "$VB_BUILD_DIR/perf.data" --no-children --sort pid,sym \
-        --percent-limit 0.5 --stdio 2>/dev/null | grep -v '^$' >"$out/profile-$name.txt"
-    done
-    vr_log "wrote $out/profile-*.txt"
-  else
-    vr_log "perf does not work here: no profile"
+  model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1 | tr ',' ' ')
+  cores=$(lscpu | sed -n 's/^CPU(s):[[:space:]]*//p' | head -n1)
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  vr_log "running (repetitions $VB_REPETITIONS, ${VB_MIN_TIME}s each; load average $load_before)"
+  args=(
+    --benchmark_repetitions="$VB_REPETITIONS"
+    --benchmark_min_time="$VB_MIN_TIME"
+    --benchmark_filter="$VB_FILTER"
+    --benchmark_out="$out/latest.json"
+    --benchmark_out_format=json
+    --benchmark_enable_random_interleaving=true
+    --benchmark_context="vb_cpu_model=$model,vb_cores=$cores,vb_load_before=$load_before,vb_repetitions=$VB_REPETITIONS,vb_min_time=$VB_MIN_TIME"
+  )
+  if [ -n "${VB_CPUS:-}" ]; then
+    args+=(--vb_cpus="$VB_CPUS")
   fi
+  "$bin" "${args[@]}" || suite_rc=$?
+  load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  vr_log "done (load average $load_after)"
+
+  python3 bench/report.py "$out/latest.json" "$out" --load-after "$load_after" >/dev/null
+  rm -f "$out"/cycles-*.png
+  ( cd "$out" && gnuplot plot.gp )
+  rm -f "$out"/plot-*.dat "$out/plot.gp"
+  vr_log "wrote $out/latest.json, $out/latest.md and $(cd "$out" && ls cycles-*.png | tr '\n' ' ')"
+  if [ "${VB_PROFILE:-0}" = 1 ]; then
+    if perf record -q -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
+      for b in 'BM_packed_local/32$' 'BM_packed_stream/32/8$'; do
+        name=$(echo "$b" | tr -d '$' | tr '/' '-' | sed 's/^BM_//')
+        perf record -q -e cpu-clock -F 10000 -o "$VB_BUILD_DIR/perf.data" \
+          "$bin" --benchmark_min_time=2 --benchmark_filter="$b" >/dev/null 2>&1
+        perf report -i "$VB_BUILD_DIR/perf.data" --no-children --sort pid,sym \
+          --percent-limit 0.5 --stdio 2>/dev/null | grep -v '^$' >"$out/profile-$name.txt"
+      done
+      vr_log "wrote $out/profile-*.txt"
+    else
+      vr_log "perf does not work here: no profile"
+    fi
+  fi
+  if [ "$suite_rc" -ne 0 ]; then
+    vr_log "some benchmarks failed (see 'Runs that failed' in $out/latest.md)"
+  fi
+}
+
+# ---- The latency phase --------------------------------------------------------
+latency_rc=0
+run_latency() {
+  local lat="$VB_BUILD_DIR/bench/latency/vring_latency"
+  local -a largs=(--json "$out/latency.json")
+  [ -x "$lat" ] || { vr_log "vring_latency was not built"; exit 1; }
+  if [ -n "${VB_CPUS:-}" ]; then
+    largs+=(--cpus "$VB_CPUS")
+  fi
+  if [ -n "${VB_LAT_ARGS:-}" ]; then
+    # shellcheck disable=SC2206 # split the extra arguments into words
+    largs+=($VB_LAT_ARGS)
+  fi
+  rm -f "$out/latency.json"
+  vr_log "latency: vring_latency ${largs[*]} (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$lat" "${largs[@]}" || latency_rc=$?
+  if [ -s "$out/latency.json" ]; then
+    rm -f "$out"/latency-*.png
+    python3 bench/latency/report_latency.py "$out/latency.json" "$out"
+    vr_log "wrote $out/latency.json, $out/latency.md and $(cd "$out" && ls latency-*.png | tr '\n' ' ')"
+  fi
+  if [ "$latency_rc" -ne 0 ]; then
+    vr_log "the latency phase failed (vring_latency exit $latency_rc): see above"
+  fi
+}
+
+if [ "$VB_SUITE" != 0 ]; then
+  run_suite
 fi
-if [ "$rc" -ne 0 ]; then
-  vr_log "some benchmarks failed (see 'Runs that failed' in $out/latest.md)"
+if [ "$VB_LATENCY" != 0 ]; then
+  run_latency
 fi
-exit "$rc"
+[ "$suite_rc" -eq 0 ] || exit "$suite_rc"
+exit "$latency_rc"

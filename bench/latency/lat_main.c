@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vring_latency: options, then every (load, policy) pair of the matrix in
+ * turn (loads outermost, so that the policies compared under one load run
+ * close together in time), then the JSON file and a table.
+ */
+#include "lat_proto.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POLICIES 32
+#define MAX_LOADS 16
+
+struct args {
+	struct vl_opts o;
+	struct vl_policy pol[MAX_POLICIES];
+	size_t npol;
+	struct vl_load load[MAX_LOADS];
+	size_t nload;
+	const char *json;
+	const char *cpus;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " VL_PROG " [options]\n"
+		"Round-trip latency of a libvring channel between two processes over the\n"
+		"shared-memory transport, for each notification/wait policy and load.\n"
+		"\n"
+		"  --policies LIST      comma-separated built-in policies (default: all:\n"
+		"                       notify-always,flags,event-idx,coalesce,adaptive,polling)\n"
+		"  --policy SPEC        add one policy, repeatable: NAME[:key=value,...]\n"
+		"                       keys: spin_ns spin_min_ns spin_max_ns adapt\n"
+		"                       coalesce_msgs coalesce_us batch label\n"
+		"                       e.g. adaptive:spin_max_ns=20000,label=adaptive-20us\n"
+		"  --loads LIST         comma-separated loads (default:\n"
+		"                       single,paced-10k,paced-100k,saturation);\n"
+		"                       paced-RATE[k|M], LOAD@SECONDS for a length\n"
+		"  --seconds S          measured seconds of every run (default per load:\n"
+		"                       single 3, paced-10k 8, paced-100k 4, saturation 3)\n"
+		"  --messages N         and at most N round trips per run\n"
+		"  --warmup S           unrecorded seconds before each run (default 0.2)\n"
+		"  --warmup-messages N  ... or N round trips, if that comes first\n"
+		"  --qsize N            ring size of both queues (default 256)\n"
+		"  --format F           split or packed (default split)\n"
+		"  --size BYTES         request and reply size, %u..%u (default %u)\n"
+		"  --cpus A,B           client and device CPUs (default: the first two\n"
+		"                       this process may use; -1,-1: do not pin)\n"
+		"  --calib-rounds N     rounds of each calibration (default 20000; 0: none)\n"
+		"  --reply-timeout-ms N a reply later than this fails the run (default 20000:\n"
+		"                       a busy shared machine can stall a process for seconds)\n"
+		"  --rt PRIO            run both processes SCHED_FIFO at PRIO (1..99; needs\n"
+		"                       CAP_SYS_NICE): no time-sharing with other work, but\n"
+		"                       a spinning policy then takes its CPU from everything\n"
+		"                       else (the kernel's RT throttling leaves it 5%%)\n"
+		"  --json FILE          write the results there\n"
+		"  --fault KIND         test the tool's checks: the device drops, corrupts\n"
+		"                       or exits at request %u (drop, corrupt, exit)\n"
+		"  -v, --verbose        more detail on the terminal\n"
+		"\n"
+		"A message is one request and its reply. Paced loads measure latency from\n"
+		"each request's scheduled send time (no coordinated omission).\n"
+		"Exit status: 0 all runs passed, 1 a run failed (wrong or missing reply),\n"
+		"2 bad arguments.\n",
+		VL_MSG_MIN, VL_BUF_BYTES, VL_MSG_MIN, VL_FAULT_AT);
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		fprintf(stderr, VL_PROG ": %s: \"%s\" is not a number in %" PRIu64 "..%" PRIu64
+				"\n", opt, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_secs(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v < 0 || v > 86400) {
+		fprintf(stderr, VL_PROG ": %s: \"%s\" is not a number of seconds\n", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Split a comma-separated @list and add each item with @add. */
+static int each_item(const char *list, int (*add)(struct args *, const char *),
+		     struct args *a)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, VL_PROG ": list too long: %s\n", list);
+		return -1;
+	}
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (add(a, tok))
+			return -1;
+	return 0;
+}
+
+static int add_policy(struct args *a, const char *spec)
+{
+	if (a->npol == MAX_POLICIES) {
+		fprintf(stderr, VL_PROG ": at most %d policies\n", MAX_POLICIES);
+		return -1;
+	}
+	if (vl_policy_parse(spec, &a->pol[a->npol]))
+		return -1;
+	a->npol++;
+	return 0;
+}
+
+static int add_load(struct args *a, const char *spec)
+{
+	if (a->nload == MAX_LOADS) {
+		fprintf(stderr, VL_PROG ": at most %d loads\n", MAX_LOADS);
+		return -1;
+	}
+	if (vl_load_parse(spec, &a->load[a->nload]))
+		return -1;
+	a->nload++;
+	return 0;
+}
+
+/* "--opt=value" or "--opt value". 1 matched (value in *val), 0 not this
+ * option, -1 value missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, VL_PROG ": %s needs a value\n", name);
+		return -1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+static int parse_cpus(struct args *a)
+{
+	int x, y;
+
+	if (sscanf(a->cpus, "%d,%d", &x, &y) != 2 || x < -1 || y < -1) {
+		fprintf(stderr, VL_PROG ": --cpus: want A,B (e.g. 0,1), got %s\n", a->cpus);
+		return -1;
+	}
+	a->o.cpu_client = x;
+	a->o.cpu_device = y;
+	return 0;
+}
+
+/* 0 go on, 1 done (help), -1 bad arguments. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	uint64_t v;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->o.qsize = 256;
+	a->o.format = VR_FORMAT_SPLIT;
+	a->o.msg_bytes = VL_MSG_MIN;
+	a->o.warmup_seconds = 0.2;
+	a->o.reply_timeout_ns = 20000ull * 1000000ull;
+	a->o.calib_rounds = 20000;
+	for (i = 1; i < argc; i++) {
+		const char *val = NULL;
+		int m;
+
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 1;
+		}
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			a->o.verbose = true;
+			continue;
+		}
+#define OPT(name) ((m = opt_value(argc, argv, &i, name, &val)) != 0)
+		if (OPT("--policies")) {
+			if (m < 0 || each_item(val, add_policy, a))
+				return -1;
+		} else if (OPT("--policy")) {
+			if (m < 0 || add_policy(a, val))
+				return -1;
+		} else if (OPT("--loads")) {
+			if (m < 0 || each_item(val, add_load, a))
+				return -1;
+		} else if (OPT("--load")) {
+			if (m < 0 || add_load(a, val))
+				return -1;
+		} else if (OPT("--seconds")) {
+			if (m < 0 || parse_secs("--seconds", val, &a->o.seconds))
+				return -1;
+		} else if (OPT("--messages")) {
+			if (m < 0 || parse_u64("--messages", val, 1, UINT64_MAX, &a->o.max_messages))
+				return -1;
+		} else if (OPT("--warmup-messages")) {
+			if (m < 0 || parse_u64("--warmup-messages", val, 0, UINT64_MAX,
+					       &a->o.warmup_messages))
+				return -1;
+		} else if (OPT("--warmup")) {
+			if (m < 0 || parse_secs("--warmup", val, &a->o.warmup_seconds))
+				return -1;
+		} else if (OPT("--qsize")) {
+			if (m < 0 || parse_u64("--qsize", val, 2, 32768, &v))
+				return -1;
+			a->o.qsize = (uint32_t)v;
+		} else if (OPT("--format")) {
+			if (m < 0)
+				return -1;
+			if (strcmp(val, "split") == 0)
+				a->o.format = VR_FORMAT_SPLIT;
+			else if (strcmp(val, "packed") == 0)
+				a->o.format = VR_FORMAT_PACKED;
+			else {
+				fprintf(stderr, VL_PROG ": --format: split or packed\n");
+				return -1;
+			}
+		} else if (OPT("--size")) {
+			if (m < 0 || parse_u64("--size", val, VL_MSG_MIN, VL_BUF_BYTES, &v))
+				return -1;
+			a->o.msg_bytes = (uint32_t)v;
+		} else if (OPT("--cpus")) {
+			if (m < 0)
+				return -1;
+			a->cpus = val;
+		} else if (OPT("--calib-rounds")) {
+			if (m < 0 || parse_u64("--calib-rounds", val, 0, 10000000, &v))
+				return -1;
+			a->o.calib_rounds = (uint32_t)v;
+		} else if (OPT("--reply-timeout-ms")) {
+			if (m < 0 || parse_u64("--reply-timeout-ms", val, 1, 600000, &v))
+				return -1;
+			a->o.reply_timeout_ns = v * 1000000ull;
+		} else if (OPT("--fault")) {
+			if (m < 0)
+				return -1;
+			if (strcmp(val, "drop") == 0)
+				a->o.fault = VL_FAULT_DROP;
+			else if (strcmp(val, "corrupt") == 0)
+				a->o.fault = VL_FAULT_CORRUPT;
+			else if (strcmp(val, "exit") == 0)
+				a->o.fault = VL_FAULT_EXIT;
+			else {
+				fprintf(stderr, VL_PROG ": --fault: drop, corrupt or exit\n");
+				return -1;
+			}
+		} else if (OPT("--rt")) {
+			if (m < 0 || parse_u64("--rt", val, 1, 99, &v))
+				return -1;
+			a->o.rt_priority = (int)v;
+		} else if (OPT("--json")) {
+			if (m < 0)
+				return -1;
+			a->json = val;
+		} else {
+			fprintf(stderr, VL_PROG ": unknown argument %s (try --help)\n", argv[i]);
+			return -1;
+		}
+#undef OPT
+	}
+	if (a->npol == 0)
+		for (i = 0; vl_default_policies[i]; i++)
+			if (add_policy(a, vl_default_policies[i]))
+				return -1;
+	if (a->nload == 0)
+		for (i = 0; vl_default_loads[i]; i++)
+			if (add_load(a, vl_default_loads[i]))
+				return -1;
+	if (a->cpus) {
+		if (parse_cpus(a))
+			return -1;
+	} else {
+		a->o.cpu_client = vl_cpu_pick(0);
+		a->o.cpu_device = vl_cpu_pick(1);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args *a = calloc(1, sizeof(*a));
+	struct vl_result *res;
+	struct vl_machine m;
+	struct vl_calib cal;
+	size_t n = 0, failed = 0, nfail = 0, i, j;
+	char (*fail_names)[64];
+	int rc;
+
+	if (!a)
+		return VL_EXIT_FAIL;
+	rc = parse_args(argc, argv, a);
+	if (rc)
+		return rc > 0 ? VL_EXIT_OK : VL_EXIT_USAGE;
+	res = calloc(a->npol * a->nload, sizeof(*res));
+	fail_names = calloc(a->npol * a->nload, sizeof(*fail_names));
+	if (!res || !fail_names) {
+		fprintf(stderr, VL_PROG ": out of memory\n");
+		return VL_EXIT_FAIL;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A hung-up socket must give an error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	vl_timer_slack_min();
+	vl_machine_probe(&m);
+	if (a->o.rt_priority > 0) {
+		int e = vl_realtime(a->o.rt_priority);
+
+		if (e) {
+			fprintf(stderr, VL_PROG ": --rt %d: %s\n", a->o.rt_priority, strerror(e));
+			return VL_EXIT_FAIL;
+		}
+	}
+	if (a->o.cpu_client >= 0 && vl_pin(a->o.cpu_client) != 0) {
+		fprintf(stderr, VL_PROG ": cannot pin to CPU %d\n", a->o.cpu_client);
+		a->o.cpu_client = -1;
+	}
+	printf("%s, %d CPUs; client on CPU %d, device on CPU %d; load average %.2f %.2f "
+	       "%.2f; %s rings of %u, %u-byte messages%s\n",
+	       m.cpu_model, m.cores, a->o.cpu_client, a->o.cpu_device, m.load_before[0],
+	       m.load_before[1], m.load_before[2],
+	       a->o.format == VR_FORMAT_PACKED ? "packed" : "split", a->o.qsize,
+	       a->o.msg_bytes, a->o.rt_priority > 0 ? "; SCHED_FIFO" : "");
+	memset(&cal, 0, sizeof(cal));
+	if (a->o.calib_rounds > 0) {
+		if (vl_calibrate(&a->o, &cal))
+			failed++;
+		printf("calibration (round trips between the two CPUs): eventfd p50 %.1f us "
+		       "p99 %.1f us, %.1f us of CPU; spin p50 %.2f us p99 %.2f us; a 10 us "
+		       "timer is late by p50 %.1f us p99 %.1f us; an eventfd write costs "
+		       "%.2f us\n",
+		       (double)cal.efd_p50 / 1e3, (double)cal.efd_p99 / 1e3,
+		       (double)cal.efd_cpu_ns / 1e3,
+		       (double)cal.spin_p50 / 1e3, (double)cal.spin_p99 / 1e3,
+		       (double)cal.timer_p50 / 1e3, (double)cal.timer_p99 / 1e3,
+		       (double)cal.efd_write_ns / 1e3);
+	}
+	for (j = 0; j < a->nload; j++) {
+		for (i = 0; i < a->npol; i++) {
+			if (a->o.verbose)
+				printf("-- %s / %s: %s\n", a->pol[i].name, a->load[j].name,
+				       a->pol[i].params);
+			if (vl_run(&a->o, &a->pol[i], &a->load[j], &res[n]) != 0) {
+				fprintf(stderr, VL_PROG ": run %s / %s FAILED\n", a->pol[i].name,
+					a->load[j].name);
+				snprintf(fail_names[nfail++], sizeof(fail_names[0]), "%s/%s",
+					 a->pol[i].name, a->load[j].name);
+				failed++;
+				continue;
+			}
+			vl_result_line(&res[n]);
+			n++;
+		}
+	}
+	vl_loadavg(m.load_after);
+	if (a->json && vl_json_write(a->json, &a->o, &m, &cal, res, n,
+				     (const char (*)[64])fail_names, nfail) != 0)
+		failed++;
+	printf("load average after: %.2f %.2f %.2f%s%s\n", m.load_after[0], m.load_after[1],
+	       m.load_after[2], a->json ? "; wrote " : "", a->json ? a->json : "");
+	if (failed)
+		fprintf(stderr, VL_PROG ": %zu failure(s)\n", failed);
+	free(fail_names);
+	free(res);
+	free(a);
+	return failed ? VL_EXIT_FAIL : VL_EXIT_OK;
+}
