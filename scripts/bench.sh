@@ -75,7 +75,7 @@ fi
 
 vr_log "configure and build in $VB_BUILD_DIR"
 cmake -S . -B "$VB_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DVR_BUILD_BENCH=ON -DVR_BUILD_EXAMPLES=OFF >"$VB_BUILD_DIR.configure.log" 2>&1 ||
+  -DVR_BUILD_BENCH=ON -DVR_BUILD_TRANSPORTS=ON -DVR_BUILD_EXAMPLES=OFF >"$VB_BUILD_DIR.configure.log" 2>&1 ||
   { cat "$VB_BUILD_DIR.configure.log"; exit 1; }
 grep -E '^-- bench:' "$VB_BUILD_DIR.configure.log" >&2 || true
 for t in "${targets[@]}"; do
