@@ -83,7 +83,7 @@ static bool region_exists(const struct vc_target *t)
  */
 static int wait_driver(struct vc_end *e, uint64_t deadline)
 {
-	static const unsigned char zero[8];
+	static const unsigned char zero[4];
 	unsigned char head[VR_REGION_HEADER_BYTES];
 
 	for (;;) {
@@ -99,8 +99,15 @@ static int wait_driver(struct vc_end *e, uint64_t deadline)
 		if (rc)
 			return rc;
 		if (vc_read_header(&r, head) == 0 && r.file_bytes >= VR_REGION_HEADER_BYTES) {
-			/* No magic yet: still being laid out. */
-			if (memcmp(head, VR_REGION_MAGIC, 8) != 0 && memcmp(head, zero, 8) != 0) {
+			/* The creator stores the magic's first word last
+			 * (REGION.md §1): while it is 0 the region is still
+			 * being laid out (the rest of the magic may already
+			 * be there). */
+			if (memcmp(head, zero, 4) == 0) {
+				vc_region_close(&r);
+				goto later;
+			}
+			if (memcmp(head, VR_REGION_MAGIC, 8) != 0) {
 				vc_err(e->cmd, "%s: %s (VR_EMAGIC)", e->t.shown,
 				       vc_region_error_text(VR_EMAGIC));
 				vc_region_close(&r);
