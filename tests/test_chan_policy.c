@@ -501,19 +501,29 @@ struct receiver {
 	int failed;
 };
 
+/* A stamped message: its number and when it was sent. */
+struct stamped {
+	uint32_t seq;
+	uint64_t sent_ns;
+};
+
 static void *blocking_receiver(void *arg)
 {
 	struct receiver *r = arg;
 	unsigned i;
 
 	for (i = 0; i < r->count; i++) {
-		uint32_t m = 0;
-		int got = vr_chan_recv(&r->e->ch, &m, sizeof(m), 200 * MS);
+		struct stamped m = {0, 0};
+		int got = vr_chan_recv(&r->e->ch, &m, sizeof(m), 2000 * MS);
+		uint64_t late;
 
-		if (got != 4 || m != i) {
+		if (got != (int)sizeof(m) || m.seq != i) {
 			r->failed = got < 0 ? got : 1;
 			return NULL;
 		}
+		late = now_ns(NULL) - m.sent_ns;
+		if (late > r->worst_ns)
+			r->worst_ns = late;
 	}
 	return NULL;
 }
@@ -531,7 +541,7 @@ static void test_coalesce_never_strands(void **s)
 		struct timer t;
 		struct receiver r;
 		pthread_t tt, rt;
-		uint32_t i = 0;
+		struct stamped m = {0, 0};
 		unsigned burst;
 
 		pair_open(&p, formats[f & 1], features, 64, 128);
@@ -540,26 +550,34 @@ static void test_coalesce_never_strands(void **s)
 		t.stop = 0;
 		r.e = &p.v;
 		r.count = 0;
+		r.worst_ns = 0;
 		r.failed = 0;
-		for (burst = 0; burst < 60; burst++)
+		for (burst = 0; burst < 16; burst++)
 			r.count += 1 + burst % 5;
 		assert_int_equal(pthread_create(&tt, NULL, service_timer, &t), 0);
 		assert_int_equal(pthread_create(&rt, NULL, blocking_receiver, &r), 0);
-		/* Bursts far smaller than 64, then the sender idles without
-		 * calling the channel: only the time bound (paid by the timer)
-		 * wakes the blocked receiver, whose 200 ms timeout would
-		 * otherwise fail the test. */
-		for (burst = 0; burst < 60; burst++) {
+		/* Bursts far smaller than 64, then the sender idles for 100 ms
+		 * without calling the channel: only the time bound, paid by
+		 * the timer, wakes the blocked receiver before the next
+		 * burst. Every message must arrive within 40 ms of its send
+		 * (T = 300 us, the timer's 1 ms naps, and room for a loaded
+		 * machine); a stranded one waits for the next burst. */
+		for (burst = 0; burst < 16; burst++) {
 			unsigned k;
 
-			for (k = 0; k < 1 + burst % 5; k++, i++)
-				assert_int_equal(vr_chan_send(&p.d.ch, &i, sizeof(i), 1000 * MS), 0);
-			sleep_ns(2 * MS);
+			for (k = 0; k < 1 + burst % 5; k++, m.seq++) {
+				m.sent_ns = now_ns(NULL);
+				assert_int_equal(vr_chan_send(&p.d.ch, &m, sizeof(m), 1000 * MS), 0);
+			}
+			sleep_ns(100 * MS);
 		}
 		pthread_join(rt, NULL);
 		__atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(tt, NULL);
 		assert_int_equal(r.failed, 0);
+		if (r.worst_ns >= 40 * MS)
+			fail_msg("a message waited %.1f ms for its doorbell (T = 300 us)",
+				 (double)r.worst_ns / 1e6);
 		/* With flags a sleeping receiver asks for every message of a
 		 * burst, and the burst gets one doorbell. (With an event
 		 * index it asks once per sleep: nothing to merge.) */
