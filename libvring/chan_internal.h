@@ -81,26 +81,19 @@ static inline bool vr__chan_owes(struct vr_chan *ch)
 
 /* chan_wait.c */
 
-/* The state of one blocking call's wait loop; starts zeroed. */
-struct vr__wait {
-	bool last_look; /* the peer was reported dead: one more look first */
-	bool spinning;  /* a spin phase has started */
-	bool slept;     /* this call slept on the doorbell */
-	bool woke;      /* the last sleep ended by a doorbell */
-	uint64_t start_ns; /* when the spin phase (or the first wait) began */
-	uint64_t peer_ns;  /* last time the peer's state was asked */
-};
-
-uint64_t vr__chan_deadline(struct vr_chan *ch, uint64_t timeout_ns);
-int vr__chan_peer_check(struct vr_chan *ch);
-/* Nothing found on @q: spin, or arm / re-check / sleep. 0: look again. */
-int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
-		  uint64_t deadline, struct vr__wait *w);
+/*
+ * The loop of every blocking call: @look at queue @q (1: found, 0: nothing
+ * yet, or a negative code, returned as is), and while it finds nothing,
+ * wait as the queue's policy says (spin, or arm / look again / sleep) until
+ * @timeout_ns. Returns 0 when found, or VR_EAGAIN (timeout 0),
+ * VR_ETIMEDOUT, VR_EPEERDEAD, a protocol error.
+ */
+int vr__chan_wait_for(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
+		      int (*look)(struct vr_chan *ch, uint32_t q, void *arg),
+		      void *arg);
 /* Tell the peer not to ring for @q: a channel end asks for doorbells
  * only while it sleeps (arm, look again, sleep, suppress). */
 void vr__chan_suppress(struct vr_chan *ch, uint32_t q);
-/* The look after vr__chan_wait found work: count and adapt. */
-void vr__chan_wait_found(struct vr_chan *ch, uint32_t q, struct vr__wait *w);
 /* Stop using the channel after a protocol violation (channel.c). */
 int vr__chan_break(struct vr_chan *ch, int err);
 

@@ -20,7 +20,17 @@
 /* How often a spinning wait asks the transport whether the peer lives. */
 #define PEER_CHECK_NS 1000000u
 
-uint64_t vr__chan_deadline(struct vr_chan *ch, uint64_t timeout_ns)
+/* The state of one blocking call's wait loop; starts zeroed. */
+struct vr__wait {
+	bool last_look; /* the peer was reported dead: one more look first */
+	bool spinning;  /* a spin phase has started */
+	bool slept;     /* this call slept on the doorbell */
+	bool woke;      /* the last sleep ended by a doorbell */
+	uint64_t start_ns; /* when the spin phase (or the first wait) began */
+	uint64_t peer_ns;  /* last time the peer's state was asked */
+};
+
+static uint64_t deadline_of(struct vr_chan *ch, uint64_t timeout_ns)
 {
 	uint64_t now;
 
@@ -33,7 +43,7 @@ uint64_t vr__chan_deadline(struct vr_chan *ch, uint64_t timeout_ns)
 /* Is the peer still there (transport's view, and for the device the
  * region's generation: a driver that reset the region means a new
  * session)? */
-int vr__chan_peer_check(struct vr_chan *ch)
+static int peer_check(struct vr_chan *ch)
 {
 	int st = ch->t->ops->peer_state(ch->t);
 
@@ -105,8 +115,9 @@ static int spin(struct vr_chan *ch, uint32_t q, uint64_t now,
 	return 1;
 }
 
-int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
-		  uint64_t deadline, struct vr__wait *w)
+/* Nothing found on @q: spin, or arm / look again / sleep. 0: look again. */
+static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
+		     uint64_t deadline, struct vr__wait *w)
 {
 	uint64_t now, sleep_ns, owed_ns;
 	int r;
@@ -121,7 +132,7 @@ int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	 * PEER_CHECK_NS only: that question may cost a system call. */
 	if (!w->spinning || now - w->peer_ns >= PEER_CHECK_NS) {
 		w->peer_ns = now;
-		r = vr__chan_peer_check(ch);
+		r = peer_check(ch);
 		if (r == VR_EPEERDEAD && !w->last_look) {
 			w->last_look = true; /* its last words may have arrived */
 			return 0;
@@ -174,7 +185,7 @@ int vr__chan_wait(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
  * that found it is a hit. A sleep means the budget was too short for this
  * gap: double it if a spin of at most spin_max_ns would have caught the
  * work, halve it if not (spinning that long would have been waste). */
-void vr__chan_wait_found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
+static void found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 {
 	struct vr__chan_qpol *p = &ch->pol[q];
 	uint64_t gap;
@@ -199,6 +210,28 @@ void vr__chan_wait_found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 		p->spin_budget /= 2u;
 		if (p->spin_budget < p->wait.spin_min_ns)
 			p->spin_budget = p->wait.spin_min_ns;
+	}
+}
+
+int vr__chan_wait_for(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
+		      int (*look)(struct vr_chan *ch, uint32_t q, void *arg),
+		      void *arg)
+{
+	uint64_t deadline = deadline_of(ch, timeout_ns);
+	struct vr__wait w = {0};
+	int r;
+
+	for (;;) {
+		r = look(ch, q, arg);
+		if (r > 0) {
+			found(ch, q, &w);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		r = wait_once(ch, q, timeout_ns, deadline, &w);
+		if (r)
+			return r;
 	}
 }
 

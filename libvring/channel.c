@@ -498,28 +498,28 @@ int vr_chan_reset(struct vr_chan *ch)
 
 /* ---- Driver side ------------------------------------------------------------- */
 
-static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
+/* Driver: a free TX buffer (reclaiming acknowledged ones when none is). */
+static int look_free_tx(struct vr_chan *ch, uint32_t q, void *arg)
 {
-	uint64_t deadline = vr__chan_deadline(ch, timeout_ns);
-	struct vr__wait w = {0};
+	uint32_t *idx = (uint32_t *)arg;
 	int r;
 
-	for (;;) {
-		if (ch->n_free_tx == 0) {
-			r = drv_reclaim_tx(ch);
-			if (r)
-				return r;
-		}
-		if (ch->n_free_tx > 0) {
-			*idx = ch->free_tx[--ch->n_free_tx];
-			ch->buf[*idx].state = BUF_RESERVED;
-			vr__chan_wait_found(ch, VR_CHAN_TX, &w);
-			return 0;
-		}
-		r = vr__chan_wait(ch, VR_CHAN_TX, timeout_ns, deadline, &w);
+	(void)q;
+	if (ch->n_free_tx == 0) {
+		r = drv_reclaim_tx(ch);
 		if (r)
 			return r;
 	}
+	if (ch->n_free_tx == 0)
+		return 0;
+	*idx = ch->free_tx[--ch->n_free_tx];
+	ch->buf[*idx].state = BUF_RESERVED;
+	return 1;
+}
+
+static int drv_reserve(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
+{
+	return vr__chan_wait_for(ch, VR_CHAN_TX, timeout_ns, look_free_tx, idx);
 }
 
 static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
@@ -536,36 +536,36 @@ static int drv_submit(struct vr_chan *ch, uint32_t idx, uint32_t len)
 	return 0;
 }
 
-/* Driver: the oldest received message, waiting if needed. */
-static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
+/* Driver: the oldest received message; empty completions go straight
+ * back to the device. */
+static int look_rx(struct vr_chan *ch, uint32_t q, void *arg)
 {
-	uint64_t deadline = vr__chan_deadline(ch, timeout_ns);
-	struct vr__wait w = {0};
+	uint32_t *idx = (uint32_t *)arg;
 	int r;
 
-	for (;;) {
-		if (ch->backlog_count == 0) {
-			r = drv_collect_rx(ch);
-			if (r)
-				return r;
-		}
-		while (ch->backlog_count > 0) {
-			*idx = ch->backlog[ch->backlog_head];
-			if (ch->buf[*idx].len > 0) {
-				vr__chan_wait_found(ch, VR_CHAN_RX, &w);
-				return 0;
-			}
-			/* An empty completion: give the buffer back. */
-			backlog_pop(ch);
-			ch->buf[*idx].state = BUF_POSTED;
-			r = drv_post(ch, VR_CHAN_RX, *idx, ch->info.buf_bytes);
-			if (r)
-				return vr__chan_break(ch, r);
-		}
-		r = vr__chan_wait(ch, VR_CHAN_RX, timeout_ns, deadline, &w);
+	(void)q;
+	if (ch->backlog_count == 0) {
+		r = drv_collect_rx(ch);
 		if (r)
 			return r;
 	}
+	while (ch->backlog_count > 0) {
+		*idx = ch->backlog[ch->backlog_head];
+		if (ch->buf[*idx].len > 0)
+			return 1;
+		backlog_pop(ch);
+		ch->buf[*idx].state = BUF_POSTED;
+		r = drv_post(ch, VR_CHAN_RX, *idx, ch->info.buf_bytes);
+		if (r)
+			return vr__chan_break(ch, r);
+	}
+	return 0;
+}
+
+/* Driver: the oldest received message, waiting if needed. */
+static int drv_next_rx(struct vr_chan *ch, uint64_t timeout_ns, uint32_t *idx)
+{
+	return vr__chan_wait_for(ch, VR_CHAN_RX, timeout_ns, look_rx, idx);
 }
 
 static void drv_take_rx(struct vr_chan *ch)
@@ -576,35 +576,32 @@ static void drv_take_rx(struct vr_chan *ch)
 
 /* ---- Device side ------------------------------------------------------------- */
 
+/* Device: the chain held on queue @q, or the next one popped. */
+static int look_chain(struct vr_chan *ch, uint32_t q, void *arg)
+{
+	struct vr_chain **out = (struct vr_chain **)arg;
+	struct vr_chain *c = &ch->held_chain[q];
+	int r;
+
+	if (!ch->held[q]) {
+		c->iov = ch->held_iov[q];
+		c->iov_cap = VR_CHAN_MAX_SEGS;
+		r = dev_pop(ch, q, c);
+		if (r == VR_EAGAIN)
+			return 0;
+		if (r)
+			return vr__chan_break(ch, r);
+		ch->held[q] = true;
+	}
+	*out = c;
+	return 1;
+}
+
 /* Device: the next chain of queue @q (held, or popped), waiting if needed. */
 static int dev_next(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		    struct vr_chain **out)
 {
-	uint64_t deadline = vr__chan_deadline(ch, timeout_ns);
-	struct vr_chain *c = &ch->held_chain[q];
-	struct vr__wait w = {0};
-	int r;
-
-	for (;;) {
-		if (ch->held[q]) {
-			*out = c;
-			return 0;
-		}
-		c->iov = ch->held_iov[q];
-		c->iov_cap = VR_CHAN_MAX_SEGS;
-		r = dev_pop(ch, q, c);
-		if (r == 0) {
-			ch->held[q] = true;
-			*out = c;
-			vr__chan_wait_found(ch, q, &w);
-			return 0;
-		}
-		if (r != VR_EAGAIN)
-			return vr__chan_break(ch, r);
-		r = vr__chan_wait(ch, q, timeout_ns, deadline, &w);
-		if (r)
-			return r;
-	}
+	return vr__chan_wait_for(ch, q, timeout_ns, look_chain, out);
 }
 
 static int dev_done(struct vr_chan *ch, uint32_t q, uint32_t len)
