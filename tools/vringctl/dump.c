@@ -57,6 +57,18 @@ static void print_chain(FILE *out, const struct vc_queue_view *q,
 		fprintf(out, "    note: %s\n", ch->why);
 }
 
+/* Every chain in flight the view kept, then how many it left out. */
+static void print_chains(FILE *out, const struct vc_queue_view *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->nchains; i++)
+		print_chain(out, q, &q->chains[i]);
+	if (q->chains_total > q->nchains)
+		fprintf(out, "  ... %zu more chains in flight not shown\n",
+			q->chains_total - q->nchains);
+}
+
 static void print_stats(FILE *out, const struct vc_queue_view *q)
 {
 	static const char *const side[2] = {"driver", "device"};
@@ -130,11 +142,7 @@ static void print_split(FILE *out, const struct vc_analysis *a,
 				? "in order (the newest used entries match the "
 				  "available ones)"
 				: "out of order: chains in flight are a best guess");
-	for (i = 0; i < q->nchains; i++)
-		print_chain(out, q, &q->chains[i]);
-	if (q->chains_total > q->nchains)
-		fprintf(out, "  ... %zu more chains in flight not shown\n",
-			q->chains_total - q->nchains);
+	print_chains(out, q);
 	if (q->nused)
 		fprintf(out, "  used entries      the newest %zu (the driver may have "
 			     "collected them):\n", q->nused);
@@ -190,11 +198,7 @@ static void print_packed(FILE *out, const struct vc_queue_view *q)
 	fprintf(out, "  in flight         %zu chain%s, %u descriptor%s after the newest "
 		     "used one (inferred)\n", q->chains_total, q->chains_total == 1 ? "" : "s",
 		q->pending_descs, q->pending_descs == 1 ? "" : "s");
-	for (i = 0; i < q->nchains; i++)
-		print_chain(out, q, &q->chains[i]);
-	if (q->chains_total > q->nchains)
-		fprintf(out, "  ... %zu more chains in flight not shown\n",
-			q->chains_total - q->nchains);
+	print_chains(out, q);
 	if (q->nused)
 		fprintf(out, "  used descriptors  the newest %zu:\n", q->nused);
 	for (i = 0; i < q->nused; i++) {

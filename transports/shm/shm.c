@@ -712,6 +712,23 @@ static int bind_socket(struct vr_shm *s, const char *path)
 	return 0;
 }
 
+/* This end's heartbeat period and liveness timeout (0: the defaults),
+ * refused with a message when a peer could be declared dead while alive. */
+static int set_timing(struct vr_shm *s, uint64_t heartbeat_ns, uint64_t liveness_ns)
+{
+	struct vr__shm *p = s->p;
+
+	p->heartbeat_ns = heartbeat_ns ? heartbeat_ns : VR_SHM_HEARTBEAT_DEFAULT_NS;
+	p->liveness_ns = liveness_ns ? liveness_ns : VR_SHM_LIVENESS_DEFAULT_NS;
+	if (vr__hs_timing_ok(p->heartbeat_ns, p->liveness_ns))
+		return 0;
+	seterr(s, "heartbeat %llu ns / liveness timeout %llu ns: the period must "
+		  "be 100 us..1 s and the timeout 2 periods..60 s",
+	       (unsigned long long)p->heartbeat_ns,
+	       (unsigned long long)p->liveness_ns);
+	return VR_EINVAL;
+}
+
 int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg)
 {
 	struct vr__shm *p;
@@ -752,18 +769,9 @@ int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg)
 	p->cfg_flags = cfg->flags;
 	p->polling = (cfg->flags & VR_SHM_POLLING) != 0;
 	p->hb_watch = p->polling || !cfg->socket_path;
-	p->liveness_ns = cfg->liveness_timeout_ns ? cfg->liveness_timeout_ns
-						  : VR_SHM_LIVENESS_DEFAULT_NS;
-	p->heartbeat_ns = cfg->heartbeat_ns ? cfg->heartbeat_ns
-					    : VR_SHM_HEARTBEAT_DEFAULT_NS;
-	if (!vr__hs_timing_ok(p->heartbeat_ns, p->liveness_ns)) {
-		seterr(s, "heartbeat %llu ns / liveness timeout %llu ns: the "
-			  "period must be 100 us..1 s and the timeout 2 periods..60 s",
-		       (unsigned long long)p->heartbeat_ns,
-		       (unsigned long long)p->liveness_ns);
-		rc = VR_EINVAL;
+	rc = set_timing(s, cfg->heartbeat_ns, cfg->liveness_timeout_ns);
+	if (rc)
 		goto fail;
-	}
 	if (cfg->socket_path) {
 		struct sockaddr_un a;
 
@@ -1321,18 +1329,10 @@ int vr_shm_open(struct vr_shm *s, uint32_t backing, const char *path,
 		goto fail;
 	p->polling = true;
 	p->hb_watch = true;
-	p->heartbeat_ns = cfg && cfg->heartbeat_ns ? cfg->heartbeat_ns
-						   : VR_SHM_HEARTBEAT_DEFAULT_NS;
-	p->liveness_ns = cfg && cfg->liveness_timeout_ns ? cfg->liveness_timeout_ns
-							 : VR_SHM_LIVENESS_DEFAULT_NS;
-	if (!vr__hs_timing_ok(p->heartbeat_ns, p->liveness_ns)) {
-		seterr(s, "heartbeat %llu ns / liveness timeout %llu ns: the "
-			  "period must be 100 us..1 s and the timeout 2 periods..60 s",
-		       (unsigned long long)p->heartbeat_ns,
-		       (unsigned long long)p->liveness_ns);
-		rc = VR_EINVAL;
+	rc = set_timing(s, cfg ? cfg->heartbeat_ns : 0,
+			cfg ? cfg->liveness_timeout_ns : 0);
+	if (rc)
 		goto fail;
-	}
 	p->my_gen = p->info.generation;
 	hb_reset(p);
 	atomic_store(&p->state, ST_ALIVE);
