@@ -11,6 +11,11 @@ VR_PACKAGES=(
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   clang libclang-rt-14-dev
   spin
+  # The QEMU tests (ctest label qemu): guests under TCG, their kernels,
+  # initramfs tools and cross compilers (see shared qemu-facts).
+  qemu-system-x86 qemu-system-arm qemu-utils
+  linux-image-cloud-amd64 busybox-static cpio kmod socat
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev
 )
 
 vr_log() { printf '[libvring] %s\n' "$*" >&2; }
