@@ -21,7 +21,22 @@
 #   bench/results/latency-*.png  latency distribution per policy, one per load
 #
 # On a fresh Debian 12 machine it installs what is missing first (Google
-# Benchmark, Concurrency Kit, liburcu, DPDK, gnuplot, python3).
+# Benchmark, Concurrency Kit, liburcu, DPDK, gnuplot, python3, valgrind).
+#
+#   scripts/bench.sh --instructions
+#
+# does only the instruction counts (a few minutes, any machine): every local
+# benchmark (both roles on one CPU) runs a fixed number of messages under
+# callgrind (bench/bench_icount.c), and bench/report_instructions.py writes
+#
+#   bench/results/instructions.json          {"BM_packed_local/32": N, ...}:
+#                                            instructions per message
+#   bench/results/instructions-history.json  the last 30 such runs
+#   bench/results/instructions.md            table, change against the
+#                                            previous run, targets
+#
+# The full run (no argument) does the instruction counts too, after the
+# latency phase (VB_INSTRUCTIONS=0 skips them).
 #
 # Environment:
 #   VB_REPETITIONS  repetitions of every benchmark (default 7), interleaved
@@ -58,18 +73,26 @@ source scripts/lib/setup.sh
 : "${VB_BUILD_DIR:=build-bench}"
 : "${VB_SUITE:=1}"
 : "${VB_LATENCY:=1}"
-if [ "$VB_SUITE" != 0 ]; then
-  vr_install_deps libdpdk-dev gnuplot-nox python3
+: "${VB_INSTRUCTIONS:=1}"
+case "${1:-}" in
+  --instructions) VB_SUITE=0; VB_LATENCY=0; VB_INSTRUCTIONS=1 ;;
+  "") ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) echo "bench.sh: unknown argument '$1' (--instructions, --help)" >&2; exit 2 ;;
+esac
+if [ "$VB_SUITE" != 0 ] || [ "$VB_INSTRUCTIONS" != 0 ]; then
+  vr_install_deps libdpdk-dev gnuplot-nox python3 valgrind
 else
-  vr_install_deps gnuplot-nox python3
+  vr_install_deps gnuplot-nox python3 valgrind
 fi
 out=bench/results
 mkdir -p "$out"
 targets=()
 if [ "$VB_SUITE" != 0 ]; then targets+=(vring_bench); fi
 if [ "$VB_LATENCY" != 0 ]; then targets+=(vring_latency); fi
+if [ "$VB_INSTRUCTIONS" != 0 ]; then targets+=(vring_icount); fi
 if [ "${#targets[@]}" -eq 0 ]; then
-  vr_log "VB_SUITE=0 and VB_LATENCY=0: nothing to do"
+  vr_log "VB_SUITE=0, VB_LATENCY=0 and VB_INSTRUCTIONS=0: nothing to do"
   exit 0
 fi
 
@@ -160,11 +183,55 @@ run_latency() {
   fi
 }
 
+# ---- Instruction counts (callgrind) ---------------------------------------------
+: "${VB_ICOUNT_BATCHES:=2048}"
+icount_rc=0
+run_instructions() {
+  local bin="$VB_BUILD_DIR/bench/vring_icount" counts="$VB_BUILD_DIR/icount.txt"
+  local name batch msgs log collected n=0
+  [ -x "$bin" ] || { vr_log "vring_icount was not built (valgrind headers missing?)"; exit 1; }
+  : >"$counts"
+  vr_log "instructions: each local benchmark for $VB_ICOUNT_BATCHES batches under callgrind"
+  while read -r name; do
+    batch=${name##*/}
+    msgs=$((batch * VB_ICOUNT_BATCHES))
+    log="$VB_BUILD_DIR/icount.log"
+    if ! valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=/dev/null \
+        "$bin" "$name" "$msgs" >"$log" 2>&1; then
+      cat "$log" >&2
+      vr_log "instructions: $name failed"
+      icount_rc=1
+      continue
+    fi
+    collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log" | tail -n1)
+    msgs=$(sed -n "s|^$name messages \([0-9]*\)\$|\1|p" "$log")
+    if [ -z "$collected" ] || [ -z "$msgs" ]; then
+      cat "$log" >&2
+      vr_log "instructions: no count for $name"
+      icount_rc=1
+      continue
+    fi
+    echo "$name $msgs $collected" >>"$counts"
+    n=$((n + 1))
+    printf '[libvring] instructions: %-32s %8.1f per message\n' "$name" \
+      "$(awk -v c="$collected" -v m="$msgs" 'BEGIN { print c / m }')" >&2
+  done < <("$bin" --list)
+  python3 bench/report_instructions.py "$counts" "$out" \
+    --date "$(date -u +%Y-%m-%dT%H:%MZ)" \
+    --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
+    --compiler "$(${CC:-cc} --version | head -n1)"
+  vr_log "wrote $out/instructions.json, $out/instructions-history.json, $out/instructions.md ($n benchmarks)"
+}
+
 if [ "$VB_SUITE" != 0 ]; then
   run_suite
 fi
 if [ "$VB_LATENCY" != 0 ]; then
   run_latency
 fi
+if [ "$VB_INSTRUCTIONS" != 0 ]; then
+  run_instructions
+fi
 [ "$suite_rc" -eq 0 ] || exit "$suite_rc"
-exit "$latency_rc"
+[ "$latency_rc" -eq 0 ] || exit "$latency_rc"
+exit "$icount_rc"

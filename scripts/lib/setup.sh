@@ -10,7 +10,7 @@ VR_PACKAGES=(
   linux-libc-dev
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
   clang libclang-rt-14-dev
-  spin
+  spin valgrind
   # The QEMU tests (ctest label qemu): guests under TCG, their kernels,
   # initramfs tools and cross compilers (see shared qemu-facts).
   qemu-system-x86 qemu-system-arm qemu-utils

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vring_icount: the benchmark bodies of bench/ behind a second face of
+ * bench_shim.h, made to be counted by callgrind instead of timed.
+ *
+ * Google Benchmark picks its iteration counts from the clock, so two runs
+ * never execute the same instructions. Here a body runs for a fixed number
+ * of messages, and callgrind's collection is switched on by the first
+ * vb_run() (after the body's set-up) and off by the last one (before its
+ * tear-down); vb_pause()/vb_resume() switch it off and on in between, as
+ * they stop the timer under Google Benchmark. Run under
+ *
+ *   valgrind --tool=callgrind --collect-atstart=no vring_icount NAME/ARG MSGS
+ *
+ * callgrind's "Collected" total divided by MSGS is the instructions per
+ * message of that benchmark, harness included: exact and the same on any
+ * x86-64 machine for the same binary (scripts/bench.sh --instructions).
+ *
+ * Only the single-thread pattern (local: both roles on one CPU) is offered:
+ * in the two-thread patterns one side spins while it waits, and the count
+ * would measure the scheduler.
+ *
+ *   vring_icount --list              the benchmarks it can count
+ *   vring_icount NAME/ARG MESSAGES   run one, e.g. BM_packed_local/32 100000
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <valgrind/callgrind.h>
+
+#include "bench_common.h"
+#include "bench_shim.h"
+
+struct vb_state {
+	uint64_t want;    /* messages to run */
+	uint64_t done;    /* messages handed out by vb_run */
+	int64_t arg;      /* the instance's one argument (batch) */
+	bool started, stopped, paused;
+	const char *failed;
+};
+
+static int g_failed;
+
+bool vb_run(struct vb_state *s, uint64_t n)
+{
+	if (!s->started) {
+		s->started = true;
+		CALLGRIND_ZERO_STATS;
+		CALLGRIND_TOGGLE_COLLECT;
+	}
+	if (s->failed || s->done >= s->want) {
+		if (!s->stopped) {
+			s->stopped = true;
+			if (!s->paused)
+				CALLGRIND_TOGGLE_COLLECT;
+		}
+		return false;
+	}
+	s->done += n;
+	return true;
+}
+
+bool vb_last(const struct vb_state *s)
+{
+	return s->done >= s->want;
+}
+
+int64_t vb_arg(const struct vb_state *s, unsigned i, int64_t dflt)
+{
+	return i == 0 ? s->arg : dflt;
+}
+
+void vb_pause(struct vb_state *s)
+{
+	if (s->started && !s->stopped && !s->paused) {
+		s->paused = true;
+		CALLGRIND_TOGGLE_COLLECT;
+	}
+}
+
+void vb_resume(struct vb_state *s)
+{
+	if (s->paused) {
+		s->paused = false;
+		CALLGRIND_TOGGLE_COLLECT;
+	}
+}
+
+void vb_counter(struct vb_state *s, const char *name, double value)
+{
+	(void)s;
+	(void)name;
+	(void)value;
+}
+
+void vb_items(struct vb_state *s, uint64_t n)
+{
+	(void)s;
+	(void)n;
+}
+
+void vb_fail(struct vb_state *s, const char *msg)
+{
+	if (!s->failed) {
+		s->failed = msg;
+		g_failed++;
+	}
+}
+
+void vb_context(const char *key, const char *value)
+{
+	(void)key;
+	(void)value;
+}
+
+static const struct vb_bench *const lists[] = {
+	vb_vring_benches,
+#ifdef VB_HAVE_CK
+	vb_ck_ring_list,
+#endif
+#ifdef VB_HAVE_URCU
+	vb_urcu_wfcq_list,
+#endif
+#ifdef VB_HAVE_DPDK
+	vb_dpdk_ring_list,
+	vb_dpdk_ring16_list,
+#endif
+	NULL,
+};
+
+static const int64_t batches[] = {1, 8, 32, 256};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: vring_icount --list\n"
+		     "       vring_icount NAME/BATCH MESSAGES   (under valgrind "
+		     "--tool=callgrind --collect-atstart=no)\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct vb_bench *found = NULL;
+	struct vb_state s;
+	char *end, name[96];
+	const char *slash;
+	unsigned long long msgs;
+	long long batch;
+	size_t i;
+
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (i = 0; lists[i]; i++)
+			for (const struct vb_bench *b = lists[i]; b->name; b++)
+				if (b->pattern == VB_LOCAL)
+					for (size_t k = 0; k < sizeof(batches) / sizeof(batches[0]); k++)
+						printf("%s/%lld\n", b->name, (long long)batches[k]);
+		return 0;
+	}
+	if (argc != 3) {
+		usage(stderr);
+		return 2;
+	}
+	slash = strrchr(argv[1], '/');
+	if (!slash || (size_t)(slash - argv[1]) >= sizeof(name)) {
+		fprintf(stderr, "vring_icount: \"%s\" is not NAME/BATCH\n", argv[1]);
+		return 2;
+	}
+	memcpy(name, argv[1], (size_t)(slash - argv[1]));
+	name[slash - argv[1]] = '\0';
+	batch = strtoll(slash + 1, &end, 10);
+	if (*end || batch < 1 || batch > 256) {
+		fprintf(stderr, "vring_icount: batch \"%s\" is not 1..256\n", slash + 1);
+		return 2;
+	}
+	msgs = strtoull(argv[2], &end, 10);
+	if (*end || msgs < (unsigned long long)batch || msgs > 100000000ull) {
+		fprintf(stderr, "vring_icount: MESSAGES \"%s\" is not %lld..100000000\n",
+			argv[2], batch);
+		return 2;
+	}
+	for (i = 0; lists[i] && !found; i++)
+		for (const struct vb_bench *b = lists[i]; b->name; b++)
+			if (b->pattern == VB_LOCAL && strcmp(b->name, name) == 0) {
+				found = b;
+				break;
+			}
+	if (!found) {
+		fprintf(stderr, "vring_icount: no local benchmark \"%s\" (try --list)\n", name);
+		return 2;
+	}
+	/* Whole batches: the count is divided by what really ran. */
+	memset(&s, 0, sizeof(s));
+	s.want = msgs - msgs % (unsigned long long)batch;
+	s.arg = batch;
+	found->fn(&s);
+	if (g_failed) {
+		fprintf(stderr, "vring_icount: %s failed: %s\n", argv[1], s.failed);
+		return 1;
+	}
+	printf("%s messages %llu\n", argv[1], (unsigned long long)s.done);
+	return 0;
+}
