@@ -65,6 +65,7 @@ struct vbp {
 	/* Producer private. */
 	_Alignas(VB_LINE) uint64_t sent, done_seen, back_got;
 	uint32_t bi;
+	uint32_t ri; /* _ret bodies: pool index of the next buffer due back */
 	vbp_elem_t e[VBP_MAX_BATCH];
 	/* Consumer result. */
 	_Alignas(VB_LINE) uint64_t got;
@@ -371,9 +372,140 @@ static void VBP_FN(_local)(struct vb_state *s)
 	VBP_FN(_free)(b);
 }
 
+/* ---- With a return ring: the buffer comes back, as a used ring returns it ----
+ *
+ * libvring's driver gets every buffer back through the used ring, checks that
+ * it is one it lent, and only then may reuse it: its flow control is the
+ * buffers returned, not the queue's capacity. The _ret bodies give each peer
+ * the same duty: a second queue carries every element back to the producer,
+ * which checks that the returned buffer is the next one it lent (in order,
+ * as libvring checks each used id against its own record), and sends only
+ * while fewer than a queue's worth are out. */
+
+/* Producer: take whatever came back, check it, count it. */
+static VB_ALWAYS_INLINE bool VBP_FN(_reap)(struct vbp *b, vbp_elem_t *r)
+{
+	unsigned n = vbp_deq(b->back, r, VBP_MAX_BATCH), i;
+
+	for (i = 0; i < n; i++) {
+		if (vbp_buf(&r[i]) != b->pool + (size_t)b->ri * b->stride) {
+			vb_pair_fail(&b->pair, "producer: returned buffer %llu is not "
+					       "the one lent",
+				     (unsigned long long)b->back_got);
+			return false;
+		}
+		if (++b->ri == b->nbufs)
+			b->ri = 0;
+		b->back_got++;
+	}
+	return true;
+}
+
+/* Producer: reap until at most @p max buffers are out. */
+static bool VBP_FN(_wait_back)(struct vbp *b, vbp_elem_t *r, uint64_t max)
+{
+	struct vb_spin w;
+
+	vb_spin_init(&w);
+	while (b->sent - b->back_got > max) {
+		uint64_t before = b->back_got;
+
+		if (!VBP_FN(_reap)(b, r))
+			return false;
+		if (b->back_got == before && !vb_spin(&w, &b->pair, "returned buffers"))
+			return false;
+	}
+	return true;
+}
+
+static void VBP_FN(_ret_stream)(struct vb_state *s)
+{
+	unsigned batch = (unsigned)vb_arg(s, 0, 32);
+	unsigned payload = (unsigned)vb_arg(s, 1, 8);
+	uint32_t num = (uint32_t)vb_arg(s, 2, VB_QSIZE);
+	struct vbp *b = VBP_FN(_new)(s, batch, payload, true, num, true);
+	vbp_elem_t r[VBP_MAX_BATCH];
+	struct vb_timer t;
+	bool ok = true;
+
+	if (!b)
+		return;
+	if (vb_pair_start(&b->pair, VBP_FN(_consumer), b)) {
+		vb_pair_stop(&b->pair);
+		vb_fail(s, b->pair.why);
+		VBP_FN(_free)(b);
+		return;
+	}
+	vb_timer_start(&t);
+	while (ok && vb_run(s, batch)) {
+		/* Room: fewer than a queue's worth lent (the return queue
+		 * then always has room for what the consumer echoes). */
+		if (!(ok = VBP_FN(_reap)(b, r)) ||
+		    !(ok = VBP_FN(_wait_back)(b, r, num - batch)))
+			break;
+		VBP_FN(_fill)(b);
+		if (!(ok = VBP_FN(_push)(b, b->q)))
+			break;
+		b->sent += batch;
+		if (vb_last(s))
+			ok = VBP_FN(_wait_back)(b, r, 0);
+	}
+	vb_timer_stop(&t);
+	vb_pair_stop(&b->pair);
+	if (ok && b->back_got != b->sent)
+		ok = false;
+	VBP_FN(_finish)(s, b, ok, &t);
+	VBP_FN(_free)(b);
+}
+
+static void VBP_FN(_ret_local)(struct vb_state *s)
+{
+	unsigned batch = (unsigned)vb_arg(s, 0, 32);
+	struct vbp *b = VBP_FN(_new)(s, batch, 8, false, VB_QSIZE, true);
+	vbp_elem_t r[VBP_MAX_BATCH];
+	struct vb_timer t;
+	bool ok = true;
+
+	if (!b)
+		return;
+	vb_pin_self(vb_cpu_producer);
+	vb_timer_start(&t);
+	while (ok && vb_run(s, batch)) {
+		unsigned n, i;
+
+		VBP_FN(_fill)(b);
+		if (vbp_enq(b->q, b->e, batch) != batch) {
+			ok = false;
+			break;
+		}
+		/* The consumer's half: take, check, return. */
+		n = vbp_deq(b->q, r, batch);
+		for (i = 0; i < n; i++)
+			if (!vbp_elem_ok(&r[i], 8, b->sent + i) ||
+			    vbp_buf(&r[i]) != vbp_buf(&b->e[i]))
+				ok = false;
+		if (n != batch || vbp_enq(b->back, r, n) != n) {
+			ok = false;
+			break;
+		}
+		b->sent += batch;
+		/* The producer's half: collect and check every return. */
+		if (!VBP_FN(_reap)(b, r) || b->back_got != b->sent)
+			ok = false;
+	}
+	vb_timer_stop(&t);
+	if (!ok)
+		vb_fail(s, b->pair.why[0] ? b->pair.why : "local: a buffer was lost or wrong");
+	else
+		vb_report(s, &t, b->sent);
+	VBP_FN(_free)(b);
+}
+
 const struct vb_bench VBP_CAT(VBP_CAT(vb_, VBP_NAME), _list)[] = {
 	{ "BM_" VBP_STR(VBP_NAME) "_stream", VBP_FN(_stream), VB_STREAM },
 	{ "BM_" VBP_STR(VBP_NAME) "_pingpong", VBP_FN(_pingpong), VB_PINGPONG },
 	{ "BM_" VBP_STR(VBP_NAME) "_local", VBP_FN(_local), VB_LOCAL },
+	{ "BM_" VBP_STR(VBP_NAME) "_ret_stream", VBP_FN(_ret_stream), VB_STREAM },
+	{ "BM_" VBP_STR(VBP_NAME) "_ret_local", VBP_FN(_ret_local), VB_LOCAL },
 	{ NULL, NULL, VB_STREAM },
 };
