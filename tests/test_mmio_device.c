@@ -80,52 +80,6 @@ static void test_init_sequence_status_callbacks(void **state)
 
 /* ---- Buffer exchange -------------------------------------------------------- */
 
-/* The back end: answer every chain with the bytes of its readable part
- * reversed, then publish (the model raises the interrupt when asked). */
-static void serve(struct td *t, uint32_t q)
-{
-	struct vr_split_dev *s = vr_mmio_dev_split(&t->dev, q);
-	struct vr_packed_dev *p = vr_mmio_dev_packed(&t->dev, q);
-	struct vr_iov iov[8];
-	struct vr_chain c;
-	int rc;
-
-	assert_true((s != NULL) != (p != NULL));
-	for (;;) {
-		unsigned char tmp[256];
-		uint32_t n = 0, i, j;
-
-		c.iov = iov;
-		c.iov_cap = 8;
-		rc = s ? vr_split_dev_pop(s, &c) : vr_packed_dev_pop(p, &c);
-		if (rc == VR_EAGAIN) {
-			/* Ask for a kick at the next chain, then look again. */
-			rc = s ? vr_split_dev_arm_avail_notify(s)
-			       : vr_packed_dev_arm_avail_notify(p);
-			assert_true(rc >= 0);
-			if (rc == 0)
-				break;
-			continue;
-		}
-		assert_int_equal(rc, 0);
-		for (i = 0; i < c.n_out; i++) {
-			assert_true(n + iov[i].len <= sizeof(tmp));
-			memcpy(tmp + n, iov[i].base, iov[i].len);
-			n += iov[i].len;
-		}
-		assert_int_equal(c.n_in, 1);
-		assert_true(iov[c.n_out].len >= n);
-		for (j = 0; j < n; j++)
-			((unsigned char *)iov[c.n_out].base)[j] = tmp[n - 1 - j];
-		rc = s ? vr_split_dev_complete(s, c.id, n)
-		       : vr_packed_dev_complete(p, c.id, n);
-		assert_int_equal(rc, 0);
-		t->served++;
-	}
-	rc = vr_mmio_dev_queue_publish(&t->dev, q);
-	assert_true(rc == 0 || rc == 1);
-}
-
 struct drvq {
 	bool packed;
 	struct vr_split_drv s;
@@ -234,7 +188,7 @@ static void test_split_exchange(void **state)
 	struct drvq d0, d1;
 
 	(void)state;
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_bringup_split(t, F(VR_F_VERSION_1) | F(VR_F_INDIRECT_DESC), 256, 64);
 	drvq_init(t, &d0, 256, Q0_DESC, Q0_AVAIL, Q0_USED);
 	drvq_init(t, &d1, 64, Q1_DESC, Q1_AVAIL, Q1_USED);
@@ -255,7 +209,7 @@ static void test_split_event_idx_exchange(void **state)
 	struct drvq d0;
 
 	(void)state;
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_bringup_split(t, F(VR_F_VERSION_1) | F(VR_F_EVENT_IDX), 16, 64);
 	drvq_init(t, &d0, 16, Q0_DESC, Q0_AVAIL, Q0_USED);
 	/* Batches of 8 in a 16-entry ring: 16-bit indexes wrap many times. */
@@ -273,7 +227,7 @@ static void test_packed_exchange(void **state)
 		       dev = TD_GPA + 0x1010u;
 
 	(void)state;
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_negotiate(t, F(VR_F_VERSION_1) | F(VR_F_RING_PACKED) | F(VR_F_EVENT_IDX));
 	/* Packed rings need not be a power of two. */
 	assert_int_equal(td_queue(t, 0, 100, desc, drv, dev), 0);
@@ -295,7 +249,7 @@ static void test_reset_and_reinit(void **state)
 	struct drvq d0;
 
 	(void)state;
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_bringup_split(t, F(VR_F_VERSION_1), 256, 64);
 	drvq_init(t, &d0, 256, Q0_DESC, Q0_AVAIL, Q0_USED);
 	exchange(t, &d0, 0, 10, 4);
@@ -337,7 +291,7 @@ static void test_queue_ready_zero_reprogram(void **state)
 	struct drvq d1;
 
 	(void)state;
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_bringup_split(t, F(VR_F_VERSION_1), 256, 64);
 	wr(t, VR_MMIO_REG_QUEUE_SEL, 1);
 	assert_int_equal(wr(t, VR_MMIO_REG_QUEUE_READY, 0), 0);
@@ -366,7 +320,7 @@ static void test_queue_reset(void **state)
 	struct drvq d0;
 
 	(void)state;
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_bringup_split(t, F(VR_F_VERSION_1) | F(VR_F_RING_RESET), 256, 64);
 	drvq_init(t, &d0, 256, Q0_DESC, Q0_AVAIL, Q0_USED);
 	exchange(t, &d0, 0, 50, 5);
@@ -387,7 +341,7 @@ static void test_queue_reset(void **state)
 
 	/* Now done right: re-enable with fresh areas. */
 	t = td_new(TD_OFFER);
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_bringup_split(t, F(VR_F_VERSION_1) | F(VR_F_RING_RESET), 256, 64);
 	wr(t, VR_MMIO_REG_QUEUE_SEL, 0);
 	assert_int_equal(wr(t, VR_MMIO_REG_QUEUE_RESET, 1), 0);
@@ -516,7 +470,7 @@ static void test_translate_callback(void **state)
 	memset(&mem, 0, sizeof(mem));
 	mem.translate = two_windows;
 	assert_int_equal(td_init_mem(t, TD_OFFER, mem), 0);
-	t->serve = serve;
+	t->serve = td_serve_reverse;
 	td_negotiate(t, F(VR_F_VERSION_1));
 	/* A ring in the gap between the windows is refused. */
 	assert_int_equal(td_queue(t, 0, 256, TD_GPA + 0x10000u, Q0_AVAIL, Q0_USED), VR_EFAULT);
