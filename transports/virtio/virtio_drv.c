@@ -346,7 +346,11 @@ int vr_virtio_queue_setup(struct vr_virtio_dev *d, struct vr_virtio_queue *vq,
 	zero_bytes(cfg->ring, vr_virtio_queue_mem_size(d->features, num));
 	qc.num = num;
 	qc.features = d->features & VR_RING_FEATURES;
-	qc.flags = cfg->flags;
+	/* Packed: QEMU (and other devices written against Linux, which
+	 * ignores the flag) report the written length without setting WRITE
+	 * on the used descriptor. The length is still bounded by the
+	 * chain's writable bytes, so taking it is safe. */
+	qc.flags = cfg->flags | (packed ? VR_QF_USED_LEN_WITHOUT_WRITE : 0u);
 	qc.mem = cfg->mem;
 	qc.max_indirect = 0;
 	vq->dev = d;

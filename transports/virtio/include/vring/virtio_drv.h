@@ -168,7 +168,9 @@ struct vr_virtio_queue_cfg {
 	/** Private state of vr_virtio_queue_state_size() bytes, pointer aligned. */
 	void *state;
 	size_t state_len;
-	uint32_t flags;      /**< VR_QF_* for the ring core */
+	/** VR_QF_* for the ring core; packed queues always get
+	 *  VR_QF_USED_LEN_WITHOUT_WRITE (QEMU needs it). */
+	uint32_t flags;
 	struct vr_mem mem;   /**< cache hooks; zeroed = coherent memory */
 };
 
