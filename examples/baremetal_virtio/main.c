@@ -224,6 +224,7 @@ static struct {
 	uint16_t len[QSIZE + 1];
 	unsigned head, tail; /* FIFO of used receive buffers */
 } rx_done;
+static bool rx_posted[QSIZE]; /* buffer i is with the device */
 static uint16_t tx_free[QSIZE];
 static unsigned tx_nfree;
 static volatile uint32_t rng_got; /* bytes of the last rng request, or 0 */
@@ -250,6 +251,7 @@ static void on_used(void *ctx, struct vr_virtio_queue *vq,
 		rx_done.idx[rx_done.tail] = (uint16_t)i;
 		rx_done.len[rx_done.tail] = (uint16_t)b->len;
 		rx_done.tail = next;
+		rx_posted[i] = false;
 		ctr.rx_bufs_used++;
 	} else if (vq == &txq) {
 		tx_free[tx_nfree++] = (uint16_t)i;
@@ -435,10 +437,40 @@ static void probe_slots(void)
 static int post_rx(unsigned i)
 {
 	struct vr_seg s;
+	int err;
 
 	s.addr = (uint64_t)(uintptr_t)rx_bufs[i];
 	s.len = RX_BUF;
-	return vr_virtio_queue_add(&rxq, &s, 0, 1, (void *)(uintptr_t)i);
+	err = vr_virtio_queue_add(&rxq, &s, 0, 1, (void *)(uintptr_t)i);
+	if (err >= 0)
+		rx_posted[i] = true;
+	return err;
+}
+
+/* Per-queue reset (VIRTIO_F_RING_RESET) of the receive queue, then set it
+ * up again and give back the buffers the device held. The host sends
+ * nothing else until the reply, so no byte is in flight. */
+static int reset_rx(void)
+{
+	unsigned i;
+	int err;
+
+	irq_off();
+	err = vr_virtio_queue_reset(&rxq);
+	if (!err) {
+		err = queue(&con, &rxq, 0, ring_rx, state_rx);
+		err = err < 0 ? err : 0;
+	}
+	for (i = 0; !err && i < rxq.num; i++) {
+		if (!rx_posted[i])
+			continue;
+		err = post_rx(i);
+		err = err < 0 ? err : 0;
+	}
+	if (!err && !polling)
+		vr_virtio_queue_arm(&rxq);
+	irq_on();
+	return err;
 }
 
 /* A free transmit buffer, waiting (interrupt or poll) while none is. The
@@ -680,6 +712,17 @@ static int handle_frame(uint8_t cmd, uint32_t seq, const uint8_t *pl, uint32_t l
 	case 'P':
 		set_polling(len >= 1 && pl[0] != 0);
 		return send_frame('p', seq, NULL, 0, NULL, 0);
+	case 'X':
+		r = reset_rx();
+		n = 0;
+		{
+			struct text t = {text, 0, sizeof(text)};
+
+			t_str(&t, "reset=");
+			t_str(&t, vr_errname(r));
+			n = t.len;
+		}
+		return send_frame('x', seq, (const uint8_t *)text, n, NULL, 0);
 	case 'Q':
 		quit = true;
 		return send_frame('q', seq, NULL, 0, NULL, 0);
