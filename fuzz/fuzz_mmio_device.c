@@ -176,11 +176,39 @@ static bool write_rc_ok(int rc)
 /* A write; checks the code and the DEVICE_NEEDS_RESET rule. */
 static int w(struct fz *f, uint32_t off, unsigned size, uint32_t v)
 {
-	uint32_t before = vr_mmio_dev_status(&f->dev);
+	uint32_t before = vr_mmio_dev_status(&f->dev), after;
 	uint64_t viol = vr_mmio_dev_stats(&f->dev)->violations;
 	int rc = vr_mmio_dev_write(&f->dev, off, size, v);
 
 	FZ_CHECK_RC(write_rc_ok(rc), rc);
+	after = vr_mmio_dev_status(&f->dev);
+	if (off == VR_MMIO_REG_STATUS && size == 4) {
+		/* Taken exactly, taken without FEATURES_OK, or refused with
+		 * nothing changed but DEVICE_NEEDS_RESET. */
+		if (rc == 0)
+			FZ_CHECK(after == v);
+		else if (rc == VR_EFEATURES)
+			FZ_CHECK(after == (v & ~VR_VIRTIO_STATUS_FEATURES_OK));
+		else
+			FZ_CHECK(after == before ||
+				 ((before & VR_VIRTIO_STATUS_DRIVER_OK) &&
+				  after == (before | VR_VIRTIO_STATUS_NEEDS_RESET)));
+	} else if (rc == 0 && size == 4 && off >= VR_MMIO_REG_QUEUE_DESC_LOW &&
+		   off <= VR_MMIO_REG_QUEUE_DEVICE_HIGH && f->dev.queue_sel < NQ) {
+		/* An address half taken is what reads back from the model. */
+		const struct vr_mmio_dev_queue *q = &f->queues[f->dev.queue_sel];
+		uint64_t a = off < VR_MMIO_REG_QUEUE_DRIVER_LOW ? q->desc
+			   : off < VR_MMIO_REG_QUEUE_DEVICE_LOW ? q->driver : q->device;
+
+		FZ_CHECK((uint32_t)((off & 4u) ? a >> 32 : a) == v);
+		FZ_CHECK(!q->ready);
+	} else if (rc == 0 && size == 4 && off == VR_MMIO_REG_QUEUE_NUM) {
+		FZ_CHECK(f->queues[f->dev.queue_sel].num == v);
+	} else if (rc != 0 && rc != VR_EAGAIN && rc != VR_EFEATURES) {
+		/* A refused or ignored write changes the status at most by
+		 * DEVICE_NEEDS_RESET. */
+		FZ_CHECK(after == before || after == (before | VR_VIRTIO_STATUS_NEEDS_RESET));
+	}
 	if (vr_mmio_dev_stats(&f->dev)->violations != viol) {
 		FZ_CHECK(vr_mmio_dev_stats(&f->dev)->violations == viol + 1);
 		FZ_CHECK_RC(rc != 0 && rc != VR_EMMIOREG && rc != VR_EFEATURES &&
