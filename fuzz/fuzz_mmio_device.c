@@ -24,7 +24,9 @@
  * format and at most QueueNumMax, and all three areas aligned, disjoint and
  * wholly inside the memory the driver may use (the model never accepts a
  * ring outside it); the queue_state callbacks match QueueReady; a refused
- * write after DRIVER_OK leaves DEVICE_NEEDS_RESET set; the back end gets a
+ * write after DRIVER_OK leaves DEVICE_NEEDS_RESET set; a status write is
+ * taken exactly, taken without FEATURES_OK (VR_EFEATURES) or refused with
+ * nothing changed; a queue register taken reads back; the back end gets a
  * queue only while the device is live; every chain it takes lies in the
  * allowed memory. ASan (libFuzzer build) catches any access outside the
  * arena, the state buffers or the config bytes, all allocated exactly.
