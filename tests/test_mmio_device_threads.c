@@ -242,8 +242,8 @@ static void run(uint64_t wanted, uint32_t num)
 	pthread_join(th, NULL);
 	assert_int_equal(v.failed, 0);
 	assert_int_equal(v.served, MSGS);
-	/* Suppression worked both ways: fewer kicks and interrupts than
-	 * messages (the exact numbers depend on the scheduling). */
+	/* At most one kick and one interrupt a message, at least one of
+	 * each (the exact numbers depend on the scheduling; printed). */
 	assert_true(v.kicks >= 1 && v.kicks <= MSGS);
 	assert_true(v.irqs >= 1 && v.irqs <= MSGS);
 	assert_int_equal(vr_mmio_dev_stats(&t->dev)->violations, 0);
