@@ -133,7 +133,11 @@ static void start_qemu(void)
 	const char *argv[40];
 	int argc = 0, p[2];
 
-	snprintf(sock_path, sizeof(sock_path), "%s/vc-%d.sock", opt.dir, (int)getpid());
+	/* A UNIX socket path has 108 bytes; a deep build directory falls
+	 * back to /tmp. */
+	if ((size_t)snprintf(sock_path, sizeof(sock_path), "%s/vc-%d.sock", opt.dir,
+			     (int)getpid()) >= sizeof(sock_path))
+		snprintf(sock_path, sizeof(sock_path), "/tmp/vr-mmio-vc-%d.sock", (int)getpid());
 	unlink(sock_path);
 	snprintf(chardev, sizeof(chardev), "socket,id=vc0,path=%s,server=on,wait=on", sock_path);
 	snprintf(serial, sizeof(serial), "virtio-serial-device%s%s",
