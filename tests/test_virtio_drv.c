@@ -812,6 +812,43 @@ static void used_lies_packed(void **state)
 	}
 }
 
+/* QEMU marks packed used descriptors without WRITE; the virtio driver takes
+ * the length anyway (VR_QF_USED_LEN_WITHOUT_WRITE), bounded by what the
+ * chain could take, and 0 for a chain with nothing writable. */
+static void packed_used_len_without_write(void **state)
+{
+	struct fix *f = *state;
+	struct vr_packed_desc *d;
+	struct vr_used_buf b;
+	struct vr_seg in = {0, BUF}, out = {0, 16};
+
+	assert_int_equal(full_up(f, VR_VIRTIO_DRV_FEATURES), 0);
+	f->sim.auto_process = false;
+	in.addr = (uint64_t)(uintptr_t)f->bufs[0];
+	out.addr = (uint64_t)(uintptr_t)f->bufs[1];
+	fill_out(f->bufs[1], 16);
+	assert_true(vr_virtio_queue_add(&f->vq[1], &in, 0, 1, NULL) >= 0);
+	assert_true(vr_virtio_queue_add(&f->vq[1], &in, 0, 1, NULL) >= 0);
+	assert_true(vr_virtio_queue_add(&f->vq[0], &out, 1, 0, NULL) >= 0);
+	assert_true(vr_virtio_queue_kick(&f->vq[1]) >= 0);
+	assert_true(vr_virtio_queue_kick(&f->vq[0]) >= 0);
+	sim_process(&f->sim, 1);
+	sim_process(&f->sim, 0);
+	d = (struct vr_packed_desc *)(uintptr_t)f->sim.q[1].desc;
+	d[0].flags = (uint16_t)(d[0].flags & ~VR_DESC_F_WRITE);
+	d[0].len = 50;
+	assert_int_equal(vr_virtio_queue_get_used(&f->vq[1], &b), 0);
+	assert_int_equal(b.len, 50);
+	d = (struct vr_packed_desc *)(uintptr_t)f->sim.q[0].desc;
+	d[0].len = 77; /* a length on a chain with nothing writable */
+	assert_int_equal(vr_virtio_queue_get_used(&f->vq[0], &b), 0);
+	assert_int_equal(b.len, 0);
+	d = (struct vr_packed_desc *)(uintptr_t)f->sim.q[1].desc;
+	d[1].flags = (uint16_t)(d[1].flags & ~VR_DESC_F_WRITE);
+	d[1].len = BUF + 1;
+	assert_int_equal(vr_virtio_queue_get_used(&f->vq[1], &b), VR_EUSEDLEN);
+}
+
 static void bad_arguments(void **state)
 {
 	struct fix *f = *state;
@@ -854,6 +891,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(queue_reset_never_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(used_lies_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(used_lies_packed, setup, teardown),
+		cmocka_unit_test_setup_teardown(packed_used_len_without_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
 	};
 
