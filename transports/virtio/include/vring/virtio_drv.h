@@ -231,8 +231,9 @@ VR_INLINE uint64_t vr_virtio_features(const struct vr_virtio_dev *d)
  * @param wanted device-specific bits the caller's driver understands plus
  *        the ring features it wants (e.g. VR_FEATURE(VR_F_RING_PACKED))
  * @return 0; VR_EFEATURES (the device cleared FEATURES_OK: it refuses this
- *         subset); VR_EDEVICE (the offer changed since begin);
- *         VR_ENEEDSRESET; VR_ESTATE (begin not done); VR_EBROKEN.
+ *         subset); VR_EDEVICE (the offer changed since begin, or a bit
+ *         turned up after FEATURES_OK); VR_ENEEDSRESET; VR_ESTATE (begin
+ *         not done, or negotiated already); VR_EBROKEN; VR_EINVAL.
  *         On failure FAILED is set.
  */
 int vr_virtio_negotiate(struct vr_virtio_dev *d, uint64_t wanted);
@@ -280,7 +281,9 @@ int vr_virtio_queue_setup(struct vr_virtio_dev *d, struct vr_virtio_queue *vq,
 /**
  * @brief Set DRIVER_OK and check the device kept it.
  * @return 0; VR_ENEEDSRESET (DEVICE_NEEDS_RESET set, or a bit dropped);
- *         VR_EDEVICE (features offered changed); VR_ESTATE; VR_EBROKEN
+ *         VR_EDEVICE (features offered changed); VR_ESTATE (not
+ *         negotiated, or FAILED); VR_EBROKEN; VR_EINVAL. A failure marks
+ *         the device broken and sets FAILED.
  */
 int vr_virtio_driver_ok(struct vr_virtio_dev *d);
 
@@ -293,7 +296,9 @@ int vr_virtio_reset(struct vr_virtio_dev *d);
 
 /**
  * @brief Check the device status for DEVICE_NEEDS_RESET.
- * @return 0; VR_ENEEDSRESET (marks the device broken: reset it)
+ * @return 0; VR_ENEEDSRESET (marks the device broken: reset it); the code
+ *         that broke the device earlier (VR_ENEEDSRESET, VR_EDEVICE);
+ *         VR_EINVAL
  */
 int vr_virtio_check_status(struct vr_virtio_dev *d);
 
@@ -304,8 +309,9 @@ int vr_virtio_check_status(struct vr_virtio_dev *d);
  *        or vr_virtio_drain().
  * @return the VR_VIRTIO_INT_* causes (0: spurious); VR_EDEVICE when the
  *         cause holds bits the spec does not define (acknowledged all the
- *         same, so a level-triggered line drops); VR_ENEEDSRESET;
- *         VR_EBROKEN
+ *         same, so a level-triggered line drops: drain the queues
+ *         anyway); VR_ENEEDSRESET (config change with DEVICE_NEEDS_RESET:
+ *         the device is broken until reset); VR_EBROKEN; VR_EINVAL
  */
 int vr_virtio_interrupt(struct vr_virtio_dev *d);
 
@@ -317,7 +323,8 @@ typedef void (*vr_virtio_used_fn)(void *ctx, struct vr_virtio_queue *vq,
  * @brief Collect every used buffer of every set-up queue, at most num per
  *        queue per call, calling @p fn for each.
  * @return buffers collected (>= 0), or the first ring violation (the queue
- *         is broken: VR_EUSEDIDX, VR_EUSEDID, VR_EUSEDLEN, ...)
+ *         is broken: VR_EUSEDIDX, VR_EUSEDID, VR_EUSEDLEN, VR_EBROKEN on
+ *         later calls); VR_EINVAL (NULL @p d)
  */
 int vr_virtio_drain(struct vr_virtio_dev *d, vr_virtio_used_fn fn, void *ctx);
 
@@ -367,7 +374,8 @@ VR_INLINE int vr_virtio_queue_kick(struct vr_virtio_queue *vq)
 }
 
 /** @brief Collect one used buffer (validated by the ring core).
- *  @return 0; VR_EAGAIN; VR_EBROKEN; VR_EUSED* (queue now broken) */
+ *  @return 0; VR_EAGAIN; VR_EBROKEN; VR_EUSEDIDX, VR_EUSEDID, VR_EUSEDLEN
+ *          (the queue is now broken); VR_ESTATE (not set up, or reset) */
 VR_INLINE int vr_virtio_queue_get_used(struct vr_virtio_queue *vq,
 				       struct vr_used_buf *out)
 {
@@ -377,8 +385,10 @@ VR_INLINE int vr_virtio_queue_get_used(struct vr_virtio_queue *vq,
 			  : vr_split_drv_get_used(&vq->q.split, out);
 }
 
-/** @brief Ask for used-buffer interrupts, then look again.
- *  @return 1 when used buffers already wait, 0 when safe to sleep; <0 */
+/** @brief Ask for used-buffer interrupts (flags, or used_event with
+ *         EVENT_IDX), full fence, then look again.
+ *  @return 1 when used buffers already wait, 0 when safe to sleep;
+ *          VR_EBROKEN; VR_ESTATE (not set up, or reset) */
 VR_INLINE int vr_virtio_queue_arm(struct vr_virtio_queue *vq)
 {
 	if (VR_UNLIKELY(!vq->ready))
