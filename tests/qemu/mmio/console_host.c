@@ -10,7 +10,8 @@
  *    no console MULTIPORT);
  *  - N echo messages each way, pipelined, every byte checked on both sides
  *    (the image checks the pattern, the host the echo and its checksum),
- *    first with interrupts, then a share in polling mode;
+ *    first with interrupts (32 in flight, then one at a time), then a
+ *    share in polling mode;
  *  - a per-queue reset (RING_RESET) of the image's receive queue, which
  *    then carries the polling phase;
  *  - random bytes read through the image's virtio-rng driver;
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,8 +59,8 @@
 static struct {
 	const char *qemu, *image, *dir;
 	bool packed, no_event_idx, legacy;
-	unsigned messages, poll_messages, window, timeout;
-} opt = {"qemu-system-aarch64", NULL, "/tmp", false, false, false, 10000, 1000, 32, 90};
+	unsigned messages, poll_messages, pingpong, window, timeout;
+} opt = {"qemu-system-aarch64", NULL, "/tmp", false, false, false, 10000, 1000, 500, 32, 90};
 
 static pid_t qemu_pid = -1;
 static int qemu_out = -1;
@@ -185,6 +187,11 @@ static void start_qemu(void)
 		die("fork: %s", strerror(errno));
 	if (qemu_pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
+
+		/* QEMU dies with this program (a ctest TIMEOUT kills it). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(127);
 
 		dup2(null, 0);
 		dup2(p[1], 1);
@@ -476,7 +483,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: console_host --image ELF [--qemu PATH] [--dir DIR] [--packed]\n"
 			"  [--no-event-idx] [--legacy] [--messages N] [--poll-messages N]\n"
-			"  [--window W] [--timeout S]\n");
+			"  [--pingpong N] [--window W] [--timeout S]\n");
 	exit(2);
 }
 
@@ -508,6 +515,8 @@ int main(int argc, char **argv)
 			opt.messages = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (v && !strcmp(a, "--poll-messages"))
 			opt.poll_messages = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (v && !strcmp(a, "--pingpong"))
+			opt.pingpong = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (v && !strcmp(a, "--window"))
 			opt.window = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (v && !strcmp(a, "--timeout"))
@@ -552,6 +561,23 @@ int main(int argc, char **argv)
 	       "%.3f interrupts/message\n", opt.packed ? "packed" : "split",
 	       opt.no_event_idx ? " no-event-idx" : " event-idx", opt.messages, secs,
 	       opt.messages / secs, (double)(irq1 - irq0) / (opt.messages ? opt.messages : 1));
+
+	/* Ping-pong: one message in flight, the latency-bound case, where
+	 * every request costs the image an interrupt. */
+	if (opt.pingpong) {
+		unsigned w = opt.window;
+
+		opt.window = 1;
+		command(&f, 'C', NULL, 0);
+		irq0 = kv(&f, "irqs");
+		secs = echo_phase(opt.pingpong);
+		command(&f, 'C', NULL, 0);
+		irq1 = kv(&f, "irqs");
+		opt.window = w;
+		printf("console_host: ping-pong (1 in flight): %u messages in %.2f s: %.0f round "
+		       "trips/s, %.3f interrupts/message\n", opt.pingpong, secs,
+		       opt.pingpong / secs, (double)(irq1 - irq0) / opt.pingpong);
+	}
 
 	/* Per-queue reset of the image's receive queue when RING_RESET was
 	 * negotiated; the polling phase below then runs on the new queue. */
