@@ -229,6 +229,7 @@ static uint16_t tx_free[QSIZE];
 static unsigned tx_nfree;
 static volatile uint32_t rng_got; /* bytes of the last rng request, or 0 */
 static bool polling;
+static uint32_t con_max_ports; /* console config, read under ConfigGeneration */
 
 static struct {
 	uint64_t irqs, irq_spurious, isr_errors, ring_errors;
@@ -646,6 +647,7 @@ static uint32_t features_text(char *buf, uint32_t cap)
 	t_kv(&t, "rx_num", rxq.num, false);
 	t_kv(&t, "tx_num", txq.num, false);
 	t_kv(&t, "packed", rxq.packed, false);
+	t_kv(&t, "max_nr_ports", con_max_ports, false);
 	if (rng.present) {
 		t_kv(&t, "rng_offered", vr_virtio_device_features(&rng.vd), true);
 		t_kv(&t, "rng_features", vr_virtio_features(&rng.vd), true);
@@ -863,6 +865,20 @@ int main(void)
 	if (err) {
 		log_err("console DRIVER_OK", err);
 		return 1;
+	}
+	{
+		/* struct virtio_console_config: cols, rows (le16), max_nr_ports
+		 * (le32) at offset 4. The device fills it whatever the features;
+		 * reading it proves the ConfigGeneration path on a real device. */
+		uint8_t cfg[8];
+
+		err = vr_virtio_config_read(&con.vd, 0, cfg, sizeof(cfg));
+		if (err) {
+			log_err("console config", err);
+			return 1;
+		}
+		con_max_ports = (uint32_t)cfg[4] | (uint32_t)cfg[5] << 8 |
+				(uint32_t)cfg[6] << 16 | (uint32_t)cfg[7] << 24;
 	}
 	if (rng.present) {
 		if (bring_up(&rng, "rng") || queue(&rng, &rngq, 0, ring_rng, state_rng) < 0 ||

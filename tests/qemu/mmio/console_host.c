@@ -384,6 +384,11 @@ static void check_features(const struct frame *f)
 		    (uint64_t)(off & F_DRIVER_CAN));
 	if (got & 0x2)
 		die("console MULTIPORT negotiated though the image does not want it");
+	/* virtio-serial-device's max_ports property defaults to 31: read by
+	 * the image from the config space under ConfigGeneration. */
+	if (kv(f, "max_nr_ports") != 31)
+		die("image read max_nr_ports=%" PRIu64 " from the console config, QEMU has 31",
+		    kv(f, "max_nr_ports"));
 	if (kv(f, "packed") != opt.packed)
 		die("image runs packed=%" PRIu64 ", expected %d", kv(f, "packed"), opt.packed);
 	if (rgot != (roff & F_DRIVER_CAN) || !(rgot & F_VERSION_1) || (rgot & F_RING_PACKED))
