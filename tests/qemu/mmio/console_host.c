@@ -562,7 +562,7 @@ int main(int argc, char **argv)
 		    opt.messages + 1);
 	if (opt.messages && irq1 == irq0)
 		die("interrupt mode took no interrupt");
-	printf("console_host: %s%s: %u messages each way in %.2f s: %.0f messages/s, "
+	printf("console_host: %s%s: %u messages each way in %.2f s wall: %.0f messages/s (request + reply), "
 	       "%.3f interrupts/message\n", opt.packed ? "packed" : "split",
 	       opt.no_event_idx ? " no-event-idx" : " event-idx", opt.messages, secs,
 	       opt.messages / secs, (double)(irq1 - irq0) / (opt.messages ? opt.messages : 1));
@@ -579,7 +579,7 @@ int main(int argc, char **argv)
 		command(&f, 'C', NULL, 0);
 		irq1 = kv(&f, "irqs");
 		opt.window = w;
-		printf("console_host: ping-pong (1 in flight): %u messages in %.2f s: %.0f round "
+		printf("console_host: ping-pong (1 in flight): %u messages in %.2f s wall: %.0f round "
 		       "trips/s, %.3f interrupts/message\n", opt.pingpong, secs,
 		       opt.pingpong / secs, (double)(irq1 - irq0) / opt.pingpong);
 	}
@@ -607,7 +607,7 @@ int main(int argc, char **argv)
 	command(&f, 'C', NULL, 0);
 	if (kv(&f, "polling") != 1)
 		die("image not in polling mode");
-	printf("console_host: polling: %u messages each way in %.2f s, %" PRIu64
+	printf("console_host: polling: %u messages each way in %.2f s wall, %" PRIu64
 	       " interrupts\n", opt.poll_messages, psecs, kv(&f, "irqs") - irq0);
 	one = 0;
 	command(&f, 'P', &one, 1);
