@@ -45,7 +45,8 @@ enum lie {
 	LIE_CONFIG_GEN_SPIN,   /* generation moves on every read */
 	LIE_CONFIG_GEN_ONCE,   /* moves once: one retry, then fine */
 	LIE_ISR_UNKNOWN,       /* undefined interrupt status bits */
-	LIE_QRESET_STUCK,      /* QueueReset never reads back 1 */
+	LIE_QRESET_STUCK,      /* QueueReset keeps reading 1 */
+	LIE_QRESET_IGNORED,    /* no QueueReset register (QEMU 7.2 mmio) */
 	LIE_RANDOM,            /* any read may return a random value, and the
 				  used rings get random bytes */
 };
@@ -251,7 +252,14 @@ static uint32_t sim_read(void *ctx, uint32_t off, unsigned width)
 			return 0;
 		return q->ready;
 	case VR_MMIO_REG_QUEUE_RESET:
-		return s->lie == LIE_QRESET_STUCK ? 0 : q->reset;
+		/* 1 while the reset is ongoing (three reads here), then 0. */
+		if (s->lie == LIE_QRESET_STUCK)
+			return 1;
+		if (q->reset) {
+			q->reset--;
+			return 1;
+		}
+		return 0;
 	case VR_MMIO_REG_INTERRUPT_STATUS:
 		return s->lie == LIE_ISR_UNKNOWN ? s->isr | 0x1cu : s->isr;
 	case VR_MMIO_REG_STATUS:
@@ -331,10 +339,13 @@ static void sim_write(void *ctx, uint32_t off, uint32_t v, unsigned width)
 		}
 		break;
 	case VR_MMIO_REG_QUEUE_RESET:
-		assert_int_equal(v, 1);
+		SIM_CHECK(s, v == 1);
+		SIM_CHECK(s, s->drv_features & VR_FEATURE(VR_F_RING_RESET));
+		if (s->lie == LIE_QRESET_IGNORED)
+			break;
 		q->ready = 0;
 		q->live = false;
-		q->reset = 1;
+		q->reset = 3;
 		break;
 	case VR_MMIO_REG_QUEUE_NOTIFY:
 		assert_true(v < NQ);
@@ -772,6 +783,21 @@ static void queue_reset_never_completes(void **state)
 	assert_int_equal(vr_virtio_queue_reset(&f->vq[0]), VR_ETIMEDOUT);
 }
 
+/* RING_RESET offered, no QueueReset register (QEMU 7.2's virtio-mmio):
+ * the reset "completes" at once but the queue is still ready. The driver
+ * says so and leaves the queue as it was, still carrying traffic. */
+static void queue_reset_ignored(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(full_up(f, VR_VIRTIO_DRV_FEATURES), 0);
+	f->sim.lie = LIE_QRESET_IGNORED;
+	assert_int_equal(vr_virtio_queue_reset(&f->vq[0]), VR_EQUEUE);
+	assert_int_equal(f->sim.q[0].ready, 1);
+	f->sim.lie = LIE_NONE;
+	exchange(f);
+}
+
 /* ---- Lies in the used ring ------------------------------------------------- */
 enum ring_lie { RL_IDX, RL_ID, RL_LEN };
 
@@ -995,6 +1021,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(config_generation_never_settles, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupt_status_unknown_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(queue_reset_never_completes, setup, teardown),
+		cmocka_unit_test_setup_teardown(queue_reset_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(used_lies_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(used_lies_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(packed_used_len_without_write, setup, teardown),

@@ -119,8 +119,9 @@ struct vr_virtio_bus_ops {
 	uint32_t (*queue_get_ready)(void *ctx, uint16_t q);
 	/** Ask for a reset of queue @p q (RING_RESET); NULL if unsupported. */
 	void (*queue_reset)(void *ctx, uint16_t q);
-	/** 1 once the reset of queue @p q is complete. */
-	uint32_t (*queue_reset_done)(void *ctx, uint16_t q);
+	/** The queue-reset register of queue @p q: 1 while a reset is
+	 *  ongoing, 0 once it is complete (and when no reset was asked). */
+	uint32_t (*queue_reset_busy)(void *ctx, uint16_t q);
 	/** Available-buffer notification for queue @p q. */
 	void (*notify)(void *ctx, uint16_t q);
 	/** Interrupt cause bits (VR_VIRTIO_INT_* on both buses). */
@@ -329,11 +330,14 @@ typedef void (*vr_virtio_used_fn)(void *ctx, struct vr_virtio_queue *vq,
 int vr_virtio_drain(struct vr_virtio_dev *d, vr_virtio_used_fn fn, void *ctx);
 
 /**
- * @brief Reset one queue (VIRTIO_F_RING_RESET, section 2.6.1): QueueReset,
- *        bounded wait until it reads back, forget every buffer in flight
- *        and zero the ring. vr_virtio_queue_setup() enables it again.
+ * @brief Reset one queue (VIRTIO_F_RING_RESET, section 2.6.1): write 1 to
+ *        QueueReset, wait (bounded) until it reads 0 again, check that
+ *        QueueReady reads 0, then forget every buffer in flight and zero
+ *        the ring. vr_virtio_queue_setup() enables it again.
  * @return 0; VR_ENOTSUP (RING_RESET not negotiated or the bus cannot);
- *         VR_ETIMEDOUT (QueueReset never read back 1); VR_EINVAL;
+ *         VR_ETIMEDOUT (QueueReset kept reading 1); VR_EQUEUE (the reset
+ *         "completed" but the queue is still ready: the device did not
+ *         reset it, and the queue stays as it was, usable); VR_EINVAL;
  *         VR_EBROKEN
  */
 int vr_virtio_queue_reset(struct vr_virtio_queue *vq);
