@@ -315,6 +315,10 @@ void bm_irq(void)
 		r = vr_virtio_interrupt(&d->vd);
 		if (r < 0)
 			ctr.isr_errors++;
+		/* DEVICE_NEEDS_RESET: the device is broken until a reset;
+		 * the example stops and says so. */
+		if (r == VR_ENEEDSRESET && !fatal_err)
+			fatal_err = r;
 		if (r == 0)
 			ctr.irq_spurious++;
 		service(d);
