@@ -566,6 +566,57 @@ static void test_ring_areas_overlap(void **state)
 	td_free(t);
 }
 
+/* A translation that maps disjoint guest ranges onto the same local bytes
+ * (or onto a misaligned local address) is caught when the ring is set up:
+ * the rings may not alias in local memory either. */
+static unsigned char *g_alias;
+
+static void *alias_all(void *ctx, uint64_t addr, uint64_t len, enum vr_access a)
+{
+	(void)a;
+	if (len == 0 || len > 8192 || addr < TD_GPA || addr >= TD_GPA + TD_ARENA)
+		return NULL;
+	/* Every page of the guest onto the first page, plus @ctx bytes. */
+	return g_alias + ((addr - TD_GPA) & 0xfffu) + (size_t)(uintptr_t)ctx;
+}
+
+static void test_ring_aliased_by_translation(void **state)
+{
+	struct td *t = (struct td *)calloc(1, sizeof(*t));
+	struct vr_mem mem;
+
+	(void)state;
+	assert_non_null(t);
+	t->arena = (unsigned char *)aligned_alloc(4096, TD_ARENA);
+	g_alias = t->arena;
+	memset(&mem, 0, sizeof(mem));
+	mem.translate = alias_all;
+	assert_int_equal(td_init_mem(t, TD_OFFER, mem), 0);
+	td_negotiate(t, F(VR_F_VERSION_1));
+	/* Guest ranges disjoint, local ones the same bytes. */
+	expect_violation(t, td_queue(t, 1, 64, TD_GPA + 0x0000u, TD_GPA + 0x1000u,
+				     TD_GPA + 0x2000u), VR_EOVERLAP, 0);
+	assert_int_equal(qready(t, 1), 0);
+	/* Disjoint locally too: fine. */
+	assert_int_equal(td_queue(t, 1, 64, TD_GPA + 0x0000u, TD_GPA + 0x1400u,
+				  TD_GPA + 0x2800u), 0);
+	td_free(t);
+
+	/* Local pointers 8 bytes off: the descriptor table is misaligned. */
+	t = (struct td *)calloc(1, sizeof(*t));
+	assert_non_null(t);
+	t->arena = (unsigned char *)aligned_alloc(4096, TD_ARENA);
+	g_alias = t->arena;
+	memset(&mem, 0, sizeof(mem));
+	mem.translate = alias_all;
+	mem.ctx = (void *)(uintptr_t)8;
+	assert_int_equal(td_init_mem(t, TD_OFFER, mem), 0);
+	td_negotiate(t, F(VR_F_VERSION_1));
+	expect_violation(t, td_queue(t, 1, 64, TD_GPA + 0x0000u, TD_GPA + 0x1400u,
+				     TD_GPA + 0x2800u), VR_EALIGN, 0);
+	td_free(t);
+}
+
 /* Enabling a queue with bad areas after DRIVER_OK needs a reset. */
 static void test_bad_queue_after_driver_ok(void **state)
 {
@@ -715,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_ring_misaligned),
 		cmocka_unit_test(test_ring_outside_memory),
 		cmocka_unit_test(test_ring_areas_overlap),
+		cmocka_unit_test(test_ring_aliased_by_translation),
 		cmocka_unit_test(test_bad_queue_after_driver_ok),
 		cmocka_unit_test(test_queue_reset_misuse),
 		cmocka_unit_test(test_interrupt_ack_undefined_bits),

@@ -303,7 +303,8 @@ static void mem_write(void *ctx, uint64_t addr, uint32_t val, unsigned width)
 				memset(p->q_size_written, 0, sizeof(p->q_size_written));
 			break;
 		case VR_VPCI_Q_RESET:
-			/* A reset queue shows its maximum size again. */
+			/* A reset queue shows its maximum size again (the
+			 * size register returns to its default). */
 			if (val == 1 && p->q_sel < TD_NQ)
 				p->q_size_written[p->q_sel] = 0;
 			break;

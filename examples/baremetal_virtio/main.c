@@ -224,10 +224,12 @@ static struct {
 	uint16_t len[QSIZE + 1];
 	unsigned head, tail; /* FIFO of used receive buffers */
 } rx_done;
+static bool rx_posted[QSIZE]; /* buffer i is with the device */
 static uint16_t tx_free[QSIZE];
 static unsigned tx_nfree;
 static volatile uint32_t rng_got; /* bytes of the last rng request, or 0 */
 static bool polling;
+static uint32_t con_max_ports; /* console config, read under ConfigGeneration */
 
 static struct {
 	uint64_t irqs, irq_spurious, isr_errors, ring_errors;
@@ -250,6 +252,7 @@ static void on_used(void *ctx, struct vr_virtio_queue *vq,
 		rx_done.idx[rx_done.tail] = (uint16_t)i;
 		rx_done.len[rx_done.tail] = (uint16_t)b->len;
 		rx_done.tail = next;
+		rx_posted[i] = false;
 		ctr.rx_bufs_used++;
 	} else if (vq == &txq) {
 		tx_free[tx_nfree++] = (uint16_t)i;
@@ -312,6 +315,10 @@ void bm_irq(void)
 		r = vr_virtio_interrupt(&d->vd);
 		if (r < 0)
 			ctr.isr_errors++;
+		/* DEVICE_NEEDS_RESET: the device is broken until a reset;
+		 * the example stops and says so. */
+		if (r == VR_ENEEDSRESET && !fatal_err)
+			fatal_err = r;
 		if (r == 0)
 			ctr.irq_spurious++;
 		service(d);
@@ -435,10 +442,40 @@ static void probe_slots(void)
 static int post_rx(unsigned i)
 {
 	struct vr_seg s;
+	int err;
 
 	s.addr = (uint64_t)(uintptr_t)rx_bufs[i];
 	s.len = RX_BUF;
-	return vr_virtio_queue_add(&rxq, &s, 0, 1, (void *)(uintptr_t)i);
+	err = vr_virtio_queue_add(&rxq, &s, 0, 1, (void *)(uintptr_t)i);
+	if (err >= 0)
+		rx_posted[i] = true;
+	return err;
+}
+
+/* Per-queue reset (VIRTIO_F_RING_RESET) of the receive queue, then set it
+ * up again and give back the buffers the device held. The host sends
+ * nothing else until the reply, so no byte is in flight. */
+static int reset_rx(void)
+{
+	unsigned i;
+	int err;
+
+	irq_off();
+	err = vr_virtio_queue_reset(&rxq);
+	if (!err) {
+		err = queue(&con, &rxq, 0, ring_rx, state_rx);
+		err = err < 0 ? err : 0;
+	}
+	for (i = 0; !err && i < rxq.num; i++) {
+		if (!rx_posted[i])
+			continue;
+		err = post_rx(i);
+		err = err < 0 ? err : 0;
+	}
+	if (!err && !polling)
+		vr_virtio_queue_arm(&rxq);
+	irq_on();
+	return err;
 }
 
 /* A free transmit buffer, waiting (interrupt or poll) while none is. The
@@ -614,6 +651,7 @@ static uint32_t features_text(char *buf, uint32_t cap)
 	t_kv(&t, "rx_num", rxq.num, false);
 	t_kv(&t, "tx_num", txq.num, false);
 	t_kv(&t, "packed", rxq.packed, false);
+	t_kv(&t, "max_nr_ports", con_max_ports, false);
 	if (rng.present) {
 		t_kv(&t, "rng_offered", vr_virtio_device_features(&rng.vd), true);
 		t_kv(&t, "rng_features", vr_virtio_features(&rng.vd), true);
@@ -680,6 +718,17 @@ static int handle_frame(uint8_t cmd, uint32_t seq, const uint8_t *pl, uint32_t l
 	case 'P':
 		set_polling(len >= 1 && pl[0] != 0);
 		return send_frame('p', seq, NULL, 0, NULL, 0);
+	case 'X':
+		r = reset_rx();
+		n = 0;
+		{
+			struct text t = {text, 0, sizeof(text)};
+
+			t_str(&t, "reset=");
+			t_str(&t, vr_errname(r));
+			n = t.len;
+		}
+		return send_frame('x', seq, (const uint8_t *)text, n, NULL, 0);
 	case 'Q':
 		quit = true;
 		return send_frame('q', seq, NULL, 0, NULL, 0);
@@ -820,6 +869,20 @@ int main(void)
 	if (err) {
 		log_err("console DRIVER_OK", err);
 		return 1;
+	}
+	{
+		/* struct virtio_console_config: cols, rows (le16), max_nr_ports
+		 * (le32) at offset 4. The device fills it whatever the features;
+		 * reading it proves the ConfigGeneration path on a real device. */
+		uint8_t cfg[8];
+
+		err = vr_virtio_config_read(&con.vd, 0, cfg, sizeof(cfg));
+		if (err) {
+			log_err("console config", err);
+			return 1;
+		}
+		con_max_ports = (uint32_t)cfg[4] | (uint32_t)cfg[5] << 8 |
+				(uint32_t)cfg[6] << 16 | (uint32_t)cfg[7] << 24;
 	}
 	if (rng.present) {
 		if (bring_up(&rng, "rng") || queue(&rng, &rngq, 0, ring_rng, state_rng) < 0 ||

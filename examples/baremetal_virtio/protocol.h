@@ -13,6 +13,8 @@
  *   'R' random: payload u16 LE count (1..256); reply = bytes read from the
  *       virtio-rng device.
  *   'P' polling: payload 1 byte, 1 = poll, 0 = interrupts; empty reply.
+ *   'X' reset the receive queue (VIRTIO_F_RING_RESET), set it up again;
+ *       reply "reset=VR_OK" or the error name.
  *   'Q' quit: empty reply, then the image powers the machine off.
  *   'h' is sent once by the image when it is ready (text as 'F').
  */

@@ -141,7 +141,7 @@ static void mmio_queue_reset(void *ctx, uint16_t q)
 	vr_mmio_write32(m, VR_MMIO_REG_QUEUE_RESET, 1);
 }
 
-static uint32_t mmio_queue_reset_done(void *ctx, uint16_t q)
+static uint32_t mmio_queue_reset_busy(void *ctx, uint16_t q)
 {
 	struct vr_mmio *m = (struct vr_mmio *)ctx;
 
@@ -177,7 +177,7 @@ const struct vr_virtio_bus_ops vr_mmio_bus_ops = {
 	mmio_queue_set_ready,
 	mmio_queue_get_ready,
 	mmio_queue_reset,
-	mmio_queue_reset_done,
+	mmio_queue_reset_busy,
 	mmio_notify,
 	mmio_isr_read,
 	mmio_isr_ack,

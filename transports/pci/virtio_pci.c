@@ -321,14 +321,16 @@ static void pci_queue_reset(void *ctx, uint16_t q)
 	}
 }
 
-static uint32_t pci_queue_reset_done(void *ctx, uint16_t q)
+static uint32_t pci_queue_reset_busy(void *ctx, uint16_t q)
 {
 	struct vr_virtio_pci *vp = (struct vr_virtio_pci *)ctx;
 
-	/* The device presents 1 once the queue is reset (4.1.4.3.2). */
+	/* queue_reset reads 1 while the reset is ongoing and 0 once it is
+	 * complete (4.1.4.3.2). Without the field there is no reset to
+	 * wait for: report it busy, and the core's bounded wait gives up. */
 	if (vp->common_len < VR_VPCI_COMMON_LEN_RESET || !select_queue(vp, q))
-		return 0;
-	return common_read(vp, VR_VPCI_Q_RESET, 2) == 1;
+		return 1;
+	return common_read(vp, VR_VPCI_Q_RESET, 2);
 }
 
 static void pci_notify(void *ctx, uint16_t q)
@@ -370,7 +372,7 @@ const struct vr_virtio_bus_ops vr_virtio_pci_bus_ops = {
 	.queue_set_ready = pci_queue_set_ready,
 	.queue_get_ready = pci_queue_get_ready,
 	.queue_reset = pci_queue_reset,
-	.queue_reset_done = pci_queue_reset_done,
+	.queue_reset_busy = pci_queue_reset_busy,
 	.notify = pci_notify,
 	.isr_read = pci_isr_read,
 	.isr_ack = pci_isr_ack,

@@ -346,7 +346,11 @@ int vr_virtio_queue_setup(struct vr_virtio_dev *d, struct vr_virtio_queue *vq,
 	zero_bytes(cfg->ring, vr_virtio_queue_mem_size(d->features, num));
 	qc.num = num;
 	qc.features = d->features & VR_RING_FEATURES;
-	qc.flags = cfg->flags;
+	/* Packed: QEMU (and other devices written against Linux, which
+	 * ignores the flag) report the written length without setting WRITE
+	 * on the used descriptor. The length is still bounded by the
+	 * chain's writable bytes, so taking it is safe. */
+	qc.flags = cfg->flags | (packed ? VR_QF_USED_LEN_WITHOUT_WRITE : 0u);
 	qc.mem = cfg->mem;
 	qc.max_indirect = 0;
 	vq->dev = d;
@@ -409,16 +413,25 @@ int vr_virtio_queue_reset(struct vr_virtio_queue *vq)
 	if (d->broken)
 		return VR_EBROKEN;
 	if (!(d->features & VR_FEATURE(VR_F_RING_RESET)) ||
-	    !d->ops->queue_reset || !d->ops->queue_reset_done)
+	    !d->ops->queue_reset || !d->ops->queue_reset_busy)
 		return VR_ENOTSUP;
 	if (d->queues[vq->index] != vq)
 		return VR_EINVAL;
 	d->ops->queue_reset(d->bus, vq->index);
+	/* virtio 1.2 section 4.2.2.2 (and 4.1.4.3.2 for PCI): the device
+	 * reads 1 in QueueReset while the reset is ongoing and 0 in both
+	 * QueueReset and QueueReady once it is complete; the driver must not
+	 * consider the queue reset before it reads 0. */
 	for (i = 0; i < VR_VIRTIO_RESET_POLLS; i++)
-		if (d->ops->queue_reset_done(d->bus, vq->index) == 1)
+		if (d->ops->queue_reset_busy(d->bus, vq->index) == 0)
 			break;
 	if (i == VR_VIRTIO_RESET_POLLS)
 		return VR_ETIMEDOUT;
+	/* A device without the register (QEMU 7.2's virtio-mmio offers
+	 * RING_RESET all the same) reads 0 at once and keeps the queue
+	 * live: the ring is still the device's, so nothing is forgotten. */
+	if (d->ops->queue_get_ready(d->bus, vq->index) != 0)
+		return VR_EQUEUE;
 	/* The device has let go of the ring: forget what was in flight
 	 * (the caller's cookies are lost with it) and clear the memory. */
 	if (vq->packed)

@@ -119,8 +119,9 @@ struct vr_virtio_bus_ops {
 	uint32_t (*queue_get_ready)(void *ctx, uint16_t q);
 	/** Ask for a reset of queue @p q (RING_RESET); NULL if unsupported. */
 	void (*queue_reset)(void *ctx, uint16_t q);
-	/** 1 once the reset of queue @p q is complete. */
-	uint32_t (*queue_reset_done)(void *ctx, uint16_t q);
+	/** The queue-reset register of queue @p q: 1 while a reset is
+	 *  ongoing, 0 once it is complete (and when no reset was asked). */
+	uint32_t (*queue_reset_busy)(void *ctx, uint16_t q);
 	/** Available-buffer notification for queue @p q. */
 	void (*notify)(void *ctx, uint16_t q);
 	/** Interrupt cause bits (VR_VIRTIO_INT_* on both buses). */
@@ -168,7 +169,9 @@ struct vr_virtio_queue_cfg {
 	/** Private state of vr_virtio_queue_state_size() bytes, pointer aligned. */
 	void *state;
 	size_t state_len;
-	uint32_t flags;      /**< VR_QF_* for the ring core */
+	/** VR_QF_* for the ring core; packed queues always get
+	 *  VR_QF_USED_LEN_WITHOUT_WRITE (QEMU needs it). */
+	uint32_t flags;
 	struct vr_mem mem;   /**< cache hooks; zeroed = coherent memory */
 };
 
@@ -229,8 +232,9 @@ VR_INLINE uint64_t vr_virtio_features(const struct vr_virtio_dev *d)
  * @param wanted device-specific bits the caller's driver understands plus
  *        the ring features it wants (e.g. VR_FEATURE(VR_F_RING_PACKED))
  * @return 0; VR_EFEATURES (the device cleared FEATURES_OK: it refuses this
- *         subset); VR_EDEVICE (the offer changed since begin);
- *         VR_ENEEDSRESET; VR_ESTATE (begin not done); VR_EBROKEN.
+ *         subset); VR_EDEVICE (the offer changed since begin, or a bit
+ *         turned up after FEATURES_OK); VR_ENEEDSRESET; VR_ESTATE (begin
+ *         not done, or negotiated already); VR_EBROKEN; VR_EINVAL.
  *         On failure FAILED is set.
  */
 int vr_virtio_negotiate(struct vr_virtio_dev *d, uint64_t wanted);
@@ -278,7 +282,9 @@ int vr_virtio_queue_setup(struct vr_virtio_dev *d, struct vr_virtio_queue *vq,
 /**
  * @brief Set DRIVER_OK and check the device kept it.
  * @return 0; VR_ENEEDSRESET (DEVICE_NEEDS_RESET set, or a bit dropped);
- *         VR_EDEVICE (features offered changed); VR_ESTATE; VR_EBROKEN
+ *         VR_EDEVICE (features offered changed); VR_ESTATE (not
+ *         negotiated, or FAILED); VR_EBROKEN; VR_EINVAL. A failure marks
+ *         the device broken and sets FAILED.
  */
 int vr_virtio_driver_ok(struct vr_virtio_dev *d);
 
@@ -291,7 +297,9 @@ int vr_virtio_reset(struct vr_virtio_dev *d);
 
 /**
  * @brief Check the device status for DEVICE_NEEDS_RESET.
- * @return 0; VR_ENEEDSRESET (marks the device broken: reset it)
+ * @return 0; VR_ENEEDSRESET (marks the device broken: reset it); the code
+ *         that broke the device earlier (VR_ENEEDSRESET, VR_EDEVICE);
+ *         VR_EINVAL
  */
 int vr_virtio_check_status(struct vr_virtio_dev *d);
 
@@ -302,8 +310,9 @@ int vr_virtio_check_status(struct vr_virtio_dev *d);
  *        or vr_virtio_drain().
  * @return the VR_VIRTIO_INT_* causes (0: spurious); VR_EDEVICE when the
  *         cause holds bits the spec does not define (acknowledged all the
- *         same, so a level-triggered line drops); VR_ENEEDSRESET;
- *         VR_EBROKEN
+ *         same, so a level-triggered line drops: drain the queues
+ *         anyway); VR_ENEEDSRESET (config change with DEVICE_NEEDS_RESET:
+ *         the device is broken until reset); VR_EBROKEN; VR_EINVAL
  */
 int vr_virtio_interrupt(struct vr_virtio_dev *d);
 
@@ -315,16 +324,20 @@ typedef void (*vr_virtio_used_fn)(void *ctx, struct vr_virtio_queue *vq,
  * @brief Collect every used buffer of every set-up queue, at most num per
  *        queue per call, calling @p fn for each.
  * @return buffers collected (>= 0), or the first ring violation (the queue
- *         is broken: VR_EUSEDIDX, VR_EUSEDID, VR_EUSEDLEN, ...)
+ *         is broken: VR_EUSEDIDX, VR_EUSEDID, VR_EUSEDLEN, VR_EBROKEN on
+ *         later calls); VR_EINVAL (NULL @p d)
  */
 int vr_virtio_drain(struct vr_virtio_dev *d, vr_virtio_used_fn fn, void *ctx);
 
 /**
- * @brief Reset one queue (VIRTIO_F_RING_RESET, section 2.6.1): QueueReset,
- *        bounded wait until it reads back, forget every buffer in flight
- *        and zero the ring. vr_virtio_queue_setup() enables it again.
+ * @brief Reset one queue (VIRTIO_F_RING_RESET, section 2.6.1): write 1 to
+ *        QueueReset, wait (bounded) until it reads 0 again, check that
+ *        QueueReady reads 0, then forget every buffer in flight and zero
+ *        the ring. vr_virtio_queue_setup() enables it again.
  * @return 0; VR_ENOTSUP (RING_RESET not negotiated or the bus cannot);
- *         VR_ETIMEDOUT (QueueReset never read back 1); VR_EINVAL;
+ *         VR_ETIMEDOUT (QueueReset kept reading 1); VR_EQUEUE (the reset
+ *         "completed" but the queue is still ready: the device did not
+ *         reset it, and the queue stays as it was, usable); VR_EINVAL;
  *         VR_EBROKEN
  */
 int vr_virtio_queue_reset(struct vr_virtio_queue *vq);
@@ -365,7 +378,8 @@ VR_INLINE int vr_virtio_queue_kick(struct vr_virtio_queue *vq)
 }
 
 /** @brief Collect one used buffer (validated by the ring core).
- *  @return 0; VR_EAGAIN; VR_EBROKEN; VR_EUSED* (queue now broken) */
+ *  @return 0; VR_EAGAIN; VR_EBROKEN; VR_EUSEDIDX, VR_EUSEDID, VR_EUSEDLEN
+ *          (the queue is now broken); VR_ESTATE (not set up, or reset) */
 VR_INLINE int vr_virtio_queue_get_used(struct vr_virtio_queue *vq,
 				       struct vr_used_buf *out)
 {
@@ -375,8 +389,10 @@ VR_INLINE int vr_virtio_queue_get_used(struct vr_virtio_queue *vq,
 			  : vr_split_drv_get_used(&vq->q.split, out);
 }
 
-/** @brief Ask for used-buffer interrupts, then look again.
- *  @return 1 when used buffers already wait, 0 when safe to sleep; <0 */
+/** @brief Ask for used-buffer interrupts (flags, or used_event with
+ *         EVENT_IDX), full fence, then look again.
+ *  @return 1 when used buffers already wait, 0 when safe to sleep;
+ *          VR_EBROKEN; VR_ESTATE (not set up, or reset) */
 VR_INLINE int vr_virtio_queue_arm(struct vr_virtio_queue *vq)
 {
 	if (VR_UNLIKELY(!vq->ready))

@@ -269,9 +269,11 @@ uint32_t vr_mmio_dev_read(struct vr_mmio_dev *dev, uint32_t offset,
  *         value the register cannot take: QueueReady other than 0/1,
  *         QueueReset 0, undefined InterruptACK or status bits), VR_ERANGE
  *         (QueueNum 0 or above QueueNumMax, or not a power of two for a
- *         split ring at QueueReady), VR_EALIGN (a ring area misaligned),
+ *         split ring at QueueReady), VR_EALIGN (a ring area misaligned,
+ *         as a guest-physical address or, after translation, locally),
  *         VR_EFAULT (a ring area outside the memory the driver may use),
- *         VR_EOVERLAP (ring areas overlapping), VR_ENOTSUP (QueueReset
+ *         VR_EOVERLAP (ring areas overlapping, in guest-physical or in
+ *         local memory), VR_ENOTSUP (QueueReset
  *         without VIRTIO_F_RING_RESET), VR_EFEATURES (FEATURES_OK refused:
  *         the rest of the status write is taken, FEATURES_OK stays clear;
  *         counted in stats.features_refused, not a violation);
