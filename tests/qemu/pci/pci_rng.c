@@ -245,34 +245,55 @@ static int run(void)
 	/* One request at a time: each completion arrives by interrupt. */
 	for (i = 0; i < REQUESTS; i++) {
 		struct vr_seg s = {(uint64_t)(uintptr_t)buf[i], REQ_BYTES};
-		uint64_t spins = 0;
+		uint64_t t0, hz;
 
 		__asm__ volatile("msr daifset, #2" ::: "memory");
-		err = vr_virtio_queue_add(&vq, &s, 0, 1, (void *)(uintptr_t)i);
+		/* Ask for the used-buffer interrupt (used_event or the flags)
+		 * before the request exists: whenever the device completes
+		 * it, the interrupt is due. (Armed after the kick, a fast
+		 * device could finish in between, unasked, and arm would
+		 * report the buffer instead.) Nothing is pending now. */
+		err = vr_virtio_queue_arm(&vq);
+		if (err > 0)
+			err = VR_ESTATE;
+		if (err >= 0)
+			err = vr_virtio_queue_add(&vq, &s, 0, 1, (void *)(uintptr_t)i);
 		if (err >= 0)
 			err = vr_virtio_queue_kick(&vq);
-		/* Ask for the used-buffer interrupt (flags or used_event). */
-		if (err >= 0)
-			err = vr_virtio_queue_arm(&vq);
 		if (err < 0) {
 			put_err("add", err);
 			return 1;
 		}
-		/* Masked wfi: a pending IRQ still wakes the core, so the
-		 * check before it cannot miss the completion. */
-		while (done <= i && !irq_err && spins++ < 50000000u) {
-			__asm__ volatile("dsb sy\n\twfi" ::: "memory");
-			__asm__ volatile("msr daifclr, #2\n\tisb\n\tmsr daifset, #2" ::: "memory");
-		}
+		/* Only the interrupt handler moves `done`: wait for it with
+		 * IRQs open, at most two seconds of the generic timer. */
+		__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(t0)::"memory");
+		__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
 		__asm__ volatile("msr daifclr, #2" ::: "memory");
+		for (;;) {
+			uint64_t now;
+
+			if (done > i || irq_err)
+				break;
+			__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(now)::"memory");
+			if (now - t0 > 2 * hz)
+				break;
+			__asm__ volatile("yield" ::: "memory");
+		}
 		if (irq_err) {
 			put_err("interrupt", irq_err);
 			return 1;
 		}
 		if (done <= i) {
+			struct vr_used_buf u;
+
 			puts_uart("pci_rng: FAIL no completion by interrupt for request ");
 			put_dec(i);
-			puts_uart("\n");
+			puts_uart(" (interrupts ");
+			put_dec(irqs);
+			puts_uart(", spurious ");
+			put_dec(spurious);
+			puts_uart(", used buffer waiting: ");
+			puts_uart(vr_virtio_queue_get_used(&vq, &u) == 0 ? "yes)\n" : "no)\n");
 			return 1;
 		}
 	}
