@@ -556,6 +556,24 @@ static void good_no_event_idx(void **state)
 	exchange(f);
 }
 
+static void good_in_order(void **state)
+{
+	for (int packed_ring = 0; packed_ring < 2; packed_ring++) {
+		struct fix *f;
+
+		teardown(state);
+		setup(state);
+		f = *state;
+		f->sim.offer |= VR_FEATURE(VR_F_IN_ORDER);
+		assert_int_equal(full_up(f, packed_ring ? VR_VIRTIO_DRV_FEATURES
+							: VR_VIRTIO_DRV_FEATURES &
+								  ~VR_FEATURE(VR_F_RING_PACKED)),
+				 0);
+		assert_true(vr_virtio_features(&f->dev) & VR_FEATURE(VR_F_IN_ORDER));
+		exchange(f);
+	}
+}
+
 static void negotiation_takes_the_intersection(void **state)
 {
 	struct fix *f = *state;
@@ -1009,6 +1027,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(good_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(good_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(good_no_event_idx, setup, teardown),
+		cmocka_unit_test_setup_teardown(good_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(negotiation_takes_the_intersection, setup, teardown),
 		cmocka_unit_test_setup_teardown(queue_size_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(packed_size_need_not_be_power_of_two, setup, teardown),

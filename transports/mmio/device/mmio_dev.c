@@ -99,7 +99,6 @@ static void queue_defaults(struct vr_mmio_dev_queue *q)
 	q->error = 0;
 	q->ready = false;
 	q->packed = false;
-	q->reset_done = false;
 }
 
 /* Forget a ready queue: the back end hears it first, and must drop its
@@ -209,7 +208,6 @@ static int queue_enable(struct vr_mmio_dev *d, uint32_t i)
 		return err;
 	q->packed = packed;
 	q->ready = true;
-	q->reset_done = false;
 	if (d->ops.queue_state)
 		d->ops.queue_state(d->ctx, i, 1);
 	return 0;
@@ -298,10 +296,11 @@ static int write_queue_reset(struct vr_mmio_dev *d, uint32_t value)
 	if (value != 1)
 		return violation(d, VR_EINVAL);
 	/* Section 2.6.1: stop the queue and return every queue register to
-	 * its default; QueueReset reads 1 until QueueReady or a reset. */
+	 * its default. The reset completes before this write returns, so
+	 * QueueReset never reads 1 ("ongoing") and QueueReady reads 0, as
+	 * section 4.2.2.1 asks of a completed reset. */
 	queue_teardown(d, d->queue_sel);
 	queue_defaults(q);
-	q->reset_done = true;
 	return 0;
 }
 
@@ -519,8 +518,8 @@ uint32_t vr_mmio_dev_read(struct vr_mmio_dev *d, uint32_t off, unsigned size)
 		q = sel_queue(d);
 		return q && q->ready ? 1u : 0u;
 	case VR_MMIO_REG_QUEUE_RESET:
-		q = sel_queue(d);
-		return q && q->reset_done && feature(d, VR_F_RING_RESET) ? 1u : 0u;
+		/* 1 only while a reset is ongoing: never, here. */
+		return 0;
 	case VR_MMIO_REG_INTERRUPT_STATUS:
 		return d->isr;
 	case VR_MMIO_REG_STATUS:

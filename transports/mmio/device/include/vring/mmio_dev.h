@@ -143,7 +143,6 @@ struct vr_mmio_dev_queue {
 	int error;        /* why the last QueueReady 1 was refused, or 0 */
 	bool ready;
 	bool packed;      /* format of the ring set up (when ready) */
-	bool reset_done;  /* QueueReset reads 1 (RING_RESET) */
 };
 
 /** Counters the model keeps (plain, owned by the model's thread). */
