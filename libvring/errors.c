@@ -45,6 +45,10 @@ static const struct vr__errtext vr__errors[] = {
 	{VR_EIO, "VR_EIO", "operating system error"},
 	{VR_EPERM, "VR_EPERM", "not allowed to join the channel"},
 	{VR_EFEATURES, "VR_EFEATURES", "feature negotiation failed"},
+	{VR_EDUPLICATE, "VR_EDUPLICATE", "duplicate answer to a request already answered"},
+	{VR_ENOMATCH, "VR_ENOMATCH", "no matching request, command or message type"},
+	{VR_EBADMSG, "VR_EBADMSG", "malformed frame or message"},
+	{VR_ECRC, "VR_ECRC", "frame CRC-32C mismatch"},
 };
 
 static const struct vr__errtext *vr__find(int err)

@@ -79,7 +79,15 @@ enum vr_error {
 	VR_ETRUNC = -46,    /**< region smaller than its header says */
 	VR_EIO = -47,       /**< the operating system refused (see errno) */
 	VR_EPERM = -48,     /**< not allowed to join (authentication, busy) */
-	VR_EFEATURES = -49  /**< feature negotiation failed */
+	VR_EFEATURES = -49, /**< feature negotiation failed */
+
+	/* Message protocol (vring/frame.h, msg/). */
+	VR_EDUPLICATE = -73, /**< a second answer to an answered request */
+	VR_ENOMATCH = -74,   /**< no such request, command or message type */
+	VR_EBADMSG = -75,    /**< malformed frame or message (bad magic,
+	                          header, length, or payload that does not
+	                          decode) */
+	VR_ECRC = -76        /**< frame payload CRC-32C mismatch */
 };
 
 /**
