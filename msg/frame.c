@@ -176,7 +176,14 @@ int vr_frame_decode(const void *msg, size_t len, uint32_t max_payload,
 		vr__fill_binary(out, m, plen);
 		return 0;
 	}
-	/* A text command: a letter, printable bytes, an optional line end. */
+	/* A text command: empty lines, a letter, printable bytes, an
+	 * optional line end. */
+	while (len > 0 && (m[0] == '\n' || m[0] == '\r')) {
+		m++;
+		len--;
+	}
+	if (len == 0)
+		return VR_EBADMSG;
 	n = len;
 	if (m[n - 1] == '\n') {
 		n--;
@@ -189,6 +196,8 @@ int vr_frame_decode(const void *msg, size_t len, uint32_t max_payload,
 		if (!vr__is_print(m[i]))
 			return VR_EBADMSG;
 	vr__fill_text(out, m, (uint32_t)n, (uint32_t)len);
+	out->raw = (const uint8_t *)msg;
+	out->raw_len = (uint32_t)(len + (size_t)(m - (const uint8_t *)msg));
 	return 0;
 }
 
@@ -279,6 +288,20 @@ int vr_frame_parser_commit(struct vr_frame_parser *p, size_t n)
 	p->tail += (uint32_t)n;
 	p->st.bytes_in += n;
 	return 0;
+}
+
+uint32_t vr_frame_parser_resync(struct vr_frame_parser *p)
+{
+	if (!p || p->head == p->tail)
+		return 0;
+	p->head++;
+	p->st.bytes_dropped++;
+	p->st.drops[VR_FRAME_DROP_STALE]++;
+	p->text_scan = 0;
+	p->line_start = false;
+	p->skip_line = false;
+	p->in_junk = false;
+	return p->tail - p->head;
 }
 
 uint32_t vr_frame_parser_pending(const struct vr_frame_parser *p)
@@ -417,6 +440,20 @@ int vr_frame_parser_next(struct vr_frame_parser *p, struct vr_frame *out)
 		if (b[0] == VR_FRAME_MAGIC0) {
 			p->in_junk = false;
 			r = vr__try_binary(p, out);
+		} else if (text && p->line_start && (b[0] == '\n' || b[0] == '\r')) {
+			/* An empty line ("\n" or "\r\n"): skipped, not junk. */
+			if (b[0] == '\r' && avail < 2)
+				return VR_EAGAIN;
+			if (b[0] == '\n' || b[1] == '\n') {
+				n = b[0] == '\n' ? 1u : 2u;
+				p->head += n;
+				p->st.bytes_blank += n;
+				p->in_junk = false;
+				continue;
+			}
+			p->in_junk = false;
+			vr__drop(p, 1, VR_FRAME_DROP_JUNK, true);
+			continue;
 		} else if (text && p->line_start && vr__is_letter(b[0])) {
 			p->in_junk = false;
 			r = vr__try_text(p, out);
@@ -473,7 +510,7 @@ const char *vr_frame_drop_name(unsigned reason)
 {
 	static const char *const names[VR_FRAME_DROP_COUNT] = {
 		"junk", "magic", "hcrc", "version", "reserved",
-		"length", "crc", "text", "text_long",
+		"length", "crc", "text", "text_long", "stale",
 	};
 
 	return reason < VR_FRAME_DROP_COUNT ? names[reason] : "?";

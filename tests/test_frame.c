@@ -153,6 +153,9 @@ static void test_encode_decode(void **state)
 	assert_int_equal(vr_frame_decode("1ABC\n", 5, MAXP, &f), VR_EBADMSG);
 	assert_int_equal(vr_frame_decode("AB\x01" "C\n", 5, MAXP, &f), VR_EBADMSG);
 	assert_int_equal(vr_frame_decode("\n", 1, MAXP, &f), VR_EBADMSG);
+	assert_int_equal(vr_frame_decode("\n\r\nOK GO\n", 9, MAXP, &f), 0);
+	assert_int_equal(f.len, 5);
+	assert_int_equal(f.raw_len, 9);
 }
 
 /* ---- Parser helpers -------------------------------------------------------- */
@@ -207,7 +210,7 @@ static void check_accounting(const struct vr_frame_parser *p)
 	struct vr_frame_parser_stats st;
 
 	vr_frame_parser_get_stats(p, &st);
-	assert_int_equal(st.bytes_in, st.bytes_yielded + st.bytes_dropped +
+	assert_int_equal(st.bytes_in, st.bytes_yielded + st.bytes_dropped + st.bytes_blank +
 					      vr_frame_parser_pending(p));
 }
 

@@ -29,7 +29,10 @@
  * are recognised on the same stream and reported as VR_FRAME_KIND_TEXT. A
  * text command must start a line: at the start of the stream, after a
  * frame or line the parser yielded, or after a '\n'; so the letters inside
- * damaged binary bytes are not taken for commands.
+ * damaged binary bytes are not taken for commands. Empty lines are skipped
+ * (not counted as garbage): a sender that may follow damaged bytes (its
+ * peer restarted mid-frame) starts a text line with '\n' to be sure.
+ * Every byte fed ends up in exactly one of: yielded, dropped, blank, pending.
  *
  * Three parts, all freestanding (only memcpy/memset; memory from the
  * caller; no allocation, no clock of their own):
@@ -144,7 +147,8 @@ int vr_frame_seal(void *buf, size_t cap, uint8_t type, uint16_t flags,
  * @brief Check one whole message from a transport that keeps message
  *        boundaries (a libvring channel): exactly one frame, or one text
  *        command line (printable ASCII, starting with a letter, with or
- *        without the final '\n'; at most VR_FRAME_TEXT_MAX bytes).
+ *        without the final '\n', after any empty lines; at most
+ *        VR_FRAME_TEXT_MAX bytes).
  * @param max_payload the largest payload this receiver accepts
  * @return 0 and @p out filled; VR_EINVAL (NULL arguments, max_payload above
  *         VR_FRAME_LEN_MAX); VR_EBADMSG (too short, bad magic, version,
@@ -175,6 +179,8 @@ enum vr_frame_drop {
 	VR_FRAME_DROP_CRC,        /**< header intact, payload damaged */
 	VR_FRAME_DROP_TEXT,       /**< a line broken by a non-printable byte */
 	VR_FRAME_DROP_TEXT_LONG,  /**< a line longer than the text limit */
+	VR_FRAME_DROP_STALE,      /**< vr_frame_parser_resync(): a partial
+	                               frame or line the stream went quiet in */
 	VR_FRAME_DROP_COUNT
 };
 
@@ -184,6 +190,8 @@ struct vr_frame_parser_stats {
 	uint64_t texts;         /**< text lines yielded */
 	uint64_t bytes_yielded; /**< raw bytes of everything yielded */
 	uint64_t bytes_dropped; /**< bytes skipped (for every reason) */
+	uint64_t bytes_blank;   /**< empty lines ("\n", "\r\n") at a line start:
+	                             not garbage, not yielded */
 	uint64_t drops[VR_FRAME_DROP_COUNT]; /**< skip events by reason */
 };
 
@@ -252,6 +260,23 @@ int vr_frame_parser_commit(struct vr_frame_parser *p, size_t n);
  *         VR_EAGAIN (needs more bytes); VR_EINVAL (NULL)
  */
 int vr_frame_parser_next(struct vr_frame_parser *p, struct vr_frame *out);
+
+/**
+ * @brief Give up on the partial frame or line the held bytes start with:
+ *        drop its first byte, so that the next vr_frame_parser_next()
+ *        rescans the rest.
+ *
+ * A frame cut short (its sender died mid-write) whose header is intact
+ * makes the parser wait for the payload it announced, taking the frames
+ * after it as that payload until the CRC fails. On a live stream that
+ * happens as soon as enough bytes followed; on a quiet one, nothing more
+ * may come (the peer waits for the answer to a request held in those
+ * bytes). Call this when the stream has been idle for a while (say 50 ms:
+ * no byte in) and vr_frame_parser_pending() is not 0; repeat each idle
+ * period.
+ * @return bytes still held (0: nothing was pending)
+ */
+uint32_t vr_frame_parser_resync(struct vr_frame_parser *p);
 
 /** @brief Bytes held that are not parsed yet (a partial frame or line). */
 uint32_t vr_frame_parser_pending(const struct vr_frame_parser *p);

@@ -221,8 +221,8 @@ static int on_frame(void *ctx, const struct vr_frame *f)
 		CHECK(vr_msgpb_request(f, &e) == 0);
 		CHECK(e.which_body == vrmsg_Envelope_start_adas_processing_tag);
 		rc = vr_msgpb_text_answer(ans, sizeof(ans), f->payload, f->len, NULL);
-		CHECK(rc == 4 + 21 + 1 + 18 + 1);
-		CHECK(ans[0] == 'E' && ans[rc - 1] == '\n');
+		CHECK(rc == 1 + 4 + 21 + 1 + 18 + 1);
+		CHECK(ans[0] == '\n' && ans[1] == 'E' && ans[rc - 1] == '\n');
 		break;
 	case 3:
 		CHECK(vr_msgpb_request(f, &e) == 0);
@@ -254,7 +254,7 @@ static int on_frame(void *ctx, const struct vr_frame *f)
 		memset(&ref, 0, sizeof(ref));
 		ref.which_body = vrmsg_Envelope_ack_tag;
 		rc = vr_msgpb_text_answer(ans, sizeof(ans), f->payload, f->len, &ref.body.ack);
-		CHECK(rc == 3 + 20 + 1 && ans[0] == 'O' && ans[1] == 'K');
+		CHECK(rc == 1 + 3 + 20 + 1 && ans[1] == 'O' && ans[2] == 'K');
 		break;
 	default:
 		CHECK(0);
@@ -287,7 +287,7 @@ int vr_fs_main(void)
 	CHECK(st.frames == 4 && st.texts == 2);
 	CHECK(st.drops[VR_FRAME_DROP_LENGTH] == 1);
 	CHECK(st.drops[VR_FRAME_DROP_CRC] == 1);
-	CHECK(st.bytes_in == st.bytes_yielded + st.bytes_dropped);
+	CHECK(st.bytes_in == st.bytes_yielded + st.bytes_dropped + st.bytes_blank);
 
 	/* The other direction: requests out, answers matched. */
 	for (int i = 0; i < 3; i++)

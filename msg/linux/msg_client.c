@@ -50,6 +50,7 @@ struct vr_msg_port {
 	bool own_fd, is_sock, reconnect;
 	struct vr_chan *ch;    /* channel ports */
 	uint32_t max_payload;
+	uint32_t idle_ms;      /* vr_msg_cfg.idle_resync_ms */
 	uint8_t *pbuf;         /* the parser's buffer */
 	struct vr_frame_parser parser;
 	uint8_t *rdbuf;        /* one read */
@@ -287,6 +288,7 @@ static int vr__port_new(const struct vr_msg_io *io, const struct vr_msg_cfg *cfg
 		return VR_EIO;
 	p->fd = -1;
 	p->max_payload = c.max_payload;
+	p->idle_ms = c.idle_resync_ms ? c.idle_resync_ms : 50;
 	pcap = VR_FRAME_PARSER_BUF_SIZE(c.max_payload);
 	if (pcap < VR_FRAME_TEXT_MAX + 2u)
 		pcap = VR_FRAME_TEXT_MAX + 2u;
@@ -601,8 +603,27 @@ static int vr__parser_cb(void *ctx, const struct vr_frame *f)
  * VR_EPEERDEAD or VR_EIO. */
 static int vr__pump(struct vr_msg_port *p, int64_t deadline)
 {
-	int n = p->io.read(p->io.ctx, p->rdbuf, p->rdcap, deadline);
+	int64_t until = deadline;
+	bool idle_cut = false;
+	int n;
 
+	/* A partial frame is waiting: wait no longer than the idle period
+	 * for its next byte, then give it up and rescan (a frame cut short
+	 * by a dying writer must not hold back the answers behind it). */
+	if (!p->datagram && vr_frame_parser_pending(&p->parser) > 0) {
+		int64_t idle = vr__now_ms() + p->idle_ms;
+
+		if (until < 0 || idle < until) {
+			until = idle;
+			idle_cut = true;
+		}
+	}
+	n = p->io.read(p->io.ctx, p->rdbuf, p->rdcap, until);
+	if (n == VR_ETIMEDOUT && idle_cut) {
+		vr_frame_parser_resync(&p->parser);
+		vr_frame_parser_push(&p->parser, NULL, 0, vr__parser_cb, p);
+		return VR_EAGAIN;
+	}
 	if (n <= 0)
 		return n == 0 ? VR_EAGAIN : n;
 	if (p->datagram) {
@@ -763,13 +784,24 @@ static int vr__send_text(struct vr_msg_port *p, const char *cmd, int64_t deadlin
 
 	if (!p || !vr__text_ok(cmd, &n))
 		return VR_EINVAL;
-	/* One write, so that the line is not interleaved with a frame. */
-	memcpy(p->txbuf, cmd, n);
-	p->txbuf[n] = '\n';
-	rc = p->io.write(p->io.ctx, p->txbuf, n + 1, deadline);
+	/* "\n" cmd "\n" in one write. The leading empty line makes the
+	 * command a line start even when damaged bytes went before it (a
+	 * peer's parser skips empty lines); a channel message is the line
+	 * alone (message boundaries already separate it). */
+	if (p->datagram) {
+		memcpy(p->txbuf, cmd, n);
+		p->txbuf[n] = '\n';
+		n += 1;
+	} else {
+		p->txbuf[0] = '\n';
+		memcpy(p->txbuf + 1, cmd, n);
+		p->txbuf[n + 1] = '\n';
+		n += 2;
+	}
+	rc = p->io.write(p->io.ctx, p->txbuf, n, deadline);
 	if (rc == 0) {
 		p->st.texts_sent++;
-		p->st.bytes_sent += n + 1;
+		p->st.bytes_sent += n;
 	}
 	return rc;
 }

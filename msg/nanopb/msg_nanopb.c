@@ -153,9 +153,12 @@ int vr_msgpb_text_answer(void *buf, size_t cap, const void *line, size_t len,
 	status = vr_msgpb_status_name(ack ? (int)ack->status : vrmsg_Status_STATUS_UNSUPPORTED);
 	slen = vr__strnlen(status, 32);
 	dlen = ack && !ok ? vr__strnlen(ack->detail, sizeof(ack->detail)) : 0;
-	/* "OK " cmd "\n", or "ERR " cmd " " status [" " detail] "\n". */
-	if (cap < (ok ? 3 + len + 1 : 4 + len + 1 + slen + (dlen ? 1 + dlen : 0) + 1))
+	/* "\nOK " cmd "\n", or "\nERR " cmd " " status [" " detail] "\n". The
+	 * leading empty line makes the answer a line start even after damaged
+	 * bytes (vring/frame.h); a shell reader sees an empty line. */
+	if (cap < 1 + (ok ? 3 + len + 1 : 4 + len + 1 + slen + (dlen ? 1 + dlen : 0) + 1))
 		return VR_ENOSPC;
+	b[at++] = '\n';
 	at = vr__put(b, at, ok ? "OK " : "ERR ", ok ? 3 : 4);
 	at = vr__put(b, at, (const char *)line, len);
 	if (!ok) {

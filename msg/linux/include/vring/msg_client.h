@@ -63,6 +63,9 @@ struct vr_msg_cfg {
 	 *  VR_MSG_RECONNECT_YES waits for the peer to come back;
 	 *  VR_MSG_RECONNECT_NO reports VR_EPEERDEAD. */
 	int reconnect;
+	/** A partial frame left this long with no byte arriving is given up
+	 *  (vr_frame_parser_resync()): ms, 0 = 50. */
+	uint32_t idle_resync_ms;
 };
 
 #define VR_MSG_RECONNECT_AUTO 0

@@ -36,7 +36,7 @@ extern "C" {
 /** Largest typed frame on the wire. */
 #define VR_MSGPB_FRAME_MAX (VR_FRAME_HDR_SIZE + VR_MSGPB_MAX_PAYLOAD)
 /** Longest answer line vr_msgpb_text_answer() writes, with its '\n'. */
-#define VR_MSGPB_TEXT_ANSWER_MAX (VR_FRAME_TEXT_MAX + 96u)
+#define VR_MSGPB_TEXT_ANSWER_MAX (VR_FRAME_TEXT_MAX + 100u)
 
 /**
  * @brief Encode @p env as the payload of a frame in @p buf.
@@ -72,8 +72,9 @@ int vr_msgpb_from_text(const void *line, size_t len, vrmsg_Envelope *env);
 int vr_msgpb_request(const struct vr_frame *f, vrmsg_Envelope *env);
 
 /**
- * @brief Write the text answer to a text command: "OK <command>\n", or
- *        "ERR <command> <STATUS> <detail>\n" when @p ack says so.
+ * @brief Write the text answer to a text command: "\nOK <command>\n", or
+ *        "\nERR <command> <STATUS> <detail>\n" when @p ack says so (the
+ *        leading '\n' makes it a line start even after damaged bytes).
  * @param ack the answer (NULL: unknown command, STATUS_UNSUPPORTED)
  * @return bytes written; VR_ENOSPC; VR_EINVAL
  */
