@@ -290,17 +290,59 @@ int vr_frame_parser_commit(struct vr_frame_parser *p, size_t n)
 	return 0;
 }
 
+/* Is there a complete frame (header, payload, CRC all good) at b, or,
+ * with text on, a complete text line right after a '\n' at b? */
+static bool vr__complete_at(const struct vr_frame_parser *p, const uint8_t *b, uint32_t avail)
+{
+	uint32_t len = 0, i;
+
+	if (b[0] == VR_FRAME_MAGIC0) {
+		if (avail < VR_FRAME_HDR_SIZE ||
+		    vr__check_header(b, p->max_payload, &len) != VR_FRAME_DROP_COUNT ||
+		    avail - VR_FRAME_HDR_SIZE < len)
+			return false;
+		return vr__payload_ok(b, len);
+	}
+	if (b[0] != '\n' || (p->flags & VR_FRAME_PARSE_NO_TEXT) || avail < 3 ||
+	    !vr__is_letter(b[1]))
+		return false;
+	for (i = 1; i < avail && i <= p->text_max + 1; i++) {
+		if (b[i] == '\n')
+			return true;
+		if (!vr__is_print(b[i]))
+			return false;
+	}
+	return false;
+}
+
 uint32_t vr_frame_parser_resync(struct vr_frame_parser *p)
 {
+	uint32_t i, avail;
+
 	if (!p || p->head == p->tail)
 		return 0;
-	p->head++;
-	p->st.bytes_dropped++;
-	p->st.drops[VR_FRAME_DROP_STALE]++;
-	p->text_scan = 0;
-	p->line_start = false;
-	p->skip_line = false;
-	p->in_junk = false;
+	avail = p->tail - p->head;
+	/* Only when something complete follows: a frame that is merely slow
+	 * to arrive (no complete frame can follow its start before its own
+	 * end) is left alone. */
+	for (i = 1; i < avail; i++) {
+		if (!vr__complete_at(p, p->buf + p->head + i, avail - i))
+			continue;
+		p->head += i;
+		p->st.bytes_dropped += i;
+		p->st.drops[VR_FRAME_DROP_STALE]++;
+		p->text_scan = 0;
+		p->skip_line = false;
+		p->in_junk = false;
+		/* A line found after its '\n': the '\n' is dropped too, so the
+		 * line starts the held bytes. */
+		p->line_start = p->buf[p->head] == '\n';
+		if (p->line_start) {
+			p->head++;
+			p->st.bytes_dropped++;
+		}
+		break;
+	}
 	return p->tail - p->head;
 }
 

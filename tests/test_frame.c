@@ -447,6 +447,50 @@ static void test_parser_truncated(void **state)
 	check_accounting(&p);
 }
 
+static void test_parser_resync(void **state)
+{
+	struct vr_frame_parser p;
+	struct vr_frame_parser_stats st;
+	struct vr_frame f;
+	uint8_t cut[MAXP + 32], ok[64];
+	int nc, no;
+
+	(void)state;
+	nc = mk(cut, sizeof(cut), VR_FRAME_T_REQUEST, 1, 200, 1);
+	no = mk(ok, sizeof(ok), VR_FRAME_T_REQUEST, 2, 10, 2);
+	parser_init(&p, 0);
+	/* A frame cut after 30 bytes, then a whole short one: the parser
+	 * waits for the cut frame's 200 bytes. */
+	assert_int_equal(vr_frame_parser_feed(&p, cut, 30), 30);
+	assert_int_equal(vr_frame_parser_feed(&p, ok, (size_t)no), (size_t)no);
+	assert_int_equal(vr_frame_parser_next(&p, &f), VR_EAGAIN);
+	/* The stream goes quiet: resync finds the whole frame after it. */
+	assert_int_equal(vr_frame_parser_resync(&p), (uint32_t)no);
+	assert_int_equal(vr_frame_parser_next(&p, &f), 0);
+	assert_int_equal(f.seq, 2);
+	vr_frame_parser_get_stats(&p, &st);
+	assert_int_equal(st.drops[VR_FRAME_DROP_STALE], 1);
+	assert_int_equal(st.bytes_dropped, 30);
+	check_accounting(&p);
+	/* A frame that is merely slow is left alone, and completes. */
+	assert_int_equal(vr_frame_parser_feed(&p, cut, 100), 100);
+	assert_int_equal(vr_frame_parser_next(&p, &f), VR_EAGAIN);
+	assert_int_equal(vr_frame_parser_resync(&p), 100);
+	assert_int_equal(vr_frame_parser_feed(&p, cut + 100, (size_t)nc - 100), (size_t)nc - 100);
+	assert_int_equal(vr_frame_parser_next(&p, &f), 0);
+	assert_int_equal(f.seq, 1);
+	assert_int_equal(vr_frame_parser_resync(&p), 0);
+	/* A cut frame, then a text line after a '\n'. */
+	assert_int_equal(vr_frame_parser_feed(&p, cut, 40), 40);
+	assert_int_equal(vr_frame_parser_feed(&p, "\nGET_TELEMETRY\n", 15), 15);
+	assert_int_equal(vr_frame_parser_next(&p, &f), VR_EAGAIN);
+	assert_int_equal(vr_frame_parser_resync(&p), 14);
+	assert_int_equal(vr_frame_parser_next(&p, &f), 0);
+	assert_int_equal(f.kind, VR_FRAME_KIND_TEXT);
+	assert_int_equal(f.len, 13);
+	check_accounting(&p);
+}
+
 static void test_parser_bit_flips(void **state)
 {
 	static struct got g;
@@ -690,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_parser_garbage),
 		cmocka_unit_test(test_parser_inflated_length),
 		cmocka_unit_test(test_parser_truncated),
+		cmocka_unit_test(test_parser_resync),
 		cmocka_unit_test(test_parser_bit_flips),
 		cmocka_unit_test(test_parser_text),
 		cmocka_unit_test(test_parser_push_space_full),

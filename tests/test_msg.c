@@ -74,6 +74,7 @@ struct rtos {
 	_Atomic int send_event; /* send one Telemetry event and a text line */
 	_Atomic unsigned handled;
 	_Atomic unsigned texts;
+	_Atomic unsigned seen;  /* frames and lines taken from the stream */
 	unsigned adas_started;
 	uint32_t rng;
 	uint8_t *pbuf;        /* exact size: ASan sees any overrun */
@@ -128,9 +129,15 @@ static void rtos_garbage(struct rtos *r)
 	e.body.ack.status = vrmsg_Status_STATUS_OK;
 	memcpy(e.body.ack.detail, "bogus", 6);
 	switch (kind) {
-	case 0: /* junk, with stray magic bytes */
-		for (i = 0; i < sizeof(g); i++)
+	case 0: /* junk, with stray magic bytes; no '\n' and a control byte
+		 * first, so that it cannot pass for a text line (which no
+		 * parser could tell from a real one) */
+		for (i = 0; i < sizeof(g); i++) {
 			g[i] = (uint8_t)(xr(&r->rng) % 7 == 0 ? VR_FRAME_MAGIC0 : xr(&r->rng));
+			if (g[i] == '\n')
+				g[i] = 0;
+		}
+		g[0] = 0x01;
 		rtos_write_raw(r, g, 1 + xr(&r->rng) % sizeof(g));
 		break;
 	case 1: /* a frame cut short */
@@ -253,6 +260,7 @@ static int rtos_on_frame(void *ctx, const struct vr_frame *f)
 	uint8_t out[VR_MSGPB_FRAME_MAX + VR_MSGPB_TEXT_ANSWER_MAX];
 	int rc, n;
 
+	atomic_fetch_add(&r->seen, 1);
 	rc = vr_msgpb_request(f, &q);
 	if (f->kind == VR_FRAME_KIND_TEXT) {
 		atomic_fetch_add(&r->texts, 1);
@@ -526,8 +534,12 @@ static void inject(struct fixture *fx, unsigned kind, uint32_t *rng)
 	switch (kind % 5) {
 	case 0: /* junk, long enough to fill the RTOS's buffer many times */
 		n = sizeof(b);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			b[i] = (uint8_t)(xr(rng) % 5 == 0 ? VR_FRAME_MAGIC0 : xr(rng));
+			if (b[i] == '\n')
+				b[i] = 0; /* no text lines in the junk (see rtos_garbage) */
+		}
+		b[0] = 0x01;
 		break;
 	case 1: /* cut short: header intact, part of the payload */
 		n = VR_FRAME_HDR_SIZE + 1 + xr(rng) % (plen - 1);
@@ -646,7 +658,7 @@ static int split_read(void *ctx, void *buf, size_t cap, int64_t deadline)
 
 static void test_split_every_position(void **state)
 {
-	struct rtos r;
+	static struct rtos r; /* outlives a failed assert (the thread runs on) */
 	struct split_io sio;
 	struct vr_msg_io io = {split_write, split_read, NULL, &sio};
 	struct vr_msg_port *p;
@@ -683,6 +695,17 @@ static void test_split_every_position(void **state)
 	close(sv[0]);
 }
 
+/* Wait until the RTOS has taken n frames from the stream (so that a mode
+ * change applies to the requests after it, however slow the machine). */
+static void wait_seen(struct rtos *r, unsigned n)
+{
+	uint64_t end = mono_ms() + 20000;
+
+	while (atomic_load(&r->seen) < n && mono_ms() < end)
+		sleep_ms(1);
+	assert_int_equal(atomic_load(&r->seen), n);
+}
+
 static void test_timeout_then_resume(void **state)
 {
 	struct fixture *fx = *state;
@@ -699,6 +722,7 @@ static void test_timeout_then_resume(void **state)
 			 VR_ETIMEDOUT);
 	vr_msg_get_stats(fx->port, &st);
 	assert_int_equal(st.req.expired, 3);
+	wait_seen(&fx->rtos, 9 + 4);
 	/* It keeps its answers for a while: they arrive after their
 	 * deadlines, are counted late and dropped, and do not answer the
 	 * next call. */
@@ -707,6 +731,7 @@ static void test_timeout_then_resume(void **state)
 		assert_int_equal(vr_msg_set_sensor_gain(fx->port, VRMSG__SENSOR__SENSOR_ALL,
 							VRMSG__GAIN_LEVEL__GAIN_LOW, 1, &ack, 150),
 				 VR_ETIMEDOUT);
+	wait_seen(&fx->rtos, 9 + 4 + 2);
 	atomic_store(&fx->rtos.mode, RTOS_RUN);
 	/* Resumed: answers again, every one checked. */
 	mixed_calls(fx->port, 30, 2);
@@ -808,7 +833,7 @@ static void test_unix_socket_path(void **state)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vr_msg_port *p;
-	struct rtos r;
+	static struct rtos r;
 	int ls, fd;
 
 	(void)state;
@@ -836,7 +861,7 @@ static void chan_calls(uint32_t format)
 	struct loop *l = loop_new(format, 8, 256, 8, 0);
 	struct end d = {0}, v = {0};
 	struct vr_msg_port *p;
-	struct rtos r;
+	static struct rtos r;
 	struct vr_msg_stats st;
 
 	assert_int_equal(end_open(&d, l, VR_ROLE_DRIVER, 0), 0);

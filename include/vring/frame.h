@@ -180,7 +180,7 @@ enum vr_frame_drop {
 	VR_FRAME_DROP_TEXT,       /**< a line broken by a non-printable byte */
 	VR_FRAME_DROP_TEXT_LONG,  /**< a line longer than the text limit */
 	VR_FRAME_DROP_STALE,      /**< vr_frame_parser_resync(): a partial
-	                               frame or line the stream went quiet in */
+	                               frame cut short, a complete one after it */
 	VR_FRAME_DROP_COUNT
 };
 
@@ -262,9 +262,10 @@ int vr_frame_parser_commit(struct vr_frame_parser *p, size_t n);
 int vr_frame_parser_next(struct vr_frame_parser *p, struct vr_frame *out);
 
 /**
- * @brief Give up on the partial frame or line the held bytes start with:
- *        drop its first byte, so that the next vr_frame_parser_next()
- *        rescans the rest.
+ * @brief Give up on the partial frame the held bytes start with, if a
+ *        complete frame (or a complete text line after a '\n') follows
+ *        it in the held bytes: drop everything before that one, so that
+ *        the next vr_frame_parser_next() yields it.
  *
  * A frame cut short (its sender died mid-write) whose header is intact
  * makes the parser wait for the payload it announced, taking the frames
@@ -272,8 +273,9 @@ int vr_frame_parser_next(struct vr_frame_parser *p, struct vr_frame *out);
  * happens as soon as enough bytes followed; on a quiet one, nothing more
  * may come (the peer waits for the answer to a request held in those
  * bytes). Call this when the stream has been idle for a while (say 50 ms:
- * no byte in) and vr_frame_parser_pending() is not 0; repeat each idle
- * period.
+ * no byte in) and vr_frame_parser_pending() is not 0. A frame that is only
+ * slow to arrive is never dropped: nothing complete can follow its start
+ * before its own end.
  * @return bytes still held (0: nothing was pending)
  */
 uint32_t vr_frame_parser_resync(struct vr_frame_parser *p);
