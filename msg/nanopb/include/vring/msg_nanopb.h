@@ -31,8 +31,12 @@
 extern "C" {
 #endif
 
-/** Largest encoded Envelope: the payload limit a typed receiver needs. */
-#define VR_MSGPB_MAX_PAYLOAD ((uint32_t)vrmsg_Envelope_size)
+/** Largest encoded Envelope: the payload limit a typed receiver needs.
+ *  nanopb's vrmsg_Envelope_size assumes enum values inside their enums (one
+ *  byte each); proto3 enums are open, and a value outside takes up to ten
+ *  bytes, so a peer's Ack{status: -1, 63-byte detail} is one byte over it.
+ *  The margin covers every message of vrmsg.proto (at most two enums). */
+#define VR_MSGPB_MAX_PAYLOAD ((uint32_t)vrmsg_Envelope_size + 20u)
 /** Largest typed frame on the wire. */
 #define VR_MSGPB_FRAME_MAX (VR_FRAME_HDR_SIZE + VR_MSGPB_MAX_PAYLOAD)
 /** Longest answer line vr_msgpb_text_answer() writes, with its '\n'. */
