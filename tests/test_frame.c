@@ -158,6 +158,24 @@ static void test_encode_decode(void **state)
 	assert_int_equal(f.raw_len, 9);
 }
 
+/* The example of docs/PROTOCOL.md, byte for byte: the wire format must
+ * not change by accident. */
+static void test_golden_frame(void **state)
+{
+	static const uint8_t want[28] = {
+		0xa5, 0x56, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00,
+		0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,
+		0x28, 0x0e, 0xd6, 0xfc, 0x63, 0x9d, 0x7d, 0xf2,
+		0x0a, 0x02, 0x10, 0x03,
+	};
+	uint8_t buf[64];
+
+	(void)state;
+	assert_int_equal(vr_frame_encode(buf, sizeof(buf), VR_FRAME_T_REQUEST, 0, 1,
+					 "\x0a\x02\x10\x03", 4), 28);
+	assert_memory_equal(buf, want, sizeof(want));
+}
+
 /* ---- Parser helpers -------------------------------------------------------- */
 
 struct got {
@@ -729,6 +747,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_encode_decode),
+		cmocka_unit_test(test_golden_frame),
 		cmocka_unit_test(test_parser_init),
 		cmocka_unit_test(test_parser_every_split),
 		cmocka_unit_test(test_parser_garbage),

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,6 +108,8 @@ static void rtos_write_raw(struct rtos *r, const void *d, size_t n)
 	while (n > 0) {
 		ssize_t k = send(r->fd, b, n, MSG_NOSIGNAL);
 
+		if (k < 0 && errno == ENOTSOCK)
+			k = write(r->fd, b, n); /* a terminal */
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -856,6 +860,71 @@ static void test_unix_socket_path(void **state)
 	unlink(sa.sun_path);
 }
 
+/* A terminal is a character device, like a virtio console: the port
+ * opens it by path and, when its other side goes away, waits out its
+ * timeouts instead of failing for good. */
+static void test_char_device_pty(void **state)
+{
+	static struct rtos r;
+	struct vr_msg_port *p;
+	struct vr_msg_ack ack;
+	struct vr_msg_stats st;
+	struct termios tio;
+	int master, keep;
+	uint64_t t0;
+
+	(void)state;
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	keep = open(ptsname(master), O_RDWR | O_NOCTTY);
+	assert_true(keep >= 0);
+	/* Raw: no echo, no line editing, no CR/LF translation. */
+	assert_int_equal(tcgetattr(keep, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(keep, TCSANOW, &tio), 0);
+	assert_int_equal(vr_msg_open(ptsname(master), NULL, &p), 0);
+	rtos_start(&r, master, NULL);
+	mixed_calls(p, 60, 6);
+	check_text(p, "START_ADAS_PROCESSING", "OK START_ADAS_PROCESSING");
+	/* The other side goes away: timeouts, no VR_EPEERDEAD, no busy loop
+	 * past the deadline. */
+	rtos_stop(&r);
+	t0 = mono_ms();
+	assert_int_equal(vr_msg_start_adas(p, 1, 1, false, &ack, 200), VR_ETIMEDOUT);
+	assert_true(mono_ms() - t0 >= 150);
+	vr_msg_get_stats(p, &st);
+	assert_true(st.peer_gone > 0);
+	assert_int_equal(st.req.answered, 60);
+	vr_msg_close(p);
+	close(keep);
+}
+
+/* The same choice forced on a socket (VR_MSG_RECONNECT_YES), and refused
+ * (VR_MSG_RECONNECT_NO) on a terminal. */
+static void test_reconnect_modes(void **state)
+{
+	struct vr_msg_cfg yes = {.reconnect = VR_MSG_RECONNECT_YES};
+	struct vr_msg_port *p;
+	struct vr_msg_ack ack;
+	char reply[32];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(vr_msg_open_fd(sv[0], true, &yes, &p), 0);
+	close(sv[1]);
+	assert_int_equal(vr_msg_start_adas(p, 1, 1, false, &ack, 100), VR_ETIMEDOUT);
+	assert_int_equal(vr_msg_call_text(p, "GET_TELEMETRY", reply, sizeof(reply), 100), VR_ETIMEDOUT);
+	vr_msg_close(p);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(vr_msg_open_fd(sv[0], true, NULL, &p), 0);
+	close(sv[1]);
+	assert_int_equal(vr_msg_start_adas(p, 1, 1, false, &ack, 100), VR_EPEERDEAD);
+	vr_msg_close(p);
+}
+
 static void chan_calls(uint32_t format)
 {
 	struct loop *l = loop_new(format, 8, 256, 8, 0);
@@ -1144,6 +1213,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_then_resume, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_events_inbox_and_errors, setup_pair, teardown_pair),
 		cmocka_unit_test(test_unix_socket_path),
+		cmocka_unit_test(test_char_device_pty),
+		cmocka_unit_test(test_reconnect_modes),
 		cmocka_unit_test(test_over_channel_split),
 		cmocka_unit_test(test_over_channel_packed),
 		cmocka_unit_test(test_interop_nanopb_protobuf_c),

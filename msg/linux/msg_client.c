@@ -150,7 +150,7 @@ static int vr__fd_write(void *ctx, const void *buf, size_t len, int64_t deadline
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
-			      errno == ENODEV)) {
+			      errno == ENODEV || (errno == EIO && p->reconnect))) {
 			rc = vr__fd_gone(p, deadline);
 			if (rc != VR_EAGAIN)
 				return rc;
@@ -193,7 +193,8 @@ static int vr__fd_read(void *ctx, void *buf, size_t cap, int64_t deadline)
 			return vr__fd_gone(p, deadline);
 		if (errno == EINTR)
 			continue;
-		if (errno == ECONNRESET)
+		/* A terminal whose other side closed reads EIO: gone too. */
+		if (errno == ECONNRESET || (errno == EIO && p->reconnect))
 			return vr__fd_gone(p, deadline);
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return VR_EIO;
