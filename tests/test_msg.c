@@ -860,6 +860,89 @@ static void test_unix_socket_path(void **state)
 	unlink(sa.sun_path);
 }
 
+/* Several requests in flight, answers collected in any order; a full
+ * table refuses the next one. */
+static void test_pipelined(void **state)
+{
+	struct fixture *fx = *state;
+	Vrmsg__Envelope env = VRMSG__ENVELOPE__INIT;
+	Vrmsg__SetSensorGain g = VRMSG__SET_SENSOR_GAIN__INIT;
+	Vrmsg__Envelope *resp;
+	uint32_t seq[32], extra;
+	char want[64];
+	int i;
+
+	env.body_case = VRMSG__ENVELOPE__BODY_SET_SENSOR_GAIN;
+	env.set_sensor_gain = &g;
+	for (i = 0; i < 32; i++) {
+		g.sensor = (Vrmsg__Sensor)(i % 5);
+		g.level = (Vrmsg__GainLevel)(i % 4);
+		g.gain_mdb = i * 100;
+		assert_int_equal(vr_msg_send_request(fx->port, &env, CALL_MS, &seq[i]), 0);
+	}
+	/* 32 is the default table size. */
+	assert_int_equal(vr_msg_send_request(fx->port, &env, CALL_MS, &extra), VR_ENOSPC);
+	for (i = 31; i >= 0; i--) {
+		assert_int_equal(vr_msg_wait(fx->port, seq[i], &resp, CALL_MS), 0);
+		assert_int_equal(resp->body_case, VRMSG__ENVELOPE__BODY_ACK);
+		snprintf(want, sizeof(want), "gain s=%d l=%d mdb=%d", i % 5, i % 4, i * 100);
+		assert_string_equal(resp->ack->detail, want);
+		vr_msg_free(resp);
+		/* Taken once only. */
+		assert_int_equal(vr_msg_wait(fx->port, seq[i], &resp, 0), VR_ENOMATCH);
+	}
+	mixed_calls(fx->port, 9, 8);
+}
+
+/* Linux on both ends: one port serves requests it receives. */
+static void *server_main(void *arg)
+{
+	struct vr_msg_port *p = arg;
+	struct vr_msg_in in;
+	int served = 0;
+
+	while (served < 100 && vr_msg_recv(p, &in, CALL_MS) == 0) {
+		if (in.kind == VR_FRAME_KIND_BINARY && in.type == VR_FRAME_T_REQUEST && in.env) {
+			Vrmsg__Envelope env = VRMSG__ENVELOPE__INIT;
+			Vrmsg__Ack a = VRMSG__ACK__INIT;
+			char d[64];
+
+			snprintf(d, sizeof(d), "pong %u", (unsigned)in.seq);
+			a.detail = d;
+			env.body_case = VRMSG__ENVELOPE__BODY_ACK;
+			env.ack = &a;
+			assert_int_equal(vr_msg_respond(p, in.seq, &env, CALL_MS), 0);
+			served++;
+		}
+		vr_msg_in_release(&in);
+	}
+	return NULL;
+}
+
+static void test_linux_both_ends(void **state)
+{
+	struct vr_msg_port *cli, *srv;
+	struct vr_msg_ack ack;
+	pthread_t th;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(vr_msg_open_fd(sv[0], true, NULL, &cli), 0);
+	assert_int_equal(vr_msg_open_fd(sv[1], true, NULL, &srv), 0);
+	assert_int_equal(pthread_create(&th, NULL, server_main, srv), 0);
+	for (unsigned i = 0; i < 100; i++) {
+		char want[32];
+
+		assert_int_equal(vr_msg_start_adas(cli, 1, 2, true, &ack, CALL_MS), 0);
+		snprintf(want, sizeof(want), "pong %u", i + 1); /* seqs from 1 */
+		assert_string_equal(ack.detail, want);
+	}
+	pthread_join(th, NULL);
+	vr_msg_close(cli);
+	vr_msg_close(srv);
+}
+
 /* A terminal is a character device, like a virtio console: the port
  * opens it by path and, when its other side goes away, waits out its
  * timeouts instead of failing for good. */
@@ -1212,6 +1295,8 @@ int main(void)
 		cmocka_unit_test(test_split_every_position),
 		cmocka_unit_test_setup_teardown(test_timeout_then_resume, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_events_inbox_and_errors, setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(test_pipelined, setup_pair, teardown_pair),
+		cmocka_unit_test(test_linux_both_ends),
 		cmocka_unit_test(test_unix_socket_path),
 		cmocka_unit_test(test_char_device_pty),
 		cmocka_unit_test(test_reconnect_modes),
