@@ -118,8 +118,8 @@ struct vr_msg_io {
 };
 
 /**
- * @brief Open a port on @p path: a character device or FIFO is opened
- *        read-write, a unix socket is connected to.
+ * @brief Open a port on @p path: a character device (a virtio console, a
+ *        terminal) is opened read-write, a unix socket is connected to.
  * @return 0 and *@p out; VR_EINVAL; VR_EIO (open/connect failed: errno
  *         says why)
  */
@@ -127,8 +127,10 @@ int vr_msg_open(const char *path, const struct vr_msg_cfg *cfg,
 		struct vr_msg_port **out);
 
 /**
- * @brief Open a port on an open fd (socket, pipe pair end, tty, device);
- *        the fd is put in non-blocking mode.
+ * @brief Open a port on an open fd (socket, tty, device: anything
+ *        readable and writable); the fd is put in non-blocking mode.
+ *        Sockets are written with MSG_NOSIGNAL; on other fds whose reader
+ *        can vanish (a pipe), the program must ignore SIGPIPE itself.
  * @param own_fd close the fd in vr_msg_close()
  * @return 0; VR_EINVAL; VR_EIO
  */
