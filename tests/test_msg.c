@@ -142,7 +142,8 @@ static void rtos_garbage(struct rtos *r)
 				g[i] = 0;
 		}
 		g[0] = 0x01;
-		rtos_write_raw(r, g, 1 + xr(&r->rng) % sizeof(g));
+		/* A channel message is at most its buffer (256 here). */
+		rtos_write_raw(r, g, 1 + xr(&r->rng) % (r->ch ? 200u : sizeof(g)));
 		break;
 	case 1: /* a frame cut short */
 		n = vr_msgpb_encode(f, sizeof(f), VR_FRAME_T_RESPONSE, 0, 0x0F000000u, &e);
@@ -1023,8 +1024,15 @@ static void chan_calls(uint32_t format)
 	mixed_calls(p, 300, 4);
 	/* Text over a channel: one line per message. */
 	check_text(p, "SET_SENSOR_GAIN_HIGH", "OK SET_SENSOR_GAIN_HIGH");
+	/* Bad messages between the answers: each refused whole, the answers
+	 * still taken. */
+	atomic_store(&r.garbage, 1);
+	mixed_calls(p, 60, 9);
 	vr_msg_get_stats(p, &st);
-	assert_int_equal(st.req.answered, 300);
+	assert_int_equal(st.req.answered, 360);
+	assert_true(st.bad_messages > 0);
+	assert_true(st.req.unknown > 0);
+	assert_int_equal(st.req.expired, 0);
 	rtos_stop(&r);
 	vr_msg_close(p);
 	free(d.state);

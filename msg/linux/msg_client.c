@@ -466,9 +466,7 @@ void vr_msg_get_stats(const struct vr_msg_port *p, struct vr_msg_stats *out)
 	*out = p->st;
 	vr_frame_parser_get_stats(&p->parser, &out->rx);
 	vr_req_get_stats(&p->req, &out->req);
-	/* A datagram port checks each message whole: count the bad ones as
-	 * dropped bytes' events too. */
-	out->rx.drops[VR_FRAME_DROP_JUNK] += p->dgram_bad;
+	out->bad_messages = p->dgram_bad;
 }
 
 void vr_msg_free(Vrmsg__Envelope *e)

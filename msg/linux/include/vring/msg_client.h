@@ -100,6 +100,9 @@ struct vr_msg_stats {
 	uint64_t undecodable;    /**< binary frames whose payload did not decode */
 	uint64_t inbox_dropped;  /**< incoming frames lost to a full inbox */
 	uint64_t peer_gone;      /**< end-of-file / hang-up events seen */
+	uint64_t bad_messages;   /**< channel ports: messages that were no valid
+	                              frame or line (vr_frame_decode() refused
+	                              them; byte-stream ports count in rx) */
 };
 
 /** Byte transport under a port (vr_msg_open_io()); the fd and channel
