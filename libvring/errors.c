@@ -53,6 +53,10 @@ static const struct vr__errtext vr__errors[] = {
 	{VR_EDEVICE, "VR_EDEVICE", "device register value out of spec"},
 	{VR_EMMIOREG, "VR_EMMIOREG", "register access ignored by the device"},
 	{VR_EOVERLAP, "VR_EOVERLAP", "ring areas overlap"},
+	{VR_EDUPLICATE, "VR_EDUPLICATE", "duplicate answer to a request already answered"},
+	{VR_ENOMATCH, "VR_ENOMATCH", "no matching request, command or message type"},
+	{VR_EBADMSG, "VR_EBADMSG", "malformed frame or message"},
+	{VR_ECRC, "VR_ECRC", "frame CRC-32C mismatch"},
 };
 
 static const struct vr__errtext *vr__find(int err)

@@ -5,7 +5,8 @@
 # safety-island RTOS) is started in the background; aaos (driver role,
 # Android Automotive) runs in the foreground, sends SET_SENSOR_GAIN_HIGH and
 # START_ADAS_PROCESSING, streams sensor frames, and stops; rtos executes and
-# acknowledges each. Both print messages/s, cycles/message, latency
+# acknowledges each. Both print progress every second while streaming, then
+# messages/s, wall cycles/message (elapsed, not CPU cost), CPU time/message, latency
 # percentiles and notifications/message.
 #
 #   scripts/demo.sh [aaos options]     e.g. --format packed --polling --frames N

@@ -13,7 +13,8 @@
  *                                                  region (zero-copy send)
  *   STOP_ADAS_PROCESSING, SHUTDOWN                 one at a time
  *
- * and prints messages/s, cycles/message, the round-trip latency of every
+ * and prints progress every second, then messages/s, wall cycles/message
+ * (elapsed time, not CPU cost), CPU time/message, the round-trip latency of every
  * frame (send_time_ns to its ACK) as percentiles, and notifications/message.
  * Replies from rtos are checked before use (protocol.h); a bad one is
  * logged and NACKed.
@@ -82,9 +83,10 @@ struct aaos {
 	uint64_t nacks;        /* our messages rtos refused */
 	uint64_t unexpected;   /* ACKs for something else than was due */
 	struct pending pend[MAX_QSIZE]; /* frames in flight, by frame number */
-	uint64_t t0, t1, c0, c1;
+	uint64_t t0, t1, c0, c1, cpu0, cpu1;
 	struct vr_chan_stats st0, st1;
 	struct demo_hist lat;  /* round trips of frames */
+	struct demo_progress progress;
 	char clock[200];
 };
 
@@ -476,6 +478,10 @@ static int stream(struct aaos *a, const struct opts *o)
 	a->st0 = vr_chan_stats(&a->ch);
 	a->t0 = demo_now_ns();
 	a->c0 = demo_cycles();
+	a->cpu0 = demo_cpu_ns();
+	memset(&a->progress, 0, sizeof(a->progress));
+	demo_progress_tick(&a->progress, "aaos", "frames acknowledged", 0, o->frames,
+			   a->t0, NULL, NULL);
 	while (done < o->frames) {
 		bool room = true, first;
 
@@ -538,8 +544,11 @@ static int stream(struct aaos *a, const struct opts *o)
 				return err;
 			done++;
 		}
+		demo_progress_tick(&a->progress, "aaos", "frames acknowledged", done,
+				   o->frames, demo_now_ns(), &a->lat, "round trip");
 	}
 	a->c1 = demo_cycles();
+	a->cpu1 = demo_cpu_ns();
 	a->t1 = demo_now_ns();
 	a->st1 = vr_chan_stats(&a->ch);
 	return 0;
@@ -561,6 +570,7 @@ static void print_summary(struct aaos *a, const struct opts *o)
 	s.messages = o->frames;
 	s.ns = a->t1 - a->t0;
 	s.cycles = a->c1 - a->c0;
+	s.cpu_ns = a->cpu1 - a->cpu0;
 	s.clock = a->clock;
 	s.lat_what = "round-trip latency of frames, send_time_ns to ACK receipt "
 		     "(CLOCK_MONOTONIC)";

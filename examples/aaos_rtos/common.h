@@ -32,6 +32,15 @@ static inline uint64_t demo_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU time this process used (user + system, every thread), in ns. */
+static inline uint64_t demo_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 #if defined(__x86_64__)
 static inline uint64_t demo_cycles(void)
 {
@@ -107,7 +116,8 @@ struct demo_summary {
 	const char *who;       /* "aaos" or "rtos" */
 	uint64_t messages;     /* round trips (aaos) or messages served (rtos) */
 	uint64_t ns;           /* wall time of the run */
-	uint64_t cycles;       /* demo_cycles() over the same interval */
+	uint64_t cycles;       /* demo_cycles() over the same interval (wall) */
+	uint64_t cpu_ns;       /* CPU time of this process over the interval */
 	const char *clock;     /* demo_cycles_describe() */
 	const char *lat_what;  /* what the histogram measures */
 	const struct demo_hist *lat;
@@ -116,6 +126,20 @@ struct demo_summary {
 };
 
 void demo_print_summary(const struct demo_summary *s);
+
+/* Progress of a long run, printed at most once a second. */
+struct demo_progress {
+	uint64_t next_ns;    /* print at or after this time (0: first call sets it) */
+	uint64_t last_ns;    /* time and count of the previous line */
+	uint64_t last_count;
+};
+
+/* Print one progress line when a second has passed since the last one:
+ * @count of @total @what (total 0: unknown), the rate over the last
+ * interval (wall clock), and @lat's p50/p99 so far, labelled @lat_what. */
+void demo_progress_tick(struct demo_progress *p, const char *who, const char *what,
+			uint64_t count, uint64_t total, uint64_t now_ns,
+			const struct demo_hist *lat, const char *lat_what);
 
 /* A one-line account of a channel or transport error @err during @what,
  * naming the peer's fate when it is VR_EPEERDEAD. Returns the exit code. */

@@ -56,9 +56,10 @@ struct rtos {
 	uint64_t frames, frame_bytes;
 	uint64_t skew;           /* frames stamped in our future */
 	/* The ADAS phase: from START_ADAS_PROCESSING to STOP. */
-	uint64_t t0, t1, c0, c1;
+	uint64_t t0, t1, c0, c1, cpu0, cpu1;
 	struct vr_chan_stats st0, st1;
 	struct demo_hist lat;    /* aaos send -> rtos receipt, frames */
+	struct demo_progress progress;
 	char clock[200];
 	int cpu;                 /* pinned to, or -1 */
 };
@@ -234,6 +235,7 @@ static void print_summary(struct rtos *r)
 
 	if (r->adas) { /* SHUTDOWN without STOP: the phase ends now */
 		r->c1 = demo_cycles();
+		r->cpu1 = demo_cpu_ns();
 		r->t1 = demo_now_ns();
 		r->st1 = vr_chan_stats(&r->ch);
 	}
@@ -248,6 +250,7 @@ static void print_summary(struct rtos *r)
 	s.messages = r->frames;
 	s.ns = r->t1 - r->t0;
 	s.cycles = r->c1 - r->c0;
+	s.cpu_ns = r->cpu1 - r->cpu0;
 	s.clock = r->clock;
 	s.lat_what = "one-way latency of frames, aaos send_time_ns to rtos receipt "
 		     "(CLOCK_MONOTONIC)";
@@ -295,6 +298,10 @@ static int execute(struct rtos *r, const struct proto_hdr *h, const unsigned cha
 			r->st0 = vr_chan_stats(&r->ch);
 			r->t0 = now;
 			r->c0 = demo_cycles();
+			r->cpu0 = demo_cpu_ns();
+			memset(&r->progress, 0, sizeof(r->progress));
+			demo_progress_tick(&r->progress, "rtos", "frames served", 0, 0, now,
+					   NULL, NULL);
 		}
 		*detail = fn;
 		return PROTO_OK;
@@ -311,10 +318,13 @@ static int execute(struct rtos *r, const struct proto_hdr *h, const unsigned cha
 			demo_hist_add(&r->lat, 0);
 		}
 		*detail = (uint32_t)r->frames;
+		demo_progress_tick(&r->progress, "rtos", "frames served", r->frames, 0, now,
+				   &r->lat, "one way");
 		return PROTO_OK;
 	case PROTO_STOP_ADAS_PROCESSING:
 		if (r->adas) {
 			r->c1 = demo_cycles();
+			r->cpu1 = demo_cpu_ns();
 			r->t1 = demo_now_ns();
 			r->st1 = vr_chan_stats(&r->ch);
 			r->adas = false;

@@ -722,9 +722,10 @@ int main(int argc, char **argv)
 		       cpu[1]);
 	else
 		printf("threads not pinned (fewer than 2 CPUs available)\n");
-	printf("clock: %s\n\n", clock_desc);
+	printf("clock: %s\n", clock_desc);
+	printf("wall cyc/msg: elapsed counter ticks per message, waiting included (not CPU cost)\n\n");
 	printf("%-7s %12s %9s %13s %11s %18s\n", "format", "messages", "seconds",
-	       "messages/s", "cycles/msg", "notifications/msg");
+	       "messages/s", "wall cyc/msg", "notifications/msg");
 	if (o.split && run_format(&o, false))
 		rc = 1;
 	if (o.packed && run_format(&o, true))

@@ -98,7 +98,14 @@ enum vr_error {
 	VR_EMMIOREG = -56,  /**< register access the device ignores: unknown
 	                         offset, read-only register, bad width or
 	                         alignment, config access outside the window */
-	VR_EOVERLAP = -57   /**< ring areas the driver programmed overlap */
+	VR_EOVERLAP = -57,  /**< ring areas the driver programmed overlap */
+	/* Message protocol (vring/frame.h, msg/). */
+	VR_EDUPLICATE = -73, /**< a second answer to an answered request */
+	VR_ENOMATCH = -74,   /**< no such request, command or message type */
+	VR_EBADMSG = -75,    /**< malformed frame or message (bad magic,
+	                          header, length, or payload that does not
+	                          decode) */
+	VR_ECRC = -76        /**< frame payload CRC-32C mismatch */
 };
 
 /**
