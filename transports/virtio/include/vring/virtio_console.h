@@ -67,8 +67,9 @@ VR_EXTERN_C_BEGIN
 /** struct virtio_console_control: le32 id, le16 event, le16 value. */
 #define VR_VCON_CTRL_HDR 8u
 
-/** Ports this layer drives at most (port 0 and three more). */
-#define VR_VCON_MAX_PORTS 4u
+/** Ports this layer drives at most: port 0 and two more, whose queues
+ *  with the control pair fill the core's VR_VIRTIO_MAX_QUEUES (8). */
+#define VR_VCON_MAX_PORTS 3u
 /** Control receive buffers kept posted, and their size: a header and a
  *  name of up to VR_VCON_NAME_MAX bytes. */
 #define VR_VCON_CTRL_BUFS 8u
