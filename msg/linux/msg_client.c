@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -393,6 +394,22 @@ int vr_msg_open(const char *path, const struct vr_msg_cfg *cfg,
 		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0)
 			return VR_EIO;
+		/* A terminal (a virtio console port is an hvc tty) must pass
+		 * bytes untouched: no echo back to the peer, no line editing,
+		 * no \n -> \r\n. */
+		if (isatty(fd)) {
+			struct termios t;
+
+			if (tcgetattr(fd, &t) != 0) {
+				close(fd);
+				return VR_EIO;
+			}
+			cfmakeraw(&t);
+			if (tcsetattr(fd, TCSANOW, &t) != 0) {
+				close(fd);
+				return VR_EIO;
+			}
+		}
 	}
 	rc = vr_msg_open_fd(fd, true, cfg, out);
 	if (rc)

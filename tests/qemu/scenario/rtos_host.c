@@ -36,9 +36,10 @@
 #include <vring/msg_client.h>
 #include <vring/vring.h>
 
+#include "scenario_client.h"
+
 #define TIMEOUT_MS 10000
 
-static int failures;
 static pid_t qemu_pid;
 static char dir[] = "/tmp/vring-rtos-XXXXXX";
 static char sock[200], uart[200];
@@ -49,17 +50,9 @@ static char sock[200], uart[200];
 			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
 			fprintf(stderr, __VA_ARGS__);                             \
 			fprintf(stderr, "\n");                                    \
-			failures++;                                               \
+			sc_failures++;                                            \
 		}                                                                 \
 	} while (0)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void cleanup(void)
 {
@@ -124,7 +117,7 @@ static void start_qemu(const char *qemu, const char *image, bool packed)
 /* QEMU listens once it is up: connect, retrying for a while. */
 static int connect_port(struct vr_msg_port **out)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = sc_now_ns();
 	int err;
 
 	for (;;) {
@@ -135,130 +128,10 @@ static int connect_port(struct vr_msg_port **out)
 			if (err == 0)
 				return 0;
 		}
-		if (now_ns() - t0 > 20000000000ull)
+		if (sc_now_ns() - t0 > 20000000000ull)
 			return VR_ETIMEDOUT;
 		usleep(20000);
 	}
-}
-
-static void raw(struct vr_msg_port *p, const void *b, size_t n)
-{
-	int fd = vr_msg_fd(p);
-	const uint8_t *c = b;
-
-	while (n) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-
-		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-			usleep(1000);
-			continue;
-		}
-		if (k <= 0)
-			return;
-		c += k;
-		n -= (size_t)k;
-	}
-}
-
-static void text(struct vr_msg_port *p, const char *cmd)
-{
-	char reply[256], want[200];
-	int n = vr_msg_call_text(p, cmd, reply, sizeof(reply), TIMEOUT_MS);
-
-	snprintf(want, sizeof(want), "OK %s", cmd);
-	CHECK(n > 0 && strcmp(reply, want) == 0, "text %s: answer \"%s\" (%s)", cmd,
-	      n > 0 ? reply : "", n > 0 ? "" : vr_errname(n));
-	if (n > 0)
-		printf("   linux -> \"%s\", rtos -> \"%s\"\n", cmd, reply);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void typed(struct vr_msg_port *p, unsigned count)
-{
-	uint64_t *rt = calloc(count, sizeof(*rt));
-	unsigned i;
-
-	for (i = 0; i < count && failures < 5; i++) {
-		uint64_t t0 = now_ns();
-		struct vr_msg_ack ack;
-		Vrmsg__Envelope *env = NULL;
-		int err;
-
-		switch (i % 3) {
-		case 0:
-			err = vr_msg_set_sensor_gain(p, VRMSG__SENSOR__SENSOR_FRONT_CAMERA,
-						     VRMSG__GAIN_LEVEL__GAIN_HIGH, 0, &ack, TIMEOUT_MS);
-			CHECK(err == 0 && ack.status == 0 && strcmp(ack.detail, "sensor gain high applied") == 0,
-			      "SetSensorGain #%u: %s status %d \"%s\"", i, vr_errname(err), ack.status, ack.detail);
-			break;
-		case 1:
-			err = vr_msg_start_adas(p, 0x5, 30, true, &ack, TIMEOUT_MS);
-			CHECK(err == 0 && ack.status == 0 && strcmp(ack.detail, "adas processing started") == 0,
-			      "StartAdasProcessing #%u: %s status %d", i, vr_errname(err), ack.status);
-			break;
-		default:
-			err = vr_msg_get_telemetry(p, false, &env, TIMEOUT_MS);
-			CHECK(err == 0 && env && env->telemetry && env->telemetry->adas_active &&
-				      env->telemetry->n_sensor_temp_cdeg == 4 &&
-				      env->telemetry->sensor_temp_cdeg[3] == 3300 &&
-				      env->telemetry->frames_processed >= i,
-			      "GetTelemetry #%u: %s", i, vr_errname(err));
-			vr_msg_free(env);
-			break;
-		}
-		rt[i] = now_ns() - t0;
-	}
-	qsort(rt, i, sizeof(*rt), cmp_u64);
-	if (i)
-		printf("   %u typed commands, round trip (CLOCK_MONOTONIC, QEMU under TCG): "
-		       "p50 %.0f us, p99 %.0f us, max %.0f us\n",
-		       i, rt[i / 2] / 1e3, rt[(i * 99) / 100] / 1e3, rt[i - 1] / 1e3);
-	free(rt);
-}
-
-static void garbage(struct vr_msg_port *p)
-{
-	uint8_t f[128];
-	uint32_t v, c;
-	int n, k;
-	struct vr_msg_ack ack;
-	static const uint8_t junk[] = {0x01, 0xa5, 0x56, 0x00, 0xff, 0x13, 0xa5, 0x7f, 0x02, 0x03};
-
-	for (k = 0; k < 4; k++) {
-		/* A frame with a real header, damaged in one of four ways. */
-		n = vr_frame_encode(f, sizeof(f), VR_FRAME_T_REQUEST, 0, 0x7f000000u + (uint32_t)k,
-				    "\x1a\x02\x08\x01", 4);
-		CHECK(n > 0, "encode");
-		switch (k) {
-		case 0: raw(p, junk, sizeof(junk)); break;           /* junk */
-		case 1: raw(p, f, (size_t)n - 2); break;              /* cut short */
-		case 2:                                               /* inflated length */
-			v = 0x7fffffffu;
-			memcpy(f + VR_FRAME_OFF_LEN, &v, 4);
-			c = vr_crc32c(0, f, VR_FRAME_OFF_HCRC);
-			memcpy(f + VR_FRAME_OFF_HCRC, &c, 4);
-			raw(p, f, (size_t)n);
-			break;
-		default:                                              /* one bit */
-			f[n - 1] ^= 0x10;
-			raw(p, f, (size_t)n);
-			break;
-		}
-		/* The next valid command is answered (a cut frame is given up
-		 * after the RTOS's 50 ms idle resync). */
-		usleep(100000);
-		n = vr_msg_set_sensor_gain(p, VRMSG__SENSOR__SENSOR_LIDAR, VRMSG__GAIN_LEVEL__GAIN_LOW,
-					   0, &ack, TIMEOUT_MS);
-		CHECK(n == 0 && ack.status == 0, "command after garbage %d: %s", k, vr_errname(n));
-	}
-	printf("   garbage, a cut frame, an inflated length, a flipped bit: each skipped, "
-	       "the next command answered\n");
 }
 
 int main(int argc, char **argv)
@@ -296,11 +169,11 @@ int main(int argc, char **argv)
 	err = connect_port(&p);
 	CHECK(err == 0, "connect to %s: %s", sock, vr_errname(err));
 	if (err == 0) {
-		text(p, "START_ADAS_PROCESSING");
-		text(p, "SET_SENSOR_GAIN_HIGH");
-		typed(p, commands);
-		garbage(p);
-		text(p, "POWER_OFF");
+		sc_text(p, "START_ADAS_PROCESSING", TIMEOUT_MS);
+		sc_text(p, "SET_SENSOR_GAIN_HIGH", TIMEOUT_MS);
+		CHECK(sc_typed(p, commands, TIMEOUT_MS) == commands, "typed commands");
+		sc_garbage(p, TIMEOUT_MS);
+		sc_text(p, "POWER_OFF", TIMEOUT_MS);
 		vr_msg_close(p);
 	}
 	/* The image powers off by itself after POWER_OFF. */
@@ -315,8 +188,8 @@ int main(int argc, char **argv)
 	      "QEMU did not power off cleanly");
 	show_uart(commands);
 	cleanup();
-	if (failures) {
-		printf("rtos_host: %d check(s) failed\n", failures);
+	if (sc_failures) {
+		printf("rtos_host: %d check(s) failed\n", sc_failures);
 		return 1;
 	}
 	printf("rtos_host: every check passed\n");

@@ -122,7 +122,9 @@ struct vr_msg_io {
 
 /**
  * @brief Open a port on @p path: a character device (a virtio console, a
- *        terminal) is opened read-write, a unix socket is connected to.
+ *        terminal) is opened read-write, a unix socket is connected to. A
+ *        terminal (a virtio console port is an hvc tty) is put in raw mode
+ *        (cfmakeraw: no echo, no line editing, bytes as they are).
  * @return 0 and *@p out; VR_EINVAL; VR_EIO (open/connect failed: errno
  *         says why)
  */
