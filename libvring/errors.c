@@ -45,6 +45,18 @@ static const struct vr__errtext vr__errors[] = {
 	{VR_EIO, "VR_EIO", "operating system error"},
 	{VR_EPERM, "VR_EPERM", "not allowed to join the channel"},
 	{VR_EFEATURES, "VR_EFEATURES", "feature negotiation failed"},
+	{VR_ENODEV, "VR_ENODEV", "no virtio device there"},
+	{VR_ELEGACY, "VR_ELEGACY", "legacy virtio device (version 1) not supported"},
+	{VR_ECONFIGGEN, "VR_ECONFIGGEN", "device config generation never settled"},
+	{VR_ENEEDSRESET, "VR_ENEEDSRESET", "device needs reset"},
+	{VR_EQUEUE, "VR_EQUEUE", "device queue unusable (size or state out of range)"},
+	{VR_EDEVICE, "VR_EDEVICE", "device register value out of spec"},
+	{VR_EMMIOREG, "VR_EMMIOREG", "register access ignored by the device"},
+	{VR_EOVERLAP, "VR_EOVERLAP", "ring areas overlap"},
+	{VR_EDUPLICATE, "VR_EDUPLICATE", "duplicate answer to a request already answered"},
+	{VR_ENOMATCH, "VR_ENOMATCH", "no matching request, command or message type"},
+	{VR_EBADMSG, "VR_EBADMSG", "malformed frame or message"},
+	{VR_ECRC, "VR_ECRC", "frame CRC-32C mismatch"},
 };
 
 static const struct vr__errtext *vr__find(int err)

@@ -225,7 +225,9 @@ int vr__packed_drv_get_used_in_order(struct vr_packed_drv *q,
 		for (walk = q->order_head; walk != id; walk = q->slot[walk].order_next)
 			if (walk == VR__NONE)
 				return vr__packed_drv_break(q, VR_EUSEDID);
-		if (!(flags & VR_DESC_F_WRITE))
+		if (!(flags & VR_DESC_F_WRITE) &&
+		    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) ||
+		     q->slot[id].in_len == 0))
 			len = 0;
 		if (len > q->slot[id].in_len) {
 			if (!(q->flags & VR_QF_CLAMP_USED_LEN))

@@ -14,10 +14,17 @@ AR=${ARM_AR:-arm-none-eabi-ar}
 NM=${ARM_NM:-arm-none-eabi-nm}
 allowed='^(memcpy|memset|memmove)$'
 status=0
+# The virtio driver core and its virtio-mmio bus are freestanding too.
+extra_src=()
+for f in "$src"/transports/virtio/virtio_drv.c "$src"/transports/mmio/mmio_bus.c; do
+  [ -f "$f" ] && extra_src+=("$f")
+done
+extra_inc=(-I"$src/transports/virtio/include" -I"$src/transports/mmio/include")
 
 # The core may include only the freestanding headers.
 bad=$(grep -hoE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<[^>]+>' \
-        "$src"/libvring/*.c "$src"/libvring/*.h "$src"/include/vring/*.h "$src"/include/vring/detail/*.h |
+        "$src"/libvring/*.c "$src"/libvring/*.h "$src"/include/vring/*.h "$src"/include/vring/detail/*.h \
+        "${extra_src[@]}" |
       sed -E 's/.*<([^>]+)>.*/\1/' | sort -u |
       grep -vxE 'stdint\.h|stddef\.h|stdbool\.h|stdatomic\.h|atomic|vring/.*' || true)
 if [ -n "$bad" ]; then
@@ -36,11 +43,11 @@ for target in "cortex-m4:-mcpu=cortex-m4 -mthumb" "cortex-r5:-mcpu=cortex-r5"; d
       $CC -std=c11 -ffreestanding -Wall -Wextra -Werror $flags $opt -I"$src/include" \
           -x c -c - -o "$out/header$opt.o"
     objs=()
-    for f in "$src"/libvring/*.c; do
+    for f in "$src"/libvring/*.c "${extra_src[@]}"; do
       o="$out/$(basename "$f" .c)$opt.o"
       # shellcheck disable=SC2086
       $CC -std=c11 -ffreestanding -Wall -Wextra -Werror $flags $opt \
-          -I"$src/include" -c "$f" -o "$o"
+          -I"$src/include" "${extra_inc[@]}" -c "$f" -o "$o"
       objs+=("$o")
     done
     lib="$out/libvring$opt.a"

@@ -79,7 +79,33 @@ enum vr_error {
 	VR_ETRUNC = -46,    /**< region smaller than its header says */
 	VR_EIO = -47,       /**< the operating system refused (see errno) */
 	VR_EPERM = -48,     /**< not allowed to join (authentication, busy) */
-	VR_EFEATURES = -49  /**< feature negotiation failed */
+	VR_EFEATURES = -49, /**< feature negotiation failed */
+
+	/* virtio drivers (transports/virtio, transports/mmio): the device. */
+	VR_ENODEV = -50,    /**< no virtio device there (bad magic, id 0) */
+	VR_ELEGACY = -51,   /**< legacy (pre-1.0) virtio device, not supported */
+	VR_ECONFIGGEN = -52, /**< config generation never settled */
+	VR_ENEEDSRESET = -53, /**< device set DEVICE_NEEDS_RESET (or dropped
+	                           a status bit): reset and set it up again */
+	VR_EQUEUE = -54,    /**< device's queue unusable: QueueNumMax 0 or
+	                         above the library limit, already ready, or a
+	                         value that did not read back */
+	VR_EDEVICE = -55,   /**< device register out of spec (unknown version,
+	                         features changing or not offered, unknown
+	                         interrupt bits) */
+
+	/* virtio device model (transports/mmio/device): the driver. */
+	VR_EMMIOREG = -56,  /**< register access the device ignores: unknown
+	                         offset, read-only register, bad width or
+	                         alignment, config access outside the window */
+	VR_EOVERLAP = -57,  /**< ring areas the driver programmed overlap */
+	/* Message protocol (vring/frame.h, msg/). */
+	VR_EDUPLICATE = -73, /**< a second answer to an answered request */
+	VR_ENOMATCH = -74,   /**< no such request, command or message type */
+	VR_EBADMSG = -75,    /**< malformed frame or message (bad magic,
+	                          header, length, or payload that does not
+	                          decode) */
+	VR_ECRC = -76        /**< frame payload CRC-32C mismatch */
 };
 
 /**

@@ -403,8 +403,11 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	if (VR_UNLIKELY(id >= q->num || q->slot[id].ndesc == 0))
 		return vr__packed_drv_break(q, VR_EUSEDID);
 	s = &q->slot[id];
-	if (!(flags & VR_DESC_F_WRITE))
-		len = 0; /* section 2.8.4: len is reserved without WRITE */
+	/* Section 2.8.4: len is reserved without WRITE, unless the caller
+	 * takes it anyway for QEMU (VR_QF_USED_LEN_WITHOUT_WRITE). */
+	if (!(flags & VR_DESC_F_WRITE) &&
+	    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) || s->in_len == 0))
+		len = 0;
 	if (VR_UNLIKELY(len > s->in_len)) {
 		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
 			return vr__packed_drv_break(q, VR_EUSEDLEN);

@@ -68,7 +68,16 @@ enum vr_queue_flags {
 	 * rpmsg) report a length on device-readable buffers; the length handed
 	 * to the caller is still never larger than what it gave.
 	 */
-	VR_QF_CLAMP_USED_LEN = 1u << 0
+	VR_QF_CLAMP_USED_LEN = 1u << 0,
+	/**
+	 * Driver side, packed ring: take the used length even when the used
+	 * descriptor lacks VIRTQ_DESC_F_WRITE (section 2.8.4 says it then
+	 * carries no length). QEMU (7.2 and later) never sets WRITE on used
+	 * descriptors and Linux ignores it, so a driver facing QEMU needs
+	 * this. The length is still checked against the chain's writable
+	 * bytes, and a chain with none gets 0.
+	 */
+	VR_QF_USED_LEN_WITHOUT_WRITE = 1u << 1
 };
 
 /** Configuration shared by every queue init call. */

@@ -16,6 +16,11 @@ VR_PACKAGES=(
   qemu-system-x86 qemu-system-arm qemu-utils
   linux-image-cloud-amd64 busybox-static cpio kmod socat
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev
+  # The message protocol (msg/): vrmsg.proto compiled for nanopb (RTOS
+  # side) and protobuf-c (Linux side) at build time; dpkg-dev unpacks
+  # nanopb's source package for the freestanding build (lib/nanopb_src.sh).
+  protobuf-compiler nanopb libnanopb-dev protobuf-c-compiler libprotobuf-c-dev
+  dpkg-dev
 )
 
 vr_log() { printf '[libvring] %s\n' "$*" >&2; }
