@@ -35,7 +35,7 @@
  * region header with vr_region_parse() (once, into a private copy), the peer
  * id the other side publishes against the same range, on every use.
  *
- * Threads: open, accept and close must not run concurrently with any other
+ * Threads: open, attach_peer and close must not run concurrently with any other
  * call on the same object. Between open and close the transport ops follow
  * vring/transport.h. Each object runs one background thread (heartbeat and
  * liveness watch). No global state.
@@ -95,8 +95,10 @@ struct vr_ivshmem_guest_cfg {
 	const char *pci_addr;
 	uint32_t role;  /**< VR_ROLE_DRIVER or VR_ROLE_DEVICE */
 	uint32_t flags; /**< enum vr_ivshmem_guest_flags */
-	/** The other side's peer id for doorbells, or
-	 *  VR_IVSHMEM_GUEST_PEER_AUTO (0 is a valid id: set this field). */
+	/** The other side's peer id for doorbells (its server id: a host peer
+	 *  prints vr_ivshmem_own_id()), or VR_IVSHMEM_GUEST_PEER_AUTO: every
+	 *  other id below 16 is rung (bystanders get spurious wakeups, which
+	 *  vring/transport.h allows). 0 is a valid id: set this field. */
 	uint32_t peer_id;
 	/** VR_IVSHMEM_GUEST_FORMAT: the region to lay out. */
 	const struct vr_region_cfg *region;
@@ -121,10 +123,12 @@ struct vr_ivshmem_guest {
  *        the region in BAR2.
  *
  * Driver: the region must be there (laid out by the server) unless
- * VR_IVSHMEM_GUEST_FORMAT; call vr_ivshmem_guest_accept() to wait for a
- * device. Device: waits (open_timeout_ns) for a valid region, then is
- * attached to the driver's session (the channel's vr_chan_open() returns
- * VR_EAGAIN until the driver is ready).
+ * VR_IVSHMEM_GUEST_FORMAT; opening starts a new session (driver status
+ * cleared, generation changed). Device: waits (open_timeout_ns, default
+ * 10 s) for a valid region. Either way the heartbeat thread starts and no
+ * peer is bound yet (peer_state VR_PEER_WAITING): call
+ * vr_ivshmem_guest_attach_peer(). (The channel's vr_chan_open() on a device
+ * returns VR_EAGAIN until the driver is ready.)
  * @return 0; VR_EINVAL (cfg); VR_ETIMEDOUT (no region or no IVPosition in
  *         time); VR_EDEVICE (no such device, a BAR missing or smaller than
  *         the region header page, IVPosition out of range, no interrupt
@@ -136,15 +140,17 @@ int vr_ivshmem_guest_open(struct vr_ivshmem_guest *g,
 			  const struct vr_ivshmem_guest_cfg *cfg);
 
 /**
- * @brief Driver: wait at most @p timeout_ns until a device attaches (its
- *        heartbeat moves and, with doorbells, it published a valid peer
- *        id). Call again after the device died (peer_state VR_EPEERDEAD)
- *        and the channel was reset: the generation changes first, so a
- *        stale device can tell.
- * @return 0; VR_ETIMEDOUT; VR_ESTATE (a device end, or a live device is
- *         attached)
+ * @brief Bind the channel's peer, waiting at most @p timeout_ns: until the
+ *        peer's heartbeat in the region moves. Call it after open, and
+ *        again after peer_state() said VR_EPEERDEAD (a driver resets its
+ *        channel with vr_chan_reset(), a device opens its channel again).
+ *        A device binds to the driver session whose generation it reads
+ *        then; a driver that gave a device up has already changed the
+ *        generation, so a stale device can tell.
+ * @return 0 (peer_state VR_PEER_ALIVE); VR_ETIMEDOUT; VR_ESTATE (a bound
+ *         peer is alive); VR_EINVAL
  */
-int vr_ivshmem_guest_accept(struct vr_ivshmem_guest *g, uint64_t timeout_ns);
+int vr_ivshmem_guest_attach_peer(struct vr_ivshmem_guest *g, uint64_t timeout_ns);
 
 /** @brief Stop the thread, unmap, release VFIO; safe on a failed open. */
 void vr_ivshmem_guest_close(struct vr_ivshmem_guest *g);
