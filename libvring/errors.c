@@ -45,6 +45,7 @@ static const struct vr__errtext vr__errors[] = {
 	{VR_EIO, "VR_EIO", "operating system error"},
 	{VR_EPERM, "VR_EPERM", "not allowed to join the channel"},
 	{VR_EFEATURES, "VR_EFEATURES", "feature negotiation failed"},
+	{VR_EDEVICE, "VR_EDEVICE", "device unusable or reporting impossible values"},
 };
 
 static const struct vr__errtext *vr__find(int err)

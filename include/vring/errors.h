@@ -79,7 +79,13 @@ enum vr_error {
 	VR_ETRUNC = -46,    /**< region smaller than its header says */
 	VR_EIO = -47,       /**< the operating system refused (see errno) */
 	VR_EPERM = -48,     /**< not allowed to join (authentication, busy) */
-	VR_EFEATURES = -49  /**< feature negotiation failed */
+	VR_EFEATURES = -49, /**< feature negotiation failed */
+
+	/* Devices (ivshmem guest peer). */
+	VR_EDEVICE = -64    /**< the device reports something impossible or
+	                         lacks what is needed: a peer id out of range,
+	                         a missing or too small BAR, no interrupt path
+	                         where one was required */
 };
 
 /**

@@ -37,7 +37,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SYSPCI "/sys/bus/pci/devices"
 
 static int msgf(char *msg, size_t cap, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -106,7 +105,7 @@ static int write_small(const char *path, const char *s)
 static int dev_path(const struct vr__ivg_dev *d, const char *leaf, char *out,
 		    size_t cap)
 {
-	int n = snprintf(out, cap, SYSPCI "/%s/%s", d->addr, leaf);
+	int n = snprintf(out, cap, "%s/bus/pci/devices/%s/%s", d->root, d->addr, leaf);
 
 	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
@@ -142,15 +141,15 @@ static bool addr_ok(const char *a)
 	return true;
 }
 
-static bool is_ivshmem(const char *addr)
+static bool is_ivshmem(const char *root, const char *addr)
 {
 	char path[PATH_MAX], buf[32];
 	unsigned ven, dev;
 
-	snprintf(path, sizeof(path), SYSPCI "/%s/vendor", addr);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vendor", root, addr);
 	if (read_small(path, buf, sizeof(buf)) != 0 || !parse_hex_id(buf, &ven))
 		return false;
-	snprintf(path, sizeof(path), SYSPCI "/%s/device", addr);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/device", root, addr);
 	if (read_small(path, buf, sizeof(buf)) != 0 || !parse_hex_id(buf, &dev))
 		return false;
 	return ven == VR_IVSHMEM_VENDOR_ID && dev == VR_IVSHMEM_DEVICE_ID;
@@ -193,11 +192,12 @@ static int read_bars(struct vr__ivg_dev *d, char *msg, size_t cap)
 	return 0;
 }
 
-void vr__ivg_dev_init(struct vr__ivg_dev *d)
+void vr__ivg_dev_init(struct vr__ivg_dev *d, const char *root)
 {
 	unsigned i;
 
 	memset(d, 0, sizeof(*d));
+	snprintf(d->root, sizeof(d->root), "%s", root ? root : "/sys");
 	for (i = 0; i < 3; i++)
 		d->res_fd[i] = -1;
 	d->container = d->group = d->device = -1;
@@ -213,21 +213,24 @@ int vr__ivg_dev_find(struct vr__ivg_dev *d, const char *want, char *msg,
 			return msgf(msg, cap, VR_EINVAL,
 				    "PCI address \"%.40s\" is not of the form 0000:00:01.0",
 				    want);
-		if (!is_ivshmem(want))
+		if (!is_ivshmem(d->root, want))
 			return msgf(msg, cap, VR_EDEVICE,
 				    "no ivshmem device (1af4:1110) at %s", want);
 		snprintf(d->addr, sizeof(d->addr), "%s", want);
 	} else {
-		DIR *dir = opendir(SYSPCI);
+		char dpath[PATH_MAX];
+		DIR *dir;
 		struct dirent *e;
 		char best[VR__IVG_ADDR_BYTES] = "";
 
+		snprintf(dpath, sizeof(dpath), "%s/bus/pci/devices", d->root);
+		dir = opendir(dpath);
 		if (!dir)
-			return oserr(msg, cap, "opendir", SYSPCI);
+			return oserr(msg, cap, "opendir", dpath);
 		/* The lowest address, so that the choice does not depend on
 		 * the directory order. */
 		while ((e = readdir(dir)) != NULL) {
-			if (!addr_ok(e->d_name) || !is_ivshmem(e->d_name))
+			if (!addr_ok(e->d_name) || !is_ivshmem(d->root, e->d_name))
 				continue;
 			if (!best[0] || strcmp(e->d_name, best) < 0)
 				snprintf(best, sizeof(best), "%s", e->d_name);
@@ -235,7 +238,7 @@ int vr__ivg_dev_find(struct vr__ivg_dev *d, const char *want, char *msg,
 		closedir(dir);
 		if (!best[0])
 			return msgf(msg, cap, VR_EDEVICE,
-				    "no ivshmem device (PCI 1af4:1110) in " SYSPCI);
+				    "no ivshmem device (PCI 1af4:1110) in %s", dpath);
 		snprintf(d->addr, sizeof(d->addr), "%s", best);
 	}
 	return read_bars(d, msg, cap);
@@ -322,6 +325,14 @@ static int current_driver(const struct vr__ivg_dev *d, char *out, size_t cap)
 	return 0;
 }
 
+static int write_root(const struct vr__ivg_dev *d, const char *leaf, const char *s)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s", d->root, leaf);
+	return write_small(path, s);
+}
+
 /* Give the device back to the driver it had (or none). Best effort. */
 static void unbind_vfio(struct vr__ivg_dev *d)
 {
@@ -334,7 +345,7 @@ static void unbind_vfio(struct vr__ivg_dev *d)
 		(void)write_small(path, "\n");
 	d->override_set = false;
 	if (d->old_driver[0])
-		(void)write_small("/sys/bus/pci/drivers_probe", d->addr);
+		(void)write_root(d, "/bus/pci/drivers_probe", d->addr);
 }
 
 static int bind_vfio(struct vr__ivg_dev *d, char *msg, size_t cap)
@@ -342,7 +353,8 @@ static int bind_vfio(struct vr__ivg_dev *d, char *msg, size_t cap)
 	char path[PATH_MAX], drv[64];
 	int rc;
 
-	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK) != 0)
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers/vfio-pci", d->root);
+	if (access(path, F_OK) != 0)
 		return msgf(msg, cap, VR_EDEVICE,
 			    "the vfio-pci driver is not loaded (modprobe vfio-pci)");
 	rc = current_driver(d, drv, sizeof(drv));
@@ -366,7 +378,7 @@ static int bind_vfio(struct vr__ivg_dev *d, char *msg, size_t cap)
 			return msgf(msg, cap, VR_EIO, "unbind %s from %s: %s", d->addr, drv,
 				    strerror(-rc));
 	}
-	rc = write_small("/sys/bus/pci/drivers_probe", d->addr);
+	rc = write_root(d, "/bus/pci/drivers_probe", d->addr);
 	if (rc)
 		return msgf(msg, cap, VR_EIO, "probe %s for vfio-pci: %s", d->addr,
 			    strerror(-rc));

@@ -17,6 +17,7 @@
 #define VR__IVG_MSG_BYTES 192u
 
 struct vr__ivg_dev {
+	char root[128];                /* sysfs mount, "/sys" */
 	char addr[VR__IVG_ADDR_BYTES]; /* "0000:00:01.0" */
 	uint64_t bar_len[3];           /* sizes from sysfs "resource" */
 	volatile void *regs;           /* BAR0 */
@@ -48,7 +49,8 @@ int vr__ivg_dev_map_sysfs(struct vr__ivg_dev *d, char *msg, size_t cap);
 int vr__ivg_dev_open_vfio(struct vr__ivg_dev *d, uint32_t want_vec, char *msg,
 			  size_t cap);
 
-void vr__ivg_dev_init(struct vr__ivg_dev *d);
+/* @root: the sysfs mount (NULL: "/sys"). */
+void vr__ivg_dev_init(struct vr__ivg_dev *d, const char *root);
 void vr__ivg_dev_close(struct vr__ivg_dev *d);
 
 #endif

@@ -540,6 +540,10 @@ int vr_ivshmem_guest_open(struct vr_ivshmem_guest *g,
 		seterr(g, "VR_IVSHMEM_GUEST_FORMAT needs the driver role and cfg.region");
 		return VR_EINVAL;
 	}
+	if (cfg->sysfs_root && (!cfg->sysfs_root[0] || strlen(cfg->sysfs_root) >= 128)) {
+		seterr(g, "sysfs_root empty or longer than 127 bytes");
+		return VR_EINVAL;
+	}
 	if (cfg->peer_id != VR_IVSHMEM_GUEST_PEER_AUTO && cfg->peer_id > VR_IVSHMEM_MAX_ID) {
 		seterr(g, "peer id %u out of range (0..%u)", cfg->peer_id, VR_IVSHMEM_MAX_ID);
 		return VR_EINVAL;
@@ -550,7 +554,7 @@ int vr_ivshmem_guest_open(struct vr_ivshmem_guest *g,
 		return VR_EIO;
 	}
 	g->p = p;
-	vr__ivg_dev_init(&p->dev);
+	vr__ivg_dev_init(&p->dev, cfg->sysfs_root);
 	p->stopfd = -1;
 	p->own_id = -1;
 	p->role = cfg->role;

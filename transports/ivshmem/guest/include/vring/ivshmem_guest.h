@@ -107,6 +107,9 @@ struct vr_ivshmem_guest_cfg {
 	/** How long open waits for a region to appear in BAR2 (the server or
 	 *  the driver lays it out) and for IVPosition to be set. */
 	uint64_t open_timeout_ns;
+	/** Where sysfs is mounted (NULL: "/sys"): for containers, and for
+	 *  tests that present a fake device. */
+	const char *sysfs_root;
 };
 
 struct vr__ivg;
