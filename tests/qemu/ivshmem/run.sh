@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# ivshmem end-to-end scenarios: vring-ivshmem-server, the host peer
+# (vr-ivshmem-host) and Linux guests running vr-ivshmem-guest from a busybox
+# initramfs, booted with the Debian cloud kernel under QEMU/TCG.
+#
+# usage: run.sh SCENARIO GUEST-PROG HOST-PROG SERVER WORKDIR
+#   host-guest-split   host driver <-> guest device, split rings, doorbells +
+#                      VFIO interrupts, VR_IVSHMEM_E2E_COUNT messages each way
+#                      (default 100000)
+#   host-guest-packed  guest driver <-> host device, packed rings, the same
+#   guest-guest        two guests on one server: driver and device
+#   kill-guest         the guest (device) QEMU is killed -9 mid-stream; the
+#                      host reports the dead peer, resets, a new guest resumes
+#                      at the oldest unacknowledged message
+#   kill-host          the host (driver) is killed -9 mid-stream; the guest
+#                      reports the dead peer, a restarted host starts over
+#   plain              ivshmem-plain: host <-> guest by polling
+#   bad-input          a BAR smaller than the region and an inconsistent
+#                      region header: the guest refuses each with its code
+# Every step prints a progress line; every failure names what it saw. The
+# guests' consoles and the host's output stay in WORKDIR.
+set -u
+scenario=$1 guest_prog=$2 host_prog=$3 server_prog=$4 work=$5
+src=$(cd "$(dirname "$0")/../../.." && pwd)
+# shellcheck source=../../../scripts/lib/qemu_guest.sh
+. "$src/scripts/lib/qemu_guest.sh"
+
+COUNT=${VR_IVSHMEM_E2E_COUNT:-100000}
+LIVENESS_MS=1000
+# A dead peer must be reported within this many ms of its last progress:
+# the liveness timeout, a quarter of it for the waiter's slice, and slack
+# for an emulated guest on a loaded machine.
+DEAD_BOUND_MS=${VR_IVSHMEM_DEAD_BOUND_MS:-6000}
+pids=()
+status=0
+
+say() { printf '[ivshmem %s %3ds] %s\n' "$scenario" "$SECONDS" "$*"; }
+fail() { say "FAIL: $*"; status=1; }
+
+cleanup() {
+  local p f
+  for f in "$work"/*.qemupid; do
+    [ -f "$f" ] && p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && kill -9 "$p" 2>/dev/null
+  done
+  for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null
+  done
+  wait 2>/dev/null
+  [ -n "${plain_name:-}" ] && rm -f "/dev/shm/$plain_name"
+}
+trap cleanup EXIT
+
+rm -rf "$work"
+mkdir -p "$work"
+kernel=$(vr_qemu_kernel) || { echo "FAIL: no guest kernel"; exit 1; }
+for p in "$guest_prog" "$host_prog" "$server_prog"; do
+  [ -x "$p" ] || { echo "FAIL: $p missing (build first)"; exit 1; }
+done
+say "building the initramfs ($(basename "$kernel"), vr-ivshmem-guest, vfio modules)"
+vr_qemu_initramfs "$work/initrd.gz" -m "vfio-pci vfio_iommu_type1" "$guest_prog" ||
+  { echo "FAIL: initramfs"; exit 1; }
+
+sock=$work/ivshmem.sock
+
+start_server() { # REGION-FORMAT
+  "$server_prog" -S "$sock" -l 1M -n 2 -p 4 -r "$1" -q 256 -c 256 -v 2>"$work/server.log" &
+  pids+=($!)
+  local i
+  for i in $(seq 100); do
+    [ -S "$sock" ] && return 0
+    sleep 0.1
+  done
+  fail "the server did not listen: $(cat "$work/server.log")"
+  return 1
+}
+
+# boot NAME SECONDS DEVICE-ARGS -- GUEST-ARGS: QEMU in the background; its
+# pid in NAME.qemupid, its console in NAME.log.
+boot() {
+  local name=$1 secs=$2 dev
+  shift 2
+  dev=()
+  while [ "$1" != "--" ]; do dev+=("$1"); shift; done
+  shift
+  rm -f "$work/$name.qemupid"
+  vr_qemu_run "$secs" "$work/$name.log" -- -M q35 -cpu max -smp 2 -m 256 \
+    -pidfile "$work/$name.qemupid" -device intel-iommu,intremap=on "${dev[@]}" \
+    -kernel "$kernel" -initrd "$work/initrd.gz" \
+    -append "console=ttyS0 quiet panic=-1 intel_iommu=on -- $*" \
+    >"$work/$name.qemu.out" 2>&1 &
+  eval "qemu_job_$name=$!"
+  say "booted guest $name: $*"
+}
+
+doorbell_dev() { echo "-chardev socket,path=$sock,id=ivsh -device ivshmem-doorbell,chardev=ivsh,vectors=2"; }
+
+# wait_job PID: its exit status.
+wait_job() { wait "$1"; }
+
+# until_line FILE REGEX SECONDS: wait for a line to appear.
+until_line() {
+  local i
+  for i in $(seq $(($3 * 10))); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# The results line of a log.
+# (A guest console ends its lines with CR LF.)
+lines() { tr -d '\r' <"$1" 2>/dev/null; }
+result() { lines "$1" | grep -a '^VR-RESULT' | tail -n 1; }
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+check_result() { # NAME FILE [require-vfio]
+  local r
+  r=$(result "$2")
+  if [ -z "$r" ]; then
+    fail "$1: no VR-RESULT line; last lines:"
+    tail -n 15 "$2" | sed 's/^/    /'
+    return 1
+  fi
+  say "$1: $r"
+  case $r in
+    *" ok") ;;
+    *) fail "$1 reports failure"; lines "$2" | grep -a '^VR-FAIL' | head -n 5 | sed 's/^/    /'; return 1 ;;
+  esac
+  if [ "${3:-}" = vfio ]; then
+    case $r in
+      *irq=vfio*) ;;
+      *) fail "$1: the doorbells did not arrive as VFIO interrupts"; return 1 ;;
+    esac
+  fi
+  return 0
+}
+
+host_guest() { # FORMAT HOST-ROLE GUEST-ROLE
+  local fmt=$1 hrole=$2 grole=$3 hid
+  start_server "$fmt" || return
+  "$host_prog" --socket "$sock" --role "$hrole" --count "$COUNT" --id-file "$work/host.id" \
+    --progress 20000 --timeout-s 200 >"$work/host.log" 2>&1 &
+  local hjob=$!
+  pids+=($hjob)
+  until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not connect: $(cat "$work/host.log")"; return; }
+  hid=$(cat "$work/host.id")
+  say "host peer id $hid ($hrole); booting the guest ($grole)"
+  # shellcheck disable=SC2046
+  boot g1 220 $(doorbell_dev) -- --role "$grole" --peer "$hid" --count "$COUNT" \
+    --require-irq --progress 20000 --timeout-s 200
+  wait_job "$hjob"
+  local hrc=$?
+  wait_job "$qemu_job_g1"
+  say "host exited $hrc, guest program exited $(vr_qemu_guest_status "$work/g1.log")"
+  grep -a '^VR-GUEST' "$work/g1.log" | sed 's/^/    /'
+  check_result host "$work/host.log"
+  check_result guest "$work/g1.log" vfio
+  [ "$(vr_qemu_guest_status "$work/g1.log")" = 0 ] || fail "guest program failed"
+  [ "$hrc" = 0 ] || fail "host program failed"
+  local r
+  r=$(result "$work/g1.log")
+  say "guest: $(field "$r" rx_per_s) msg/s received, $(field "$r" tx_per_s) msg/s sent, $(field "$r" doorbells_per_msg) doorbells/message, interrupts $(field "$r" irqs)"
+  r=$(result "$work/host.log")
+  say "host:  $(field "$r" rx_per_s) msg/s received, $(field "$r" tx_per_s) msg/s sent, $(field "$r" doorbells_per_msg) doorbells/message"
+}
+
+guest_guest() {
+  local n=${VR_IVSHMEM_GG_COUNT:-20000}
+  start_server split || return
+  # shellcheck disable=SC2046
+  boot ga 220 $(doorbell_dev) -- --role driver --peer 1 --count "$n" --require-irq \
+    --progress 5000 --timeout-s 200
+  until_line "$work/server.log" 'peer 0 joined' 30 || { fail "guest A did not join"; return; }
+  # shellcheck disable=SC2046
+  boot gb 220 $(doorbell_dev) -- --role device --peer 0 --count "$n" --require-irq \
+    --progress 5000 --timeout-s 200
+  until_line "$work/server.log" 'peer 1 joined' 30 || { fail "guest B did not join"; return; }
+  wait_job "$qemu_job_ga"
+  wait_job "$qemu_job_gb"
+  grep -a '^VR-GUEST' "$work/ga.log" "$work/gb.log" | sed 's/^/    /'
+  check_result "guest A (driver)" "$work/ga.log" vfio
+  check_result "guest B (device)" "$work/gb.log" vfio
+  [ "$(vr_qemu_guest_status "$work/ga.log")" = 0 ] || fail "guest A failed"
+  [ "$(vr_qemu_guest_status "$work/gb.log")" = 0 ] || fail "guest B failed"
+}
+
+# The after_ms of the VR-PEERDEAD line of FILE, checked against the bound.
+check_dead() { # NAME FILE
+  local line ms
+  line=$(lines "$2" | grep -a '^VR-PEERDEAD' | head -n 1)
+  if [ -z "$line" ]; then
+    fail "$1 never reported the dead peer"
+    return 1
+  fi
+  ms=$(sed -n 's/.*after_ms=\([0-9]*\).*/\1/p' <<<"$line")
+  say "$1: $line"
+  if [ -z "$ms" ] || [ "$ms" -gt "$DEAD_BOUND_MS" ]; then
+    fail "$1 took ${ms:-?} ms to report the dead peer (bound $DEAD_BOUND_MS ms)"
+    return 1
+  fi
+  say "$1 reported VR_EPEERDEAD $ms ms after the peer's last progress (bound $DEAD_BOUND_MS ms)"
+}
+
+kill_guest() {
+  local n=${VR_IVSHMEM_KILL_COUNT:-30000} hid acked first rx
+  start_server split || return
+  "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --deaths 1 --id-file "$work/host.id" \
+    --liveness-ms "$LIVENESS_MS" --timeout-s 200 >"$work/host.log" 2>&1 &
+  local hjob=$!
+  pids+=($hjob)
+  until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not connect"; return; }
+  hid=$(cat "$work/host.id")
+  # shellcheck disable=SC2046
+  boot g1 220 $(doorbell_dev) -- --role device --peer "$hid" --rx "$n" --tx 0 \
+    --require-irq --progress 1000 --timeout-s 200
+  until_line "$work/g1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000)) " 120 ||
+    { fail "guest 1 made no progress"; tail -n 5 "$work/g1.log"; return; }
+  say "guest 1 has received $(grep -a '^VR-PROGRESS' "$work/g1.log" | tail -n 1 | cut -d' ' -f2); kill -9 of its QEMU"
+  kill -9 "$(cat "$work/g1.qemupid")"
+  wait_job "$qemu_job_g1"
+  until_line "$work/host.log" '^VR-RESET' 30 || { fail "host did not reset"; tail -n 5 "$work/host.log"; return; }
+  check_dead host "$work/host.log"
+  acked=$(sed -n 's/^VR-RESET acked=\([0-9]*\).*/\1/p' "$work/host.log")
+  say "host: $(grep -a '^VR-RESET' "$work/host.log"); booting guest 2"
+  # shellcheck disable=SC2046
+  boot g2 220 $(doorbell_dev) -- --role device --peer "$hid" --rx "$n" --tx 0 \
+    --require-irq --progress 5000 --timeout-s 200
+  wait_job "$hjob"
+  local hrc=$?
+  wait_job "$qemu_job_g2"
+  check_result host "$work/host.log"
+  check_result "guest 2" "$work/g2.log" vfio
+  [ "$hrc" = 0 ] || fail "host program failed"
+  first=$(lines "$work/g2.log" | sed -n 's/^VR-SESSION first=\([0-9]*\).*/\1/p' | head -n 1)
+  rx=$(field "$(result "$work/g2.log")" rx)
+  # Guest 2 must start exactly at the oldest unacknowledged message: an
+  # earlier start would deliver an acknowledged message twice, a later one
+  # would lose an unacknowledged message that the host resubmitted. From
+  # there it must have every message up to the last, once (the guest checks
+  # no gap, no repeat, every byte).
+  if [ "$first" != "$acked" ]; then
+    fail "guest 2 started at seq ${first:-none}, the host had $acked acknowledged"
+  elif [ "$rx" != "$((n - acked))" ]; then
+    fail "guest 2 received $rx messages, expected $((n - acked))"
+  else
+    say "no acknowledged message lost or repeated: guest 1 took 0..$((acked - 1)) (acknowledged), guest 2 took $acked..$((n - 1)), each once"
+  fi
+}
+
+kill_host() {
+  local n=${VR_IVSHMEM_KILL_COUNT:-30000} hid first
+  start_server split || return
+  "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --id-file "$work/host.id" \
+    --timeout-s 200 >"$work/host1.log" 2>&1 &
+  local h1=$!
+  pids+=($h1)
+  until_line "$work/host1.log" '^VR-HOST' 30 || { fail "host 1 did not connect"; return; }
+  hid=$(cat "$work/host.id")
+  # shellcheck disable=SC2046
+  boot g1 220 $(doorbell_dev) -- --role device --peer "$hid" --rx "$n" --tx 0 --deaths 1 \
+    --liveness-ms "$LIVENESS_MS" --require-irq --progress 1000 --timeout-s 200
+  until_line "$work/g1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000)) " 120 ||
+    { fail "the guest made no progress"; tail -n 5 "$work/g1.log"; return; }
+  say "the guest has received $(grep -a '^VR-PROGRESS' "$work/g1.log" | tail -n 1 | cut -d' ' -f2); kill -9 of the host peer"
+  kill -9 "$h1"
+  wait "$h1" 2>/dev/null
+  until_line "$work/g1.log" '^VR-PEERDEAD' 30 || { fail "the guest did not report the dead host"; return; }
+  check_dead guest "$work/g1.log"
+  say "restarting the host peer"
+  "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --id-file "$work/host2.id" \
+    --timeout-s 200 >"$work/host2.log" 2>&1 &
+  local h2=$!
+  pids+=($h2)
+  until_line "$work/host2.log" '^VR-HOST' 30 || { fail "host 2 did not connect"; return; }
+  [ "$(cat "$work/host2.id")" = "$hid" ] || fail "host 2 got id $(cat "$work/host2.id"), not $hid"
+  wait_job "$h2"
+  local hrc=$?
+  wait_job "$qemu_job_g1"
+  check_result "host 2" "$work/host2.log"
+  check_result guest "$work/g1.log" vfio
+  [ "$hrc" = 0 ] || fail "host 2 failed"
+  # The second session must be the new driver's whole stream, from 0.
+  first=$(lines "$work/g1.log" | sed -n 's/^VR-SESSION first=\([0-9]*\).*/\1/p' | sed -n 2p)
+  if [ "$first" != 0 ]; then
+    fail "the guest's second session started at seq ${first:-none}, not 0"
+  else
+    say "the guest's second session received the restarted host's stream 0..$((n - 1)), each once"
+  fi
+}
+
+plain() {
+  local n=${VR_IVSHMEM_PLAIN_COUNT:-20000}
+  plain_name="vr-ivshmem-test-$$"
+  "$host_prog" --plain "/$plain_name" --role driver --count "$n" --size 1048576 \
+    --liveness-ms 3000 --timeout-s 200 >"$work/host.log" 2>&1 &
+  local hjob=$!
+  pids+=($hjob)
+  until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not create the object: $(cat "$work/host.log")"; return; }
+  boot g1 220 -object "memory-backend-file,id=hostmem,mem-path=/dev/shm/$plain_name,size=1M,share=on" \
+    -device ivshmem-plain,memdev=hostmem -- --role device --count "$n" --progress 5000 \
+    --liveness-ms 3000 --timeout-s 200
+  wait_job "$hjob"
+  local hrc=$?
+  wait_job "$qemu_job_g1"
+  grep -a '^VR-GUEST' "$work/g1.log" | sed 's/^/    /'
+  check_result host "$work/host.log"
+  check_result guest "$work/g1.log"
+  case $(result "$work/g1.log") in
+    *irq=none*) ;;
+    *) fail "ivshmem-plain should poll (irq=none)" ;;
+  esac
+  [ "$hrc" = 0 ] || fail "host failed"
+}
+
+# A region header in a file QEMU maps with ivshmem-plain: little-endian
+# fields written with printf.
+le() { # VALUE BYTES
+  local v=$1 n=$2 i out=""
+  for ((i = 0; i < n; i++)); do
+    out+=$(printf '\\x%02x' $(((v >> (8 * i)) & 255)))
+  done
+  printf '%b' "$out"
+}
+
+bad_one() { # NAME EXPECTED-CODE REGION-BYTES QUEUE-COUNT
+  local f=$work/$1.mem
+  {
+    printf 'LIBVRING'
+    le 1 2; le 4096 2; le "$4" 4; le "$3" 8
+  } >"$f"
+  truncate -s 1M "$f"
+  boot "$1" 60 -object "memory-backend-file,id=hostmem,mem-path=$f,size=1M,share=on" \
+    -device ivshmem-plain,memdev=hostmem -- --role device --expect-error "$2"
+  wait_job "$(eval echo "\$qemu_job_$1")"
+  grep -a '^VR-EXPECTED\|^VR-FAIL' "$work/$1.log" | sed 's/^/    /'
+  if [ "$(vr_qemu_guest_status "$work/$1.log")" = 0 ]; then
+    say "$1: refused with $2, as it must"
+  else
+    fail "$1: expected $2"
+  fi
+}
+
+bad_input() {
+  # The header says 2 MiB, the BAR is 1 MiB.
+  bad_one bar-too-small VR_ETRUNC 2097152 2
+  # A header with no queues.
+  bad_one no-queues VR_EREGION 65536 0
+}
+
+say "start"
+case $scenario in
+  host-guest-split) host_guest split driver device ;;
+  host-guest-packed) host_guest packed device driver ;;
+  guest-guest) guest_guest ;;
+  kill-guest) kill_guest ;;
+  kill-host) kill_host ;;
+  plain) plain ;;
+  bad-input) bad_input ;;
+  *) echo "unknown scenario $scenario"; exit 2 ;;
+esac
+if [ "$status" = 0 ]; then
+  say "PASS (${SECONDS}s)"
+else
+  say "FAILED (${SECONDS}s); logs in $work"
+fi
+exit "$status"
