@@ -328,6 +328,41 @@ static void *watcher(void *arg)
 
 /* ---- Set-up ---------------------------------------------------------------- */
 
+/* A driver starting a session on a region that outlived the previous one
+ * (ivshmem memory belongs to the server, not to a peer): every ring area
+ * goes back to its initial state, the device's too, as vr_chan_reset()
+ * does. Without it the new driver would read the old device's used index
+ * and take it for a protocol violation. No device uses the rings now: the
+ * generation has moved and the driver status is not DRIVER_OK. */
+static void zero_rings(struct vr__ivg *p)
+{
+	uint32_t q;
+
+	for (q = 0; q < p->info.queue_count; q++) {
+		size_t n = p->info.queue[q].size;
+
+		if (p->info.queue[q].format == VR_FORMAT_PACKED) {
+			struct vr_packed_areas a;
+
+			if (vr_region_packed_areas(p->map, &p->info, q, &a) != 0)
+				continue;
+			memset(a.desc, 0, 16 * n);
+			memset(a.driver_event, 0, 4);
+			memset(a.device_event, 0, 4);
+		} else {
+			struct vr_split_areas a;
+
+			if (vr_region_split_areas(p->map, &p->info, q, &a) != 0)
+				continue;
+			memset(a.desc, 0, 16 * n);
+			memset(a.avail, 0, 6 + 2 * n);
+			memset(a.used, 0, 6 + 8 * n);
+		}
+	}
+	/* Release: the zeroed rings before the status a device looks at. */
+	vr_region_store(p->map, VR_RH_DEVICE_STATUS, 0);
+}
+
 static int check_timing(struct vr_ivshmem_guest *g, uint64_t hb, uint64_t live)
 {
 	struct vr__ivg *p = g->p;
@@ -388,7 +423,11 @@ static int setup_device(struct vr_ivshmem_guest *g, const struct vr_ivshmem_gues
 	return 0;
 }
 
-/* Read IVPosition; decide doorbells or polling. */
+/* Read IVPosition; decide doorbells or polling. A device without MSI-X is
+ * taken for ivshmem-plain (whose IVPosition reads 0, a valid-looking id):
+ * no doorbells. (ivshmem-doorbell with msi=off has no MSI-X either; its
+ * doorbells would need INTx in the kernel, which userspace cannot take:
+ * docs/TRANSPORT_IVSHMEM.md says to give it vectors.) */
 static int setup_position(struct vr_ivshmem_guest *g, const struct vr_ivshmem_guest_cfg *cfg,
 			  uint64_t deadline)
 {
@@ -397,9 +436,20 @@ static int setup_position(struct vr_ivshmem_guest *g, const struct vr_ivshmem_gu
 	uint32_t id = 0;
 	int rc;
 
+	if (!msix) {
+		p->own_id = -1;
+		p->polling = true;
+		p->irq_mode = VR_IVSHMEM_GUEST_IRQ_NONE;
+		if (cfg->flags & VR_IVSHMEM_GUEST_REQUIRE_IRQ) {
+			seterr(g, "interrupts required but %s has no MSI-X (ivshmem-plain?)",
+			       p->dev.addr);
+			return VR_EDEVICE;
+		}
+		return 0;
+	}
 	for (;;) {
 		rc = vr_ivshmem_read_position(p->dev.regs, VR_IVSHMEM_MAX_ID, &id);
-		if (rc != VR_EAGAIN || !msix || left_ns(deadline) == 0)
+		if (rc != VR_EAGAIN || left_ns(deadline) == 0)
 			break;
 		sleep_ns(1000000); /* QEMU has not heard from its server yet */
 	}
@@ -410,20 +460,9 @@ static int setup_position(struct vr_ivshmem_guest *g, const struct vr_ivshmem_gu
 		return VR_EDEVICE;
 	}
 	if (rc == VR_EAGAIN) {
-		if (msix) {
-			seterr(g, "IVPosition of %s is unset: QEMU is not connected to "
-				  "its ivshmem server", p->dev.addr);
-			return VR_ETIMEDOUT;
-		}
-		/* ivshmem-plain: no ids, no doorbells. */
-		p->own_id = -1;
-		p->polling = true;
-		p->irq_mode = VR_IVSHMEM_GUEST_IRQ_NONE;
-		if (cfg->flags & VR_IVSHMEM_GUEST_REQUIRE_IRQ) {
-			seterr(g, "interrupts required but %s has no doorbells", p->dev.addr);
-			return VR_EDEVICE;
-		}
-		return 0;
+		seterr(g, "IVPosition of %s is unset: QEMU is not connected to its ivshmem "
+			  "server", p->dev.addr);
+		return VR_ETIMEDOUT;
 	}
 	p->own_id = (int)id;
 	if (cfg->flags & VR_IVSHMEM_GUEST_POLLING) {
@@ -599,9 +638,11 @@ int vr_ivshmem_guest_open(struct vr_ivshmem_guest *g,
 		/* A new session: not ready, and a device of an earlier driver
 		 * sees the generation change (docs/REGION.md §6). */
 		vr_region_store(p->map, VR_RH_DRIVER_STATUS, 0);
-		if (!(cfg->flags & VR_IVSHMEM_GUEST_FORMAT))
+		if (!(cfg->flags & VR_IVSHMEM_GUEST_FORMAT)) {
 			vr_region_store(p->map, VR_RH_GENERATION,
 					vr_region_load(p->map, VR_RH_GENERATION) + 1);
+			zero_rings(p);
+		}
 	}
 	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->stopfd < 0) {
