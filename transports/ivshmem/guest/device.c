@@ -216,7 +216,7 @@ int vr__ivg_dev_find(struct vr__ivg_dev *d, const char *want, char *msg,
 		if (!is_ivshmem(d->root, want))
 			return msgf(msg, cap, VR_EDEVICE,
 				    "no ivshmem device (1af4:1110) at %s", want);
-		snprintf(d->addr, sizeof(d->addr), "%s", want);
+		snprintf(d->addr, sizeof(d->addr), "%.31s", want);
 	} else {
 		char dpath[PATH_MAX];
 		DIR *dir;
@@ -233,7 +233,7 @@ int vr__ivg_dev_find(struct vr__ivg_dev *d, const char *want, char *msg,
 			if (!addr_ok(e->d_name) || !is_ivshmem(d->root, e->d_name))
 				continue;
 			if (!best[0] || strcmp(e->d_name, best) < 0)
-				snprintf(best, sizeof(best), "%s", e->d_name);
+				snprintf(best, sizeof(best), "%.31s", e->d_name);
 		}
 		closedir(dir);
 		if (!best[0])

@@ -404,7 +404,7 @@ static int setup_device(struct vr_ivshmem_guest *g, const struct vr_ivshmem_gues
 			p->irq_note[0] = '\0';
 			return 0;
 		}
-		snprintf(p->irq_note, sizeof(p->irq_note), "no VFIO interrupts: %s", why);
+		snprintf(p->irq_note, sizeof(p->irq_note), "no VFIO interrupts: %.160s", why);
 		if (cfg->flags & VR_IVSHMEM_GUEST_REQUIRE_IRQ) {
 			seterr(g, "%s", p->irq_note);
 			return rc == VR_EIO ? VR_EIO : VR_EDEVICE;
