@@ -30,6 +30,9 @@ struct fx {
 	char dir[64];
 	char sock[100];
 	struct fx_server srv;
+	/* Peers live here, so that teardown closes them (and stops their
+	 * threads) when an assertion ends a test early. */
+	struct vr_ivshmem a, b, c;
 };
 
 static int setup(void **state)
@@ -47,6 +50,9 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	vr_ivshmem_close(&f->a);
+	vr_ivshmem_close(&f->b);
+	vr_ivshmem_close(&f->c);
 	if (f->srv.pid > 0)
 		fx_server_stop(&f->srv);
 	fx_rmdir(f->dir);
@@ -222,64 +228,63 @@ static void test_join_leave_ring(void **state)
 {
 	struct fx *f = *state;
 	const char *args[] = {"--region", "split", NULL};
-	struct vr_ivshmem a, b, c;
 	uint32_t changes, v;
 
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
-	assert_int_equal(peer_connect(f, &a, VR_ROLE_DRIVER), 0);
-	assert_int_equal(vr_ivshmem_own_id(&a), 0);
-	assert_int_equal(vr_ivshmem_vectors(&a), 2);
-	assert_non_null(vr_ivshmem_info(&a));
-	assert_int_equal(vr_ivshmem_peer_mask(&a), 0);
-	changes = vr_ivshmem_peer_changes(&a);
+	assert_int_equal(peer_connect(f, &f->a, VR_ROLE_DRIVER), 0);
+	assert_int_equal(vr_ivshmem_own_id(&f->a), 0);
+	assert_int_equal(vr_ivshmem_vectors(&f->a), 2);
+	assert_non_null(vr_ivshmem_info(&f->a));
+	assert_int_equal(vr_ivshmem_peer_mask(&f->a), 0);
+	changes = vr_ivshmem_peer_changes(&f->a);
 
-	assert_int_equal(peer_connect(f, &b, VR_ROLE_DEVICE), 0);
-	assert_int_equal(vr_ivshmem_own_id(&b), 1);
-	assert_int_equal(vr_ivshmem_peer_mask(&b), 1); /* a was there */
-	assert_true(wait_mask(&a, 2));
-	assert_int_equal(vr_ivshmem_peer_changes(&a), changes + 1);
+	assert_int_equal(peer_connect(f, &f->b, VR_ROLE_DEVICE), 0);
+	assert_int_equal(vr_ivshmem_own_id(&f->b), 1);
+	assert_int_equal(vr_ivshmem_peer_mask(&f->b), 1); /* a was there */
+	assert_true(wait_mask(&f->a, 2));
+	assert_int_equal(vr_ivshmem_peer_changes(&f->a), changes + 1);
 
 	/* Doorbells on every vector, both ways; nothing rings by itself. */
 	for (v = 0; v < 2; v++) {
-		assert_int_equal(vr_ivshmem_wait_vector(&b, v, 0), VR_ETIMEDOUT);
-		assert_int_equal(vr_ivshmem_ring(&a, 1, v), 0);
-		assert_int_equal(vr_ivshmem_wait_vector(&b, v, 5 * FX_SEC), 0);
-		assert_int_equal(vr_ivshmem_wait_vector(&b, v, 0), VR_ETIMEDOUT);
-		assert_int_equal(vr_ivshmem_ring(&b, 0, v), 0);
-		assert_int_equal(vr_ivshmem_wait_vector(&a, v, 5 * FX_SEC), 0);
+		assert_int_equal(vr_ivshmem_wait_vector(&f->b, v, 0), VR_ETIMEDOUT);
+		assert_int_equal(vr_ivshmem_ring(&f->a, 1, v), 0);
+		assert_int_equal(vr_ivshmem_wait_vector(&f->b, v, 5 * FX_SEC), 0);
+		assert_int_equal(vr_ivshmem_wait_vector(&f->b, v, 0), VR_ETIMEDOUT);
+		assert_int_equal(vr_ivshmem_ring(&f->b, 0, v), 0);
+		assert_int_equal(vr_ivshmem_wait_vector(&f->a, v, 5 * FX_SEC), 0);
 	}
-	assert_int_equal(vr_ivshmem_ring(&a, 1, 2), VR_EINVAL); /* no vector 2 */
-	assert_int_equal(vr_ivshmem_ring(&a, 5, 0), VR_EINVAL); /* no peer 5 */
-	assert_int_equal(vr_ivshmem_ring(&a, 0, 0), VR_EINVAL); /* itself */
+	assert_int_equal(vr_ivshmem_ring(&f->a, 1, 2), VR_EINVAL); /* no vector 2 */
+	assert_int_equal(vr_ivshmem_ring(&f->a, 5, 0), VR_EINVAL); /* no peer 5 */
+	assert_int_equal(vr_ivshmem_ring(&f->a, 0, 0), VR_EINVAL); /* itself */
 
 	/* Bind each other: the heartbeats move, both are alive. */
-	assert_int_equal(vr_ivshmem_attach_peer(&a, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&b, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_peer_id(&a), 1);
-	assert_int_equal(vr_ivshmem_peer_id(&b), 0);
-	assert_int_equal(a.t.ops->peer_state(&a.t), VR_PEER_ALIVE);
-	assert_int_equal(a.t.ops->notify(&a.t, 1), 0);
-	assert_int_equal(b.t.ops->wait(&b.t, 1, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&a, 0), VR_ESTATE);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->a, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->b, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_peer_id(&f->a), 1);
+	assert_int_equal(vr_ivshmem_peer_id(&f->b), 0);
+	assert_int_equal(f->a.t.ops->peer_state(&f->a.t), VR_PEER_ALIVE);
+	assert_int_equal(f->a.t.ops->notify(&f->a.t, 1), 0);
+	assert_int_equal(f->b.t.ops->wait(&f->b.t, 1, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->a, 0), VR_ESTATE);
 
 	/* b leaves: a hears it, its bound peer is dead at once. */
-	vr_ivshmem_close(&b);
-	assert_true(wait_mask(&a, 0));
-	assert_int_equal(vr_ivshmem_peer_changes(&a), changes + 2);
-	assert_int_equal(a.t.ops->peer_state(&a.t), VR_EPEERDEAD);
-	assert_string_equal(vr_ivshmem_peer_error(&a), "left the server");
-	assert_int_equal(a.t.ops->wait(&a.t, 0, 5 * FX_SEC), VR_EPEERDEAD);
-	assert_int_equal(a.t.ops->notify(&a.t, 0), VR_EPEERDEAD);
+	vr_ivshmem_close(&f->b);
+	assert_true(wait_mask(&f->a, 0));
+	assert_int_equal(vr_ivshmem_peer_changes(&f->a), changes + 2);
+	assert_int_equal(f->a.t.ops->peer_state(&f->a.t), VR_EPEERDEAD);
+	assert_string_equal(vr_ivshmem_peer_error(&f->a), "left the server");
+	assert_int_equal(f->a.t.ops->wait(&f->a.t, 0, 5 * FX_SEC), VR_EPEERDEAD);
+	assert_int_equal(f->a.t.ops->notify(&f->a.t, 0), VR_EPEERDEAD);
 
 	/* A newcomer gets the freed id 1 and can be bound. */
-	assert_int_equal(peer_connect(f, &c, VR_ROLE_DEVICE), 0);
-	assert_int_equal(vr_ivshmem_own_id(&c), 1);
-	assert_true(wait_mask(&a, 2));
-	assert_int_equal(vr_ivshmem_attach_peer(&a, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_peer_id(&a), 1);
-	assert_int_equal(a.t.ops->peer_state(&a.t), VR_PEER_ALIVE);
-	vr_ivshmem_close(&c);
-	vr_ivshmem_close(&a);
+	assert_int_equal(peer_connect(f, &f->c, VR_ROLE_DEVICE), 0);
+	assert_int_equal(vr_ivshmem_own_id(&f->c), 1);
+	assert_true(wait_mask(&f->a, 2));
+	assert_int_equal(vr_ivshmem_attach_peer(&f->a, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_peer_id(&f->a), 1);
+	assert_int_equal(f->a.t.ops->peer_state(&f->a.t), VR_PEER_ALIVE);
+	vr_ivshmem_close(&f->c);
+	vr_ivshmem_close(&f->a);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
@@ -289,17 +294,16 @@ static void test_too_many_peers(void **state)
 {
 	struct fx *f = *state;
 	const char *args[] = {"--max-peers", "2", NULL};
-	struct vr_ivshmem a, b, c;
 	struct vr_ivshmem_cfg cfg;
 	int fds;
 
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
-	assert_int_equal(peer_connect(f, &a, VR_ROLE_DRIVER), VR_EMAGIC); /* no region */
-	assert_non_null(strstr(vr_ivshmem_last_error(&a), "no region"));
+	assert_int_equal(peer_connect(f, &f->a, VR_ROLE_DRIVER), VR_EMAGIC); /* no region */
+	assert_non_null(strstr(vr_ivshmem_last_error(&f->a), "no region"));
 	cfg_of(&cfg, VR_ROLE_DEVICE);
 	/* A device waits for a region: give it none, briefly. */
-	assert_int_equal(vr_ivshmem_connect(&a, f->sock, &cfg, 200 * FX_MS), VR_ETIMEDOUT);
-	assert_int_equal(vr_ivshmem_connect(&a, f->sock, &cfg, 200 * FX_MS), VR_ETIMEDOUT);
+	assert_int_equal(vr_ivshmem_connect(&f->a, f->sock, &cfg, 200 * FX_MS), VR_ETIMEDOUT);
+	assert_int_equal(vr_ivshmem_connect(&f->a, f->sock, &cfg, 200 * FX_MS), VR_ETIMEDOUT);
 	{
 		/* Lay one out from a driver, then the peers can stay. */
 		struct vr_region_cfg rc;
@@ -308,21 +312,22 @@ static void test_too_many_peers(void **state)
 		cfg_of(&cfg, VR_ROLE_DRIVER);
 		cfg.flags = VR_IVSHMEM_FORMAT;
 		cfg.region = &rc;
-		assert_int_equal(vr_ivshmem_connect(&a, f->sock, &cfg, 5 * FX_SEC), 0);
+		assert_int_equal(vr_ivshmem_connect(&f->a, f->sock, &cfg, 5 * FX_SEC), 0);
 	}
-	assert_int_equal(peer_connect(f, &b, VR_ROLE_DEVICE), 0);
+	assert_int_equal(peer_connect(f, &f->b, VR_ROLE_DEVICE), 0);
+	assert_true(wait_mask(&f->a, 2)); /* a holds b's eventfds now */
 	fds = fx_count_fds(0);
 	cfg_of(&cfg, VR_ROLE_DEVICE);
-	assert_int_equal(vr_ivshmem_connect(&c, f->sock, &cfg, 2 * FX_SEC), VR_EPERM);
-	assert_non_null(strstr(vr_ivshmem_last_error(&c), "too many peers"));
+	assert_int_equal(vr_ivshmem_connect(&f->c, f->sock, &cfg, 2 * FX_SEC), VR_EPERM);
+	assert_non_null(strstr(vr_ivshmem_last_error(&f->c), "too many peers"));
 	assert_int_equal(fx_count_fds(0), fds);
 	/* One leaves: room again, and the id is 1 again. */
-	vr_ivshmem_close(&b);
-	assert_true(wait_mask(&a, 0));
-	assert_int_equal(peer_connect(f, &c, VR_ROLE_DEVICE), 0);
-	assert_int_equal(vr_ivshmem_own_id(&c), 1);
-	vr_ivshmem_close(&c);
-	vr_ivshmem_close(&a);
+	vr_ivshmem_close(&f->b);
+	assert_true(wait_mask(&f->a, 0));
+	assert_int_equal(peer_connect(f, &f->c, VR_ROLE_DEVICE), 0);
+	assert_int_equal(vr_ivshmem_own_id(&f->c), 1);
+	vr_ivshmem_close(&f->c);
+	vr_ivshmem_close(&f->a);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
@@ -330,12 +335,11 @@ static void test_client_sends_data(void **state)
 {
 	struct fx *f = *state;
 	const char *args[] = {"--region", "packed", NULL};
-	struct vr_ivshmem a;
 	int64_t v;
 	int s, fd, i;
 
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
-	assert_int_equal(peer_connect(f, &a, VR_ROLE_DRIVER), 0);
+	assert_int_equal(peer_connect(f, &f->a, VR_ROLE_DRIVER), 0);
 	s = raw_connect(f->sock);
 	assert_true(s >= 0);
 	for (i = 0; i < 5; i++) { /* version, id, memory, a's 2 vectors */
@@ -344,44 +348,63 @@ static void test_client_sends_data(void **state)
 			close(fd);
 	}
 	/* a has heard of it (id 1); then it sends junk. */
-	assert_true(wait_mask(&a, 2));
+	assert_true(wait_mask(&f->a, 2));
 	assert_int_equal(write(s, "hello", 5), 5);
 	/* The server drops it and announces the departure. */
-	assert_true(wait_mask(&a, 0));
+	assert_true(wait_mask(&f->a, 0));
 	close(s);
 
 	/* A client that never reads: the others carry on. */
 	s = raw_connect(f->sock);
 	assert_true(s >= 0);
-	assert_true(wait_mask(&a, 2));
+	assert_true(wait_mask(&f->a, 2));
 	{
-		struct vr_ivshmem b;
 
-		assert_int_equal(peer_connect(f, &b, VR_ROLE_DEVICE), 0);
-		assert_int_equal(vr_ivshmem_own_id(&b), 2);
-		vr_ivshmem_close(&b);
+		assert_int_equal(peer_connect(f, &f->b, VR_ROLE_DEVICE), 0);
+		assert_int_equal(vr_ivshmem_own_id(&f->b), 2);
+		vr_ivshmem_close(&f->b);
 	}
 	close(s);
-	assert_true(wait_mask(&a, 0));
-	vr_ivshmem_close(&a);
+	assert_true(wait_mask(&f->a, 0));
+	vr_ivshmem_close(&f->a);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
 /* ---- 1,000 connects: no fd leak on either side -------------------------------------- */
 
+/* A join and a departure through f->b, seen by f->a: a has then handled
+ * every announcement the server made before (they arrive in order). */
+static void sync_peer(struct fx *f)
+{
+	uint64_t end = fx_now_ns() + 5 * FX_SEC;
+	uint32_t c;
+	int id;
+
+	assert_int_equal(peer_connect(f, &f->b, VR_ROLE_DEVICE), 0);
+	id = vr_ivshmem_own_id(&f->b);
+	while (!((vr_ivshmem_peer_mask(&f->a) >> id) & 1) && fx_now_ns() < end)
+		fx_sleep_ms(1);
+	assert_true((vr_ivshmem_peer_mask(&f->a) >> id) & 1);
+	c = vr_ivshmem_peer_changes(&f->a);
+	vr_ivshmem_close(&f->b);
+	/* Raw clients' joins and departures may still trickle in too. */
+	while ((vr_ivshmem_peer_changes(&f->a) == c || vr_ivshmem_peer_mask(&f->a)) &&
+	       fx_now_ns() < end)
+		fx_sleep_ms(1);
+	assert_true(vr_ivshmem_peer_changes(&f->a) > c);
+	assert_int_equal(vr_ivshmem_peer_mask(&f->a), 0);
+}
+
 static void test_fd_leak_1000(void **state)
 {
 	struct fx *f = *state;
 	const char *args[] = {"--region", "split", "--max-peers", "4", NULL};
-	struct vr_ivshmem a, b;
 	int mine, srv, i;
 
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
-	assert_int_equal(peer_connect(f, &a, VR_ROLE_DRIVER), 0);
+	assert_int_equal(peer_connect(f, &f->a, VR_ROLE_DRIVER), 0);
 	/* Warm up once (lazy allocations), then count. */
-	assert_int_equal(peer_connect(f, &b, VR_ROLE_DEVICE), 0);
-	vr_ivshmem_close(&b);
-	assert_true(wait_mask(&a, 0));
+	sync_peer(f);
 	mine = fx_count_fds(0);
 	srv = fx_count_fds(f->srv.pid);
 	assert_true(mine > 0 && srv > 0);
@@ -394,21 +417,22 @@ static void test_fd_leak_1000(void **state)
 			close(s);
 			continue;
 		}
-		assert_int_equal(peer_connect(f, &b, VR_ROLE_DEVICE), 0);
-		vr_ivshmem_close(&b);
+		assert_int_equal(peer_connect(f, &f->b, VR_ROLE_DEVICE), 0);
+		vr_ivshmem_close(&f->b);
 	}
-	assert_true(wait_mask(&a, 0));
-	/* The server has seen every departure once a's mask is empty, but the
-	 * raw ones may still be in its queue: wait for the count to settle. */
+	sync_peer(f);
+	/* The server announced every departure before the last one, but may
+	 * still be closing the raw ones' fds: let the count settle. */
 	{
 		uint64_t end = fx_now_ns() + 5 * FX_SEC;
 
-		while (fx_count_fds(f->srv.pid) != srv && fx_now_ns() < end)
+		while ((fx_count_fds(f->srv.pid) != srv || fx_count_fds(0) != mine) &&
+		       fx_now_ns() < end)
 			fx_sleep_ms(5);
 	}
 	assert_int_equal(fx_count_fds(0), mine);
 	assert_int_equal(fx_count_fds(f->srv.pid), srv);
-	vr_ivshmem_close(&a);
+	vr_ivshmem_close(&f->a);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
@@ -421,7 +445,6 @@ static void test_cleanup_on_sigterm(void **state)
 	const char *args[] = {"--shm", name, "--pidfile", pidfile, "--region", "packed",
 			      "--queue-size", "100", "--buf-bytes", "512", "--buf-count", "64",
 			      "--size", "64K", NULL};
-	struct vr_ivshmem a;
 	struct stat st;
 	FILE *pf;
 	long pid = 0;
@@ -438,12 +461,12 @@ static void test_cleanup_on_sigterm(void **state)
 	fclose(pf);
 	assert_int_equal(pid, (long)f->srv.pid);
 	/* The region is there with what was asked. */
-	assert_int_equal(peer_connect(f, &a, VR_ROLE_DEVICE), 0);
-	assert_int_equal(vr_ivshmem_info(&a)->queue_count, 2);
-	assert_int_equal(vr_ivshmem_info(&a)->queue[0].size, 100);
-	assert_int_equal(vr_ivshmem_info(&a)->queue[1].format, VR_FORMAT_PACKED);
-	assert_int_equal(vr_ivshmem_info(&a)->buf_bytes, 512);
-	assert_int_equal(vr_ivshmem_info(&a)->buf_count, 64);
+	assert_int_equal(peer_connect(f, &f->a, VR_ROLE_DEVICE), 0);
+	assert_int_equal(vr_ivshmem_info(&f->a)->queue_count, 2);
+	assert_int_equal(vr_ivshmem_info(&f->a)->queue[0].size, 100);
+	assert_int_equal(vr_ivshmem_info(&f->a)->queue[1].format, VR_FORMAT_PACKED);
+	assert_int_equal(vr_ivshmem_info(&f->a)->buf_bytes, 512);
+	assert_int_equal(vr_ivshmem_info(&f->a)->buf_count, 64);
 	/* A second server on the same socket is refused (exit 1). */
 	{
 		const char *dup[] = {"-S", f->sock, NULL};
@@ -455,8 +478,8 @@ static void test_cleanup_on_sigterm(void **state)
 	assert_int_not_equal(stat(pidfile, &st), 0);
 	assert_int_not_equal(stat(shmpath, &st), 0);
 	/* The peer keeps its mapping; its server hang-up is no error. */
-	assert_int_equal(a.t.ops->peer_state(&a.t), VR_PEER_WAITING);
-	vr_ivshmem_close(&a);
+	assert_int_equal(f->a.t.ops->peer_state(&f->a.t), VR_PEER_WAITING);
+	vr_ivshmem_close(&f->a);
 
 	/* A stale socket (nobody listening) is replaced. */
 	{
