@@ -220,6 +220,10 @@ static inline int vr__ivp_feed(struct vr__ivp *p, int64_t value, unsigned nfds,
 		return 0;
 	}
 	if (!nfds) {
+		if (p->open_id >= 0)
+			return vr__ivp_fail(p, err, cap,
+					    "server announced the departure of peer %lld before "
+					    "sending all its vectors", (long long)id, 0);
 		if (!p->present[id])
 			return vr__ivp_fail(p, err, cap,
 					    "server announced the departure of unknown peer %lld",

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fuzz_ivshmem_client: the fuzzer is a hostile ivshmem server talking to
+ * the host peer (transports/ivshmem). Its bytes are a sequence of server
+ * messages, each an int64 and how many fds came with it, which the target
+ * feeds to the peer's own parser (transports/ivshmem/proto.h, the code
+ * ivshmem.c runs on every message) while it plays the caller's part with
+ * fake fds: it stores an fd where the verdict says (the memory, an own
+ * vector, a peer's vector), closes the fds of a departed peer, and after
+ * an error closes the message's fds and everything stored.
+ *
+ * Invariants (abort on violation):
+ *  - every verdict is exactly the one a reference model written from
+ *    docs/TRANSPORT_IVSHMEM.md (below, independent of proto.h) expects:
+ *    accepted or refused, and for an accepted message its kind, id,
+ *    vector index and completeness;
+ *  - an error comes with a one-line reason that fits its buffer, and the
+ *    parser refuses everything after it;
+ *  - no fake fd is stored twice, overwritten or lost: at the end every fd
+ *    handed to the caller was stored exactly once or closed exactly once;
+ *  - ready (set-up over) exactly when the memory and all own vectors
+ *    arrived; at most VR__IVP_MAX_VEC vectors per peer, ids below max_id;
+ *  - the 8-byte encoding round-trips.
+ *
+ * Input:
+ *   0      vectors per peer: 1 + byte % 64
+ *   1      ids accepted: 1 + byte % 64
+ *   2..    messages of 9 bytes: the int64 (little-endian), then a byte
+ *          whose low 2 bits are the fd count (0..3); the other bits are
+ *          ignored. A shorter tail is ignored.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "invariant failed: %s (line %d)\n", #c, \
+				__LINE__);                                    \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+#define MAX_FAKE 4096
+
+/* ---- Reference model (from the docs, not from proto.h) ---------------------- */
+
+struct ref {
+	int stage; /* 0 version, 1 id, 2 memory, 3 running, 4 failed */
+	uint32_t nvec, max_id;
+	int64_t own;
+	uint32_t own_n;
+	int64_t open;
+	uint32_t got[VR__IVP_MAX_IDS];
+};
+
+/* The expected verdict: kind (0 = refused), id, vector, complete. */
+static uint32_t ref_feed(struct ref *r, int64_t v, unsigned nfds, uint32_t *id,
+			 uint32_t *vec, bool *complete)
+{
+	*id = *vec = 0;
+	*complete = false;
+	if (r->stage == 4 || nfds > 1)
+		goto refuse;
+	if (r->stage == 0) {
+		if (v != 0 || nfds)
+			goto refuse;
+		r->stage = 1;
+		return VR__IVP_K_VERSION;
+	}
+	if (r->stage == 1) {
+		if (nfds || v < 0 || v >= (int64_t)r->max_id)
+			goto refuse;
+		r->own = v;
+		*id = (uint32_t)v;
+		r->stage = 2;
+		return VR__IVP_K_OWN_ID;
+	}
+	if (r->stage == 2) {
+		if (v != -1 || nfds != 1)
+			goto refuse;
+		r->stage = 3;
+		return VR__IVP_K_SHM;
+	}
+	if (v < 0 || v >= (int64_t)r->max_id)
+		goto refuse;
+	if (r->open >= 0 && r->open != v)
+		goto refuse;
+	*id = (uint32_t)v;
+	if (v == r->own) {
+		if (!nfds || r->own_n == r->nvec)
+			goto refuse;
+		*vec = r->own_n++;
+		*complete = r->own_n == r->nvec;
+		r->open = *complete ? -1 : v;
+		return VR__IVP_K_OWN_VEC;
+	}
+	if (!nfds) {
+		if (r->open >= 0 || !r->got[v])
+			goto refuse;
+		r->got[v] = 0;
+		return VR__IVP_K_PEER_GONE;
+	}
+	if (r->got[v] == r->nvec)
+		goto refuse;
+	*vec = r->got[v]++;
+	*complete = r->got[v] == r->nvec;
+	r->open = *complete ? -1 : v;
+	return VR__IVP_K_PEER_VEC;
+refuse:
+	r->stage = 4;
+	return 0;
+}
+
+/* ---- The caller's part, with fake fds ------------------------------------------- */
+
+struct caller {
+	int shm;
+	int own[VR__IVP_MAX_VEC];
+	int peer[VR__IVP_MAX_IDS][VR__IVP_MAX_VEC];
+	uint8_t fate[MAX_FAKE]; /* 0 unused, 1 handed out, 2 stored, 3 closed */
+	int next;
+};
+
+static void fd_close(struct caller *c, int fd)
+{
+	CHECK(fd >= 0 && fd < MAX_FAKE);
+	CHECK(c->fate[fd] == 1 || c->fate[fd] == 2);
+	c->fate[fd] = 3;
+}
+
+static void fd_store(struct caller *c, int *slot, int fd)
+{
+	CHECK(*slot == -1); /* nothing overwritten */
+	CHECK(c->fate[fd] == 1);
+	c->fate[fd] = 2;
+	*slot = fd;
+}
+
+static void close_all(struct caller *c)
+{
+	uint32_t i, v;
+
+	if (c->shm >= 0)
+		fd_close(c, c->shm);
+	c->shm = -1;
+	for (v = 0; v < VR__IVP_MAX_VEC; v++) {
+		if (c->own[v] >= 0)
+			fd_close(c, c->own[v]);
+		c->own[v] = -1;
+		for (i = 0; i < VR__IVP_MAX_IDS; i++) {
+			if (c->peer[i][v] >= 0)
+				fd_close(c, c->peer[i][v]);
+			c->peer[i][v] = -1;
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct caller c;
+	struct vr__ivp p;
+	struct ref r;
+	char err[96];
+	size_t off;
+	uint32_t i, v;
+	int k;
+	bool failed = false;
+
+	if (size < 2)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.shm = -1;
+	for (v = 0; v < VR__IVP_MAX_VEC; v++) {
+		c.own[v] = -1;
+		for (i = 0; i < VR__IVP_MAX_IDS; i++)
+			c.peer[i][v] = -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.nvec = 1u + data[0] % 64u;
+	r.max_id = 1u + data[1] % 64u;
+	r.open = -1;
+	vr__ivp_init(&p, r.nvec, r.max_id);
+
+	for (off = 2; off + 9 <= size; off += 9) {
+		struct vr__ivp_act act;
+		unsigned char b[8];
+		int64_t value = vr__ivp_decode(data + off);
+		unsigned nfds = data[off + 8] & 3u;
+		int fds[3];
+		uint32_t eid, evec, ekind;
+		bool ecomplete;
+		int rc;
+
+		if (c.next + 3 > MAX_FAKE)
+			break; /* long enough */
+		vr__ivp_encode(value, b);
+		CHECK(memcmp(b, data + off, 8) == 0);
+		for (k = 0; k < (int)nfds; k++) {
+			CHECK(c.next < MAX_FAKE);
+			fds[k] = c.next++;
+			c.fate[fds[k]] = 1;
+		}
+		ekind = ref_feed(&r, value, nfds, &eid, &evec, &ecomplete);
+		memset(err, 'x', sizeof(err));
+		rc = vr__ivp_feed(&p, value, nfds, &act, err, sizeof(err));
+		if (rc) {
+			CHECK(rc == VR_EIO);
+			CHECK(ekind == 0);
+			CHECK(memchr(err, '\0', sizeof(err)) != NULL);
+			CHECK(strlen(err) > 0 && strchr(err, '\n') == NULL);
+			CHECK(p.stage == VR__IVP_FAILED);
+			/* The caller closes the message's fds and everything. */
+			for (k = 0; k < (int)nfds; k++)
+				fd_close(&c, fds[k]);
+			close_all(&c);
+			failed = true;
+			/* And the parser stays shut. */
+			CHECK(vr__ivp_feed(&p, 0, 0, &act, err, sizeof(err)) == VR_EIO);
+			break;
+		}
+		CHECK(ekind == act.kind);
+		CHECK(act.id == eid && act.vec == evec && act.complete == ecomplete);
+		CHECK(act.id < r.max_id && act.vec < r.nvec);
+		switch (act.kind) {
+		case VR__IVP_K_SHM:
+			CHECK(nfds == 1);
+			fd_store(&c, &c.shm, fds[0]);
+			break;
+		case VR__IVP_K_OWN_VEC:
+			CHECK(nfds == 1 && act.id == p.own_id);
+			fd_store(&c, &c.own[act.vec], fds[0]);
+			break;
+		case VR__IVP_K_PEER_VEC:
+			CHECK(nfds == 1 && act.id != p.own_id);
+			fd_store(&c, &c.peer[act.id][act.vec], fds[0]);
+			break;
+		case VR__IVP_K_PEER_GONE:
+			CHECK(nfds == 0);
+			for (v = 0; v < VR__IVP_MAX_VEC; v++) {
+				if (c.peer[act.id][v] >= 0)
+					fd_close(&c, c.peer[act.id][v]);
+				c.peer[act.id][v] = -1;
+			}
+			break;
+		default:
+			CHECK(nfds == 0);
+			break;
+		}
+		CHECK(vr__ivp_ready(&p) == (r.stage == 3 && r.own_n == r.nvec));
+		CHECK(p.own_nvec <= p.nvec);
+	}
+	if (!failed)
+		close_all(&c); /* the caller's close */
+	/* Every fd handed out was stored and closed, or closed: none lost. */
+	for (k = 0; k < c.next; k++)
+		CHECK(c.fate[k] == 3);
+	return 0;
+}
