@@ -62,13 +62,13 @@ if [ "$plain" -eq 1 ]; then
   shm_name="vring-demo-$$"
   vr_log "host: $bin/vr-ivshmem-host --plain /$shm_name --role driver --count $count"
   "$bin/vr-ivshmem-host" --plain "/$shm_name" --role driver --count "$count" --size 1048576 \
-    --format "$format" --liveness-ms 3000 >"$dir/host.log" 2>&1 &
+    --format "$format" --liveness-ms 5000 >"$dir/host.log" 2>&1 &
   pids+=($!)
   host_job=$!
   until grep -q '^VR-HOST\|^VR-FAIL' "$dir/host.log" 2>/dev/null; do sleep 0.1; done
   dev=(-object "memory-backend-file,id=hostmem,mem-path=/dev/shm/$shm_name,size=1M,share=on"
        -device ivshmem-plain,memdev=hostmem)
-  gargs="--role device --count $count --liveness-ms 3000"
+  gargs="--role device --count $count --liveness-ms 5000"
 else
   sock=$dir/ivshmem.sock
   vr_log "server: $server -S $sock -l 1M -n 2 -r $format -q 256 -c 256 -v"
@@ -77,17 +77,17 @@ else
   until [ -S "$sock" ]; do sleep 0.1; done
   vr_log "host: $bin/vr-ivshmem-host --socket $sock --role driver --count $count"
   "$bin/vr-ivshmem-host" --socket "$sock" --role driver --count "$count" \
-    --id-file "$dir/host.id" >"$dir/host.log" 2>&1 &
+    --id-file "$dir/host.id" --liveness-ms 5000 >"$dir/host.log" 2>&1 &
   pids+=($!)
   host_job=$!
   until [ -s "$dir/host.id" ] || grep -q '^VR-FAIL' "$dir/host.log" 2>/dev/null; do sleep 0.1; done
   dev=(-chardev "socket,path=$sock,id=ivsh" -device ivshmem-doorbell,chardev=ivsh,vectors=2)
-  gargs="--role device --peer $(cat "$dir/host.id") --count $count --require-irq"
+  gargs="--role device --peer $(cat "$dir/host.id") --count $count --require-irq --liveness-ms 5000"
 fi
 
 qemu=(-M q35 -cpu max -smp 2 -m 256 -pidfile "$dir/qemu.pid" -device intel-iommu,intremap=on
       "${dev[@]}" -kernel "$kernel" -initrd "$dir/initrd.gz"
-      -append "console=ttyS0 quiet panic=-1 intel_iommu=on -- $gargs")
+      -append "$VR_QEMU_APPEND intel_iommu=on -- $gargs")
 vr_log "guest: qemu-system-x86_64 -accel tcg -nodefaults -display none -no-reboot -serial file:console.log ${qemu[*]:0:$((${#qemu[@]} - 1))} \"${qemu[-1]}\""
 vr_qemu_run 300 "$dir/console.log" -- "${qemu[@]}" >"$dir/qemu.out" 2>&1 || true
 wait "$host_job" || true

@@ -18,9 +18,16 @@
 #                                  SECONDS, its console (ttyS0) to LOG; returns
 #                                  QEMU's status (124 on timeout)
 #   vr_qemu_guest_status LOG       the guest program's exit code from LOG, or 255
+#   VR_QEMU_APPEND                 the kernel command line every boot starts with:
+#                                  console on ttyS0, reboot = exit, and
+#                                  no_timer_check (on a loaded host TCG is slow
+#                                  enough for the kernel's IO-APIC timer test to
+#                                  fail and panic with interrupt remapping on)
 #
 # Needs: busybox-static, cpio, kmod (depmod), gzip, qemu-system-x86 and
 # linux-image-cloud-amd64 (in VR_PACKAGES of scripts/lib/setup.sh).
+
+VR_QEMU_APPEND="console=ttyS0 quiet panic=-1 no_timer_check"
 
 vr_qemu_kernel() {
   local k

@@ -28,7 +28,12 @@ src=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$src/scripts/lib/qemu_guest.sh"
 
 COUNT=${VR_IVSHMEM_E2E_COUNT:-100000}
+# Liveness timeout of an end watching a native host process (the guest
+# driver in kill-host: that is the detection the test measures) ...
 LIVENESS_MS=1000
+# ... and of an end watching an emulated guest, or anything on a loaded
+# machine where a false death would fail the test: generous.
+SLOW_MS=5000
 # A dead peer must be reported within this many ms of its last progress:
 # the liveness timeout, a quarter of it for the waiter's slice, and slack
 # for an emulated guest on a loaded machine.
@@ -88,7 +93,7 @@ boot() {
   vr_qemu_run "$secs" "$work/$name.log" -- -M q35 -cpu max -smp 2 -m 256 \
     -pidfile "$work/$name.qemupid" -device intel-iommu,intremap=on "${dev[@]}" \
     -kernel "$kernel" -initrd "$work/initrd.gz" \
-    -append "console=ttyS0 quiet panic=-1 intel_iommu=on -- $*" \
+    -append "$VR_QEMU_APPEND intel_iommu=on -- $*" \
     >"$work/$name.qemu.out" 2>&1 &
   eval "qemu_job_$name=$!"
   say "booted guest $name: $*"
@@ -152,7 +157,7 @@ host_guest() { # FORMAT HOST-ROLE GUEST-ROLE
   local fmt=$1 hrole=$2 grole=$3 hid
   start_server "$fmt" || return
   "$host_prog" --socket "$sock" --role "$hrole" --count "$COUNT" --id-file "$work/host.id" \
-    --progress 20000 --timeout-s 200 >"$work/host.log" 2>&1 &
+    --liveness-ms "$SLOW_MS" --progress 20000 --timeout-s 200 >"$work/host.log" 2>&1 &
   local hjob=$!
   pids+=($hjob)
   until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not connect: $(cat "$work/host.log")"; return; }
@@ -160,7 +165,7 @@ host_guest() { # FORMAT HOST-ROLE GUEST-ROLE
   say "host peer id $hid ($hrole); booting the guest ($grole)"
   # shellcheck disable=SC2046
   boot g1 220 $(doorbell_dev) -- --role "$grole" --peer "$hid" --count "$COUNT" \
-    --require-irq --progress 20000 --timeout-s 200
+    --liveness-ms "$SLOW_MS" --require-irq --progress 20000 --timeout-s 200
   wait_job "$hjob"
   local hrc=$?
   wait_guest g1
@@ -181,11 +186,11 @@ guest_guest() {
   local n=${VR_IVSHMEM_GG_COUNT:-100000}
   start_server split || return
   # shellcheck disable=SC2046
-  boot ga 220 $(doorbell_dev) -- --role driver --peer 1 --count "$n" --require-irq \
+  boot ga 220 $(doorbell_dev) -- --role driver --peer 1 --count "$n" --require-irq --liveness-ms "$SLOW_MS" \
     --progress 5000 --timeout-s 200
   until_line "$work/server.log" 'peer 0 joined' 30 || { fail "guest A did not join"; return; }
   # shellcheck disable=SC2046
-  boot gb 220 $(doorbell_dev) -- --role device --peer 0 --count "$n" --require-irq \
+  boot gb 220 $(doorbell_dev) -- --role device --peer 0 --count "$n" --require-irq --liveness-ms "$SLOW_MS" \
     --progress 5000 --timeout-s 200
   until_line "$work/server.log" 'peer 1 joined' 30 || { fail "guest B did not join"; return; }
   wait_guest ga
@@ -218,14 +223,14 @@ kill_guest() {
   local n=${VR_IVSHMEM_KILL_COUNT:-30000} hid acked first rx
   start_server split || return
   "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --deaths 1 --id-file "$work/host.id" \
-    --liveness-ms "$LIVENESS_MS" --timeout-s 200 >"$work/host.log" 2>&1 &
+    --liveness-ms "$SLOW_MS" --timeout-s 200 >"$work/host.log" 2>&1 &
   local hjob=$!
   pids+=($hjob)
   until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not connect"; return; }
   hid=$(cat "$work/host.id")
   # shellcheck disable=SC2046
   boot g1 220 $(doorbell_dev) -- --role device --peer "$hid" --rx "$n" --tx 0 \
-    --require-irq --progress 1000 --timeout-s 200
+    --liveness-ms "$SLOW_MS" --require-irq --progress 1000 --timeout-s 200
   until_line "$work/g1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000)) " 120 ||
     { fail "guest 1 made no progress"; tail -n 5 "$work/g1.log"; return; }
   say "guest 1 has received $(grep -a '^VR-PROGRESS' "$work/g1.log" | tail -n 1 | cut -d' ' -f2); kill -9 of its QEMU"
@@ -237,7 +242,7 @@ kill_guest() {
   say "host: $(grep -a '^VR-RESET' "$work/host.log"); booting guest 2"
   # shellcheck disable=SC2046
   boot g2 220 $(doorbell_dev) -- --role device --peer "$hid" --rx "$n" --tx 0 \
-    --require-irq --progress 5000 --timeout-s 200
+    --liveness-ms "$SLOW_MS" --require-irq --progress 5000 --timeout-s 200
   wait_job "$hjob"
   local hrc=$?
   wait_guest g2
@@ -266,7 +271,7 @@ kill_host() {
   local n=${VR_IVSHMEM_KILL_COUNT:-30000} hid acked first rx
   start_server split || return
   "$host_prog" --socket "$sock" --role device --rx "$n" --tx 0 --id-file "$work/host.id" \
-    --progress 1000 --timeout-s 200 >"$work/host1.log" 2>&1 &
+    --liveness-ms "$SLOW_MS" --progress 1000 --timeout-s 200 >"$work/host1.log" 2>&1 &
   local h1=$!
   pids+=($h1)
   until_line "$work/host1.log" '^VR-HOST' 30 || { fail "host 1 did not connect"; return; }
@@ -284,7 +289,7 @@ kill_host() {
   acked=$(lines "$work/g1.log" | sed -n 's/^VR-RESET acked=\([0-9]*\).*/\1/p')
   say "guest: $(lines "$work/g1.log" | grep -a '^VR-RESET'); restarting the host peer"
   "$host_prog" --socket "$sock" --role device --rx "$n" --tx 0 --id-file "$work/host2.id" \
-    --progress 5000 --timeout-s 200 >"$work/host2.log" 2>&1 &
+    --liveness-ms "$SLOW_MS" --progress 5000 --timeout-s 200 >"$work/host2.log" 2>&1 &
   local h2=$!
   pids+=($h2)
   wait_job "$h2"
@@ -308,13 +313,13 @@ plain() {
   local n=${VR_IVSHMEM_PLAIN_COUNT:-20000}
   plain_name="vr-ivshmem-test-$$"
   "$host_prog" --plain "/$plain_name" --role driver --count "$n" --size 1048576 \
-    --liveness-ms 3000 --timeout-s 200 >"$work/host.log" 2>&1 &
+    --liveness-ms "$SLOW_MS" --timeout-s 200 >"$work/host.log" 2>&1 &
   local hjob=$!
   pids+=($hjob)
   until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not create the object: $(cat "$work/host.log")"; return; }
   boot g1 220 -object "memory-backend-file,id=hostmem,mem-path=/dev/shm/$plain_name,size=1M,share=on" \
     -device ivshmem-plain,memdev=hostmem -- --role device --count "$n" --progress 5000 \
-    --liveness-ms 3000 --timeout-s 200
+    --liveness-ms "$SLOW_MS" --timeout-s 200
   wait_job "$hjob"
   local hrc=$?
   wait_guest g1
