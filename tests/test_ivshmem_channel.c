@@ -19,7 +19,10 @@
  *    one is taken again only if a killed device took it without giving
  *    it back (at most the TX buffers per kill);
  *  - kill_driver: the driver process dies; the device sees VR_EPEERDEAD
- *    within 2 s, binds the next driver and receives its stream.
+ *    within 2 s, binds the next driver and receives its stream;
+ *  - restart_driver_{split,packed}: a new driver on a region whose rings
+ *    hold an earlier session's indexes works before and after the device
+ *    opens again (the driver's session start clears every ring area).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -290,6 +293,61 @@ static void test_plain(void **state)
 	end_close(&drv);
 	/* CREATE removes the file on close. */
 	assert_int_not_equal(stat(path, &st), 0);
+}
+
+/* A new driver on a region that outlived the last session: the old
+ * device's used indexes must not look like a protocol violation to it,
+ * before or after the device opens again. */
+static void restart_driver(struct fx *f, const char *format)
+{
+	const char *args[] = {"--region", format, "--queue-size", "64", "--buf-bytes", "512",
+			      "--buf-count", "128", NULL};
+	struct end drv = {0}, dev = {0};
+	struct vr_ivshmem_cfg cfg;
+	uint8_t buf[BUF_BYTES];
+	uint32_t i;
+	int r;
+
+	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
+	pair_up(f, &drv, &dev);
+	run_stream(&drv, &dev, 1000); /* used indexes well away from 0 */
+	end_close(&drv);
+	r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC);
+	assert_int_equal(r, VR_EPEERDEAD);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = VR_ROLE_DRIVER;
+	cfg.peer_id = VR_IVSHMEM_ANY_PEER;
+	assert_int_equal(vr_ivshmem_connect(&drv.iv, f->sock, &cfg, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&drv, 0), 0);
+	/* No device yet: nothing to receive, room to send, no error. */
+	assert_int_equal(vr_chan_recv(&drv.ch, buf, sizeof(buf), 0), VR_EAGAIN);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(vr_chan_send(&drv.ch, buf, fx_fill(buf, i, BUF_BYTES, SALT_D2V),
+					      0), 0);
+	assert_int_equal(vr_chan_recv(&drv.ch, buf, sizeof(buf), 0), VR_EAGAIN);
+	/* The device binds the new driver and opens again. */
+	assert_int_equal(vr_ivshmem_attach_peer(&dev.iv, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&dev, 5 * FX_SEC), 0);
+	for (i = 0; i < 10; i++) {
+		r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC);
+		assert_true(r > 0);
+		assert_int_equal(fx_check(buf, r, BUF_BYTES, SALT_D2V), i);
+	}
+	end_close(&dev);
+	end_close(&drv);
+	assert_int_equal(fx_server_stop(&f->srv), 0);
+}
+
+static void test_restart_driver_split(void **state)
+{
+	restart_driver(*state, "split");
+}
+
+static void test_restart_driver_packed(void **state)
+{
+	restart_driver(*state, "packed");
 }
 
 /* ---- Device and driver as processes ----------------------------------------------- */
@@ -601,6 +659,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_stream_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_driver_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_driver_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_driver, setup, teardown),
 	};

@@ -829,6 +829,34 @@ static int map_region(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg,
 	return 0;
 }
 
+/* The region outlives its peers (the server owns the memory): a new
+ * driver finds the rings of an earlier session, the device's areas
+ * included, and would take the old used index for a protocol violation.
+ * Back to the initial state, as vr_chan_reset() does for a dead device. */
+static void clear_rings(struct vr__ivshmem *p)
+{
+	uint32_t q;
+
+	for (q = 0; q < p->info.queue_count; q++) {
+		size_t n = p->info.queue[q].size;
+		struct vr_split_areas sa;
+		struct vr_packed_areas pa;
+
+		if (p->info.queue[q].format == VR_FORMAT_SPLIT &&
+		    vr_region_split_areas(p->map, &p->info, q, &sa) == 0) {
+			memset((void *)sa.desc, 0, 16 * n);
+			memset((void *)sa.avail, 0, 6 + 2 * n);
+			memset((void *)sa.used, 0, 6 + 8 * n);
+		} else if (vr_region_packed_areas(p->map, &p->info, q, &pa) == 0) {
+			memset((void *)pa.desc, 0, 16 * n);
+			memset((void *)pa.driver_event, 0, 4);
+			memset((void *)pa.device_event, 0, 4);
+		}
+	}
+	/* Release: the cleared rings before anyone reads the status. */
+	vr_region_store(p->map, VR_RH_DEVICE_STATUS, 0);
+}
+
 /* The end of set-up common to both modes. */
 static int finish_setup(struct vr_ivshmem *s)
 {
@@ -836,11 +864,13 @@ static int finish_setup(struct vr_ivshmem *s)
 	int rc;
 
 	if (p->role == VR_ROLE_DRIVER) {
-		/* A new driver session: a device of an earlier driver stops. */
+		/* A new driver session: not ready; a device of an earlier
+		 * driver stops (generation) before its rings are cleared. */
 		vr_region_store(p->map, VR_RH_DRIVER_STATUS, 0);
 		vr_region_store(p->map, VR_RH_GENERATION,
 				vr_region_load(p->map, VR_RH_GENERATION) + 1);
 		p->info.generation = vr_region_load(p->map, VR_RH_GENERATION);
+		clear_rings(p);
 	}
 	rc = start_thread(s);
 	if (rc)
