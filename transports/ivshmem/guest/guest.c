@@ -141,13 +141,17 @@ static void mark_dead(struct vr__ivg *p, int why)
 	atomic_compare_exchange_strong(&p->why, &none, why);
 	if (!atomic_compare_exchange_strong(&p->state, &expect, ST_DEAD))
 		return;
-	/* A driver giving a device up moves the generation at once, so a
-	 * device that was only stalled (not dead) stops using the rings
-	 * before a new one attaches (docs/REGION.md §6). Release: pairs with
-	 * the device's acquire load of the generation. */
-	if (p->role == VR_ROLE_DRIVER)
+	/* A driver giving a device up says "not ready" and moves the
+	 * generation at once, so that neither a device that was only stalled
+	 * (not dead) nor a new one uses the rings before vr_chan_reset() has
+	 * rebuilt them (docs/REGION.md §6, docs/TRANSPORT_IVSHMEM.md
+	 * "Sessions"). Release: pairs with the device's acquire loads. */
+	if (p->role == VR_ROLE_DRIVER) {
+		vr_region_store(p->map, VR_RH_DRIVER_STATUS,
+				VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
 		vr_region_store(p->map, VR_RH_GENERATION,
 				vr_region_load(p->map, VR_RH_GENERATION) + 1);
+	}
 }
 
 static void hb_reset(struct vr__ivg *p)
@@ -546,11 +550,14 @@ void vr_ivshmem_guest_close(struct vr_ivshmem_guest *g)
 			;
 		pthread_join(p->thr, NULL);
 	}
-	/* A driver leaving tells a device at once: the generation moves. */
+	/* A driver leaving tells a device at once: not ready, and the
+	 * generation moves. */
 	if (p->role == VR_ROLE_DRIVER && p->map && p->info.queue_count &&
-	    atomic_load(&p->state) == ST_ALIVE)
+	    atomic_load(&p->state) == ST_ALIVE) {
+		vr_region_store(p->map, VR_RH_DRIVER_STATUS, 0);
 		vr_region_store(p->map, VR_RH_GENERATION,
 				vr_region_load(p->map, VR_RH_GENERATION) + 1);
+	}
 	if (p->stopfd >= 0)
 		close(p->stopfd);
 	vr__ivg_dev_close(&p->dev);
