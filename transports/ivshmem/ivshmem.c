@@ -82,7 +82,7 @@ struct vr__ivshmem {
 	unsigned rxnfd; /* fds that came with it (may exceed RX_FDS) */
 	bool server_gone;
 	/* The bound peer. */
-	int bound;                 /* id, or -1 */
+	atomic_int bound;          /* id, or -1 (the thread reads it) */
 	int bound_efd[MAX_VEC];    /* dups, ours until the next bind/close */
 	uint32_t my_gen;           /* device: generation at bind */
 	int deadfd;                /* eventfd: readable once the peer is dead */
@@ -353,7 +353,7 @@ static int apply_msg(struct vr_ivshmem *s)
 		forget_peer(p, act.id);
 		atomic_fetch_add(&p->changes, 1);
 		pthread_mutex_unlock(&p->lock);
-		if ((int)act.id == p->bound && atomic_load(&p->state) == ST_ALIVE)
+		if ((int)act.id == atomic_load(&p->bound) && atomic_load(&p->state) == ST_ALIVE)
 			mark_dead(p, WHY_LEFT);
 		return 0;
 	default: /* VERSION, OWN_ID: nothing to keep */
@@ -619,7 +619,7 @@ static int alloc_priv(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg, bo
 	s->p = p;
 	p->plain = plain;
 	p->sock = p->shmfd = p->deadfd = p->stopfd = -1;
-	p->bound = -1;
+	atomic_init(&p->bound, -1);
 	for (v = 0; v < MAX_VEC; v++)
 		p->own_efd[v] = p->bound_efd[v] = -1;
 	for (i = 0; i < RX_FDS; i++)
@@ -1080,7 +1080,7 @@ int vr_ivshmem_attach_peer(struct vr_ivshmem *s, uint64_t timeout_ns)
 	drain_fd(p->deadfd);
 	for (v = 0; v < MAX_VEC; v++)
 		close_fd(&p->bound_efd[v]);
-	p->bound = -1;
+	atomic_store(&p->bound, -1);
 	for (;;) {
 		if (!p->plain) {
 			int cand = pick_peer(p);
@@ -1132,7 +1132,7 @@ int vr_ivshmem_attach_peer(struct vr_ivshmem *s, uint64_t timeout_ns)
 			return VR_ETIMEDOUT;
 		}
 	}
-	p->bound = p->plain ? -1 : id;
+	atomic_store(&p->bound, p->plain ? -1 : id);
 	p->my_gen = vr_region_load(p->map, VR_RH_GENERATION);
 	hb_reset(p);
 	atomic_store(&p->why, WHY_NONE);
@@ -1187,7 +1187,7 @@ int vr_ivshmem_own_id(const struct vr_ivshmem *s)
 
 int vr_ivshmem_peer_id(const struct vr_ivshmem *s)
 {
-	return s && s->p ? s->p->bound : -1;
+	return s && s->p ? atomic_load(&s->p->bound) : -1;
 }
 
 uint64_t vr_ivshmem_peer_mask(const struct vr_ivshmem *s)

@@ -133,8 +133,9 @@ struct vr_ivshmem {
  * the whole object; validates the region with vr_region_parse() (a driver
  * with VR_IVSHMEM_FORMAT lays it out first when the object is blank; a
  * device waits, within the timeout, for a blank object to be laid out).
- * A driver starts a new session: it clears the driver status and changes
- * the region's generation, so a device of a previous driver stops.
+ * A driver starts a new session: it clears the driver status, changes
+ * the region's generation (so a device of a previous driver stops) and
+ * clears every ring area (the region outlives its peers).
  * Returns with no peer bound (peer_state VR_PEER_WAITING): call
  * vr_ivshmem_attach_peer().
  * @return 0; VR_EINVAL (bad arguments or configuration, or fewer vectors
@@ -170,7 +171,8 @@ int vr_ivshmem_open_plain(struct vr_ivshmem *s, uint32_t backing,
  *
  * Doorbell mode: the peer cfg.peer_id (or, with VR_IVSHMEM_ANY_PEER, the
  * lowest other complete peer present, or the first to join) once all its
- * vectors are known and its heartbeat moves. Plain mode: the peer's
+ * vectors are known and its heartbeat moves (with
+ * VR_IVSHMEM_NO_HEARTBEAT_WATCH its presence is enough). Plain mode: the peer's
  * heartbeat moves. Call it first after connect, and again after
  * peer_state() said VR_EPEERDEAD (a driver resets its channel with
  * vr_chan_reset() before or after; a device opens its channel again).
