@@ -231,8 +231,7 @@ static void *receiver(void *arg)
 			e->rx_next++;
 			e->res->rx++;
 			if (e->cfg->progress && e->res->rx % e->cfg->progress == 0)
-				say("VR-PROGRESS rx=%llu tx=%llu\n", (unsigned long long)e->res->rx,
-				    (unsigned long long)e->res->tx);
+				say("VR-PROGRESS rx=%llu\n", (unsigned long long)e->res->rx);
 			if (e->rx_next >= e->cfg->rx_count)
 				atomic_store(&e->rx_done, true);
 			rc = 0;

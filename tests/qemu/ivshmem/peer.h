@@ -17,7 +17,7 @@
  *
  * Lines printed (all start with "VR-"):
  *   VR-ATTACHED session=S                     a peer was bound
- *   VR-PROGRESS rx=N tx=M                     every `progress` messages
+ *   VR-PROGRESS rx=N                          every `progress` messages received
  *   VR-PEERDEAD session=S after_ms=T why=...  the peer went away; T is the
  *                                             time since this end last saw it
  *                                             make progress

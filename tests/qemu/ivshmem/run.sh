@@ -231,7 +231,7 @@ kill_guest() {
   # shellcheck disable=SC2046
   boot g1 220 $(doorbell_dev) -- --role device --peer "$hid" --rx "$n" --tx 0 \
     --liveness-ms "$SLOW_MS" --require-irq --progress 1000 --timeout-s 200
-  until_line "$work/g1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000)) " 120 ||
+  until_line "$work/g1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000))([^0-9]|\$)" 120 ||
     { fail "guest 1 made no progress"; tail -n 5 "$work/g1.log"; return; }
   say "guest 1 has received $(grep -a '^VR-PROGRESS' "$work/g1.log" | tail -n 1 | cut -d' ' -f2); kill -9 of its QEMU"
   kill -9 "$(cat "$work/g1.qemupid")"
@@ -279,7 +279,7 @@ kill_host() {
   # shellcheck disable=SC2046
   boot g1 220 $(doorbell_dev) -- --role driver --peer "$hid" --tx "$n" --rx 0 --deaths 1 \
     --liveness-ms "$LIVENESS_MS" --require-irq --timeout-s 200
-  until_line "$work/host1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000)) " 120 ||
+  until_line "$work/host1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000))([^0-9]|\$)" 120 ||
     { fail "host 1 made no progress"; tail -n 5 "$work/host1.log"; return; }
   say "host 1 has received $(grep -a '^VR-PROGRESS' "$work/host1.log" | tail -n 1 | cut -d' ' -f2); kill -9 of the host peer"
   kill -9 "$h1"

@@ -54,7 +54,8 @@ struct vr__ivg {
 	size_t map_len;
 	struct vr_region_info info;
 	uint64_t heartbeat_ns, liveness_ns, open_timeout_ns;
-	uint32_t my_gen; /* device: the driver session attached to */
+	atomic_uint_least32_t my_gen; /* device: the driver session attached to;
+					* written by attach while the thread may read it */
 	int stopfd;
 	pthread_t thr;
 	bool thr_running;
@@ -186,7 +187,7 @@ static int check_peer(struct vr__ivg *p)
 	if (hb_stale(p, mono_ns()))
 		mark_dead(p, WHY_HEARTBEAT);
 	else if (p->role == VR_ROLE_DEVICE &&
-		 vr_region_load(p->map, VR_RH_GENERATION) != p->my_gen)
+		 vr_region_load(p->map, VR_RH_GENERATION) != atomic_load(&p->my_gen))
 		mark_dead(p, WHY_GENERATION);
 	return atomic_load(&p->state) == ST_DEAD ? VR_EPEERDEAD : VR_PEER_ALIVE;
 }
@@ -611,6 +612,7 @@ int vr_ivshmem_guest_open(struct vr_ivshmem_guest *g,
 	atomic_init(&p->peer_seen_ns, 0);
 	atomic_init(&p->peer_hb, 0);
 	atomic_init(&p->rings, 0);
+	atomic_init(&p->my_gen, 0);
 	for (i = 0; i < VR__IVG_MAX_VEC; i++)
 		atomic_init(&p->irqs[i], 0);
 	rc = check_timing(g, cfg->heartbeat_ns, cfg->liveness_timeout_ns);
@@ -712,7 +714,7 @@ int vr_ivshmem_guest_attach_peer(struct vr_ivshmem_guest *g, uint64_t timeout_ns
 	/* Device: the session of the driver whose heartbeat moved. Acquire:
 	 * pairs with the driver's release store of the new generation. */
 	if (p->role == VR_ROLE_DEVICE)
-		p->my_gen = vr_region_load(p->map, VR_RH_GENERATION);
+		atomic_store(&p->my_gen, vr_region_load(p->map, VR_RH_GENERATION));
 	hb_reset(p);
 	atomic_store(&p->why, WHY_NONE);
 	atomic_store(&p->state, ST_ALIVE);
