@@ -81,6 +81,10 @@ struct vr__ivshmem {
 	int rxfd[RX_FDS];
 	unsigned rxnfd; /* fds that came with it (may exceed RX_FDS) */
 	bool server_gone;
+	/* Where reading the server reports errors: s->err during set-up, then
+	 * rt_err, the thread's own (s->err belongs to the caller's thread). */
+	char *rxerr;
+	char rt_err[VR_IVSHMEM_ERR_BYTES];
 	/* The bound peer. */
 	atomic_int bound;          /* id, or -1 (the thread reads it) */
 	int bound_efd[MAX_VEC];    /* dups, ours until the next bind/close */
@@ -108,6 +112,18 @@ static void seterr(struct vr_ivshmem *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+}
+
+static void rxerr(struct vr__ivshmem *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void rxerr(struct vr__ivshmem *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->rxerr, VR_IVSHMEM_ERR_BYTES, fmt, ap);
 	va_end(ap);
 }
 
@@ -317,7 +333,7 @@ static int apply_msg(struct vr_ivshmem *s)
 	int rc;
 
 	p->rxlen = 0;
-	rc = vr__ivp_feed(&p->parser, value, p->rxnfd, &act, s->err, sizeof(s->err));
+	rc = vr__ivp_feed(&p->parser, value, p->rxnfd, &act, p->rxerr, VR_IVSHMEM_ERR_BYTES);
 	if (rc) {
 		rx_close_fds(p);
 		return rc;
@@ -331,8 +347,8 @@ static int apply_msg(struct vr_ivshmem *s)
 	case VR__IVP_K_PEER_VEC:
 		if (!is_eventfd(fd)) {
 			close(fd);
-			seterr(s, "server sent peer %u vector %u as an fd that is not an eventfd",
-			       act.id, act.vec);
+			rxerr(p, "server sent peer %u vector %u as an fd that is not an eventfd",
+			      act.id, act.vec);
 			p->parser.stage = VR__IVP_FAILED;
 			return VR_EIO;
 		}
@@ -394,7 +410,8 @@ static int rx_once(struct vr_ivshmem *s)
 			return VR_EAGAIN;
 		if (errno == ECONNRESET)
 			goto hangup;
-		return oserr(s, "reading from the ivshmem server");
+		rxerr(p, "reading from the ivshmem server: %s", strerror(errno));
+		return VR_EIO;
 	}
 	/* Collect every fd first, so that none leaks whatever follows. */
 	for (ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
@@ -425,7 +442,7 @@ static int rx_once(struct vr_ivshmem *s)
 hangup:
 	if (p->rxlen || p->rxnfd) {
 		rx_close_fds(p);
-		seterr(s, "the ivshmem server hung up in the middle of a message");
+		rxerr(p, "the ivshmem server hung up in the middle of a message");
 		return VR_EIO;
 	}
 	return VR_EPEERDEAD;
@@ -488,7 +505,10 @@ static void *thread_main(void *arg)
 static int start_thread(struct vr_ivshmem *s)
 {
 	struct vr__ivshmem *p = s->p;
-	int e = pthread_create(&p->thr, NULL, thread_main, s);
+	int e;
+
+	p->rxerr = p->rt_err; /* before the thread exists: no race */
+	e = pthread_create(&p->thr, NULL, thread_main, s);
 
 	if (e != 0) {
 		errno = e;
@@ -617,6 +637,7 @@ static int alloc_priv(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg, bo
 		return VR_EIO;
 	}
 	s->p = p;
+	p->rxerr = s->err;
 	p->plain = plain;
 	p->sock = p->shmfd = p->deadfd = p->stopfd = -1;
 	atomic_init(&p->bound, -1);
