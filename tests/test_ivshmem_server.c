@@ -12,8 +12,10 @@
  *  - exit on SIGTERM removes the socket, the pidfile and the named
  *    object; a live server's socket is not taken over, a stale one is;
  *    bad command lines exit 2;
- *  - the region laid out by --region parses, with the configured sizes.
+ *  - the region laid out by --region parses, with the configured sizes;
+ *    without one, a device that comes first waits for the driver's.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -288,6 +290,52 @@ static void test_join_leave_ring(void **state)
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
+/* No region from the server: a device that comes first waits for the
+ * driver to lay one out (VR_IVSHMEM_FORMAT). */
+struct late_dev {
+	struct fx *f;
+	int rc;
+};
+
+static void *late_dev_main(void *arg)
+{
+	struct late_dev *d = (struct late_dev *)arg;
+	struct vr_ivshmem_cfg c;
+
+	cfg_of(&c, VR_ROLE_DEVICE);
+	d->rc = vr_ivshmem_connect(&d->f->b, d->f->sock, &c, 10 * FX_SEC);
+	return NULL;
+}
+
+static void test_device_first_driver_formats(void **state)
+{
+	struct fx *f = *state;
+	struct late_dev d = {f, 1};
+	struct vr_ivshmem_cfg c;
+	struct vr_region_cfg rc;
+	pthread_t t;
+
+	assert_int_equal(fx_server_start(&f->srv, f->sock, NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, late_dev_main, &d), 0);
+	/* Let the device get its id and find the memory blank. */
+	fx_sleep_ms(100);
+	fx_region(&rc, VR_FORMAT_PACKED, 128, 1024, 64);
+	cfg_of(&c, VR_ROLE_DRIVER);
+	c.flags = VR_IVSHMEM_FORMAT;
+	c.region = &rc;
+	assert_int_equal(vr_ivshmem_connect(&f->a, f->sock, &c, 5 * FX_SEC), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(d.rc, 0);
+	assert_int_equal(vr_ivshmem_info(&f->b)->queue[0].size, 128);
+	assert_int_equal(vr_ivshmem_info(&f->b)->queue[0].format, VR_FORMAT_PACKED);
+	assert_int_equal(vr_ivshmem_info(&f->b)->buf_count, 64);
+	/* The driver's session began after the layout (generation 0 -> 1). */
+	assert_int_equal(vr_region_load(f->a.t.region, VR_RH_GENERATION), 1);
+	vr_ivshmem_close(&f->b);
+	vr_ivshmem_close(&f->a);
+	assert_int_equal(fx_server_stop(&f->srv), 0);
+}
+
 /* ---- Refusals and misbehaving clients ---------------------------------------------- */
 
 static void test_too_many_peers(void **state)
@@ -534,6 +582,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wire_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_leave_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_first_driver_formats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_sends_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_leak_1000, setup, teardown),

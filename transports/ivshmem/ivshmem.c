@@ -813,9 +813,9 @@ static int map_region(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg,
 		return oserr(s, "mmap of the shared memory");
 	p->map = m;
 	p->map_len = (size_t)st.st_size;
-	/* Acquire: the creator writes the first magic word last. */
-	while (vr_region_load(m, VR_RH_MAGIC) == 0 &&
-	       vr_region_load(m, (enum vr_region_field)4) == 0) {
+	/* Blank while the first magic word is 0: the creator writes it last
+	 * (release), so the acquire load that sees it sees the layout. */
+	while (vr_region_load(m, VR_RH_MAGIC) == 0) {
 		if (cfg->flags & (VR_IVSHMEM_FORMAT | VR_IVSHMEM_CREATE)) {
 			rc = vr_region_format(m, p->map_len, cfg->region, 0, NULL);
 			if (rc) {

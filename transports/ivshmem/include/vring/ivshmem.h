@@ -92,7 +92,7 @@ enum vr_ivshmem_flags {
 	 *  left; its heartbeat is not watched. (Plain mode always watches.) */
 	VR_IVSHMEM_NO_HEARTBEAT_WATCH = 1u << 0,
 	/** Driver: lay the region out (cfg.region) when the object holds
-	 *  none yet (its first 8 bytes are zero). Without it the region must
+	 *  none yet (its first 4 bytes are zero). Without it the region must
 	 *  exist (the server's --region lays it out). */
 	VR_IVSHMEM_FORMAT = 1u << 1,
 	/** Plain mode: create the file or named object (exclusively, mode
