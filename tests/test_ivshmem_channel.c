@@ -7,7 +7,9 @@
  *    messages each way (VR_IVSHMEM_MESSAGES overrides), every byte
  *    checked, in order, over eventfd doorbells (queue q rings vector q);
  *  - plain: the same over an ivshmem-plain file without a server, by
- *    polling with heartbeat liveness (20,000 each way);
+ *    polling with heartbeat liveness (20,000 each way); and over a file
+ *    the server created and laid out, where a closing driver stops the
+ *    device at once (generation);
  *  - kill_device: the device is another process (this binary run as
  *    "device"); it is SIGKILLed twice mid-stream: the driver must see
  *    VR_EPEERDEAD within 2 s (the server's announcement; the documented
@@ -293,6 +295,54 @@ static void test_plain(void **state)
 	end_close(&drv);
 	/* CREATE removes the file on close. */
 	assert_int_not_equal(stat(path, &st), 0);
+}
+
+/* ivshmem-plain over an object the server made (--file, --region): no
+ * socket for the peers, and a driver that closes tells the device at once
+ * through the generation. */
+static void test_plain_server_file(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	const char *args[] = {"--file", path, "--region", "split", "--queue-size", "128",
+			      "--buf-bytes", "256", "--buf-count", "256", NULL};
+	struct end drv = {0}, dev = {0};
+	struct vr_ivshmem_cfg cfg;
+	uint8_t buf[BUF_BYTES];
+	struct stat st;
+	uint64_t t0;
+
+	snprintf(path, sizeof(path), "%s/plain.shm", f->dir);
+	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = VR_ROLE_DEVICE;
+	assert_int_equal(vr_ivshmem_open_plain(&dev.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
+	cfg.role = VR_ROLE_DRIVER;
+	assert_int_equal(vr_ivshmem_open_plain(&drv.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
+	assert_int_equal(end_open(&drv, 0), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&dev.iv, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&dev, 5 * FX_SEC), 0);
+	/* 256-byte buffers: fx messages up to 256 bytes. */
+	{
+		uint32_t i;
+		int r;
+
+		for (i = 0; i < 5000; i++) {
+			assert_int_equal(vr_chan_send(&drv.ch, buf, fx_fill(buf, i, 256, SALT_D2V),
+						      5 * FX_SEC), 0);
+			r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC);
+			assert_int_equal(fx_check(buf, r, 256, SALT_D2V), i);
+		}
+	}
+	t0 = fx_now_ns();
+	end_close(&drv);
+	assert_int_equal(vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC), VR_EPEERDEAD);
+	assert_true(fx_now_ns() - t0 < FX_SEC / 2); /* not the 1 s heartbeat */
+	assert_int_equal(dev.iv.t.ops->peer_state(&dev.iv.t), VR_EPEERDEAD);
+	end_close(&dev);
+	assert_int_equal(fx_server_stop(&f->srv), 0);
+	assert_int_not_equal(stat(path, &st), 0); /* the server removed it */
 }
 
 /* A new driver on a region that outlived the last session: the old
@@ -659,6 +709,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_stream_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_server_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_driver_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_driver_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_device, setup, teardown),
