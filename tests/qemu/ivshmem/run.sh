@@ -16,6 +16,9 @@
 #   kill-host          the host (device) is killed -9 mid-stream; the guest
 #                      driver reports the dead peer, resets, a restarted host
 #                      resumes at the oldest unacknowledged message
+#   kill-host-driver   the host as driver is killed -9 and restarted: a new
+#                      session on the region the server kept; the guest
+#                      device follows it from seq 0
 #   plain              ivshmem-plain: host <-> guest by polling
 #   bad-input          a BAR smaller than the region and an inconsistent
 #                      region header: the guest refuses each with its code
@@ -220,7 +223,7 @@ check_dead() { # NAME FILE
 }
 
 kill_guest() {
-  local n=${VR_IVSHMEM_KILL_COUNT:-30000} hid acked first rx
+  local n=${VR_IVSHMEM_KILL_COUNT:-200000} hid acked first rx
   start_server split || return
   "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --deaths 1 --id-file "$work/host.id" \
     --liveness-ms "$SLOW_MS" --timeout-s 200 >"$work/host.log" 2>&1 &
@@ -268,7 +271,7 @@ kill_guest() {
 kill_host() {
   # The host peer is the device here, so that the survivor (the guest
   # driver) holds the unacknowledged messages and must resume exactly.
-  local n=${VR_IVSHMEM_KILL_COUNT:-30000} hid acked first rx
+  local n=${VR_IVSHMEM_KILL_COUNT:-200000} hid acked first rx
   start_server split || return
   "$host_prog" --socket "$sock" --role device --rx "$n" --tx 0 --id-file "$work/host.id" \
     --liveness-ms "$SLOW_MS" --progress 1000 --timeout-s 200 >"$work/host1.log" 2>&1 &
@@ -276,8 +279,10 @@ kill_host() {
   pids+=($h1)
   until_line "$work/host1.log" '^VR-HOST' 30 || { fail "host 1 did not connect"; return; }
   hid=$(cat "$work/host.id")
+  say "host 1 is server peer $hid (device)"
   # shellcheck disable=SC2046
-  boot g1 220 $(doorbell_dev) -- --role driver --peer "$hid" --tx "$n" --rx 0 --deaths 1 \
+  # --peer auto: the restarted host may get another id from the server.
+  boot g1 220 $(doorbell_dev) -- --role driver --peer auto --tx "$n" --rx 0 --deaths 1 \
     --liveness-ms "$LIVENESS_MS" --require-irq --timeout-s 200
   until_line "$work/host1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000))([^0-9]|\$)" 120 ||
     { fail "host 1 made no progress"; tail -n 5 "$work/host1.log"; return; }
@@ -307,6 +312,42 @@ kill_host() {
   else
     say "no acknowledged message lost or repeated: host 1 took 0..$((acked - 1)) (acknowledged), host 2 took $acked..$((n - 1)), each once"
   fi
+}
+
+kill_host_driver() {
+  # The host peer is the driver: a restarted driver starts a new session on
+  # the region the server kept; the guest device must follow it from seq 0.
+  local n=${VR_IVSHMEM_KILL_COUNT:-200000} hid first
+  start_server split || return
+  "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --id-file "$work/host.id" \
+    --liveness-ms "$SLOW_MS" --timeout-s 200 >"$work/host1.log" 2>&1 &
+  local h1=$!
+  pids+=($h1)
+  until_line "$work/host1.log" '^VR-HOST' 30 || { fail "host 1 did not connect"; return; }
+  hid=$(cat "$work/host.id")
+  say "host 1 is server peer $hid (driver)"
+  # shellcheck disable=SC2046
+  boot g1 220 $(doorbell_dev) -- --role device --peer auto --rx "$n" --tx 0 --deaths 1 \
+    --liveness-ms "$LIVENESS_MS" --require-irq --progress 1000 --timeout-s 200
+  until_line "$work/g1.log" "^VR-PROGRESS rx=$((n / 10 / 1000 * 1000 + 1000))([^0-9]|\$)" 120 ||
+    { fail "the guest made no progress"; return; }
+  say "kill -9 of the host driver"
+  kill -9 "$h1"
+  wait "$h1" 2>/dev/null
+  until_line "$work/g1.log" '^VR-PEERDEAD' 30 || { fail "the guest did not report the dead host"; return; }
+  check_dead guest "$work/g1.log"
+  "$host_prog" --socket "$sock" --role driver --tx "$n" --rx 0 --id-file "$work/host2.id" \
+    --liveness-ms "$SLOW_MS" --timeout-s 200 >"$work/host2.log" 2>&1 &
+  local h2=$!
+  pids+=($h2)
+  wait_job "$h2"
+  local hrc=$?
+  wait_guest g1
+  check_result "host 2" "$work/host2.log"
+  check_result guest "$work/g1.log" vfio
+  [ "$hrc" = 0 ] || fail "host 2 failed"
+  first=$(lines "$work/g1.log" | sed -n 's/^VR-SESSION first=\([0-9]*\).*/\1/p' | sed -n 2p)
+  [ "$first" = 0 ] || fail "the guest's second session started at seq ${first:-none}, not 0"
 }
 
 plain() {
@@ -375,10 +416,28 @@ case $scenario in
   guest-guest) guest_guest ;;
   kill-guest) kill_guest ;;
   kill-host) kill_host ;;
+  kill-host-driver) kill_host_driver ;;
   plain) plain ;;
   bad-input) bad_input ;;
   *) echo "unknown scenario $scenario"; exit 2 ;;
 esac
+# A QEMU that crashed fails the scenario even when the messages made it.
+# Known cause: QEMU 7.2's ivshmem frees a departed peer's eventfd array
+# without forgetting it, so a server that gives the same id to a new peer
+# makes QEMU write into freed memory and free it twice (glibc then aborts
+# with "double free or corruption"); QEMU's own ivshmem-server never
+# reuses an id for that reason.
+for f in "$work"/*.qemu.out; do
+  [ -f "$f" ] || continue
+  if grep -qE 'Aborted|Segmentation|double free|corruption|malloc' "$f"; then
+    fail "QEMU $(basename "$f" .qemu.out) crashed: $(grep -m1 -vE '^\s*$' "$f")"
+    if grep -q 'joined' "$work/server.log" 2>/dev/null; then
+      say "  server ids: $(grep -oE 'peer [0-9]+ (joined|left)' "$work/server.log" | tr '\n' ',' | sed 's/,$//')"
+      say "  (an id that left and joined again while this QEMU was attached triggers QEMU 7.2's"
+      say "   use-after-free in ivshmem: the server must not hand out a departed peer's id again)"
+    fi
+  fi
+done
 if [ "$status" = 0 ]; then
   say "PASS (${SECONDS}s)"
 else
