@@ -58,7 +58,12 @@ struct fx {
 	char dir[64];
 	char sock[100];
 	struct fx_server srv;
+	/* The ends live here, so that teardown closes them (threads, fds,
+	 * memory) when an assertion ends a test early. */
+	struct end drv, dev;
 };
+
+static void end_close(struct end *e);
 
 static int setup(void **state)
 {
@@ -75,6 +80,8 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	end_close(&f->drv);
+	end_close(&f->dev);
 	if (f->srv.pid > 0)
 		fx_server_stop(&f->srv);
 	fx_rmdir(f->dir);
@@ -216,16 +223,15 @@ static void stream(void **state, const char *format)
 	struct fx *f = *state;
 	const char *args[] = {"--region", format, "--queue-size", "256", "--buf-bytes", "512",
 			      "--buf-count", "512", NULL};
-	struct end drv = {0}, dev = {0};
 	struct vr_chan_stats st;
 	uint32_t n = messages(100000);
 	uint64_t t0;
 
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
-	pair_up(f, &drv, &dev);
+	pair_up(f, &f->drv, &f->dev);
 	t0 = fx_now_ns();
-	run_stream(&drv, &dev, n);
-	vr_chan_get_stats(&drv.ch, &st);
+	run_stream(&f->drv, &f->dev, n);
+	vr_chan_get_stats(&f->drv.ch, &st);
 	print_message("%s: %u messages each way in %.2f s (wall clock); driver rang %llu "
 		      "doorbells, woke %llu times\n", format, n,
 		      (double)(fx_now_ns() - t0) / 1e9, (unsigned long long)st.notifies,
@@ -234,8 +240,8 @@ static void stream(void **state, const char *format)
 	assert_true(st.notifies > 0);
 	assert_int_equal(st.sent, n);
 	assert_int_equal(st.received, n);
-	end_close(&dev);
-	end_close(&drv);
+	end_close(&f->dev);
+	end_close(&f->drv);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
@@ -252,7 +258,6 @@ static void test_stream_packed(void **state)
 static void test_plain(void **state)
 {
 	struct fx *f = *state;
-	struct end drv = {0}, dev = {0};
 	struct vr_ivshmem_cfg cfg;
 	struct vr_region_cfg rc;
 	char path[128];
@@ -266,33 +271,33 @@ static void test_plain(void **state)
 	cfg.flags = VR_IVSHMEM_CREATE;
 	cfg.region = &rc;
 	cfg.size = 1 << 20;
-	assert_int_equal(vr_ivshmem_open_plain(&drv.iv, VR_IVSHMEM_FILE, path, &cfg, 0), 0);
-	assert_int_equal(drv.iv.t.flags & VR_TRANSPORT_POLLING, VR_TRANSPORT_POLLING);
-	assert_int_equal(vr_ivshmem_own_id(&drv.iv), -1);
-	assert_int_equal(end_open(&drv, 0), 0);
+	assert_int_equal(vr_ivshmem_open_plain(&f->drv.iv, VR_IVSHMEM_FILE, path, &cfg, 0), 0);
+	assert_int_equal(f->drv.iv.t.flags & VR_TRANSPORT_POLLING, VR_TRANSPORT_POLLING);
+	assert_int_equal(vr_ivshmem_own_id(&f->drv.iv), -1);
+	assert_int_equal(end_open(&f->drv, 0), 0);
 	cfg.role = VR_ROLE_DEVICE;
 	cfg.flags = 0;
 	cfg.region = NULL;
-	assert_int_equal(vr_ivshmem_open_plain(&dev.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&dev.iv, 5 * FX_SEC), 0);
-	assert_int_equal(end_open(&dev, 5 * FX_SEC), 0);
-	run_stream(&drv, &dev, n);
+	assert_int_equal(vr_ivshmem_open_plain(&f->dev.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->drv.iv, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->dev.iv, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&f->dev, 5 * FX_SEC), 0);
+	run_stream(&f->drv, &f->dev, n);
 	/* The device stops beating (closed): the driver sees it die within
 	 * the liveness timeout plus two periods, with slack for a loaded
 	 * machine. */
-	end_close(&dev);
+	end_close(&f->dev);
 	{
 		uint64_t t0 = fx_now_ns();
 
-		while (drv.iv.t.ops->peer_state(&drv.iv.t) != VR_EPEERDEAD &&
+		while (f->drv.iv.t.ops->peer_state(&f->drv.iv.t) != VR_EPEERDEAD &&
 		       fx_now_ns() - t0 < 5 * FX_SEC)
 			fx_sleep_ms(5);
-		assert_int_equal(drv.iv.t.ops->peer_state(&drv.iv.t), VR_EPEERDEAD);
-		assert_string_equal(vr_ivshmem_peer_error(&drv.iv), "heartbeat stopped");
+		assert_int_equal(f->drv.iv.t.ops->peer_state(&f->drv.iv.t), VR_EPEERDEAD);
+		assert_string_equal(vr_ivshmem_peer_error(&f->drv.iv), "heartbeat stopped");
 		assert_true(fx_now_ns() - t0 >= VR_IVSHMEM_LIVENESS_DEFAULT_NS / 2);
 	}
-	end_close(&drv);
+	end_close(&f->drv);
 	/* CREATE removes the file on close. */
 	assert_int_not_equal(stat(path, &st), 0);
 }
@@ -306,7 +311,6 @@ static void test_plain_server_file(void **state)
 	char path[128];
 	const char *args[] = {"--file", path, "--region", "split", "--queue-size", "128",
 			      "--buf-bytes", "256", "--buf-count", "256", NULL};
-	struct end drv = {0}, dev = {0};
 	struct vr_ivshmem_cfg cfg;
 	uint8_t buf[BUF_BYTES];
 	struct stat st;
@@ -316,31 +320,31 @@ static void test_plain_server_file(void **state)
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = VR_ROLE_DEVICE;
-	assert_int_equal(vr_ivshmem_open_plain(&dev.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_open_plain(&f->dev.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
 	cfg.role = VR_ROLE_DRIVER;
-	assert_int_equal(vr_ivshmem_open_plain(&drv.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
-	assert_int_equal(end_open(&drv, 0), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&dev.iv, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 5 * FX_SEC), 0);
-	assert_int_equal(end_open(&dev, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_open_plain(&f->drv.iv, VR_IVSHMEM_FILE, path, &cfg, FX_SEC), 0);
+	assert_int_equal(end_open(&f->drv, 0), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->dev.iv, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->drv.iv, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&f->dev, 5 * FX_SEC), 0);
 	/* 256-byte buffers: fx messages up to 256 bytes. */
 	{
 		uint32_t i;
 		int r;
 
 		for (i = 0; i < 5000; i++) {
-			assert_int_equal(vr_chan_send(&drv.ch, buf, fx_fill(buf, i, 256, SALT_D2V),
+			assert_int_equal(vr_chan_send(&f->drv.ch, buf, fx_fill(buf, i, 256, SALT_D2V),
 						      5 * FX_SEC), 0);
-			r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC);
+			r = vr_chan_recv(&f->dev.ch, buf, sizeof(buf), 5 * FX_SEC);
 			assert_int_equal(fx_check(buf, r, 256, SALT_D2V), i);
 		}
 	}
 	t0 = fx_now_ns();
-	end_close(&drv);
-	assert_int_equal(vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC), VR_EPEERDEAD);
+	end_close(&f->drv);
+	assert_int_equal(vr_chan_recv(&f->dev.ch, buf, sizeof(buf), 5 * FX_SEC), VR_EPEERDEAD);
 	assert_true(fx_now_ns() - t0 < FX_SEC / 2); /* not the 1 s heartbeat */
-	assert_int_equal(dev.iv.t.ops->peer_state(&dev.iv.t), VR_EPEERDEAD);
-	end_close(&dev);
+	assert_int_equal(f->dev.iv.t.ops->peer_state(&f->dev.iv.t), VR_EPEERDEAD);
+	end_close(&f->dev);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 	assert_int_not_equal(stat(path, &st), 0); /* the server removed it */
 }
@@ -352,41 +356,40 @@ static void restart_driver(struct fx *f, const char *format)
 {
 	const char *args[] = {"--region", format, "--queue-size", "64", "--buf-bytes", "512",
 			      "--buf-count", "128", NULL};
-	struct end drv = {0}, dev = {0};
 	struct vr_ivshmem_cfg cfg;
 	uint8_t buf[BUF_BYTES];
 	uint32_t i;
 	int r;
 
 	assert_int_equal(fx_server_start(&f->srv, f->sock, args), 0);
-	pair_up(f, &drv, &dev);
-	run_stream(&drv, &dev, 1000); /* used indexes well away from 0 */
-	end_close(&drv);
-	r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC);
+	pair_up(f, &f->drv, &f->dev);
+	run_stream(&f->drv, &f->dev, 1000); /* used indexes well away from 0 */
+	end_close(&f->drv);
+	r = vr_chan_recv(&f->dev.ch, buf, sizeof(buf), 5 * FX_SEC);
 	assert_int_equal(r, VR_EPEERDEAD);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = VR_ROLE_DRIVER;
 	cfg.peer_id = VR_IVSHMEM_ANY_PEER;
-	assert_int_equal(vr_ivshmem_connect(&drv.iv, f->sock, &cfg, 5 * FX_SEC), 0);
-	assert_int_equal(end_open(&drv, 0), 0);
+	assert_int_equal(vr_ivshmem_connect(&f->drv.iv, f->sock, &cfg, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&f->drv, 0), 0);
 	/* No device yet: nothing to receive, room to send, no error. */
-	assert_int_equal(vr_chan_recv(&drv.ch, buf, sizeof(buf), 0), VR_EAGAIN);
+	assert_int_equal(vr_chan_recv(&f->drv.ch, buf, sizeof(buf), 0), VR_EAGAIN);
 	for (i = 0; i < 10; i++)
-		assert_int_equal(vr_chan_send(&drv.ch, buf, fx_fill(buf, i, BUF_BYTES, SALT_D2V),
+		assert_int_equal(vr_chan_send(&f->drv.ch, buf, fx_fill(buf, i, BUF_BYTES, SALT_D2V),
 					      0), 0);
-	assert_int_equal(vr_chan_recv(&drv.ch, buf, sizeof(buf), 0), VR_EAGAIN);
+	assert_int_equal(vr_chan_recv(&f->drv.ch, buf, sizeof(buf), 0), VR_EAGAIN);
 	/* The device binds the new driver and opens again. */
-	assert_int_equal(vr_ivshmem_attach_peer(&dev.iv, 5 * FX_SEC), 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 5 * FX_SEC), 0);
-	assert_int_equal(end_open(&dev, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->dev.iv, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->drv.iv, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&f->dev, 5 * FX_SEC), 0);
 	for (i = 0; i < 10; i++) {
-		r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 5 * FX_SEC);
+		r = vr_chan_recv(&f->dev.ch, buf, sizeof(buf), 5 * FX_SEC);
 		assert_true(r > 0);
 		assert_int_equal(fx_check(buf, r, BUF_BYTES, SALT_D2V), i);
 	}
-	end_close(&dev);
-	end_close(&drv);
+	end_close(&f->dev);
+	end_close(&f->drv);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
 
@@ -511,7 +514,6 @@ static void test_kill_device(void **state)
 			      "--buf-count", "128", NULL};
 	char results[128];
 	struct shared *sh;
-	struct end drv = {0};
 	struct vr_ivshmem_cfg cfg;
 	uint8_t buf[BUF_BYTES];
 	uint32_t n = messages(100000) / 2, seq, kill_at[2] = {n / 3, 2 * n / 3}, i;
@@ -528,11 +530,11 @@ static void test_kill_device(void **state)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = VR_ROLE_DRIVER;
 	cfg.peer_id = VR_IVSHMEM_ANY_PEER;
-	assert_int_equal(vr_ivshmem_connect(&drv.iv, f->sock, &cfg, 5 * FX_SEC), 0);
-	assert_int_equal(end_open(&drv, 0), 0);
+	assert_int_equal(vr_ivshmem_connect(&f->drv.iv, f->sock, &cfg, 5 * FX_SEC), 0);
+	assert_int_equal(end_open(&f->drv, 0), 0);
 	dev = spawn("device", f->sock, results);
 	assert_true(dev > 0);
-	assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 10 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_attach_peer(&f->drv.iv, 10 * FX_SEC), 0);
 
 	for (seq = 0; seq < n;) {
 		int r;
@@ -548,25 +550,25 @@ static void test_kill_device(void **state)
 			do {
 				uint32_t len = fx_fill(buf, seq, BUF_BYTES, SALT_D2V);
 
-				r = vr_chan_send(&drv.ch, buf, len, 10 * FX_SEC);
+				r = vr_chan_send(&f->drv.ch, buf, len, 10 * FX_SEC);
 				if (r == 0)
 					seq++;
 			} while (r == 0 && seq < n);
 			assert_int_equal(r, VR_EPEERDEAD);
 			print_message("kill %u: VR_EPEERDEAD after %.1f ms (%s)\n", kills,
 				      (double)(fx_now_ns() - t0) / 1e6,
-				      vr_ivshmem_peer_error(&drv.iv));
+				      vr_ivshmem_peer_error(&f->drv.iv));
 			assert_true(fx_now_ns() - t0 < DEAD_BOUND_NS);
-			assert_string_equal(vr_ivshmem_peer_error(&drv.iv), "left the server");
+			assert_string_equal(vr_ivshmem_peer_error(&f->drv.iv), "left the server");
 			/* Resume: reset (collects the acknowledgements, requeues
 			 * the rest), then a new device. */
-			assert_int_equal(vr_chan_reset(&drv.ch), 0);
+			assert_int_equal(vr_chan_reset(&f->drv.ch), 0);
 			dev = spawn("device", f->sock, results);
 			assert_true(dev > 0);
-			assert_int_equal(vr_ivshmem_attach_peer(&drv.iv, 10 * FX_SEC), 0);
+			assert_int_equal(vr_ivshmem_attach_peer(&f->drv.iv, 10 * FX_SEC), 0);
 			continue; /* seq was not sent */
 		}
-		r = vr_chan_send(&drv.ch, buf, fx_fill(buf, seq, BUF_BYTES, SALT_D2V),
+		r = vr_chan_send(&f->drv.ch, buf, fx_fill(buf, seq, BUF_BYTES, SALT_D2V),
 				 10 * FX_SEC);
 		assert_int_equal(r, 0);
 		seq++;
@@ -617,7 +619,7 @@ static void test_kill_device(void **state)
 		assert_true(dups <= 2 * 64);
 	}
 	assert_int_equal(atomic_load(&sh->ready), 3);
-	end_close(&drv);
+	end_close(&f->drv);
 	munmap(sh, sizeof(*sh));
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
@@ -661,7 +663,6 @@ static void test_kill_driver(void **state)
 			      "--buf-count", "128", NULL};
 	char results[128];
 	struct shared *sh;
-	struct end dev = {0};
 	struct vr_ivshmem_cfg cfg;
 	uint8_t buf[BUF_BYTES];
 	unsigned round;
@@ -674,7 +675,7 @@ static void test_kill_driver(void **state)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = VR_ROLE_DEVICE;
 	cfg.peer_id = VR_IVSHMEM_ANY_PEER;
-	assert_int_equal(vr_ivshmem_connect(&dev.iv, f->sock, &cfg, 5 * FX_SEC), 0);
+	assert_int_equal(vr_ivshmem_connect(&f->dev.iv, f->sock, &cfg, 5 * FX_SEC), 0);
 	for (round = 0; round < 2; round++) {
 		uint64_t t0;
 		uint32_t i;
@@ -682,23 +683,23 @@ static void test_kill_driver(void **state)
 
 		drv = spawn("driver", f->sock, results);
 		assert_true(drv > 0);
-		assert_int_equal(vr_ivshmem_attach_peer(&dev.iv, 10 * FX_SEC), 0);
-		assert_int_equal(end_open(&dev, 10 * FX_SEC), 0);
+		assert_int_equal(vr_ivshmem_attach_peer(&f->dev.iv, 10 * FX_SEC), 0);
+		assert_int_equal(end_open(&f->dev, 10 * FX_SEC), 0);
 		/* Each driver's stream from 0: the region is new for it. */
 		for (i = 0; i < 1000; i++) {
-			r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 10 * FX_SEC);
+			r = vr_chan_recv(&f->dev.ch, buf, sizeof(buf), 10 * FX_SEC);
 			assert_true(r > 0);
 			assert_int_equal(fx_check(buf, r, BUF_BYTES, SALT_D2V), i);
 		}
 		kill_reap(drv);
 		t0 = fx_now_ns();
-		r = vr_chan_recv(&dev.ch, buf, sizeof(buf), 10 * FX_SEC);
+		r = vr_chan_recv(&f->dev.ch, buf, sizeof(buf), 10 * FX_SEC);
 		assert_int_equal(r, VR_EPEERDEAD);
 		print_message("driver killed: VR_EPEERDEAD after %.1f ms (%s)\n",
-			      (double)(fx_now_ns() - t0) / 1e6, vr_ivshmem_peer_error(&dev.iv));
+			      (double)(fx_now_ns() - t0) / 1e6, vr_ivshmem_peer_error(&f->dev.iv));
 		assert_true(fx_now_ns() - t0 < DEAD_BOUND_NS);
 	}
-	end_close(&dev);
+	end_close(&f->dev);
 	munmap(sh, sizeof(*sh));
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
