@@ -31,6 +31,7 @@ enum fd_kind {
 	F_PIPE,  /* not an eventfd */
 	F_SHM,   /* the script's memory fd */
 	F_HALF,  /* no fd: send only 4 bytes of the message, then hang up */
+	F_SPLIT, /* one eventfd with the first 3 bytes, the other 5 apart */
 	F_END = 99
 };
 
@@ -85,6 +86,34 @@ static int send_one(int s, int64_t value, const int *fds, int nfds, size_t len)
 	return sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
+/* @len raw bytes, with @fd attached if >= 0. */
+static int send_raw(int s, const unsigned char *b, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {(void *)(uintptr_t)b, len};
+	struct msghdr mh;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
 /* Play @steps on @s; false after an F_HALF (the connection is over). */
 static bool play(struct fake *f, int s, const struct step *steps)
 {
@@ -113,6 +142,21 @@ static bool play(struct fake *f, int s, const struct step *steps)
 		case F_HALF:
 			(void)send_one(s, steps[i].value, NULL, 0, 4);
 			return false;
+		case F_SPLIT: {
+			/* A stream socket may cut a message anywhere; the fd
+			 * travels with its first byte. */
+			int e = eventfd(0, EFD_CLOEXEC);
+			unsigned char b[8];
+			int j;
+
+			for (j = 0; j < 8; j++)
+				b[j] = (unsigned char)((uint64_t)steps[i].value >> (8 * j));
+			(void)send_raw(s, b, 3, e);
+			fx_sleep_ms(20);
+			(void)send_raw(s, b + 3, 5, -1);
+			close(e);
+			continue;
+		}
 		default:
 			break;
 		}
@@ -407,9 +451,16 @@ static void test_bad_memory(void **state)
 		f->shmfd = fd;
 		expect(f, ok, N(ok), 2, VR_EMAGIC, "bad magic");
 	}
-	/* And the good script connects. */
+	/* And the good script connects, also cut in pieces. */
 	f->shmfd = make_shm(65536, 65536, false);
 	expect(f, ok, N(ok), 2, 0, "");
+	{
+		const struct step cut[] = {HELLO, {1, F_SPLIT}, {1, F_EVENTFD},
+					   {0, F_EVENTFD}, {0, F_SPLIT}};
+
+		f->shmfd = make_shm(65536, 65536, false);
+		expect(f, cut, N(cut), 2, 0, "");
+	}
 }
 
 /* Faults after set-up: the bound peer is given up, fds still all closed. */
