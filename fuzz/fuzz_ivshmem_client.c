@@ -14,6 +14,8 @@
  *    docs/TRANSPORT_IVSHMEM.md (below, independent of proto.h) expects:
  *    accepted or refused, and for an accepted message its kind, id,
  *    vector index and completeness;
+ *  - slots: a present peer keeps one slot, no two present peers share
+ *    one, a departure names the departed peer's slot;
  *  - an error comes with a one-line reason that fits its buffer, and the
  *    parser refuses everything after it;
  *  - no fake fd is stored twice, overwritten or lost: at the end every fd
@@ -24,8 +26,8 @@
  *
  * Input:
  *   0      vectors per peer: 1 + byte % 64
- *   1      ids accepted: 1 + byte % 64
- *   2..    messages of 9 bytes: the int64 (little-endian), then a byte
+ *   1..2   ids accepted: 1 + the u16 (little-endian), so 1..65536
+ *   3..    messages of 9 bytes: the int64 (little-endian), then a byte
  *          whose low 2 bits are the fd count (0..3); the other bits are
  *          ignored. A shorter tail is ignored.
  */
@@ -59,7 +61,9 @@ struct ref {
 	int64_t own;
 	uint32_t own_n;
 	int64_t open;
-	uint32_t got[VR__IVP_MAX_IDS];
+	uint32_t others;                 /* peers present (with a vector) */
+	uint8_t got[VR__IVP_ID_LIMIT];   /* vectors per id */
+	int16_t slot[VR__IVP_ID_LIMIT];  /* the slot the parser gave, or -1 */
 };
 
 /* The expected verdict: kind (0 = refused), id, vector, complete. */
@@ -107,10 +111,16 @@ static uint32_t ref_feed(struct ref *r, int64_t v, unsigned nfds, uint32_t *id,
 		if (r->open >= 0 || !r->got[v])
 			goto refuse;
 		r->got[v] = 0;
+		r->others--;
 		return VR__IVP_K_PEER_GONE;
 	}
 	if (r->got[v] == r->nvec)
 		goto refuse;
+	if (!r->got[v]) {
+		if (r->others == VR__IVP_MAX_SLOTS)
+			goto refuse; /* more than 64 others at once */
+		r->others++;
+	}
 	*vec = r->got[v]++;
 	*complete = r->got[v] == r->nvec;
 	r->open = *complete ? -1 : v;
@@ -125,7 +135,8 @@ refuse:
 struct caller {
 	int shm;
 	int own[VR__IVP_MAX_VEC];
-	int peer[VR__IVP_MAX_IDS][VR__IVP_MAX_VEC];
+	int peer[VR__IVP_MAX_SLOTS][VR__IVP_MAX_VEC];
+	int64_t slot_owner[VR__IVP_MAX_SLOTS]; /* id in each slot, or -1 */
 	uint8_t fate[MAX_FAKE]; /* 0 unused, 1 handed out, 2 stored, 3 closed */
 	int next;
 };
@@ -156,7 +167,7 @@ static void close_all(struct caller *c)
 		if (c->own[v] >= 0)
 			fd_close(c, c->own[v]);
 		c->own[v] = -1;
-		for (i = 0; i < VR__IVP_MAX_IDS; i++) {
+		for (i = 0; i < VR__IVP_MAX_SLOTS; i++) {
 			if (c->peer[i][v] >= 0)
 				fd_close(c, c->peer[i][v]);
 			c->peer[i][v] = -1;
@@ -167,30 +178,33 @@ static void close_all(struct caller *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct caller c;
+	static struct ref r;
 	struct vr__ivp p;
-	struct ref r;
 	char err[96];
 	size_t off;
 	uint32_t i, v;
 	int k;
 	bool failed = false;
 
-	if (size < 2)
+	if (size < 3)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	c.shm = -1;
+	for (i = 0; i < VR__IVP_MAX_SLOTS; i++)
+		c.slot_owner[i] = -1;
 	for (v = 0; v < VR__IVP_MAX_VEC; v++) {
 		c.own[v] = -1;
-		for (i = 0; i < VR__IVP_MAX_IDS; i++)
+		for (i = 0; i < VR__IVP_MAX_SLOTS; i++)
 			c.peer[i][v] = -1;
 	}
 	memset(&r, 0, sizeof(r));
+	memset(r.slot, 0xff, sizeof(r.slot));
 	r.nvec = 1u + data[0] % 64u;
-	r.max_id = 1u + data[1] % 64u;
+	r.max_id = 1u + ((uint32_t)data[1] | (uint32_t)data[2] << 8);
 	r.open = -1;
 	vr__ivp_init(&p, r.nvec, r.max_id);
 
-	for (off = 2; off + 9 <= size; off += 9) {
+	for (off = 3; off + 9 <= size; off += 9) {
 		struct vr__ivp_act act;
 		unsigned char b[8];
 		int64_t value = vr__ivp_decode(data + off);
@@ -230,6 +244,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ekind == act.kind);
 		CHECK(act.id == eid && act.vec == evec && act.complete == ecomplete);
 		CHECK(act.id < r.max_id && act.vec < r.nvec);
+		if (act.kind == VR__IVP_K_PEER_VEC || act.kind == VR__IVP_K_PEER_GONE) {
+			CHECK(act.slot < VR__IVP_MAX_SLOTS);
+			if (r.slot[act.id] >= 0) {
+				/* Known: the same slot as before. */
+				CHECK((uint32_t)r.slot[act.id] == act.slot);
+			} else {
+				/* New: a slot nobody present holds. */
+				CHECK(act.kind == VR__IVP_K_PEER_VEC && act.vec == 0);
+				CHECK(c.slot_owner[act.slot] == -1);
+				r.slot[act.id] = (int16_t)act.slot;
+				c.slot_owner[act.slot] = act.id;
+			}
+			if (act.kind == VR__IVP_K_PEER_GONE) {
+				r.slot[act.id] = -1;
+				c.slot_owner[act.slot] = -1;
+			}
+		}
 		switch (act.kind) {
 		case VR__IVP_K_SHM:
 			CHECK(nfds == 1);
@@ -241,14 +272,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case VR__IVP_K_PEER_VEC:
 			CHECK(nfds == 1 && act.id != p.own_id);
-			fd_store(&c, &c.peer[act.id][act.vec], fds[0]);
+			fd_store(&c, &c.peer[act.slot][act.vec], fds[0]);
 			break;
 		case VR__IVP_K_PEER_GONE:
 			CHECK(nfds == 0);
 			for (v = 0; v < VR__IVP_MAX_VEC; v++) {
-				if (c.peer[act.id][v] >= 0)
-					fd_close(&c, c.peer[act.id][v]);
-				c.peer[act.id][v] = -1;
+				if (c.peer[act.slot][v] >= 0)
+					fd_close(&c, c.peer[act.slot][v]);
+				c.peer[act.slot][v] = -1;
 			}
 			break;
 		default:

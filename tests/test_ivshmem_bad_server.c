@@ -324,12 +324,12 @@ static void test_bad_version(void **state)
 
 static void test_bad_own_id(void **state)
 {
-	const struct step s1[] = {{0, F_NONE}, {64, F_NONE}};
+	const struct step s1[] = {{0, F_NONE}, {65536, F_NONE}};
 	const struct step s2[] = {{0, F_NONE}, {-7, F_NONE}};
 	const struct step s3[] = {{0, F_NONE}, {3, F_EVENTFD}};
 	const struct step s4[] = {{0, F_NONE}, {INT64_MAX, F_NONE}};
 
-	expect(*state, s1, N(s1), 2, VR_EIO, "id 64, outside 0..63");
+	expect(*state, s1, N(s1), 2, VR_EIO, "id 65536, outside 0..65535");
 	expect(*state, s2, N(s2), 2, VR_EIO, "id -7");
 	expect(*state, s3, N(s3), 2, VR_EIO, "fd with this peer's id");
 	expect(*state, s4, N(s4), 2, VR_EIO, "outside");
@@ -357,7 +357,7 @@ static void test_bad_vectors(void **state)
 	const struct step part[] = {HELLO, {1, F_EVENTFD}, {2, F_EVENTFD}};
 	const struct step pipe_[] = {HELLO, {1, F_PIPE}};
 	const struct step two[] = {HELLO, {0, F_EVENTFD}, {0, F_TWO_EVENTFDS}};
-	const struct step range[] = {HELLO, {99, F_EVENTFD}};
+	const struct step range[] = {HELLO, {70000, F_EVENTFD}};
 	const struct step shm2[] = {HELLO, {-1, F_SHM}};
 	const struct step few[] = {HELLO, {0, F_EVENTFD}};
 
@@ -367,7 +367,7 @@ static void test_bad_vectors(void **state)
 	expect(*state, part, N(part), 2, VR_EIO, "peer 1 sent only some of its vectors");
 	expect(*state, pipe_, N(pipe_), 2, VR_EIO, "not an eventfd");
 	expect(*state, two, N(two), 2, VR_EIO, "2 fds");
-	expect(*state, range, N(range), 2, VR_EIO, "peer id 99");
+	expect(*state, range, N(range), 2, VR_EIO, "peer id 70000");
 	expect(*state, shm2, N(shm2), 2, VR_EIO, "second shared memory");
 	/* One of two own vectors, then silence. */
 	expect(*state, few, N(few), 2, VR_ETIMEDOUT, "1 of 2 own vectors");

@@ -48,9 +48,10 @@
  * error anyway; a few are collected so that the error names the count). */
 #define RX_FDS 4
 
-_Static_assert(VR__IVP_MAX_IDS == VR_IVSHMEM_MAX_PEERS, "id bound");
+_Static_assert(VR__IVP_MAX_SLOTS == VR_IVSHMEM_MAX_PEERS, "peer slots");
+_Static_assert(VR__IVP_ID_LIMIT == VR_IVSHMEM_MAX_ID + 1u, "id bound");
 _Static_assert(VR__IVP_MAX_VEC == VR_IVSHMEM_MAX_VECTORS, "vector bound");
-_Static_assert(VR_IVSHMEM_MAX_PEERS <= 64, "peer mask is 64 bits");
+_Static_assert(VR_IVSHMEM_MAX_PEERS <= 64, "slot mask is 64 bits");
 
 enum { ST_WAITING = VR_PEER_WAITING, ST_ALIVE = VR_PEER_ALIVE, ST_DEAD = 2 };
 
@@ -69,10 +70,12 @@ struct vr__ivshmem {
 	struct vr_region_info info;
 	uint64_t liveness_ns, heartbeat_ns;
 	int own_efd[MAX_VEC];
-	/* Every other peer's eventfds, as the server sent them. Under lock. */
+	/* Every other peer's eventfds, as the server sent them, by the
+	 * parser's slot (parser.slot_id[] names the peer). The parser and the
+	 * table change under lock, in the thread; readers take the lock. */
 	pthread_mutex_t lock;
 	int peer_efd[MAX_PEERS][MAX_VEC];
-	atomic_uint_least64_t complete; /* ids with all vectors */
+	uint64_t complete; /* slots whose peer has all its vectors; under lock */
 	atomic_uint changes;
 	struct vr__ivp parser;
 	/* A message being assembled from the stream. */
@@ -312,19 +315,40 @@ static void rx_close_fds(struct vr__ivshmem *p)
 	p->rxnfd = 0;
 }
 
-/* Close every fd the server gave about peer @id (under lock). */
-static void forget_peer(struct vr__ivshmem *p, uint32_t id)
+/* Close every fd the server gave about the peer in @slot (under lock). */
+static void forget_peer(struct vr__ivshmem *p, uint32_t slot)
 {
 	uint32_t v;
 
 	for (v = 0; v < MAX_VEC; v++)
-		close_fd(&p->peer_efd[id][v]);
-	atomic_fetch_and(&p->complete, ~(1ull << id));
+		close_fd(&p->peer_efd[slot][v]);
+	p->complete &= ~(1ull << slot);
+}
+
+/* The slot of complete peer @id, or -1 (under lock). */
+static int complete_slot(struct vr__ivshmem *p, uint32_t id)
+{
+	int slot = vr__ivp_slot_of(&p->parser, id);
+
+	return slot >= 0 && ((p->complete >> slot) & 1) ? slot : -1;
 }
 
 /* Act on one complete message. 0, or VR_EIO with s->err set (the
  * message's fds closed). */
+static int apply_locked(struct vr_ivshmem *s);
+
 static int apply_msg(struct vr_ivshmem *s)
+{
+	struct vr__ivshmem *p = s->p;
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	rc = apply_locked(s);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+static int apply_locked(struct vr_ivshmem *s)
 {
 	struct vr__ivshmem *p = s->p;
 	struct vr__ivp_act act;
@@ -356,19 +380,15 @@ static int apply_msg(struct vr_ivshmem *s)
 			p->own_efd[act.vec] = fd;
 			return 0;
 		}
-		pthread_mutex_lock(&p->lock);
-		p->peer_efd[act.id][act.vec] = fd;
+		p->peer_efd[act.slot][act.vec] = fd;
 		if (act.complete) {
-			atomic_fetch_or(&p->complete, 1ull << act.id);
+			p->complete |= 1ull << act.slot;
 			atomic_fetch_add(&p->changes, 1);
 		}
-		pthread_mutex_unlock(&p->lock);
 		return 0;
 	case VR__IVP_K_PEER_GONE:
-		pthread_mutex_lock(&p->lock);
-		forget_peer(p, act.id);
+		forget_peer(p, act.slot);
 		atomic_fetch_add(&p->changes, 1);
-		pthread_mutex_unlock(&p->lock);
 		if ((int)act.id == atomic_load(&p->bound) && atomic_load(&p->state) == ST_ALIVE)
 			mark_dead(p, WHY_LEFT);
 		return 0;
@@ -648,7 +668,6 @@ static int alloc_priv(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg, bo
 	for (i = 0; i < MAX_PEERS; i++)
 		for (v = 0; v < MAX_VEC; v++)
 			p->peer_efd[i][v] = -1;
-	atomic_init(&p->complete, 0);
 	atomic_init(&p->changes, 0);
 	atomic_init(&p->state, ST_WAITING);
 	atomic_init(&p->why, WHY_NONE);
@@ -673,9 +692,9 @@ static int alloc_priv(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg, bo
 		seterr(s, "cfg.role must be VR_ROLE_DRIVER or VR_ROLE_DEVICE");
 		return VR_EINVAL;
 	}
-	if (cfg->peer_id < VR_IVSHMEM_ANY_PEER || cfg->peer_id >= (int32_t)MAX_PEERS) {
+	if (cfg->peer_id < VR_IVSHMEM_ANY_PEER || cfg->peer_id > (int32_t)VR_IVSHMEM_MAX_ID) {
 		seterr(s, "cfg.peer_id %d: VR_IVSHMEM_ANY_PEER or 0..%u", (int)cfg->peer_id,
-		       MAX_PEERS - 1);
+		       VR_IVSHMEM_MAX_ID);
 		return VR_EINVAL;
 	}
 	p->nvec = cfg->vectors ? cfg->vectors : VR_IVSHMEM_DEFAULT_VECTORS;
@@ -1000,7 +1019,7 @@ int vr_ivshmem_connect(struct vr_ivshmem *s, const char *socket_path,
 		seterr(s, "VR_IVSHMEM_CREATE is for plain mode (the server creates the memory)");
 		return fail_close(s, VR_EINVAL);
 	}
-	vr__ivp_init(&p->parser, p->nvec, MAX_PEERS);
+	vr__ivp_init(&p->parser, p->nvec, VR__IVP_ID_LIMIT);
 	rc = connect_retry(s, socket_path, deadline);
 	if (rc)
 		return fail_close(s, rc);
@@ -1072,14 +1091,24 @@ int vr_ivshmem_open_plain(struct vr_ivshmem *s, uint32_t backing, const char *pa
 
 /* ---- Binding the peer ------------------------------------------------------------ */
 
-/* The candidate id (doorbell mode), or -1. */
+/* The candidate id (doorbell mode): cfg.peer_id if complete, or the
+ * lowest complete id; -1 if none. */
 static int pick_peer(struct vr__ivshmem *p)
 {
-	uint64_t m = atomic_load(&p->complete);
+	int best = -1;
+	uint32_t i;
 
-	if (p->want >= 0)
-		return (m >> p->want) & 1 ? p->want : -1;
-	return m ? __builtin_ctzll(m) : -1;
+	pthread_mutex_lock(&p->lock);
+	if (p->want >= 0) {
+		best = complete_slot(p, (uint32_t)p->want) >= 0 ? p->want : -1;
+	} else {
+		for (i = 0; i < MAX_PEERS; i++)
+			if (((p->complete >> i) & 1) &&
+			    (best < 0 || p->parser.slot_id[i] < (uint32_t)best))
+				best = (int)p->parser.slot_id[i];
+	}
+	pthread_mutex_unlock(&p->lock);
+	return best;
 }
 
 int vr_ivshmem_attach_peer(struct vr_ivshmem *s, uint64_t timeout_ns)
@@ -1102,6 +1131,7 @@ int vr_ivshmem_attach_peer(struct vr_ivshmem *s, uint64_t timeout_ns)
 	for (v = 0; v < MAX_VEC; v++)
 		close_fd(&p->bound_efd[v]);
 	atomic_store(&p->bound, -1);
+retry:
 	for (;;) {
 		if (!p->plain) {
 			int cand = pick_peer(p);
@@ -1135,22 +1165,28 @@ int vr_ivshmem_attach_peer(struct vr_ivshmem *s, uint64_t timeout_ns)
 		sleep_ns(1000000);
 	}
 	if (!p->plain) {
+		int slot;
+
 		pthread_mutex_lock(&p->lock);
-		for (v = 0; v < p->nvec; v++) {
-			if (p->peer_efd[id][v] < 0)
-				break;
-			p->bound_efd[v] = fcntl(p->peer_efd[id][v], F_DUPFD_CLOEXEC, 0);
+		slot = complete_slot(p, (uint32_t)id);
+		for (v = 0; slot >= 0 && v < p->nvec; v++) {
+			p->bound_efd[v] = fcntl(p->peer_efd[slot][v], F_DUPFD_CLOEXEC, 0);
 			if (p->bound_efd[v] < 0)
 				break;
 		}
 		pthread_mutex_unlock(&p->lock);
+		if (slot < 0) {
+			/* It left after the pick: look again. */
+			id = -1;
+			goto retry;
+		}
 		if (v < p->nvec) {
+			int e = errno;
+
 			for (v = 0; v < MAX_VEC; v++)
 				close_fd(&p->bound_efd[v]);
-			if (errno == EMFILE || errno == ENFILE)
-				return oserr(s, "dup of the peer's eventfds");
-			seterr(s, "peer %d left while being bound", id);
-			return VR_ETIMEDOUT;
+			errno = e;
+			return oserr(s, "dup of the peer's eventfds");
 		}
 	}
 	atomic_store(&p->bound, p->plain ? -1 : id);
@@ -1158,10 +1194,18 @@ int vr_ivshmem_attach_peer(struct vr_ivshmem *s, uint64_t timeout_ns)
 	hb_reset(p);
 	atomic_store(&p->why, WHY_NONE);
 	atomic_store(&p->state, ST_ALIVE);
-	/* It may have left between the pick and now: the thread only marks a
-	 * bound peer dead, so look once more. */
-	if (!p->plain && !((atomic_load(&p->complete) >> id) & 1))
-		mark_dead(p, WHY_LEFT);
+	/* It may have left between the dup and now: the thread only marks a
+	 * bound peer dead, so look once more (under the lock, after which
+	 * the thread sees this peer bound). */
+	if (!p->plain) {
+		int gone;
+
+		pthread_mutex_lock(&p->lock);
+		gone = complete_slot(p, (uint32_t)id) < 0;
+		pthread_mutex_unlock(&p->lock);
+		if (gone)
+			mark_dead(p, WHY_LEFT);
+	}
 	s->err[0] = '\0';
 	return 0;
 }
@@ -1174,16 +1218,19 @@ int vr_ivshmem_ring(struct vr_ivshmem *s, int peer, uint32_t vector)
 	uint64_t one = 1;
 	int rc = 0;
 
-	if (!s || !s->p || s->p->plain || peer < 0 || peer >= (int)MAX_PEERS)
+	int slot;
+
+	if (!s || !s->p || s->p->plain || peer < 0 || peer > (int)VR_IVSHMEM_MAX_ID)
 		return VR_EINVAL;
 	p = s->p;
 	if (vector >= p->nvec)
 		return VR_EINVAL;
 	pthread_mutex_lock(&p->lock);
-	if (p->peer_efd[peer][vector] < 0) {
+	slot = complete_slot(p, (uint32_t)peer);
+	if (slot < 0) {
 		rc = VR_EINVAL;
 	} else {
-		while (write(p->peer_efd[peer][vector], &one, sizeof(one)) < 0) {
+		while (write(p->peer_efd[slot][vector], &one, sizeof(one)) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = errno == EAGAIN ? 0 : VR_EIO;
@@ -1211,9 +1258,43 @@ int vr_ivshmem_peer_id(const struct vr_ivshmem *s)
 	return s && s->p ? atomic_load(&s->p->bound) : -1;
 }
 
+int vr_ivshmem_peers(const struct vr_ivshmem *s, uint32_t *ids, unsigned cap)
+{
+	struct vr__ivshmem *p;
+	uint32_t got[MAX_PEERS];
+	unsigned n = 0, i, j;
+
+	if (!s || !s->p || (cap && !ids))
+		return VR_EINVAL;
+	p = s->p;
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < MAX_PEERS; i++)
+		if ((p->complete >> i) & 1)
+			got[n++] = p->parser.slot_id[i];
+	pthread_mutex_unlock(&p->lock);
+	/* Ascending (insertion sort: at most 64). */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && got[j - 1] > got[j]; j--) {
+			uint32_t t = got[j];
+
+			got[j] = got[j - 1];
+			got[j - 1] = t;
+		}
+	for (i = 0; i < n && i < cap; i++)
+		ids[i] = got[i];
+	return (int)n;
+}
+
 uint64_t vr_ivshmem_peer_mask(const struct vr_ivshmem *s)
 {
-	return s && s->p ? atomic_load(&s->p->complete) : 0;
+	uint32_t ids[MAX_PEERS];
+	uint64_t m = 0;
+	int n = vr_ivshmem_peers(s, ids, MAX_PEERS), i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] < 64)
+			m |= 1ull << ids[i];
+	return m;
 }
 
 uint32_t vr_ivshmem_peer_changes(const struct vr_ivshmem *s)

@@ -18,10 +18,15 @@
  *   5. a peer id without fd: that peer left.
  * This parser also insists on what makes the stream unambiguous: every
  * peer has exactly nvec vectors, sent together (a message for another id
- * while a peer is incomplete is an error); ids in 0..max_id-1; no second
- * shared-memory fd; no fd on the version or id; no departure of a peer
- * that is not there or of this peer itself; no vectors for a peer already
+ * while a peer is incomplete is an error); ids in 0..max_id-1; at most
+ * VR__IVP_MAX_SLOTS other peers at once; no second shared-memory fd; no
+ * fd on the version or id; no departure of a peer that is not there,
+ * still incomplete, or this peer itself; no vectors for a peer already
  * complete (a duplicate id); and this peer's own vectors exactly once.
+ *
+ * Other peers live in slots (ids go up to 65535, a table by id would be
+ * large): the verdict names the slot, where the caller keeps that peer's
+ * fds; a departed peer's slot is free for the next newcomer.
  *
  * Thread notes: plain functions of their arguments; one parser per
  * connection, used by one thread at a time.
@@ -37,8 +42,9 @@
 
 #include <vring/errors.h>
 
-#define VR__IVP_MAX_IDS 64u  /* = VR_IVSHMEM_MAX_PEERS */
-#define VR__IVP_MAX_VEC 64u  /* = VR_IVSHMEM_MAX_VECTORS */
+#define VR__IVP_ID_LIMIT 65536u /* ids 0..65535: the Doorbell register's 16 bits */
+#define VR__IVP_MAX_SLOTS 64u   /* = VR_IVSHMEM_MAX_PEERS: other peers at once */
+#define VR__IVP_MAX_VEC 64u     /* = VR_IVSHMEM_MAX_VECTORS */
 #define VR__IVP_MSG_BYTES 8u
 
 /* Where the conversation is. */
@@ -56,29 +62,43 @@ enum vr__ivp_kind {
 	VR__IVP_K_OWN_ID = 2,  /* own id is act.id; no fd */
 	VR__IVP_K_SHM = 3,     /* keep the fd as the shared memory */
 	VR__IVP_K_OWN_VEC = 4, /* keep the fd as own vector act.vec */
-	VR__IVP_K_PEER_VEC = 5, /* keep the fd as vector act.vec of act.id;
-				   act.complete: that peer now has them all */
-	VR__IVP_K_PEER_GONE = 6 /* act.id left: close its fds */
+	VR__IVP_K_PEER_VEC = 5, /* keep the fd as vector act.vec of act.id, in
+				   slot act.slot; act.complete: that peer now
+				   has them all */
+	VR__IVP_K_PEER_GONE = 6 /* act.id left: close the fds of act.slot */
 };
 
 struct vr__ivp_act {
 	uint32_t kind;  /* enum vr__ivp_kind */
 	uint32_t id;
 	uint32_t vec;
+	uint32_t slot;  /* PEER_VEC, PEER_GONE */
 	bool complete;  /* PEER_VEC / OWN_VEC: the last vector of that id */
 };
 
-/* Per id: how many vectors arrived (0..nvec), and whether it is there. */
+/* Per slot: the peer's id and how many of its vectors arrived (0: the
+ * slot is free). */
 struct vr__ivp {
 	uint32_t stage;
 	uint32_t nvec;    /* vectors every peer has, 1..VR__IVP_MAX_VEC */
-	uint32_t max_id;  /* ids accepted: 0..max_id-1, max_id <= MAX_IDS */
+	uint32_t max_id;  /* ids accepted: 0..max_id-1, max_id <= ID_LIMIT */
 	uint32_t own_id;
 	uint32_t own_nvec; /* own vectors received */
 	int32_t open_id;   /* a peer whose vectors are still arriving, or -1 */
-	uint8_t present[VR__IVP_MAX_IDS]; /* 1: has vectors (maybe partial) */
-	uint8_t got[VR__IVP_MAX_IDS];     /* vectors received per id */
+	uint32_t slot_id[VR__IVP_MAX_SLOTS];
+	uint8_t got[VR__IVP_MAX_SLOTS];
 };
+
+/* The slot of peer @id, or -1. */
+static inline int vr__ivp_slot_of(const struct vr__ivp *p, uint32_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < VR__IVP_MAX_SLOTS; i++)
+		if (p->got[i] && p->slot_id[i] == id)
+			return (int)i;
+	return -1;
+}
 
 static inline void vr__ivp_init(struct vr__ivp *p, uint32_t nvec, uint32_t max_id)
 {
@@ -137,10 +157,11 @@ static inline int vr__ivp_feed(struct vr__ivp *p, int64_t value, unsigned nfds,
 			       struct vr__ivp_act *act, char *err, size_t cap)
 {
 	uint32_t id;
+	int slot;
 
 	memset(act, 0, sizeof(*act));
 	if (p->nvec == 0 || p->nvec > VR__IVP_MAX_VEC || p->max_id == 0 ||
-	    p->max_id > VR__IVP_MAX_IDS)
+	    p->max_id > VR__IVP_ID_LIMIT)
 		return vr__ivp_fail(p, err, cap, "parser misconfigured (%lld vectors, %lld ids)",
 				    (long long)p->nvec, (long long)p->max_id);
 	if (nfds > 1)
@@ -219,30 +240,41 @@ static inline int vr__ivp_feed(struct vr__ivp *p, int64_t value, unsigned nfds,
 		p->open_id = act->complete ? -1 : (int32_t)id;
 		return 0;
 	}
+	slot = vr__ivp_slot_of(p, id);
 	if (!nfds) {
 		if (p->open_id >= 0)
 			return vr__ivp_fail(p, err, cap,
 					    "server announced the departure of peer %lld before "
 					    "sending all its vectors", (long long)id, 0);
-		if (!p->present[id])
+		if (slot < 0)
 			return vr__ivp_fail(p, err, cap,
 					    "server announced the departure of unknown peer %lld",
 					    (long long)id, 0);
-		p->present[id] = 0;
-		p->got[id] = 0;
+		p->got[slot] = 0;
 		act->kind = VR__IVP_K_PEER_GONE;
 		act->id = id;
+		act->slot = (uint32_t)slot;
 		return 0;
 	}
-	if (p->present[id] && p->got[id] >= p->nvec)
+	if (slot >= 0 && p->got[slot] >= p->nvec)
 		return vr__ivp_fail(p, err, cap,
 				    "server sent vectors for peer %lld, which has all %lld already "
 				    "(duplicate id)", (long long)id, (long long)p->nvec);
-	p->present[id] = 1;
+	if (slot < 0) {
+		for (slot = 0; slot < (int)VR__IVP_MAX_SLOTS && p->got[slot]; slot++)
+			;
+		if (slot == (int)VR__IVP_MAX_SLOTS)
+			return vr__ivp_fail(p, err, cap,
+					    "server announced peer %lld while %lld others are "
+					    "there (the most this peer keeps)", (long long)id,
+					    (long long)VR__IVP_MAX_SLOTS);
+		p->slot_id[slot] = id;
+	}
 	act->kind = VR__IVP_K_PEER_VEC;
 	act->id = id;
-	act->vec = p->got[id]++;
-	act->complete = p->got[id] == p->nvec;
+	act->slot = (uint32_t)slot;
+	act->vec = p->got[slot]++;
+	act->complete = p->got[slot] == p->nvec;
 	p->open_id = act->complete ? -1 : (int32_t)id;
 	return 0;
 }

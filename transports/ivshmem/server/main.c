@@ -40,7 +40,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_PEERS VR__IVP_MAX_IDS
+#define MAX_PEERS VR__IVP_MAX_SLOTS /* connections at once (slots) */
+#define ID_LIMIT VR__IVP_ID_LIMIT    /* ids 0..65535 */
 #define MAX_VEC VR__IVP_MAX_VEC
 /* Messages queued for one client before it counts as not reading. */
 #define QUEUE_LIMIT 16384u
@@ -70,6 +71,8 @@ struct qmsg {
 
 struct client {
 	int fd;          /* -1: slot free */
+	uint32_t id;     /* the peer id given to it */
+	uint64_t serial; /* connection number: who saw which departure */
 	int efd[MAX_VEC];
 	struct qmsg *q;
 	uint32_t qhead, qlen, qcap;
@@ -80,6 +83,16 @@ struct server {
 	struct opts o;
 	int lsock, sigfd, shmfd;
 	struct client c[MAX_PEERS];
+	/* Id reuse. QEMU (7.2) frees a departed peer's eventfd array without
+	 * forgetting it and writes into it when the same id joins again: a
+	 * departed id must not come back while a peer that saw it leave is
+	 * still connected. quarantine[id] is the serial that was next when
+	 * it left (witnesses have smaller serials); 0: never used, or nobody
+	 * saw it leave. */
+	uint8_t *in_use;      /* [ID_LIMIT] */
+	uint64_t *quarantine; /* [ID_LIMIT] */
+	uint64_t next_serial;
+	uint32_t connected;
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t sock_dev;
 	ino_t sock_ino;
@@ -494,43 +507,73 @@ static void free_client(struct client *c)
 	c->qhead = c->qlen = c->qcap = c->sent = 0;
 }
 
-/* Queue @value (+ fd) to every client but @except; those that cannot take
- * it are dropped afterwards (dropping announces, so not from inside). */
-static void broadcast_vectors(struct server *s, uint32_t who, bool leave)
+/* Tell every client but the one in slot @who about peer @id: its vectors
+ * (it joined; @who is its slot) or its departure (@who is -1). Those that
+ * cannot take it are dropped afterwards (dropping announces, so not from
+ * inside). */
+static void broadcast(struct server *s, int who, uint32_t id)
 {
 	bool bad[MAX_PEERS] = {false};
 	uint32_t i, v;
 
-	for (i = 0; i < s->o.max_peers; i++) {
+	for (i = 0; i < MAX_PEERS; i++) {
 		struct client *c = &s->c[i];
 
-		if (c->fd < 0 || i == who)
+		if (c->fd < 0 || (int)i == who)
 			continue;
-		if (leave) {
-			bad[i] = !enqueue(c, who, -1);
+		if (who < 0) {
+			bad[i] = !enqueue(c, id, -1);
 		} else {
 			for (v = 0; v < s->o.vectors && !bad[i]; v++)
-				bad[i] = !enqueue(c, who, s->c[who].efd[v]);
+				bad[i] = !enqueue(c, id, s->c[who].efd[v]);
 		}
 		if (!bad[i])
 			bad[i] = !flush(c);
 	}
-	for (i = 0; i < s->o.max_peers; i++)
+	for (i = 0; i < MAX_PEERS; i++)
 		if (bad[i] && s->c[i].fd >= 0)
 			drop_client(s, i, "cannot take messages (hung up or not reading)");
 }
 
-static void drop_client(struct server *s, uint32_t id, const char *why)
+/* Release the slot and the id of a client that was never announced. */
+static void forget_client(struct server *s, uint32_t slot)
 {
-	free_client(&s->c[id]);
+	s->in_use[s->c[slot].id] = 0;
+	free_client(&s->c[slot]);
+	s->connected--;
+}
+
+static void drop_client(struct server *s, uint32_t slot, const char *why)
+{
+	uint32_t id = s->c[slot].id;
+
+	forget_client(s, slot);
+	/* Everyone still here saw it leave: the id rests until they are gone. */
+	s->quarantine[id] = s->connected ? s->next_serial : 0;
 	logv(s, "peer %u left: %s", id, why);
-	broadcast_vectors(s, id, true);
+	broadcast(s, -1, id);
+}
+
+/* The lowest id that is free and that no connected peer saw leave, or -1. */
+static int64_t pick_id(const struct server *s)
+{
+	uint64_t oldest = UINT64_MAX;
+	uint32_t i;
+
+	for (i = 0; i < MAX_PEERS; i++)
+		if (s->c[i].fd >= 0 && s->c[i].serial < oldest)
+			oldest = s->c[i].serial;
+	for (i = 0; i < ID_LIMIT; i++)
+		if (!s->in_use[i] && (s->quarantine[i] == 0 || s->quarantine[i] <= oldest))
+			return i;
+	return -1;
 }
 
 static void accept_one(struct server *s)
 {
 	struct client *c;
-	uint32_t id, i, v;
+	uint32_t id, slot, i, v;
+	int64_t nid;
 	int fd;
 
 	fd = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -539,20 +582,32 @@ static void accept_one(struct server *s)
 			logv(s, "accept: %s", strerror(errno));
 		return;
 	}
-	for (id = 0; id < s->o.max_peers && s->c[id].fd >= 0; id++)
-		;
-	if (id == s->o.max_peers) {
+	if (s->connected >= s->o.max_peers) {
 		logv(s, "refused a peer: %u peers already", s->o.max_peers);
 		close(fd);
 		return;
 	}
-	c = &s->c[id];
+	nid = pick_id(s);
+	if (nid < 0) {
+		logv(s, "refused a peer: every id is free only for peers that did not see "
+			"it leave");
+		close(fd);
+		return;
+	}
+	id = (uint32_t)nid;
+	for (slot = 0; s->c[slot].fd >= 0; slot++)
+		;
+	c = &s->c[slot];
 	c->fd = fd;
+	c->id = id;
+	c->serial = s->next_serial++;
+	s->in_use[id] = 1;
+	s->connected++;
 	for (v = 0; v < s->o.vectors; v++) {
 		c->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (c->efd[v] < 0) {
 			logv(s, "refused a peer: eventfd: %s", strerror(errno));
-			free_client(c);
+			forget_client(s, slot);
 			return;
 		}
 	}
@@ -560,27 +615,28 @@ static void accept_one(struct server *s)
 	 * own last. */
 	bool ok = enqueue(c, 0 /* protocol version */, -1) &&
 		  enqueue(c, id, -1) && enqueue(c, -1, s->shmfd);
-	for (i = 0; ok && i < s->o.max_peers; i++) {
-		if (i == id || s->c[i].fd < 0)
+	for (i = 0; ok && i < MAX_PEERS; i++) {
+		if (i == slot || s->c[i].fd < 0)
 			continue;
 		for (v = 0; ok && v < s->o.vectors; v++)
-			ok = enqueue(c, i, s->c[i].efd[v]);
+			ok = enqueue(c, s->c[i].id, s->c[i].efd[v]);
 	}
 	for (v = 0; ok && v < s->o.vectors; v++)
 		ok = enqueue(c, id, c->efd[v]);
 	if (!ok || !flush(c)) {
+		/* Nobody heard of it: the id is free again at once. */
 		logv(s, "peer %u dropped during set-up", id);
-		free_client(c);
+		forget_client(s, slot);
 		return;
 	}
 	logv(s, "peer %u joined", id);
-	broadcast_vectors(s, id, false);
+	broadcast(s, (int)slot, id);
 }
 
 /* A client's socket is readable or hung up. Clients send nothing. */
-static void client_event(struct server *s, uint32_t id, short rev)
+static void client_event(struct server *s, uint32_t slot, short rev)
 {
-	struct client *c = &s->c[id];
+	struct client *c = &s->c[slot];
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int) * 16)];
@@ -593,7 +649,7 @@ static void client_event(struct server *s, uint32_t id, short rev)
 
 	if (rev & POLLOUT) {
 		if (!flush(c)) {
-			drop_client(s, id, "send failed");
+			drop_client(s, slot, "send failed");
 			return;
 		}
 	}
@@ -621,9 +677,9 @@ static void client_event(struct server *s, uint32_t id, short rev)
 		}
 	}
 	if (r > 0)
-		drop_client(s, id, "it sent data (the protocol has clients send nothing)");
+		drop_client(s, slot, "it sent data (the protocol has clients send nothing)");
 	else
-		drop_client(s, id, r == 0 ? "hang-up" : strerror(errno));
+		drop_client(s, slot, r == 0 ? "hang-up" : strerror(errno));
 }
 
 /* ---- Main loop ---------------------------------------------------------------- */
@@ -640,7 +696,7 @@ static int serve(struct server *s)
 		pf[0].events = POLLIN;
 		pf[1].fd = s->lsock;
 		pf[1].events = POLLIN;
-		for (i = 0; i < s->o.max_peers; i++) {
+		for (i = 0; i < MAX_PEERS; i++) {
 			if (s->c[i].fd < 0)
 				continue;
 			pf[n].fd = s->c[i].fd;
@@ -724,6 +780,11 @@ int main(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.lsock = s.sigfd = s.shmfd = -1;
+	s.next_serial = 1;
+	s.in_use = calloc(ID_LIMIT, 1);
+	s.quarantine = calloc(ID_LIMIT, sizeof(*s.quarantine));
+	if (!s.in_use || !s.quarantine)
+		return fail("out of memory");
 	for (i = 0; i < MAX_PEERS; i++) {
 		s.c[i].fd = -1;
 		for (v = 0; v < MAX_VEC; v++)
@@ -779,5 +840,7 @@ int main(int argc, char **argv)
 		rc = serve(&s);
 	}
 	cleanup(&s);
+	free(s.in_use);
+	free(s.quarantine);
 	return rc ? 1 : 0;
 }

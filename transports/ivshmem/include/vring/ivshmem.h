@@ -64,7 +64,9 @@ VR_EXTERN_C_BEGIN
 
 /** The ivshmem server protocol version spoken (QEMU ivshmem-spec). */
 #define VR_IVSHMEM_PROTOCOL_VERSION 0
-/** Peer ids this library accepts: 0 .. VR_IVSHMEM_MAX_PEERS - 1. */
+/** Largest peer id (the Doorbell register holds it in 16 bits). */
+#define VR_IVSHMEM_MAX_ID 65535u
+/** Most other peers a host peer keeps track of at once. */
 #define VR_IVSHMEM_MAX_PEERS 64u
 /** Most vectors (eventfds) per peer. */
 #define VR_IVSHMEM_MAX_VECTORS 64u
@@ -196,8 +198,15 @@ int vr_ivshmem_peer_id(const struct vr_ivshmem *s);
 
 /**
  * @brief The ids of the other peers the server announced and that have
- *        not left, as a bit mask (bit i: id i); complete ones only (all
- *        their vectors received). Any thread.
+ *        not left, complete ones only (all their vectors received), in
+ *        ascending order: the first @p cap into @p ids. Any thread.
+ * @return how many there are (may exceed @p cap); VR_EINVAL
+ */
+int vr_ivshmem_peers(const struct vr_ivshmem *s, uint32_t *ids, unsigned cap);
+
+/**
+ * @brief vr_ivshmem_peers() as a bit mask, for ids below 64 only (bit i:
+ *        id i). Any thread.
  */
 uint64_t vr_ivshmem_peer_mask(const struct vr_ivshmem *s);
 
