@@ -781,10 +781,6 @@ int main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.lsock = s.sigfd = s.shmfd = -1;
 	s.next_serial = 1;
-	s.in_use = calloc(ID_LIMIT, 1);
-	s.quarantine = calloc(ID_LIMIT, sizeof(*s.quarantine));
-	if (!s.in_use || !s.quarantine)
-		return fail("out of memory");
 	for (i = 0; i < MAX_PEERS; i++) {
 		s.c[i].fd = -1;
 		for (v = 0; v < MAX_VEC; v++)
@@ -793,19 +789,25 @@ int main(int argc, char **argv)
 	rc = parse_opts(argc, argv, &s.o);
 	if (rc)
 		return rc;
-	if (s.o.ready_fd >= 0 && fcntl(s.o.ready_fd, F_GETFD) < 0)
-		return fail("--ready-fd %d is not open", s.o.ready_fd);
+	s.in_use = calloc(ID_LIMIT, 1);
+	s.quarantine = calloc(ID_LIMIT, sizeof(*s.quarantine));
+	if (!s.in_use || !s.quarantine) {
+		free(s.in_use);
+		free(s.quarantine);
+		return fail("out of memory");
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
-	    (s.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
-		fail("signalfd: %s", strerror(errno));
-		return 1;
-	}
-	rc = make_object(&s);
+	if (s.o.ready_fd >= 0 && fcntl(s.o.ready_fd, F_GETFD) < 0)
+		rc = fail("--ready-fd %d is not open", s.o.ready_fd);
+	else if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
+		 (s.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		rc = fail("signalfd: %s", strerror(errno));
+	if (!rc)
+		rc = make_object(&s);
 	if (!rc)
 		rc = make_socket(&s);
 	if (!rc && s.o.daemon) {
