@@ -263,15 +263,15 @@ static void test_join_leave_ring(void **state)
 	/* Doorbells on every vector, both ways; nothing rings by itself. */
 	for (v = 0; v < 2; v++) {
 		assert_int_equal(vr_ivshmem_wait_vector(&f->b, v, 0), VR_ETIMEDOUT);
-		assert_int_equal(vr_ivshmem_ring(&f->a, 1, v), 0);
+		assert_int_equal(vr_ivshmem_ring_peer(&f->a, 1, v), 0);
 		assert_int_equal(vr_ivshmem_wait_vector(&f->b, v, 5 * FX_SEC), 0);
 		assert_int_equal(vr_ivshmem_wait_vector(&f->b, v, 0), VR_ETIMEDOUT);
-		assert_int_equal(vr_ivshmem_ring(&f->b, 0, v), 0);
+		assert_int_equal(vr_ivshmem_ring_peer(&f->b, 0, v), 0);
 		assert_int_equal(vr_ivshmem_wait_vector(&f->a, v, 5 * FX_SEC), 0);
 	}
-	assert_int_equal(vr_ivshmem_ring(&f->a, 1, 2), VR_EINVAL); /* no vector 2 */
-	assert_int_equal(vr_ivshmem_ring(&f->a, 5, 0), VR_EINVAL); /* no peer 5 */
-	assert_int_equal(vr_ivshmem_ring(&f->a, 0, 0), VR_EINVAL); /* itself */
+	assert_int_equal(vr_ivshmem_ring_peer(&f->a, 1, 2), VR_EINVAL); /* no vector 2 */
+	assert_int_equal(vr_ivshmem_ring_peer(&f->a, 5, 0), VR_EINVAL); /* no peer 5 */
+	assert_int_equal(vr_ivshmem_ring_peer(&f->a, 0, 0), VR_EINVAL); /* itself */
 
 	/* Bind each other: the heartbeats move, both are alive. */
 	assert_int_equal(vr_ivshmem_attach_peer(&f->a, 5 * FX_SEC), 0);
@@ -300,8 +300,8 @@ static void test_join_leave_ring(void **state)
 	assert_int_equal(vr_ivshmem_attach_peer(&f->a, 5 * FX_SEC), 0);
 	assert_int_equal(vr_ivshmem_peer_id(&f->a), 2);
 	assert_int_equal(f->a.t.ops->peer_state(&f->a.t), VR_PEER_ALIVE);
-	assert_int_equal(vr_ivshmem_ring(&f->a, 1, 0), VR_EINVAL); /* gone */
-	assert_int_equal(vr_ivshmem_ring(&f->a, 2, 0), 0);
+	assert_int_equal(vr_ivshmem_ring_peer(&f->a, 1, 0), VR_EINVAL); /* gone */
+	assert_int_equal(vr_ivshmem_ring_peer(&f->a, 2, 0), 0);
 	/* Once a, which saw them all leave, is gone too, nobody remembers
 	 * them: ids start at 0 again. */
 	vr_ivshmem_close(&f->c);

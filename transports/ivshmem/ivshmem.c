@@ -1212,7 +1212,7 @@ retry:
 
 /* ---- Raw doorbells and queries ------------------------------------------------------ */
 
-int vr_ivshmem_ring(struct vr_ivshmem *s, int peer, uint32_t vector)
+int vr_ivshmem_ring_peer(struct vr_ivshmem *s, int peer, uint32_t vector)
 {
 	struct vr__ivshmem *p;
 	uint64_t one = 1;

@@ -40,7 +40,7 @@
  * Threads: vr_ivshmem_connect, vr_ivshmem_open_plain,
  * vr_ivshmem_attach_peer and vr_ivshmem_close must not run concurrently
  * with any other call on the same object. Once set up, the transport ops
- * follow vring/transport.h (notify and vr_ivshmem_ring from any thread,
+ * follow vring/transport.h (notify and vr_ivshmem_ring_peer from any thread,
  * wait and vr_ivshmem_wait_vector on one vector from one thread at a time,
  * peer_state and the queries from any thread). Each object runs one
  * background thread (server messages, heartbeat, liveness) between set-up
@@ -64,8 +64,12 @@ VR_EXTERN_C_BEGIN
 
 /** The ivshmem server protocol version spoken (QEMU ivshmem-spec). */
 #define VR_IVSHMEM_PROTOCOL_VERSION 0
-/** Largest peer id (the Doorbell register holds it in 16 bits). */
-#define VR_IVSHMEM_MAX_ID 65535u
+/** Largest peer id (the Doorbell register holds it in 16 bits). The same
+ *  definition, token for token, as in vring/ivshmem_regs.h, so that both
+ *  headers may be included together. */
+#ifndef VR_IVSHMEM_MAX_ID
+#define VR_IVSHMEM_MAX_ID 0xffffu
+#endif
 /** Most other peers a host peer keeps track of at once. */
 #define VR_IVSHMEM_MAX_PEERS 64u
 /** Most vectors (eventfds) per peer. */
@@ -222,7 +226,7 @@ uint32_t vr_ivshmem_vectors(const struct vr_ivshmem *s);
  * @return 0; VR_EINVAL (no such peer present, vector out of range, plain
  *         mode); VR_EIO
  */
-int vr_ivshmem_ring(struct vr_ivshmem *s, int peer, uint32_t vector);
+int vr_ivshmem_ring_peer(struct vr_ivshmem *s, int peer, uint32_t vector);
 
 /**
  * @brief Wait until this peer's @p vector is rung, at most @p timeout_ns
