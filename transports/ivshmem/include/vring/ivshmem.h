@@ -8,7 +8,7 @@
  *        struct vr_transport it needs.
  *
  * Doorbell mode (vr_ivshmem_connect): the server hands every peer the
- * shared-memory fd, a small integer id, and one eventfd per vector for
+ * shared-memory fd, an id (0..VR_IVSHMEM_MAX_ID), and one eventfd per vector for
  * every peer, itself included. A peer rings another by writing that
  * peer's eventfd for a vector, exactly what a guest does through the
  * Doorbell register of BAR0; it is rung on its own eventfds (in a guest:
@@ -21,8 +21,8 @@
  * (VR_TRANSPORT_POLLING), liveness from heartbeats only.
  *
  * The other end: every transport binds one other peer, the channel's peer.
- * cfg.peer_id names it, or VR_IVSHMEM_ANY_PEER binds the first complete
- * peer present or, failing that, the first to join. The role (driver or
+ * cfg.peer_id names it, or VR_IVSHMEM_ANY_PEER binds the lowest id among
+ * the complete peers present or, failing that, the first to join. The role (driver or
  * device of the channel) is the caller's choice; the two ends must choose
  * differently. Liveness of the bound peer: the server's announcement that
  * it left, and (unless VR_IVSHMEM_NO_HEARTBEAT_WATCH) its heartbeat in the
@@ -33,7 +33,8 @@
  *
  * Everything read from the server socket and the shared memory is
  * untrusted: wrong protocol version, missing or extra fds, unknown or
- * duplicate ids, ids out of range, an object smaller than its region
+ * duplicate ids, ids out of range, more than VR_IVSHMEM_MAX_PEERS others
+ * at once, an object smaller than its region
  * header says each fail with a clear one-line error (vr_ivshmem_last_error)
  * and every received fd closed.
  *
@@ -76,7 +77,7 @@ VR_EXTERN_C_BEGIN
 #define VR_IVSHMEM_MAX_VECTORS 64u
 /** Vectors per peer when the configuration says 0. */
 #define VR_IVSHMEM_DEFAULT_VECTORS 2u
-/** cfg.peer_id: bind the first other peer present, or the first to join. */
+/** cfg.peer_id: bind the lowest other peer present, or the first to join. */
 #define VR_IVSHMEM_ANY_PEER (-1)
 /** Default liveness timeout of the peer's heartbeat. Longer than the shm
  *  transport's: a guest under TCG emulation can stall for a while. */
