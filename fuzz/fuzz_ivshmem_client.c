@@ -179,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct caller c;
 	static struct ref r;
+	static bool r_ready;
 	struct vr__ivp p;
 	char err[96];
 	size_t off;
@@ -197,8 +198,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < VR__IVP_MAX_SLOTS; i++)
 			c.peer[i][v] = -1;
 	}
-	memset(&r, 0, sizeof(r));
-	memset(r.slot, 0xff, sizeof(r.slot));
+	/* The per-id tables are large: cleared once, then only where the
+	 * last input wrote (see the end). */
+	if (!r_ready) {
+		memset(r.got, 0, sizeof(r.got));
+		memset(r.slot, 0xff, sizeof(r.slot));
+		r_ready = true;
+	}
+	r.stage = 0;
+	r.own = 0;
+	r.own_n = 0;
+	r.others = 0;
 	r.nvec = 1u + data[0] % 64u;
 	r.max_id = 1u + ((uint32_t)data[1] | (uint32_t)data[2] << 8);
 	r.open = -1;
@@ -291,6 +301,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!failed)
 		close_all(&c); /* the caller's close */
+	/* Put back the per-id entries this input may have touched. */
+	for (off = 3; off + 9 <= size; off += 9) {
+		int64_t value = vr__ivp_decode(data + off);
+
+		if (value >= 0 && value < (int64_t)VR__IVP_ID_LIMIT) {
+			r.got[value] = 0;
+			r.slot[value] = -1;
+		}
+	}
 	/* Every fd handed out was stored and closed, or closed: none lost. */
 	for (k = 0; k < c.next; k++)
 		CHECK(c.fate[k] == 3);
