@@ -11,6 +11,8 @@
  * protocol), or that hangs up, is dropped and its departure announced.
  * Within one poll round departures are handled before new connections, so
  * a peer restarted after a crash is announced after the old one left.
+ * Ids are the lowest free one that no connected peer saw leave (QEMU 7.2
+ * cannot take a departed id back: see struct server).
  */
 #define _GNU_SOURCE
 
