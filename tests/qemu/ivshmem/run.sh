@@ -19,6 +19,9 @@
 #   kill-host-driver   the host as driver is killed -9 and restarted: a new
 #                      session on the region the server kept; the guest
 #                      device follows it from seq 0
+#   no-iommu           a guest without an IOMMU: --require-irq is refused
+#                      (VR_EDEVICE); without it the guest says it polls, and
+#                      works, ringing the host through the Doorbell register
 #   plain              ivshmem-plain: host <-> guest by polling
 #   bad-input          a BAR smaller than the region and an inconsistent
 #                      region header: the guest refuses each with its code
@@ -93,10 +96,13 @@ boot() {
   while [ "$1" != "--" ]; do dev+=("$1"); shift; done
   shift
   rm -f "$work/$name.qemupid"
+  # NO_IOMMU=1: a guest without an IOMMU (no VFIO interrupts possible).
+  local iommu=(-device intel-iommu,intremap=on) kiommu=intel_iommu=on
+  if [ "${NO_IOMMU:-0}" = 1 ]; then iommu=(); kiommu=""; fi
   vr_qemu_run "$secs" "$work/$name.log" -- -M q35 -cpu max -smp 2 -m 256 \
-    -pidfile "$work/$name.qemupid" -device intel-iommu,intremap=on "${dev[@]}" \
+    -pidfile "$work/$name.qemupid" "${iommu[@]}" "${dev[@]}" \
     -kernel "$kernel" -initrd "$work/initrd.gz" \
-    -append "$VR_QEMU_APPEND intel_iommu=on -- $*" \
+    -append "$VR_QEMU_APPEND $kiommu -- $*" \
     >"$work/$name.qemu.out" 2>&1 &
   eval "qemu_job_$name=$!"
   say "booted guest $name: $*"
@@ -350,6 +356,48 @@ kill_host_driver() {
   [ "$first" = 0 ] || fail "the guest's second session started at seq ${first:-none}, not 0"
 }
 
+no_iommu() {
+  # Without an IOMMU there is no VFIO: the guest must say so, refuse under
+  # --require-irq, and otherwise still work, ringing through the Doorbell
+  # register and waiting by polling.
+  local n=${VR_IVSHMEM_NOIOMMU_COUNT:-20000} hid r
+  start_server split || return
+  # shellcheck disable=SC2046
+  NO_IOMMU=1 boot strict 60 $(doorbell_dev) -- --role device --peer 0 --require-irq \
+    --expect-error VR_EDEVICE
+  wait_guest strict
+  lines "$work/strict.log" | grep -a '^VR-EXPECTED\|^VR-FAIL' | sed 's/^/    /'
+  if [ "$(vr_qemu_guest_status "$work/strict.log")" = 0 ]; then
+    say "--require-irq without an IOMMU: refused with VR_EDEVICE, as it must"
+  else
+    fail "--require-irq without an IOMMU was not refused with VR_EDEVICE"
+  fi
+  "$host_prog" --socket "$sock" --role driver --count "$n" --id-file "$work/host.id" \
+    --liveness-ms "$SLOW_MS" --timeout-s 200 >"$work/host.log" 2>&1 &
+  local hjob=$!
+  pids+=($hjob)
+  until_line "$work/host.log" '^VR-HOST' 30 || { fail "host did not connect"; return; }
+  hid=$(cat "$work/host.id")
+  # shellcheck disable=SC2046
+  NO_IOMMU=1 boot g1 220 $(doorbell_dev) -- --role device --peer "$hid" --count "$n" \
+    --liveness-ms "$SLOW_MS" --timeout-s 200
+  wait_job "$hjob"
+  local hrc=$?
+  wait_guest g1
+  lines "$work/g1.log" | grep -a '^VR-GUEST ' | sed 's/^/    /'
+  check_result host "$work/host.log"
+  check_result guest "$work/g1.log"
+  [ "$hrc" = 0 ] || fail "host failed"
+  r=$(lines "$work/g1.log" | grep -a '^VR-GUEST ')
+  case $r in
+    *irq=poll*"no IOMMU group"*) say "the guest fell back to polling and said why" ;;
+    *) fail "the guest did not report its fall-back to polling: $r" ;;
+  esac
+  case $(result "$work/g1.log") in
+    *rings=0*) fail "the guest never rang the Doorbell register" ;;
+  esac
+}
+
 plain() {
   local n=${VR_IVSHMEM_PLAIN_COUNT:-20000}
   plain_name="vr-ivshmem-test-$$"
@@ -417,6 +465,7 @@ case $scenario in
   kill-guest) kill_guest ;;
   kill-host) kill_host ;;
   kill-host-driver) kill_host_driver ;;
+  no-iommu) no_iommu ;;
   plain) plain ;;
   bad-input) bad_input ;;
   *) echo "unknown scenario $scenario"; exit 2 ;;
