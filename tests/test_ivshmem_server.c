@@ -5,8 +5,9 @@
  *    checked independently of the library's parser;
  *  - joins and departures announced to the others, ids reused, doorbells
  *    between two host peers on every vector;
- *  - more peers than --max-peers refused; a client that sends data
- *    dropped; a client that never reads does not stall the server;
+ *  - more peers than --max-peers refused; a client that sends data, or
+ *    fds, dropped (and the fds closed); a client that never reads does
+ *    not stall the server;
  *  - 1,000 connects and disconnects with the fds of this process and of
  *    the server counted before and after;
  *  - exit on SIGTERM removes the socket, the pidfile and the named
@@ -20,6 +21,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -443,6 +445,46 @@ static void test_client_sends_data(void **state)
 	}
 	close(s);
 	assert_true(wait_peers(&f->a, 0, -1));
+
+	/* A client that sends fds: dropped, and the server keeps none. */
+	{
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int) * 2)];
+		} u;
+		int fds[2] = {eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)};
+		struct iovec iov = {(void *)"12345678", 8};
+		struct msghdr mh;
+		struct cmsghdr *ch;
+		uint64_t end = fx_now_ns() + 5 * FX_SEC;
+		int before;
+
+		assert_true(fds[0] >= 0 && fds[1] >= 0);
+		s = raw_connect(f->sock);
+		assert_true(s >= 0);
+		assert_true(wait_peers(&f->a, 1, -1));
+		before = fx_count_fds(f->srv.pid);
+		memset(&mh, 0, sizeof(mh));
+		memset(&u, 0, sizeof(u));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int) * 2);
+		memcpy(CMSG_DATA(ch), fds, sizeof(fds));
+		assert_int_equal(sendmsg(s, &mh, MSG_NOSIGNAL), 8);
+		close(fds[0]);
+		close(fds[1]);
+		assert_true(wait_peers(&f->a, 0, -1));
+		/* Its socket and its 2 eventfds are gone, and the 2 it sent. */
+		while (fx_count_fds(f->srv.pid) != before - 3 && fx_now_ns() < end)
+			fx_sleep_ms(5);
+		assert_int_equal(fx_count_fds(f->srv.pid), before - 3);
+		close(s);
+	}
 	vr_ivshmem_close(&f->a);
 	assert_int_equal(fx_server_stop(&f->srv), 0);
 }
