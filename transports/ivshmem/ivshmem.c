@@ -502,12 +502,14 @@ static void *thread_main(void *arg)
 		if (pf[0].revents)
 			break;
 		if (n == 2 && pf[1].revents) {
-			int rc;
+			int rc = 0, k;
 
-			/* Everything queued, then back to the heartbeat. */
-			while ((rc = rx_once(s)) >= 0)
+			/* What is queued, then back to the heartbeat: a bounded
+			 * batch, so that a server flooding us cannot stop this
+			 * side's heartbeat. */
+			for (k = 0; k < 4096 && (rc = rx_once(s)) >= 0; k++)
 				;
-			if (rc != VR_EAGAIN)
+			if (rc < 0 && rc != VR_EAGAIN)
 				server_lost(s, rc);
 		}
 		now = mono_ns();
