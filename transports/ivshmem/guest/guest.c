@@ -59,6 +59,12 @@ struct vr__ivg {
 	int stopfd;
 	pthread_t thr;
 	bool thr_running;
+	/* The atomics below are shared between this process's threads only
+	 * (the caller's, and the heartbeat thread), never with the peer: all
+	 * are sequentially consistent (the default), except the counters
+	 * rings and irqs, relaxed because they are only displayed. What the
+	 * peer sees goes through vr_region_load/vr_region_store (acquire /
+	 * release, partner named at each call). */
 	atomic_int state;
 	atomic_int why;
 	atomic_uint_least64_t peer_seen_ns;
