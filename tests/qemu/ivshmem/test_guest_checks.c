@@ -210,6 +210,50 @@ static int open_expect(struct vr_ivshmem_guest_cfg *c, int want, const char *tex
 	return rc;
 }
 
+/* ---- The freestanding register layer ------------------------------------------ */
+
+static void test_regs(void **state)
+{
+	uint32_t regs[64], v = 0, id = 99;
+	(void)state;
+
+	memset(regs, 0, sizeof(regs));
+	assert_int_equal(vr_ivshmem_doorbell_value(3, 1, &v), 0);
+	assert_int_equal(v, 0x00030001u);
+	assert_int_equal(vr_ivshmem_doorbell_value(0xffff, 0xffff, &v), 0);
+	assert_int_equal(v, 0xffffffffu);
+	assert_int_equal(vr_ivshmem_doorbell_value(0x10000, 0, &v), VR_EINVAL);
+	assert_int_equal(vr_ivshmem_doorbell_value(0, 0x10000, &v), VR_EINVAL);
+	assert_int_equal(vr_ivshmem_doorbell_value(0, 0, NULL), VR_EINVAL);
+	assert_int_equal(vr_ivshmem_ring(regs, 7, 1), 0);
+	assert_int_equal(vr_ivshmem_reg_read(regs, VR_IVSHMEM_DOORBELL), 0x00070001u);
+	assert_int_equal(vr_ivshmem_ring(regs, 0x10000, 1), VR_EINVAL);
+	assert_int_equal(vr_ivshmem_ring(NULL, 1, 1), VR_EINVAL);
+	/* IVPosition: unset, in range, above the caller's limit, above 16 bits. */
+	vr_ivshmem_reg_write(regs, VR_IVSHMEM_IV_POSITION, 0xffffffffu);
+	assert_int_equal(vr_ivshmem_read_position(regs, VR_IVSHMEM_MAX_ID, &id), VR_EAGAIN);
+	assert_int_equal(id, 99);
+	vr_ivshmem_reg_write(regs, VR_IVSHMEM_IV_POSITION, 5);
+	assert_int_equal(vr_ivshmem_read_position(regs, 5, &id), 0);
+	assert_int_equal(id, 5);
+	assert_int_equal(vr_ivshmem_read_position(regs, 4, &id), VR_EDEVICE);
+	vr_ivshmem_reg_write(regs, VR_IVSHMEM_IV_POSITION, 0x10000);
+	assert_int_equal(vr_ivshmem_read_position(regs, 0xffffffffu, &id), VR_EDEVICE);
+	assert_int_equal(vr_ivshmem_read_position(regs, 5, NULL), VR_EINVAL);
+	/* INTx. */
+	vr_ivshmem_intx_enable(regs, 1);
+	assert_int_equal(vr_ivshmem_reg_read(regs, VR_IVSHMEM_INTR_MASK), 1);
+	vr_ivshmem_intx_enable(regs, 0);
+	assert_int_equal(vr_ivshmem_reg_read(regs, VR_IVSHMEM_INTR_MASK), 0);
+	vr_ivshmem_reg_write(regs, VR_IVSHMEM_INTR_STATUS, 1);
+	assert_int_equal(vr_ivshmem_intx_ack(regs), 1);
+	/* BAR sizes. */
+	assert_int_equal(vr_ivshmem_check_bar(1 << 20, 1 << 20), 0);
+	assert_int_equal(vr_ivshmem_check_bar(1 << 20, (1 << 20) + 1), VR_ETRUNC);
+	assert_int_equal(vr_ivshmem_check_bar(2048, 1024), VR_ETRUNC);
+	assert_string_equal(vr_errname(VR_EDEVICE), "VR_EDEVICE");
+}
+
 /* ---- Finding the device ---------------------------------------------------- */
 
 static void test_no_device(void **state)
@@ -645,6 +689,7 @@ static void test_new_session_zeroes_rings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_regs),
 		cmocka_unit_test(test_no_device),
 		cmocka_unit_test(test_bar_checks),
 		cmocka_unit_test(test_ivposition),
