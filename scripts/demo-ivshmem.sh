@@ -27,11 +27,12 @@ while [ $# -gt 0 ]; do
     --format) format=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
     --plain) plain=1; shift ;;
-    -h|--help) sed -n '3,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case $format in split|packed) ;; *) echo "--format split|packed" >&2; exit 2 ;; esac
+case $count in ''|*[!0-9]*) echo "--count takes a number of messages" >&2; exit 2 ;; esac
 
 vr_install_deps
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build.configure.log 2>&1 ||
@@ -65,7 +66,10 @@ if [ "$plain" -eq 1 ]; then
     --format "$format" --liveness-ms 5000 >"$dir/host.log" 2>&1 &
   pids+=($!)
   host_job=$!
-  until grep -q '^VR-HOST\|^VR-FAIL' "$dir/host.log" 2>/dev/null; do sleep 0.1; done
+  until grep -q '^VR-HOST\|^VR-FAIL' "$dir/host.log" 2>/dev/null; do
+    kill -0 "$host_job" 2>/dev/null || { cat "$dir/host.log"; exit 1; }
+    sleep 0.1
+  done
   dev=(-object "memory-backend-file,id=hostmem,mem-path=/dev/shm/$shm_name,size=1M,share=on"
        -device ivshmem-plain,memdev=hostmem)
   gargs="--role device --count $count --liveness-ms 5000"
@@ -74,13 +78,19 @@ else
   vr_log "server: $server -S $sock -l 1M -n 2 -r $format -q 256 -c 256 -v"
   "$server" -S "$sock" -l 1M -n 2 -r "$format" -q 256 -c 256 -v 2>"$dir/server.log" &
   pids+=($!)
-  until [ -S "$sock" ]; do sleep 0.1; done
+  until [ -S "$sock" ]; do
+    kill -0 "${pids[0]}" 2>/dev/null || { cat "$dir/server.log"; exit 1; }
+    sleep 0.1
+  done
   vr_log "host: $bin/vr-ivshmem-host --socket $sock --role driver --count $count"
   "$bin/vr-ivshmem-host" --socket "$sock" --role driver --count "$count" \
     --id-file "$dir/host.id" --liveness-ms 5000 >"$dir/host.log" 2>&1 &
   pids+=($!)
   host_job=$!
-  until [ -s "$dir/host.id" ] || grep -q '^VR-FAIL' "$dir/host.log" 2>/dev/null; do sleep 0.1; done
+  until [ -s "$dir/host.id" ]; do
+    kill -0 "$host_job" 2>/dev/null || { cat "$dir/host.log"; exit 1; }
+    sleep 0.1
+  done
   dev=(-chardev "socket,path=$sock,id=ivsh" -device ivshmem-doorbell,chardev=ivsh,vectors=2)
   gargs="--role device --peer $(cat "$dir/host.id") --count $count --require-irq --liveness-ms 5000"
 fi
