@@ -24,7 +24,7 @@ extra_inc=(-I"$src/transports/virtio/include" -I"$src/transports/mmio/include")
 # The core may include only the freestanding headers.
 bad=$(grep -hoE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<[^>]+>' \
         "$src"/libvring/*.c "$src"/libvring/*.h "$src"/include/vring/*.h "$src"/include/vring/detail/*.h \
-        "${extra_src[@]}" |
+        "${extra_src[@]}" "$src"/transports/ivshmem/include/vring/ivshmem_regs.h |
       sed -E 's/.*<([^>]+)>.*/\1/' | sort -u |
       grep -vxE 'stdint\.h|stddef\.h|stdbool\.h|stdatomic\.h|atomic|vring/.*' || true)
 if [ -n "$bad" ]; then
@@ -42,6 +42,17 @@ for target in "cortex-m4:-mcpu=cortex-m4 -mthumb" "cortex-r5:-mcpu=cortex-r5"; d
     printf '#include <vring/vring.h>\nint vr_header_check(void);\nint vr_header_check(void) { return VR_OK; }\n' |
       $CC -std=c11 -ffreestanding -Wall -Wextra -Werror $flags $opt -I"$src/include" \
           -x c -c - -o "$out/header$opt.o"
+    # The ivshmem register layer (transports/ivshmem/include/vring/
+    # ivshmem_regs.h) is for RTOS guests too: freestanding, no library.
+    # shellcheck disable=SC2086
+    printf '#include <vring/ivshmem_regs.h>\nint vr_regs_check(volatile void *b);\nint vr_regs_check(volatile void *b)\n{\n\tuint32_t id = 0;\n\tint rc = vr_ivshmem_ring(b, 1, 0);\n\tvr_ivshmem_intx_enable(b, 1);\n\t(void)vr_ivshmem_intx_ack(b);\n\treturn rc + vr_ivshmem_read_position(b, 15, &id) + vr_ivshmem_check_bar(4096, 4096) + (int)id;\n}\n' |
+      $CC -std=c11 -ffreestanding -Wall -Wextra -Werror $flags $opt -I"$src/include" \
+          -I"$src/transports/ivshmem/include" -x c -c - -o "$out/ivshmem_regs$opt.o"
+    external=$($NM -u "$out/ivshmem_regs$opt.o" | awk 'NF==2 && $1=="U" {print $2}' | grep -vE "$allowed" || true)
+    if [ -n "$external" ]; then
+      echo "FAIL: $name $opt: ivshmem_regs.h needs $(echo $external)"
+      status=1
+    fi
     objs=()
     for f in "$src"/libvring/*.c "${extra_src[@]}"; do
       o="$out/$(basename "$f" .c)$opt.o"

@@ -12,7 +12,7 @@
 # targets, input formats and campaign history: docs/FUZZING.md.
 #
 # TARGET is one of split_device packed_device split_driver packed_driver
-# region shm_handshake (default all); SECONDS per target (default 60). Builds in
+# region shm_handshake ivshmem_client (default all); SECONDS per target (default 60). Builds in
 # build-fuzz/ (or VR_FUZZ_BUILD_DIR) with CC=clang. Every target runs with its dictionary, on
 # VR_FUZZ_JOBS workers (default 1); new inputs go to build-fuzz/fuzz/
 # work-<target>/, crashes to build-fuzz/fuzz/crash-<target>/, and after
@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 vr_install_deps clang llvm
 
-targets=(split_device packed_device split_driver packed_driver region shm_handshake)
+targets=(split_device packed_device split_driver packed_driver region shm_handshake ivshmem_client)
 build=${VR_FUZZ_BUILD_DIR:-build-fuzz}
 
 configure() {

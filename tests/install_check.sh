@@ -13,6 +13,12 @@ if [ -f "$build/tools/vringctl/vringctl" ] || [ -f "$build/tools/vringctl" ]; th
   "$work/prefix/bin/vringctl" --version
   "$work/prefix/bin/vringctl" dump --help >/dev/null
 fi
+# vring-ivshmem-server is installed with the library when the ivshmem
+# transport is built, with the host peer's header.
+if [ -f "$build/transports/vring-ivshmem-server" ]; then
+  "$work/prefix/bin/vring-ivshmem-server" --help >/dev/null
+  test -f "$work/prefix/include/vring/ivshmem.h"
+fi
 cmake -S "$src/tests/install_consumer" -B "$work/consumer" \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" >/dev/null

@@ -90,9 +90,12 @@ enum vr_error {
 	VR_EQUEUE = -54,    /**< device's queue unusable: QueueNumMax 0 or
 	                         above the library limit, already ready, or a
 	                         value that did not read back */
-	VR_EDEVICE = -55,   /**< device register out of spec (unknown version,
-	                         features changing or not offered, unknown
-	                         interrupt bits) */
+	VR_EDEVICE = -55,   /**< device out of spec or unusable: a register
+	                         value out of range (unknown version, features
+	                         changing or not offered, unknown interrupt
+	                         bits, a peer id out of range), a missing or
+	                         too small BAR, no interrupt path where one was
+	                         required */
 
 	/* virtio device model (transports/mmio/device): the driver. */
 	VR_EMMIOREG = -56,  /**< register access the device ignores: unknown
