@@ -232,6 +232,27 @@ static void test_virtio_packed_no_event_idx(void **state)
 	rig_down(&r);
 }
 
+/* IN_ORDER on both formats: the back end answers in the order it takes. */
+static void test_virtio_in_order(void **state)
+{
+	static const uint32_t num[2] = {64, 32};
+	const uint64_t offer = TD_OFFER | F(VR_F_IN_ORDER);
+	struct rig r;
+
+	(void)state;
+	rig_up(&r, offer, F(VR_F_IN_ORDER) | F(VR_F_EVENT_IDX), num);
+	assert_true(vr_virtio_features(&r.vd) & F(VR_F_IN_ORDER));
+	exchange(&r, 0, 5000, 16);
+	exchange(&r, 1, 5000, 16);
+	check_clean(&r);
+	rig_down(&r);
+	rig_up(&r, offer, F(VR_F_IN_ORDER) | F(VR_F_RING_PACKED), num);
+	assert_true(vr_virtio_features(&r.vd) & F(VR_F_RING_PACKED));
+	exchange(&r, 0, 5000, 16);
+	check_clean(&r);
+	rig_down(&r);
+}
+
 /* Config space through the driver's generation loop, and a change
  * interrupt on the way. */
 static void test_virtio_config(void **state)
@@ -355,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_virtio_split_event_idx),
 		cmocka_unit_test(test_virtio_packed),
 		cmocka_unit_test(test_virtio_packed_no_event_idx),
+		cmocka_unit_test(test_virtio_in_order),
 		cmocka_unit_test(test_virtio_config),
 		cmocka_unit_test(test_virtio_queue_reset),
 		cmocka_unit_test(test_virtio_needs_reset),
