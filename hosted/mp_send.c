@@ -78,7 +78,9 @@ static void combine(struct vr_mp_sender *mp)
 	 * tail but not yet linked its node; we are the only dequeuer (the
 	 * lock), so the lock-free "__" variant is the right one. */
 	while ((node = __cds_wfcq_dequeue_blocking(&mp->head, &mp->tail)) != NULL) {
-		struct vr_mp_req *r = caa_container_of(node, struct vr_mp_req, node);
+		/* caa_container_of's char * cast trips clang's -Wcast-align. */
+		struct vr_mp_req *r = (struct vr_mp_req *)(void *)
+			((unsigned char *)node - offsetof(struct vr_mp_req, node));
 		int res;
 
 		VR_TSAN_ACQUIRE(r); /* pairs with the release before enqueue */

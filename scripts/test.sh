@@ -62,7 +62,7 @@ run_suite() {
   local name=$1 dir=$2 messages=$3 exclude=$4
   shift 5
   vr_log "[$name] configure and build in $dir"
-  cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 ||
+  cmake -S . -B "$dir" -DVR_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
   cmake --build "$dir" -j "$jobs"
   local log="$dir/ctest.log" rc=0
@@ -102,7 +102,7 @@ run_suite tsan build-tsan "$VR_STRESS_MESSAGES_TSAN" "install|freestanding|model
 fuzz_smoke() {
   local dir=build-fuzz rc=0
   vr_log "[fuzz] configure and build in $dir (clang, libFuzzer)"
-  CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_WERROR=ON \
     -DVR_BUILD_TESTS=OFF -DVR_BUILD_EXAMPLES=OFF -DVR_BUILD_BENCH=OFF \
     -DVR_BUILD_TRANSPORTS=OFF -DVR_BUILD_SHARED=OFF >"$dir.configure.log" 2>&1 &&
     cmake --build "$dir" -j "$jobs" --target fuzz_all ||
