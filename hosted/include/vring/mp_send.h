@@ -22,6 +22,9 @@
  * Order: messages from one thread arrive in the order that thread sent
  * them. Each call returns only when its message is in the ring (or failed),
  * so the caller's buffer may be reused at once.
+ *
+ * Installed with libvring when liburcu-cds was found at build time: link
+ * the CMake target vring::mp, or pkg-config vring-mp.
  */
 #ifndef VRING_MP_SEND_H
 #define VRING_MP_SEND_H
@@ -57,8 +60,11 @@ struct vr_mp_sender {
 int vr_mp_init(struct vr_mp_sender *mp, struct vr_chan *ch, int mode);
 
 /**
- * @brief Send from any thread; same codes as vr_chan_send(). The timeout
- *        covers waiting for room in the ring, not for the other senders.
+ * @brief Send from any thread. The timeout covers waiting for room in the
+ *        ring, not for the other senders.
+ * @return as vr_chan_send(): 0 when the message is queued; after any
+ *         error (VR_ETIMEDOUT, VR_EPEERDEAD, VR_EAGAIN, VR_EMSGSIZE, ...)
+ *         nothing of it was queued; VR_EINVAL (NULL @p mp)
  */
 int vr_mp_send(struct vr_mp_sender *mp, const void *data, size_t len,
 	       uint64_t timeout_ns);
