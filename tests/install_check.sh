@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Install the build into a scratch prefix, then use it as a new user would:
-#  1. the consumer project (tests/install_consumer) with find_package, and
-#     consumer.c with pkg-config, static (vring) and shared (vring-shared);
-#  2. every installed library has its header, archive, CMake target and
+#  1. every installed library has its header, archive, CMake target and
 #     pkg-config module (vring, vring-shm, vring-mp), and the pkg-config
 #     Cflags carry include paths and defines only (no -std=...);
+#  2. the consumer project (tests/install_consumer) with find_package, and
+#     consumer.c with pkg-config, static (vring) and shared (vring-shared);
 #  3. every C snippet of README.md marked
 #       <!-- snippet name=NAME cmake=TARGET[,TARGET] pkg-config=MOD[,MOD] run=HOW -->
 #     compiles and links as printed, both ways: with the CMake line
@@ -33,13 +33,16 @@ if [ -f "$build/tools/vringctl/vringctl" ] || [ -f "$build/tools/vringctl" ]; th
   "$prefix/bin/vringctl" dump --help >/dev/null
 fi
 
-# ---- 2. What is installed: one header, archive, target, module each -------
+# ---- 1. What is installed: one header, archive, target, module each -------
 pcdir=$(find "$prefix" -name vring.pc -printf '%h\n' | head -1)
 [ -n "$pcdir" ] || fail "vring.pc not installed"
 libdir=$(dirname "$pcdir")
 cmakedir=$libdir/cmake/libvring
 export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 have_shm=0 have_mp=0
+# Every problem of this part is listed before the test stops.
+problems=()
+problem() { echo "install check: $*" >&2; problems+=("$*"); }
 # name, build-tree archive, header, CMake target, pkg-config module
 check_lib() {
   local name=$1 built=$2 header=$3 target=$4 module=$5
@@ -47,12 +50,15 @@ check_lib() {
     step "$name was not built here: not checked"
     return 1
   fi
-  test -f "$prefix/include/vring/$header" || fail "$name: vring/$header not installed"
-  test -f "$libdir/$built" || fail "$name: $built not installed in $libdir"
-  test -f "$pcdir/$module.pc" || fail "$name: pkg-config module $module not installed"
+  test -f "$prefix/include/vring/$header" || problem "$name: vring/$header not installed"
+  test -f "$libdir/$built" || problem "$name: $built not installed in $libdir"
   grep -q "vring::${target#vring::}\b" "$cmakedir"/libvringTargets*.cmake ||
-    fail "$name: CMake target $target not exported"
-  pkg-config --exists "$module" || fail "$name: pkg-config $module: $(pkg-config --print-errors --exists "$module" 2>&1)"
+    problem "$name: CMake target $target not exported"
+  if [ ! -f "$pcdir/$module.pc" ]; then
+    problem "$name: pkg-config module $module not installed"
+  elif ! pkg-config --exists "$module"; then
+    problem "$name: pkg-config $module: $(pkg-config --print-errors --exists "$module" 2>&1)"
+  fi
   return 0
 }
 check_lib "the core" libvring.a vring.h vring::vring_static vring
@@ -64,10 +70,11 @@ for pc in "$pcdir"/*.pc; do
   for w in $(pkg-config --cflags "$m"); do
     case $w in
       -I*|-D*) ;;
-      *) fail "pkg-config --cflags $m has '$w': only -I and -D belong there" ;;
+      *) problem "pkg-config --cflags $m has '$w': only -I and -D belong there" ;;
     esac
   done
 done
+[ ${#problems[@]} -eq 0 ] || fail "${#problems[@]} packaging problem(s), listed above"
 step "modules $(cd "$pcdir" && ls -- *.pc | tr '\n' ' ')with include-only Cflags"
 
 # The binary needs no libvring.so: CMake's vring::vring and pkg-config's
@@ -78,7 +85,7 @@ static_only() {
   fi
 }
 
-# ---- 1. The consumer project ----------------------------------------------
+# ---- 2. The consumer project ----------------------------------------------
 cmake -S "$src/tests/install_consumer" -B "$work/consumer" \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" >/dev/null
