@@ -114,7 +114,7 @@ static int parse_u32(const char *key, const char *val, uint32_t *out)
 int vl_policy_parse(const char *spec, struct vl_policy *p)
 {
 	char buf[256], *colon, *kv, *save = NULL;
-	uint32_t adapt;
+	uint32_t adapt = 0; /* gcc -O3: maybe-uninitialized */
 
 	if (strlen(spec) >= sizeof(buf)) {
 		fprintf(stderr, VL_PROG ": policy spec too long: %s\n", spec);

@@ -34,17 +34,19 @@
  * Was it queued? Every send call (vr_chan_send, vr_chan_send_reserve,
  * vr_chan_send_commit, and vr_mp_send) either queues the whole message and
  * returns 0 (or a token), or queues nothing and returns a negative code:
- * after VR_ETIMEDOUT, VR_EAGAIN, VR_EPEERDEAD, VR_EMSGSIZE, VR_EINVAL,
- * VR_EBROKEN or a protocol error nothing of the message is in the ring, and
- * the caller still owns its data (send it again, after vr_chan_reset() for a
- * dead peer). A send that returned 0 on the driver stays in flight until the
- * device acknowledges it, a reset resubmits it if the device dies first,
- * and vr_chan_drain() waits for it; the driver's send does not wait for the
- * device, so it may return 0 while the device is already dead (the next
- * blocking call reports VR_EPEERDEAD). A device's send that returned 0 lies
- * in the driver's buffer; once published (at once, or with the rest of its
- * batch under a batching policy: vr_chan_flush(), vr_chan_drain()) it
- * survives the device's death.
+ * after VR_ETIMEDOUT, VR_EAGAIN, VR_EPEERDEAD, VR_EMSGSIZE, VR_EINVAL or
+ * VR_EBROKEN nothing of the message is in the ring, and the caller still
+ * owns its data (send it again, after vr_chan_reset() for a dead peer). A
+ * protocol error breaks the channel; the driver's vr_chan_reset() then
+ * resubmits every message not acknowledged, which may include the one whose
+ * send reported the error. A send that returned 0 on the driver stays in
+ * flight until the device acknowledges it, a reset resubmits it if the
+ * device dies first, and vr_chan_drain() waits for it; the driver's send
+ * does not wait for the device, so it may return 0 while the device is
+ * already dead (the next blocking call reports VR_EPEERDEAD). A device's
+ * send that returned 0 lies in the driver's buffer; once published (at
+ * once, or with the rest of its batch under a batching policy:
+ * vr_chan_flush(), vr_chan_drain()) it survives the device's death.
  *
  * Threads: one thread per channel object for each direction at most: one
  * thread may send while another receives (they touch different queues),
@@ -362,7 +364,8 @@ int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
  * Blocks (up to @p timeout_ns) only for room: a free pool buffer on the
  * driver, an empty buffer from the driver on the device. Returns 0 once the
  * message is queued, without waiting for the peer to take it (see
- * vr_chan_drain()). Every error below means that nothing was queued.
+ * vr_chan_drain()). Every error below but a protocol error means that
+ * nothing was queued (see "Was it queued?" above).
  * @return 0 (queued); VR_EMSGSIZE (len above vr_chan_max_msg(); device:
  *         above the driver's buffer); VR_EINVAL (len 0, NULL); VR_EAGAIN
  *         (timeout 0 and no room); VR_ETIMEDOUT (no room in time: not
