@@ -37,8 +37,9 @@ const char *const vl_default_loads[] = {"single", "paced-10k", "paced-100k",
 static int builtin(const char *name, struct vl_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->base, sizeof(p->base), "%s", name);
+	/* At most 31 characters (gcc -Os: -Wformat-truncation). */
+	snprintf(p->name, sizeof(p->name), "%.31s", name);
+	snprintf(p->base, sizeof(p->base), "%.31s", name);
 	p->notify.mode = VR_NOTIFY_AS_ASKED;
 	p->wait.mode = VR_WAIT_BLOCK;
 	if (strcmp(name, "notify-always") == 0) {
