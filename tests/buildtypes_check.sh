@@ -40,7 +40,10 @@ for cc in $compilers; do
     log="$dir.log"
     start=$(date +%s)
     rm -rf "$dir"
-    if ! CC=$cc cmake -S "$src" -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE="$bt" \
+    # The C++ header test with the matching C++ compiler, where there is one.
+    cxx=${cc/gcc/g++}; cxx=${cxx/clang/clang++}
+    command -v "$cxx" >/dev/null 2>&1 || cxx=c++
+    if ! CC=$cc CXX=$cxx cmake -S "$src" -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE="$bt" \
          -DVR_WERROR=ON -DVR_BUILD_SHARED=OFF -DVR_BUILD_EXAMPLES=OFF \
          -DVR_BUILD_BENCH=OFF -DVR_BUILD_FUZZ=OFF >"$log" 2>&1; then
       echo "buildtypes: $cc $bt: configure FAILED" >&2
