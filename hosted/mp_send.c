@@ -134,3 +134,19 @@ int vr_mp_send(struct vr_mp_sender *mp, const void *data, size_t len,
 		sched_yield();
 	}
 }
+
+int vr_mp_drain(struct vr_mp_sender *mp, uint64_t timeout_ns)
+{
+	int res;
+
+	if (!mp)
+		return VR_EINVAL;
+	pthread_mutex_lock(&mp->lock);
+	/* Requests already queued go out first: their senders' calls may
+	 * have begun before this one. */
+	if (mp->mode == VR_MP_COMBINING)
+		combine(mp);
+	res = vr_chan_drain(mp->ch, timeout_ns);
+	pthread_mutex_unlock(&mp->lock);
+	return res;
+}

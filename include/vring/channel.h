@@ -415,7 +415,7 @@ int vr_chan_send_commit(struct vr_chan *ch, int token, uint32_t len);
  * (up to @p timeout_ns, as the TX queue's wait policy says) until the
  * device has returned every sent message's buffer used. Call it from the
  * thread that sends (it collects acknowledgements, as a send does); with a
- * struct vr_mp_sender, while no thread sends. Messages reserved but not
+ * struct vr_mp_sender, call vr_mp_drain() instead. Messages reserved but not
  * committed are not waited for. Device: its messages are delivered once
  * published (they lie in the driver's buffers, and the driver keeps them
  * if the device dies), so it publishes what batching holds back, rings the

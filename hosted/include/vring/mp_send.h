@@ -69,6 +69,17 @@ int vr_mp_init(struct vr_mp_sender *mp, struct vr_chan *ch, int mode);
 int vr_mp_send(struct vr_mp_sender *mp, const void *data, size_t len,
 	       uint64_t timeout_ns);
 
+/**
+ * @brief vr_chan_drain() for a channel many threads send on, from any
+ *        thread: waits until every message whose vr_mp_send() returned
+ *        before this call began is acknowledged (requests queued by
+ *        senders still in their call are sent first and waited for too).
+ *        The other senders wait while it drains.
+ * @return as vr_chan_drain(): 0; VR_EAGAIN; VR_ETIMEDOUT; VR_EPEERDEAD;
+ *         VR_EBROKEN; a protocol error; VR_EINVAL (NULL @p mp)
+ */
+int vr_mp_drain(struct vr_mp_sender *mp, uint64_t timeout_ns);
+
 /** @brief Release the sender (no call may be in progress). */
 void vr_mp_destroy(struct vr_mp_sender *mp);
 
