@@ -78,7 +78,9 @@ static void combine(struct vr_mp_sender *mp)
 	 * tail but not yet linked its node; we are the only dequeuer (the
 	 * lock), so the lock-free "__" variant is the right one. */
 	while ((node = __cds_wfcq_dequeue_blocking(&mp->head, &mp->tail)) != NULL) {
-		struct vr_mp_req *r = caa_container_of(node, struct vr_mp_req, node);
+		/* caa_container_of's char * cast trips clang's -Wcast-align. */
+		struct vr_mp_req *r = (struct vr_mp_req *)(void *)
+			((unsigned char *)node - offsetof(struct vr_mp_req, node));
 		int res;
 
 		VR_TSAN_ACQUIRE(r); /* pairs with the release before enqueue */
@@ -131,4 +133,20 @@ int vr_mp_send(struct vr_mp_sender *mp, const void *data, size_t len,
 		spins = 0;
 		sched_yield();
 	}
+}
+
+int vr_mp_drain(struct vr_mp_sender *mp, uint64_t timeout_ns)
+{
+	int res;
+
+	if (!mp)
+		return VR_EINVAL;
+	pthread_mutex_lock(&mp->lock);
+	/* Requests already queued go out first: their senders' calls may
+	 * have begun before this one. */
+	if (mp->mode == VR_MP_COMBINING)
+		combine(mp);
+	res = vr_chan_drain(mp->ch, timeout_ns);
+	pthread_mutex_unlock(&mp->lock);
+	return res;
 }

@@ -874,6 +874,44 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 	return r == VR_ESTATE ? VR_EINVAL : (r ? vr__chan_break(ch, r) : 0);
 }
 
+/* ---- Drain ------------------------------------------------------------------- */
+
+/* Driver: collect acknowledgements; 1 once no sent message is waiting for
+ * one (reserved but uncommitted buffers are not sent). */
+static int look_drained(struct vr_chan *ch, uint32_t q, void *arg)
+{
+	uint32_t i;
+	int r;
+
+	(void)q;
+	(void)arg;
+	r = drv_reclaim_tx(ch);
+	if (r)
+		return r;
+	for (i = 0; i < ch->tx_bufs; i++)
+		if (ch->buf[i].state == BUF_INFLIGHT || ch->buf[i].state == BUF_RESENT)
+			return 0;
+	return 1;
+}
+
+int vr_chan_drain(struct vr_chan *ch, uint64_t timeout_ns)
+{
+	int r = usable(ch);
+
+	if (r)
+		return r;
+	if (!vr__chan_is_driver(ch)) {
+		/* The device's messages are delivered once published (they lie
+		 * in the driver's buffers): publish the batch, ring what is
+		 * owed. */
+		vr__chan_flush_queue(ch, VR_CHAN_RX);
+		return broken_of(ch) ? VR_EBROKEN : 0;
+	}
+	/* What is batched cannot be acknowledged: out with it first. */
+	vr__chan_flush_queue(ch, VR_CHAN_TX);
+	return vr__chan_wait_for(ch, VR_CHAN_TX, timeout_ns, look_drained, NULL);
+}
+
 static uint64_t both(const struct vr_chan *ch, enum vr_region_stat which)
 {
 	return vr__chan_peek(&ch->qs[0].c[which]) + vr__chan_peek(&ch->qs[1].c[which]);

@@ -41,7 +41,7 @@ EOF
 fi
 
 vr_install_deps
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build.configure.log 2>&1 ||
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVR_WERROR=ON >build.configure.log 2>&1 ||
   { cat build.configure.log; exit 1; }
 
 # Configured only where the transport builds (examples/aaos_rtos).

@@ -155,11 +155,133 @@ static void test_measure_modes(void **state)
 	       "mutex %.0f msg/s, ratio %.2f\n", SENDERS, comb, mtx, comb / mtx);
 }
 
+/* ---- vr_mp_drain while the others send ------------------------------------- */
+
+struct taker {
+	struct end *e;
+	uint32_t expect_total;
+	uint32_t taken[SENDERS]; /* counted before the release that acks */
+	int err;
+};
+
+static void *take_thread(void *arg)
+{
+	struct taker *t = arg;
+	uint32_t got;
+
+	for (got = 0; got < t->expect_total; got++) {
+		struct vr_chan_msg m;
+		uint32_t msg[4];
+		int n = vr_chan_recv_borrow(&t->e->ch, &m, 10000 * MS);
+
+		if (n != (int)sizeof(msg)) {
+			t->err = n < 0 ? n : -1000;
+			return NULL;
+		}
+		memcpy(msg, m.data, sizeof(msg));
+		if (msg[0] >= SENDERS) {
+			t->err = -1001;
+			return NULL;
+		}
+		__atomic_fetch_add(&t->taken[msg[0]], 1, __ATOMIC_RELEASE);
+		if (vr_chan_recv_release(&t->e->ch, &m)) {
+			t->err = -1002;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+struct drainer {
+	struct vr_mp_sender *mp;
+	struct taker *t;
+	uint32_t id, count, drains;
+	int err;
+};
+
+/* Sends, and drains every 16 messages: a drain that returned has seen
+ * every message this thread sent acknowledged. */
+static void *drain_thread(void *arg)
+{
+	struct drainer *d = arg;
+	uint32_t i, msg[4] = {0};
+
+	for (i = 0; i < d->count; i++) {
+		msg[0] = d->id;
+		msg[1] = i;
+		d->err = vr_mp_send(d->mp, msg, sizeof(msg), 10000 * MS);
+		if (d->err)
+			return NULL;
+		if (i % 16 == 15) {
+			d->err = vr_mp_drain(d->mp, 10000 * MS);
+			if (d->err)
+				return NULL;
+			d->drains++;
+			if (__atomic_load_n(&d->t->taken[d->id], __ATOMIC_ACQUIRE) < i + 1) {
+				d->err = -2000; /* returned before its messages were acked */
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void drain_run(uint32_t format, int mode)
+{
+	struct loop *l = loop_new(format, 16, 64, 16, VR_FEATURE(VR_F_EVENT_IDX));
+	struct end d = {0}, v = {0};
+	struct vr_mp_sender mp;
+	struct drainer dr[SENDERS];
+	struct taker t;
+	pthread_t th[SENDERS], tt;
+	int i;
+
+	assert_int_equal(end_open(&d, l, VR_ROLE_DRIVER, VR_FEATURE(VR_F_EVENT_IDX)), 0);
+	assert_int_equal(end_open(&v, l, VR_ROLE_DEVICE, VR_FEATURE(VR_F_EVENT_IDX)), 0);
+	assert_int_equal(vr_mp_init(&mp, &d.ch, mode), 0);
+	assert_int_equal(vr_mp_drain(NULL, 0), VR_EINVAL);
+	assert_int_equal(vr_mp_drain(&mp, 0), 0); /* nothing sent */
+	memset(&t, 0, sizeof(t));
+	t.e = &v;
+	t.expect_total = SENDERS * 400;
+	assert_int_equal(pthread_create(&tt, NULL, take_thread, &t), 0);
+	for (i = 0; i < SENDERS; i++) {
+		memset(&dr[i], 0, sizeof(dr[i]));
+		dr[i].mp = &mp;
+		dr[i].t = &t;
+		dr[i].id = (uint32_t)i;
+		dr[i].count = 400;
+		assert_int_equal(pthread_create(&th[i], NULL, drain_thread, &dr[i]), 0);
+	}
+	for (i = 0; i < SENDERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(dr[i].err, 0);
+		assert_int_equal(dr[i].drains, 400 / 16);
+	}
+	pthread_join(tt, NULL);
+	assert_int_equal(t.err, 0);
+	assert_int_equal(vr_mp_drain(&mp, 0), 0);
+	vr_mp_destroy(&mp);
+	free(d.state);
+	free(v.state);
+	loop_free(l);
+}
+
+static void test_drain_while_sending(void **state)
+{
+	(void)state;
+	drain_run(VR_FORMAT_SPLIT, VR_MP_COMBINING);
+	drain_run(VR_FORMAT_SPLIT, VR_MP_MUTEX);
+	drain_run(VR_FORMAT_PACKED, VR_MP_COMBINING);
+	drain_run(VR_FORMAT_PACKED, VR_MP_MUTEX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_arrive_in_order),
 		cmocka_unit_test(test_measure_modes),
+		cmocka_unit_test(test_drain_while_sending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

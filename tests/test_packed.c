@@ -1078,7 +1078,7 @@ static void test_indirect(void **state)
 	}
 	memcpy(fx_ptr(&f, s[0].addr), "0123456789", 10);
 	assert_int_equal(vr_packed_drv_add_indirect(&f.pdrv, s, 2, 2,
-						    (struct vr_packed_desc *)((char *)table + 8),
+						    (struct vr_packed_desc *)(void *)((char *)table + 8),
 						    taddr + 8, NULL), VR_EINVAL);
 	id = vr_packed_drv_add_indirect(&f.pdrv, s, 2, 2, table, taddr, cookie_of(5));
 	assert_int_equal(id, 0);

@@ -357,6 +357,7 @@ static void test_region_agrees(void **state)
 	char err[ERR];
 
 	(void)state;
+	memset(&got, 0, sizeof(got)); /* gcc -O3: maybe-uninitialized */
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.queue_count = 2;
 	cfg.queue[0].size = 16;

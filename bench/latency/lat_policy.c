@@ -37,8 +37,9 @@ const char *const vl_default_loads[] = {"single", "paced-10k", "paced-100k",
 static int builtin(const char *name, struct vl_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->base, sizeof(p->base), "%s", name);
+	/* At most 31 characters (gcc -Os: -Wformat-truncation). */
+	snprintf(p->name, sizeof(p->name), "%.31s", name);
+	snprintf(p->base, sizeof(p->base), "%.31s", name);
 	p->notify.mode = VR_NOTIFY_AS_ASKED;
 	p->wait.mode = VR_WAIT_BLOCK;
 	if (strcmp(name, "notify-always") == 0) {
@@ -114,7 +115,7 @@ static int parse_u32(const char *key, const char *val, uint32_t *out)
 int vl_policy_parse(const char *spec, struct vl_policy *p)
 {
 	char buf[256], *colon, *kv, *save = NULL;
-	uint32_t adapt;
+	uint32_t adapt = 0; /* gcc -O3: maybe-uninitialized */
 
 	if (strlen(spec) >= sizeof(buf)) {
 		fprintf(stderr, VL_PROG ": policy spec too long: %s\n", spec);

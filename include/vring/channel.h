@@ -31,9 +31,27 @@
  * twice; an unacknowledged one may reach the device twice if the old device
  * took it but died before returning it.
  *
+ * Was it queued? Every send call (vr_chan_send, vr_chan_send_reserve,
+ * vr_chan_send_commit, and vr_mp_send) either queues the whole message and
+ * returns 0 (or a token), or queues nothing and returns a negative code:
+ * after VR_ETIMEDOUT, VR_EAGAIN, VR_EPEERDEAD, VR_EMSGSIZE, VR_EINVAL or
+ * VR_EBROKEN nothing of the message is in the ring, and the caller still
+ * owns its data (send it again, after vr_chan_reset() for a dead peer). A
+ * protocol error breaks the channel; the driver's vr_chan_reset() then
+ * resubmits every message not acknowledged, which may include the one whose
+ * send reported the error. A send that returned 0 on the driver stays in
+ * flight until the device acknowledges it, a reset resubmits it if the
+ * device dies first, and vr_chan_drain() waits for it; the driver's send
+ * does not wait for the device, so it may return 0 while the device is
+ * already dead (the next blocking call reports VR_EPEERDEAD). A device's
+ * send that returned 0 lies in the driver's buffer; once published (at
+ * once, or with the rest of its batch under a batching policy:
+ * vr_chan_flush(), vr_chan_drain()) it survives the device's death.
+ *
  * Threads: one thread per channel object for each direction at most: one
  * thread may send while another receives (they touch different queues),
- * but two senders need the multi-producer front end (transports/mp_send).
+ * but two senders need the multi-producer sender, struct vr_mp_sender in
+ * <vring/mp_send.h> (hosted/; CMake target vring::mp, pkg-config vring-mp).
  * The ring core stays freestanding: this file uses only memcpy.
  */
 #ifndef VRING_CHANNEL_H
@@ -342,10 +360,19 @@ int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
 
 /**
  * @brief Send @p len bytes (copied into a buffer of the region).
- * @return 0; VR_EMSGSIZE (len above vr_chan_max_msg(); nothing sent);
- *         VR_EINVAL (len 0); VR_EAGAIN (timeout 0 and no room);
- *         VR_ETIMEDOUT; VR_EPEERDEAD; a protocol error (the channel is
- *         broken: the peer violated the ring protocol)
+ *
+ * Blocks (up to @p timeout_ns) only for room: a free pool buffer on the
+ * driver, an empty buffer from the driver on the device. Returns 0 once the
+ * message is queued, without waiting for the peer to take it (see
+ * vr_chan_drain()). Every error below but a protocol error means that
+ * nothing was queued (see "Was it queued?" above).
+ * @return 0 (queued); VR_EMSGSIZE (len above vr_chan_max_msg(); device:
+ *         above the driver's buffer); VR_EINVAL (len 0, NULL); VR_EAGAIN
+ *         (timeout 0 and no room); VR_ETIMEDOUT (no room in time: not
+ *         queued); VR_EPEERDEAD (peer gone while waiting for room, or
+ *         device: the driver started a new session; not queued);
+ *         VR_EBROKEN; a protocol error (the channel is broken: the peer
+ *         violated the ring protocol)
  */
 int vr_chan_send(struct vr_chan *ch, const void *data, size_t len,
 		 uint64_t timeout_ns);
@@ -361,6 +388,8 @@ int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap,
 
 /**
  * @brief Zero-copy send, step 1: get a buffer in the region to fill.
+ * Nothing is queued until vr_chan_send_commit(); after an error (as
+ * vr_chan_send(): VR_ETIMEDOUT, VR_EPEERDEAD, ...) no buffer was reserved.
  * @param buf receives the buffer; @p cap its size
  * @return a token (>= 0) for commit; errors as vr_chan_send()
  */
@@ -369,10 +398,36 @@ int vr_chan_send_reserve(struct vr_chan *ch, void **buf, uint32_t *cap,
 
 /**
  * @brief Zero-copy send, step 2: send the first @p len bytes of the
- *        reserved buffer (len 0 gives the buffer back unsent).
- * @return 0; VR_EMSGSIZE (len above cap); VR_EINVAL (bad token)
+ *        reserved buffer (len 0 gives the buffer back unsent). Never
+ *        blocks: it returns neither VR_ETIMEDOUT nor, on the driver,
+ *        VR_EPEERDEAD.
+ * @return 0 (queued); VR_EMSGSIZE (len above cap: not queued, the buffer
+ *         stays reserved); VR_EINVAL (bad token); VR_EBROKEN; device:
+ *         VR_EPEERDEAD (the driver started a new session: not queued, the
+ *         buffer belongs to the old session)
  */
 int vr_chan_send_commit(struct vr_chan *ch, int token, uint32_t len);
+
+/**
+ * @brief Wait until every message this end sent has been acknowledged.
+ *
+ * Driver: publishes what its batching policy still holds back, then waits
+ * (up to @p timeout_ns, as the TX queue's wait policy says) until the
+ * device has returned every sent message's buffer used. Call it from the
+ * thread that sends (it collects acknowledgements, as a send does); with a
+ * struct vr_mp_sender, call vr_mp_drain() instead. Messages reserved but not
+ * committed are not waited for. Device: its messages are delivered once
+ * published (they lie in the driver's buffers, and the driver keeps them
+ * if the device dies), so it publishes what batching holds back, rings the
+ * doorbells owed and returns 0 without waiting.
+ * @return 0 (nothing left unacknowledged); VR_EAGAIN (timeout 0, some
+ *         still unacknowledged); VR_ETIMEDOUT (some still unacknowledged
+ *         at the timeout); VR_EPEERDEAD (the device died with messages
+ *         unacknowledged: vr_chan_reset() resubmits them; device: the
+ *         driver started a new session); VR_EINVAL; VR_EBROKEN; a protocol
+ *         error
+ */
+int vr_chan_drain(struct vr_chan *ch, uint64_t timeout_ns);
 
 /**
  * @brief Zero-copy receive: lend the next message where it lies in the

@@ -5,6 +5,7 @@
 # Packages the build and the default test run need.
 VR_PACKAGES=(
   build-essential cmake pkg-config g++
+  ninja-build # the buildtypes test builds its eight trees with Ninja
   libcmocka-dev
   libbenchmark-dev libck-dev liburcu-dev
   linux-libc-dev

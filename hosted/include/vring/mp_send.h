@@ -22,6 +22,9 @@
  * Order: messages from one thread arrive in the order that thread sent
  * them. Each call returns only when its message is in the ring (or failed),
  * so the caller's buffer may be reused at once.
+ *
+ * Installed with libvring when liburcu-cds was found at build time: link
+ * the CMake target vring::mp, or pkg-config vring-mp.
  */
 #ifndef VRING_MP_SEND_H
 #define VRING_MP_SEND_H
@@ -57,11 +60,25 @@ struct vr_mp_sender {
 int vr_mp_init(struct vr_mp_sender *mp, struct vr_chan *ch, int mode);
 
 /**
- * @brief Send from any thread; same codes as vr_chan_send(). The timeout
- *        covers waiting for room in the ring, not for the other senders.
+ * @brief Send from any thread. The timeout covers waiting for room in the
+ *        ring, not for the other senders.
+ * @return as vr_chan_send(): 0 when the message is queued; after any
+ *         error (VR_ETIMEDOUT, VR_EPEERDEAD, VR_EAGAIN, VR_EMSGSIZE, ...)
+ *         nothing of it was queued; VR_EINVAL (NULL @p mp)
  */
 int vr_mp_send(struct vr_mp_sender *mp, const void *data, size_t len,
 	       uint64_t timeout_ns);
+
+/**
+ * @brief vr_chan_drain() for a channel many threads send on, from any
+ *        thread: waits until every message whose vr_mp_send() returned
+ *        before this call began is acknowledged (requests queued by
+ *        senders still in their call are sent first and waited for too).
+ *        The other senders wait while it drains.
+ * @return as vr_chan_drain(): 0; VR_EAGAIN; VR_ETIMEDOUT; VR_EPEERDEAD;
+ *         VR_EBROKEN; a protocol error; VR_EINVAL (NULL @p mp)
+ */
+int vr_mp_drain(struct vr_mp_sender *mp, uint64_t timeout_ns);
 
 /** @brief Release the sender (no call may be in progress). */
 void vr_mp_destroy(struct vr_mp_sender *mp);
