@@ -15,8 +15,11 @@
  * commands ("START_ADAS_PROCESSING\n", as `echo` writes them) arrive split
  * and merged arbitrarily; garbage is skipped (the parser resynchronises).
  * Each request is executed and answered: Ack or Telemetry for frames, an
- * "OK ..."/"ERR ..." line for text. The local text command POWER_OFF makes
- * it answer, print its counters and power off through PSCI.
+ * "OK ..."/"ERR ..." line for text. Local text commands: POLLING_ON and
+ * POLLING_OFF switch between interrupt-driven service (the default) and the
+ * polling fallback (the device's line masked at the GIC, the rings looked at
+ * in a loop); POWER_OFF makes it answer, print its counters and power off
+ * through PSCI.
  *
  * Everything it prints goes to the PL011 UART, one "rtos: " line per event.
  */
@@ -174,6 +177,7 @@ static struct vr_vcon_port *port;
 static struct {
 	uint64_t irqs, spurious, rx_msgs, rx_bytes, tx_msgs, tx_bytes;
 	uint64_t requests, texts, refused, tx_full;
+	uint64_t polled; /* frames and lines handled in polling mode */
 } ctr;
 
 void bm_irq(void)
@@ -462,19 +466,37 @@ static void execute(const vrmsg_Envelope *q, vrmsg_Envelope *a)
 	}
 }
 
-static bool is_power_off(const struct vr_frame *f)
+/* Is the text line @f the local command @cmd (trailing blanks ignored)? */
+static bool is_local(const struct vr_frame *f, const char *cmd)
 {
-	static const char cmd[] = "POWER_OFF";
-	uint32_t i, n = f->len;
+	uint32_t i, n = f->len, len = 0;
 
+	while (cmd[len])
+		len++;
 	while (n && (f->payload[n - 1] == ' ' || f->payload[n - 1] == '\t'))
 		n--;
-	if (n != sizeof(cmd) - 1)
+	if (f->kind != VR_FRAME_KIND_TEXT || n != len)
 		return false;
 	for (i = 0; i < n; i++)
 		if (f->payload[i] != (uint8_t)cmd[i])
 			return false;
 	return true;
+}
+
+static bool polling;
+
+/* The polling fallback: the line masked at the GIC, nobody asks for
+ * interrupts, the main loop looks at the rings. Control messages are then
+ * taken by the loop too. */
+static void set_polling(bool on)
+{
+	uint32_t bank = 4u * (intid / 32u), bit = 1u << (intid % 32u);
+
+	polling = on;
+	w32(GICD_BASE + (on ? 0x180u : 0x100u) + bank, bit); /* ICENABLER / ISENABLER */
+	if (on)
+		vr_virtio_queue_suppress(&port->rx);
+	puts_uart(on ? "rtos: polling mode (interrupt masked)\n" : "rtos: interrupt mode\n");
 }
 
 static void handle(const struct vr_frame *f)
@@ -483,13 +505,23 @@ static void handle(const struct vr_frame *f)
 	vrmsg_Envelope q, a;
 	int n, err;
 
-	if (f->kind == VR_FRAME_KIND_TEXT && is_power_off(f)) {
+	if (is_local(f, "POWER_OFF")) {
 		static const uint8_t bye[] = "\nOK POWER_OFF\n";
 
 		send_bytes(bye, sizeof(bye) - 1);
 		quit = true;
 		return;
 	}
+	if (is_local(f, "POLLING_ON") || is_local(f, "POLLING_OFF")) {
+		static const uint8_t on[] = "\nOK POLLING_ON\n", off[] = "\nOK POLLING_OFF\n";
+		bool want = is_local(f, "POLLING_ON");
+
+		set_polling(want);
+		send_bytes(want ? on : off, (uint32_t)(want ? sizeof(on) : sizeof(off)) - 1);
+		return;
+	}
+	if (polling)
+		ctr.polled++;
 	err = vr_msgpb_request(f, &q);
 	if (f->kind == VR_FRAME_KIND_TEXT) {
 		ctr.texts++;
@@ -607,6 +639,15 @@ static void serve(void)
 				handle(&f);
 			}
 			idle_since = ticks();
+		} else if (polling) {
+			/* The fallback: the control queue by hand, then look
+			 * again at once. */
+			int r = vr_vcon_control(&con);
+
+			if (r < 0)
+				ctrl_err = r;
+			else
+				ctrl_events |= (unsigned)r;
 		} else if (vr_virtio_queue_arm(&port->rx) == 0 && !ctrl_err) {
 			/* Nothing waiting and the interrupt asked for: sleep
 			 * until it (or the 50 ms resync tick) comes. */
@@ -651,6 +692,8 @@ int main(void)
 	put_dec(st.bytes_dropped);
 	puts_uart(" irqs ");
 	put_dec(ctr.irqs);
+	puts_uart(" polled ");
+	put_dec(ctr.polled);
 	puts_uart("\n");
 	puts_uart("rtos: power off\n");
 	return 0;

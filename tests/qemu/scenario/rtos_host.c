@@ -13,7 +13,9 @@
  *   3. garbage, truncated frames, an inflated length and a bit flip written
  *      between valid commands: the RTOS resynchronises, rejects them, and
  *      the next command is answered;
- *   4. POWER_OFF: the image prints its counters and QEMU exits 0.
+ *   4. POLLING_ON, N/4 typed commands served by the polling fallback,
+ *      POLLING_OFF;
+ *   5. POWER_OFF: the image prints its counters and QEMU exits 0.
  *
  *   rtos_host --image ELF [--packed] [--commands N] [--qemu PATH]
  */
@@ -71,7 +73,7 @@ static void cleanup(void)
 static void show_uart(unsigned commands)
 {
 	char line[512];
-	unsigned long long req = 0, dropped = 0;
+	unsigned long long req = 0, dropped = 0, polled = 0;
 	bool counters = false;
 	FILE *f = fopen(uart, "r");
 
@@ -82,17 +84,22 @@ static void show_uart(unsigned commands)
 	while (fgets(line, sizeof(line), f)) {
 		const char *c = strstr(line, "rtos: counters requests ");
 		const char *d = strstr(line, " dropped_bytes ");
+		const char *q = strstr(line, " polled ");
 
 		printf("   | %s", line);
 		if (c && d) {
 			counters = true;
 			req = strtoull(c + strlen("rtos: counters requests "), NULL, 10);
 			dropped = strtoull(d + strlen(" dropped_bytes "), NULL, 10);
+			polled = q ? strtoull(q + strlen(" polled "), NULL, 10) : 0;
 		}
 	}
 	fclose(f);
 	CHECK(counters, "the image printed no counters");
-	CHECK(req == commands + 4, "the image counted %llu requests, not %u", req, commands + 4);
+	CHECK(req == commands + commands / 4 + 4, "the image counted %llu requests, not %u", req,
+	      commands + commands / 4 + 4);
+	/* Every command of the polling phase was served by the fallback. */
+	CHECK(polled == commands / 4, "%llu served in polling mode, not %u", polled, commands / 4);
 	CHECK(dropped >= 10, "the image's parser dropped only %llu garbage bytes", dropped);
 }
 
@@ -173,6 +180,9 @@ int main(int argc, char **argv)
 		sc_text(p, "SET_SENSOR_GAIN_HIGH", TIMEOUT_MS);
 		CHECK(sc_typed(p, commands, TIMEOUT_MS) == commands, "typed commands");
 		sc_garbage(p, TIMEOUT_MS);
+		sc_text(p, "POLLING_ON", TIMEOUT_MS);
+		CHECK(sc_typed(p, commands / 4, TIMEOUT_MS) == commands / 4, "typed commands, polling");
+		sc_text(p, "POLLING_OFF", TIMEOUT_MS);
 		sc_text(p, "POWER_OFF", TIMEOUT_MS);
 		vr_msg_close(p);
 	}
