@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rtos_min: the smallest useful libvring program for a microcontroller. The
+ * device end of a channel over a region at a fixed address (the other side,
+ * the driver, laid it out: an application core, another VM), with a polled
+ * transport: no doorbells, a tick counter for timeouts. It echoes every
+ * message back. Built for Cortex-M4 and Cortex-R5 by scripts/size.sh (and
+ * the ctest size_rtos_min), which report what it costs in flash.
+ *
+ * A board port replaces three things: REGION_BASE/REGION_LEN (where the
+ * shared memory is), now_ns() (a hardware timer), and, with doorbells, the
+ * notify/wait ops (an interrupt line each way instead of polling).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vring/channel.h>
+#include <vring/vring.h>
+
+#ifndef REGION_BASE
+#define REGION_BASE 0x20010000u /* shared SRAM, as a linker script or MPU sets it */
+#endif
+#ifndef REGION_LEN
+#define REGION_LEN 0x8000u
+#endif
+
+int main(void);
+
+/* A free-running tick; a board reads its timer here (SysTick, the generic
+ * timer). Each call advances it so a polled wait always ends. */
+static uint64_t ticks_ns;
+
+static uint64_t now_ns(struct vr_transport *t)
+{
+	(void)t;
+	ticks_ns += 1000u;
+	return ticks_ns;
+}
+
+/* Polled transport: nothing to ring, and a wait is one look at the clock
+ * (the channel polls its rings around it). */
+static int notify(struct vr_transport *t, uint32_t q)
+{
+	(void)t;
+	return q < 2 ? 0 : VR_EINVAL;
+}
+
+static int wait(struct vr_transport *t, uint32_t q, uint64_t timeout_ns)
+{
+	(void)t;
+	if (q >= 2)
+		return VR_EINVAL;
+	return timeout_ns == 0 ? VR_ETIMEDOUT : 0;
+}
+
+static int peer_state(struct vr_transport *t)
+{
+	(void)t;
+	return VR_PEER_ALIVE; /* a real port reads the peer's heartbeat */
+}
+
+static const struct vr_transport_ops polled_ops = {notify, wait, peer_state, now_ns};
+
+static struct vr_transport transport;
+static struct vr_chan chan;
+static uint64_t chan_state[512];
+static unsigned char msg[256];
+
+int main(void)
+{
+	struct vr_chan_cfg cfg = {0, 0, 0};
+	int n;
+
+	transport.ops = &polled_ops;
+	transport.region = (void *)(uintptr_t)REGION_BASE;
+	transport.region_len = REGION_LEN;
+	transport.role = VR_ROLE_DEVICE;
+	transport.flags = VR_TRANSPORT_POLLING;
+	if (vr_chan_state_size(&transport) > sizeof(chan_state))
+		return 1;
+	/* The driver lays the region out; wait until it is there. */
+	while (vr_chan_open(&chan, &transport, &cfg, chan_state, sizeof(chan_state)) != 0)
+		;
+	for (;;) {
+		n = vr_chan_recv(&chan, msg, sizeof(msg), 1000000u);
+		if (n > 0)
+			(void)vr_chan_send(&chan, msg, (size_t)n, 1000000u);
+		else if (n == VR_EPEERDEAD || vr_is_protocol_error(n))
+			(void)vr_chan_reset(&chan);
+	}
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# What libvring costs in flash on a microcontroller: builds the programs of
+# examples/rtos_min with arm-none-eabi-gcc (-Os, -ffunction-sections,
+# --gc-sections, no C library) and prints one line per program,
+#
+#   size: NAME TEXT_BYTES        (.text + .rodata: what goes to flash)
+#
+# then, per program, the functions that cost the most. Programs:
+#   ring-split-device-m4, ring-packed-device-m4   the ring core alone: pop,
+#       complete, notify decision, arm (examples/rtos_min/ring_only.c)
+#   chan-device-split-m4, chan-device-packed-m4   the device end of a channel
+#       echoing messages over a polled transport (examples/rtos_min/main.c)
+#   chan-device-r5                                the same on Cortex-R5
+# Usage: scripts/size.sh [OUT_DIR] [--top N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build-size}
+top=12
+[ "${2:-}" = "--top" ] && top=${3:-12}
+CC=${CC_ARM:-arm-none-eabi-gcc}
+command -v "$CC" >/dev/null || { echo "size.sh: $CC not found (Debian: gcc-arm-none-eabi)" >&2; exit 1; }
+prefix=${CC%gcc}
+mkdir -p "$out"
+ex=examples/rtos_min
+core=(libvring/*.c)
+common=(-std=c11 -ffreestanding -nostdlib -Os -ffunction-sections -fdata-sections
+        -Wall -Wextra -Werror -Iinclude)
+m4=(-mcpu=cortex-m4 -mthumb)
+r5=(-mcpu=cortex-r5 -marm)
+
+# build NAME CPU_FLAGS... -- SOURCES... [-DDEFINES]
+build() {
+  local name=$1
+  shift
+  local cpu=() src=()
+  while [ "$1" != "--" ]; do cpu+=("$1"); shift; done
+  shift
+  src=("$@")
+  "$CC" "${common[@]}" "${cpu[@]}" -T "$ex/link.ld" -Wl,--gc-sections \
+    -Wl,--no-warn-rwx-segments -Wl,-Map="$out/$name.map" \
+    "$ex/startup.c" "${src[@]}" -lgcc -o "$out/$name.elf"
+  local text
+  text=$("${prefix}size" "$out/$name.elf" | awk 'NR == 2 { print $1 }')
+  echo "size: $name $text"
+  # Largest functions and tables first: name, bytes, where from.
+  "${prefix}nm" --size-sort -S --radix=d "$out/$name.elf" |
+    awk '$3 ~ /[TtRr]/ { printf "%6d  %s\n", $2, $4 }' | sort -rn | head -n "$top" >"$out/$name.top"
+}
+
+build ring-split-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}"
+build ring-packed-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}" -DRING_PACKED
+build chan-device-split-m4 "${m4[@]}" -- "$ex/main.c" "${core[@]}"
+build chan-device-packed-m4 "${m4[@]}" -- "$ex/main.c" "${core[@]}"
+build chan-device-r5 "${r5[@]}" -- "$ex/main.c" "${core[@]}"
+
+echo
+for f in "$out"/*.top; do
+  echo "== $(basename "$f" .top): largest functions (bytes)"
+  sed 's/^/   /' "$f"
+done
