@@ -56,6 +56,7 @@ struct lies {
 	int notify_cap_short;    /* notify cap_len 16: no multiplier */
 	uint16_t notify_off;     /* queue_notify_off added to the index */
 	int reserved_bar_dup;    /* a common cap with BAR 7 before the real one */
+	int msix_outside;        /* MSI-X table past the end of BAR1 */
 };
 
 struct pt {
@@ -68,6 +69,7 @@ struct pt {
 	uint16_t q_sel;
 	int q_size_written[TD_NQ];
 	uint32_t stray;     /* memory accesses outside an enabled BAR */
+	uint32_t msix_table[2][4]; /* BAR1: the MSI-X table */
 	uint32_t notifies;
 };
 
@@ -131,6 +133,8 @@ static void build(struct pt *p)
 	put8(c, 0x40, VR_PCI_CAP_ID_MSIX);
 	put8(c, 0x41, first);
 	put8(c, 0x42, 12);
+	put16(c, 0x42, 2 - 1);                            /* MSI-X: 2 entries */
+	put32(c, 0x44, l->msix_outside ? 0x1000u | 1u : 1u); /* table at BAR1 + 0 */
 	if (l->reserved_bar_dup)
 		vcap(c, 0x48, 0x50, 16, VR_VPCI_CAP_COMMON, 7, 0xdead0000u, 0x40);
 	vcap(c, 0x50, 0x60, 16, VR_VPCI_CAP_COMMON, l->common_bar >= 0 ? (uint32_t)l->common_bar : 4,
@@ -184,6 +188,11 @@ static void cfg_write(void *ctx, uint16_t bdf, uint32_t off, uint32_t val, unsig
 		put16(c, off, val);
 		return;
 	}
+	if (off == 0x42 && width == 2 && slot == SLOT) {
+		/* MSI-X message control: enable and function mask writable. */
+		put16(c, off, (get32(c, 0x40) >> 16 & 0x07ffu) | (val & 0xc000u));
+		return;
+	}
 	/* Everything else in this simple header is read-only. */
 }
 
@@ -199,6 +208,17 @@ static uint64_t bar4(const struct pt *p)
 
 /* The offset inside BAR4 of an access, or -1 when it is not inside an
  * enabled BAR4 (counted as stray). */
+/* BAR1 holds the MSI-X table: the entry index, or -1. */
+static long in_bar1(struct pt *p, uint64_t addr, unsigned width)
+{
+	uint64_t base = get32(p->cfg[SLOT], VR_PCI_CFG_BAR0 + 4) & ~0xfu;
+
+	if (!(p->cfg[SLOT][VR_PCI_CFG_COMMAND] & VR_PCI_CMD_MEMORY) || addr < base ||
+	    addr + width > base + sizeof(p->msix_table) || width != 4)
+		return -1;
+	return (long)(addr - base);
+}
+
 static long in_bar4(struct pt *p, uint64_t addr, unsigned width)
 {
 	uint64_t base = bar4(p);
@@ -278,7 +298,13 @@ static uint32_t mem_read(void *ctx, uint64_t addr, unsigned width)
 static void mem_write(void *ctx, uint64_t addr, uint32_t val, unsigned width)
 {
 	struct pt *p = (struct pt *)ctx;
-	long off = in_bar4(p, addr, width);
+	long off = in_bar1(p, addr, width);
+
+	if (off >= 0) {
+		p->msix_table[off / 16][(off % 16) / 4] = val;
+		return;
+	}
+	off = in_bar4(p, addr, width);
 
 	if (off < 0)
 		return;
@@ -730,6 +756,53 @@ static void test_lie_notify_off(void **state)
 }
 
 /* Device config accesses beyond the structure are refused, not made. */
+/* MSI-X: table entry 0 gets the address and data, unmasked; MSI-X on;
+ * every queue's vector is 0. A table outside its BAR is refused. */
+static void test_msix(void **state)
+{
+	struct lies l = {.common_bar = -1, .msix_outside = 1};
+	struct pt *p = pt_new(NULL);
+	struct vr_pci_bus bus;
+	struct vr_virtio_pci vp;
+	struct vr_virtio_dev vd;
+	struct vr_virtio_queue vq;
+	struct vr_virtio_queue_cfg qc;
+	void *st;
+
+	(void)state;
+	assert_int_equal(probe(p, &bus, &vp, WIN_SIZE), 0);
+	assert_false(vr_virtio_pci_msix(&vp));
+	assert_int_equal(vr_virtio_pci_msix_enable(&vp, 0x08090040ull, 7), 0);
+	assert_true(vr_virtio_pci_msix(&vp));
+	assert_int_equal(p->msix_table[0][0], 0x08090040u);
+	assert_int_equal(p->msix_table[0][1], 0);
+	assert_int_equal(p->msix_table[0][2], 7);
+	assert_int_equal(p->msix_table[0][3] & 1u, 0); /* unmasked */
+	assert_int_equal(p->cfg[SLOT][0x43] & 0xc0u, 0x80u); /* enabled, function unmasked */
+	assert_int_equal(vr_virtio_init(&vd, &vr_virtio_pci_bus_ops, &vp, to_bus, p->t), 0);
+	assert_int_equal(vr_virtio_begin(&vd), 0);
+	assert_int_equal(vr_virtio_negotiate(&vd, 0), 0);
+	memset(&qc, 0, sizeof(qc));
+	qc.num = 64;
+	qc.ring = p->t->arena;
+	qc.ring_len = 0x4000u;
+	qc.state_len = vr_virtio_queue_state_size(vr_virtio_features(&vd), 64);
+	st = aligned_alloc(64, (qc.state_len + 63) & ~(size_t)63);
+	qc.state = st;
+	assert_int_equal(vr_virtio_queue_setup(&vd, &vq, 0, &qc), 64);
+	assert_int_equal(p->q_msix[0], 0);
+	assert_int_equal(p->stray, 0);
+	free(st);
+	pt_free(p);
+
+	p = pt_new(&l);
+	assert_int_equal(probe(p, &bus, &vp, WIN_SIZE), 0);
+	assert_int_equal(vr_virtio_pci_msix_enable(&vp, 0x08090040ull, 0), VR_EDEVICE);
+	assert_false(vr_virtio_pci_msix(&vp));
+	assert_int_equal(p->stray, 0);
+	pt_free(p);
+}
+
 static void test_config_bounds(void **state)
 {
 	struct rig r;
@@ -761,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_reserved_bar_ignored),
 		cmocka_unit_test(test_lie_notify_off),
 		cmocka_unit_test(test_config_bounds),
+		cmocka_unit_test(test_msix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@ sources=(
   "$src/transports/pci/pci.c" "$src/transports/pci/virtio_pci.c"
   "$src/msg/frame.c" "$src/msg/crc32c.c" "$src/msg/nanopb/msg_nanopb.c"
   "$gen/vrmsg.pb.c" "$npb/pb_common.c" "$npb/pb_encode.c" "$npb/pb_decode.c"
-  "$ex/main.c" "$bm/libc.c")
+  "$ex/main.c" "$ex/gic.c" "$bm/libc.c")
 objs=("$out/obj/start.o")
 "$CC" "${flags[@]}" -c "$bm/start.S" -o "$out/obj/start.o"
 for f in "${sources[@]}"; do

@@ -8,7 +8,9 @@
  *   of the driver core); negotiation, queues and DRIVER_OK (driver core);
  *   the console's multiport control protocol tells the ports and their
  *   names (console layer), and the port named "my-ipc-port" is opened;
- *   its INTx line reaches the IRQ handler through the GICv2.
+ *   its interrupts reach the IRQ handler as INTx through a GICv2 (the
+ *   default), or as MSI-X messages through a GICv3's ITS (LPIs) when QEMU
+ *   runs with -M virt,gic-version=3.
  *
  * Then it serves the message protocol (docs/PROTOCOL.md) on that port: a
  * byte stream in which frames (typed requests, nanopb) and plain text
@@ -33,6 +35,8 @@
 #include <vring/virtio_drv.h>
 #include <vring/virtio_pci.h>
 
+#include "gic.h"
+
 void bm_irq(void);
 void bm_bad_exception(uint64_t esr, uint64_t elr, uint64_t far);
 void bm_power_off(void);
@@ -40,8 +44,6 @@ int main(void);
 
 /* ---- Platform: QEMU -M virt --------------------------------------------- */
 #define UART_BASE 0x09000000u
-#define GICD_BASE 0x08000000u
-#define GICC_BASE 0x08010000u
 #define ECAM_BASE 0x4010000000ull /* high ECAM (highmem on, the default) */
 #define PCI_MEM_BASE 0x10000000ull
 #define PCI_MEM_SIZE 0x2eff0000ull
@@ -170,6 +172,8 @@ static uint8_t rx_buf[RXN][RX_BUF] __attribute__((aligned(64)));
 static uint8_t tx_buf[TXN][TX_BUF] __attribute__((aligned(64)));
 static bool tx_busy[TXN];
 static unsigned intid;
+static bool msix; /* MSI-X through the ITS, else INTx */
+#define MSIX_LPI 8192u
 static volatile int ctrl_err;
 static volatile unsigned ctrl_events;
 static struct vr_vcon_port *port;
@@ -182,19 +186,22 @@ static struct {
 
 void bm_irq(void)
 {
-	uint32_t iar = r32(GICC_BASE + 0x00c);
+	uint32_t iar = gic_ack(), id = iar & 0xffffffu;
 	int r;
 
-	if ((iar & 0x3ffu) >= 1020) {
+	if (id >= 1020 && id <= 1023) {
 		ctr.spurious++;
 		return;
 	}
-	if ((iar & 0x3ffu) == intid) {
+	if (id == intid) {
 		ctr.irqs++;
-		/* Reading the ISR acknowledges it and drops the line. */
-		r = vr_virtio_interrupt(&vd);
-		if (r == 0)
-			ctr.spurious++;
+		/* INTx: reading the ISR acknowledges it and drops the line.
+		 * MSI-X: the message was the whole interrupt; no ISR. */
+		if (!msix) {
+			r = vr_virtio_interrupt(&vd);
+			if (r == 0)
+				ctr.spurious++;
+		}
 		/* Control messages are the handler's; port data the main
 		 * loop's (it finds the used buffers when it wakes). */
 		r = vr_vcon_control(&con);
@@ -203,18 +210,7 @@ void bm_irq(void)
 		else
 			ctrl_events |= (unsigned)r;
 	}
-	w32(GICC_BASE + 0x010, iar);
-}
-
-static void gic_setup(unsigned id)
-{
-	w32(GICD_BASE + 0x000, 1);
-	w32(GICC_BASE + 0x004, 0xff);
-	w32(GICC_BASE + 0x000, 1);
-	/* Level-sensitive (PCI INTx): the reset configuration of an SPI. */
-	*(volatile uint8_t *)(uintptr_t)(GICD_BASE + 0x400 + id) = 0xa0;
-	*(volatile uint8_t *)(uintptr_t)(GICD_BASE + 0x800 + id) = 0x01;
-	w32(GICD_BASE + 0x100 + 4u * (id / 32u), 1u << (id % 32u));
+	gic_eoi(iar);
 }
 
 static int bring_up(void)
@@ -230,12 +226,35 @@ static int bring_up(void)
 		put_err("no virtio-serial-pci", err);
 		return err;
 	}
-	intid = 32u + PCI_SPI_BASE + (vr_virtio_pci_slot(&vp) + vr_virtio_pci_int_pin(&vp) - 1u) % 4u;
+	if (gic_version() == 3) {
+		uint64_t doorbell;
+		const char *why = "";
+
+		/* MSI-X: event 0 of this function (device id = its requester
+		 * id) is LPI MSIX_LPI; the table entry writes 0 to the ITS. */
+		if (gic3_its_init(vp.pci.bdf, MSIX_LPI, &doorbell, &why)) {
+			puts_uart("rtos: error: GICv3 ITS: ");
+			puts_uart(why);
+			puts_uart("\n");
+			return VR_EIO;
+		}
+		err = vr_virtio_pci_msix_enable(&vp, doorbell, 0);
+		if (err) {
+			put_err("MSI-X", err);
+			return err;
+		}
+		msix = true;
+		intid = MSIX_LPI;
+	} else {
+		intid = 32u + PCI_SPI_BASE +
+			(vr_virtio_pci_slot(&vp) + vr_virtio_pci_int_pin(&vp) - 1u) % 4u;
+		gic2_init(intid);
+	}
 	puts_uart("rtos: virtio-serial-pci at slot ");
 	put_dec(vr_virtio_pci_slot(&vp));
 	puts_uart(", BAR4 ");
 	put_hex(vp.pci.bar_addr[4]);
-	puts_uart(", INTx intid ");
+	puts_uart(msix ? ", MSI-X through the GICv3 ITS, LPI " : ", INTx through the GICv2, intid ");
 	put_dec(intid);
 	puts_uart("\n");
 	err = vr_virtio_init(&vd, &vr_virtio_pci_bus_ops, &vp, NULL, NULL);
@@ -285,7 +304,6 @@ static int bring_up(void)
 	puts_uart(" of ");
 	put_dec(con.max_ports);
 	puts_uart("\n");
-	gic_setup(intid);
 	irq_off();
 	err = vr_vcon_start(&con);
 	irq_on();
@@ -485,18 +503,15 @@ static bool is_local(const struct vr_frame *f, const char *cmd)
 
 static bool polling;
 
-/* The polling fallback: the line masked at the GIC, nobody asks for
- * interrupts, the main loop looks at the rings. Control messages are then
- * taken by the loop too. */
+/* The polling fallback: interrupts stay masked at the CPU (whatever the
+ * controller: GICv2 INTx or GICv3 LPI), nobody asks for them, and the main
+ * loop looks at the rings and the control queue. */
 static void set_polling(bool on)
 {
-	uint32_t bank = 4u * (intid / 32u), bit = 1u << (intid % 32u);
-
 	polling = on;
-	w32(GICD_BASE + (on ? 0x180u : 0x100u) + bank, bit); /* ICENABLER / ISENABLER */
 	if (on)
 		vr_virtio_queue_suppress(&port->rx);
-	puts_uart(on ? "rtos: polling mode (interrupt masked)\n" : "rtos: interrupt mode\n");
+	puts_uart(on ? "rtos: polling mode (interrupts masked)\n" : "rtos: interrupt mode\n");
 }
 
 static void handle(const struct vr_frame *f)
@@ -650,10 +665,12 @@ static void serve(void)
 				ctrl_events |= (unsigned)r;
 		} else if (vr_virtio_queue_arm(&port->rx) == 0 && !ctrl_err) {
 			/* Nothing waiting and the interrupt asked for: sleep
-			 * until it (or the 50 ms resync tick) comes. */
+			 * until it comes (masked wfi: a pending interrupt still
+			 * wakes the core). */
 			__asm__ volatile("dsb sy\n\twfi" ::: "memory");
 		}
-		irq_on();
+		if (!polling)
+			irq_on();
 		if (ctrl_err) {
 			put_err("control queue", ctrl_err);
 			return;

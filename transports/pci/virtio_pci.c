@@ -153,6 +153,7 @@ int vr_virtio_pci_probe(struct vr_virtio_pci *vp, struct vr_pci_bus *bus,
 	for (i = 0; i < VR_VIRTIO_MAX_QUEUES; i++)
 		vp->notify_addr[i] = 0;
 	vp->bad_accesses = 0;
+	vp->msix_vector = VR_VPCI_NO_VECTOR;
 	vp->device_id = virtio_id;
 	err = vr_pci_find(bus, is_virtio, &m, nth, &vp->pci);
 	if (err)
@@ -167,6 +168,51 @@ int vr_virtio_pci_probe(struct vr_virtio_pci *vp, struct vr_pci_bus *bus,
 	vp->num_queues = (uint16_t)common_read(vp, VR_VPCI_NUM_QUEUES, 2);
 	/* INTx only: no MSI-X vector for configuration changes. */
 	common_write(vp, VR_VPCI_MSIX_CONFIG, VR_VPCI_NO_VECTOR, 2);
+	return 0;
+}
+
+/* MSI-X capability (PCI Local Bus 3.0 section 6.8.2): message control at
+ * +2 (table size - 1 in bits 10:0, function mask bit 14, enable bit 15),
+ * table offset and BAR indicator at +4; 16-byte table entries (address
+ * low, high, data, vector control with the mask in bit 0). */
+#define MSIX_CTRL 2u
+#define MSIX_TABLE 4u
+#define MSIX_ENABLE 0x8000u
+#define MSIX_FMASK 0x4000u
+
+int vr_virtio_pci_msix_enable(struct vr_virtio_pci *vp, uint64_t addr, uint32_t data)
+{
+	const struct vr_pci_dev *d;
+	uint32_t ctrl, tbl, bar;
+	uint64_t entry;
+	int cap;
+
+	if (!vp || !vp->pci.bus)
+		return VR_EINVAL;
+	d = &vp->pci;
+	cap = vr_pci_cap_next(d, VR_PCI_CAP_ID_MSIX, 0);
+	if (cap < 0)
+		return cap;
+	if (cap == 0)
+		return VR_ENODEV;
+	ctrl = vr_pci_cfg_read(d->bus, d->bdf, (uint32_t)cap + MSIX_CTRL, 2);
+	tbl = vr_pci_cfg_read(d->bus, d->bdf, (uint32_t)cap + MSIX_TABLE, 4);
+	bar = tbl & 7u;
+	/* Entry 0 must lie inside an assigned memory BAR. */
+	if (!vr_pci_bar_holds(d, bar, tbl & ~7u, 16))
+		return VR_EDEVICE;
+	entry = d->bar_addr[bar] + (tbl & ~7u);
+	/* Masked while it changes, then written, then unmasked. */
+	vr_pci_cfg_write(d->bus, d->bdf, (uint32_t)cap + MSIX_CTRL,
+			 (ctrl | MSIX_ENABLE | MSIX_FMASK) & 0xffffu, 2);
+	vr_pci_mem_write(d->bus, entry + 12, 1, 4);
+	vr_pci_mem_write(d->bus, entry + 0, (uint32_t)addr, 4);
+	vr_pci_mem_write(d->bus, entry + 4, (uint32_t)(addr >> 32), 4);
+	vr_pci_mem_write(d->bus, entry + 8, data, 4);
+	vr_pci_mem_write(d->bus, entry + 12, 0, 4);
+	vr_pci_cfg_write(d->bus, d->bdf, (uint32_t)cap + MSIX_CTRL,
+			 (ctrl | MSIX_ENABLE) & ~(uint32_t)MSIX_FMASK & 0xffffu, 2);
+	vp->msix_vector = 0;
 	return 0;
 }
 
@@ -274,7 +320,15 @@ static void pci_queue_program(void *ctx, uint16_t q, uint32_t num, uint64_t desc
 	if (q >= VR_VIRTIO_MAX_QUEUES || !select_queue(vp, q))
 		return;
 	common_write(vp, VR_VPCI_Q_SIZE, num, 2);
-	common_write(vp, VR_VPCI_Q_MSIX, VR_VPCI_NO_VECTOR, 2);
+	common_write(vp, VR_VPCI_Q_MSIX, vp->msix_vector, 2);
+	/* A device that could not give the queue its vector says so by
+	 * reading back "no vector"; the queue then stays disabled below. */
+	if (vp->msix_vector != VR_VPCI_NO_VECTOR &&
+	    common_read(vp, VR_VPCI_Q_MSIX, 2) != vp->msix_vector) {
+		vp->notify_addr[q] = 0;
+		vp->bad_accesses++;
+		return;
+	}
 	write64(vp, VR_VPCI_Q_DESC, desc);
 	write64(vp, VR_VPCI_Q_DRIVER, driver);
 	write64(vp, VR_VPCI_Q_DEVICE, device);

@@ -17,7 +17,10 @@
  *      POLLING_OFF;
  *   5. POWER_OFF: the image prints its counters and QEMU exits 0.
  *
- *   rtos_host --image ELF [--packed] [--commands N] [--qemu PATH]
+ * With --gic3 QEMU runs -M virt,gic-version=3: the image takes its
+ * interrupts as MSI-X messages through the GICv3 ITS instead of INTx.
+ *
+ *   rtos_host --image ELF [--packed] [--gic3] [--commands N] [--qemu PATH]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +48,7 @@
 static pid_t qemu_pid;
 static char dir[] = "/tmp/vring-rtos-XXXXXX";
 static char sock[200], uart[200];
+static bool gic3; /* -M virt,gic-version=3: MSI-X through the ITS */
 
 #define CHECK(cond, ...)                                                          \
 	do {                                                                      \
@@ -74,7 +78,8 @@ static void show_uart(unsigned commands)
 {
 	char line[512];
 	unsigned long long req = 0, dropped = 0, polled = 0;
-	bool counters = false;
+	bool counters = false, path = false;
+	unsigned long long irqs = 0;
 	FILE *f = fopen(uart, "r");
 
 	if (!f) {
@@ -85,6 +90,12 @@ static void show_uart(unsigned commands)
 		const char *c = strstr(line, "rtos: counters requests ");
 		const char *d = strstr(line, " dropped_bytes ");
 		const char *q = strstr(line, " polled ");
+		const char *irq = strstr(line, " irqs ");
+
+		if (strstr(line, gic3 ? "MSI-X through the GICv3 ITS" : "INTx through the GICv2"))
+			path = true;
+		if (c && irq)
+			irqs = strtoull(irq + strlen(" irqs "), NULL, 10);
 
 		printf("   | %s", line);
 		if (c && d) {
@@ -96,6 +107,10 @@ static void show_uart(unsigned commands)
 	}
 	fclose(f);
 	CHECK(counters, "the image printed no counters");
+	CHECK(path, "the image did not take its interrupts %s", gic3 ? "as MSI-X through the ITS"
+								       : "as INTx through the GICv2");
+	/* Interrupt mode served three quarters of the commands. */
+	CHECK(irqs >= commands / 4, "only %llu interrupts for %u commands", irqs, commands);
 	CHECK(req == commands + commands / 4 + 4, "the image counted %llu requests, not %u", req,
 	      commands + commands / 4 + 4);
 	/* Every command of the polling phase was served by the fallback. */
@@ -111,7 +126,7 @@ static void start_qemu(const char *qemu, const char *image, bool packed)
 	snprintf(serial, sizeof(serial), "file:%s", uart);
 	qemu_pid = fork();
 	if (qemu_pid == 0) {
-		execlp(qemu, qemu, "-M", "virt", "-cpu", "cortex-a57", "-m", "128", "-accel", "tcg",
+		execlp(qemu, qemu, "-M", gic3 ? "virt,gic-version=3" : "virt", "-cpu", "cortex-a57", "-m", "128", "-accel", "tcg",
 		       "-nographic", "-nodefaults", "-monitor", "none", "-serial", serial, "-kernel",
 		       image, "-device", packed ? "virtio-serial-pci,packed=on" : "virtio-serial-pci",
 		       "-chardev", chardev, "-device", "virtconsole,chardev=c1,name=my-ipc-port",
@@ -158,8 +173,11 @@ int main(int argc, char **argv)
 			commands = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--packed") == 0)
 			packed = true;
+		else if (strcmp(argv[i], "--gic3") == 0)
+			gic3 = true;
 		else {
-			fprintf(stderr, "usage: rtos_host --image ELF [--packed] [--commands N] [--qemu PATH]\n");
+			fprintf(stderr, "usage: rtos_host --image ELF [--packed] [--gic3] [--commands N] "
+					"[--qemu PATH]\n");
 			return 2;
 		}
 	}
@@ -170,8 +188,8 @@ int main(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "%s/ipc.sock", dir);
 	snprintf(uart, sizeof(uart), "%s/uart.log", dir);
 	signal(SIGPIPE, SIG_IGN);
-	printf("== RTOS guest: qemu-system-aarch64 -M virt, virtio-serial-pci%s, virtconsole my-ipc-port\n",
-	       packed ? ",packed=on" : "");
+	printf("== RTOS guest: qemu-system-aarch64 -M virt%s, virtio-serial-pci%s, virtconsole my-ipc-port\n",
+	       gic3 ? ",gic-version=3" : "", packed ? ",packed=on" : "");
 	start_qemu(qemu, image, packed);
 	err = connect_port(&p);
 	CHECK(err == 0, "connect to %s: %s", sock, vr_errname(err));

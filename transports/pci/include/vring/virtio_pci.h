@@ -16,10 +16,12 @@
  * vr_virtio_pci_bus_ops drives the device through the same core that
  * drives virtio-mmio: one driver core, two buses.
  *
- * Interrupts: INTx (the function's pin, routed by the platform: on
- * qemu-system-aarch64 -M virt, GIC SPI 3 + (slot + pin - 1) % 4). Reading
- * the ISR status acknowledges the interrupt and deasserts the line; MSI-X
- * vectors are set to "no vector", so a device never signals through MSI-X.
+ * Interrupts: INTx by default (the function's pin, routed by the platform:
+ * on qemu-system-aarch64 -M virt, GIC SPI 3 + (slot + pin - 1) % 4); reading
+ * the ISR status acknowledges the interrupt and deasserts the line. Or
+ * MSI-X (vr_virtio_pci_msix_enable()): one vector for every queue, written
+ * as a message to an address the platform's interrupt controller decodes
+ * (a GICv3 ITS's GITS_TRANSLATER); the ISR status is then not used.
  *
  * Freestanding. Concurrency: as the core: one thread of execution at a
  * time per device (mask its interrupt around thread-side queue calls).
@@ -99,6 +101,8 @@ struct vr_virtio_pci {
 	 * (0: not programmed yet). */
 	uint64_t notify_addr[VR_VIRTIO_MAX_QUEUES];
 	uint64_t bad_accesses; /* config or notify accesses refused (bounds) */
+	/* MSI-X vector every queue signals (VR_VPCI_NO_VECTOR: INTx). */
+	uint16_t msix_vector;
 };
 
 /**
@@ -125,6 +129,23 @@ VR_INLINE unsigned vr_virtio_pci_int_pin(const struct vr_virtio_pci *vp)
 VR_INLINE unsigned vr_virtio_pci_slot(const struct vr_virtio_pci *vp)
 {
 	return (unsigned)(vp->pci.bdf >> 3) & 31u;
+}
+
+/**
+ * @brief Signal every queue through MSI-X vector 0 instead of INTx: the
+ *        function's MSI-X table entry 0 gets @p addr / @p data (the
+ *        platform's doorbell for this device and event), is unmasked, and
+ *        MSI-X is enabled. Call after vr_virtio_pci_probe() and before the
+ *        queues are set up; the configuration-change interrupt stays off.
+ * @return 0; VR_ENODEV (no MSI-X capability); VR_EDEVICE (a table outside
+ *         its BAR, or in a BAR not assigned); VR_EINVAL
+ */
+int vr_virtio_pci_msix_enable(struct vr_virtio_pci *vp, uint64_t addr, uint32_t data);
+
+/** @brief Is MSI-X in use (vr_virtio_pci_msix_enable() succeeded)? */
+VR_INLINE bool vr_virtio_pci_msix(const struct vr_virtio_pci *vp)
+{
+	return vp->msix_vector != VR_VPCI_NO_VECTOR;
 }
 
 /** The bus of the virtio driver core; its ctx is a struct vr_virtio_pci. */
