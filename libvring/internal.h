@@ -19,9 +19,6 @@ static inline int vr__aligned(const void *p, uintptr_t align)
 	return ((uintptr_t)p & (align - 1)) == 0;
 }
 
-/* Alignment the device side demands of an indirect table. */
-#define VR_INDIRECT_ALIGN 8u
-
 /* Do [a, a + alen) and [b, b + blen) share a byte? */
 static inline bool vr__overlap(const void *a, size_t alen, const void *b,
 			       size_t blen)
@@ -60,6 +57,17 @@ static inline bool vr__packed_areas_overlap(const struct vr_packed_areas *a,
 }
 
 /*
+ * Does [addr, addr + len) stay below 2^64? For len > 0 only: len - 1 cannot
+ * wrap then, and a range whose last byte is the last bus address (ending
+ * exactly at 2^64) is accepted, which addr + len < addr would refuse. The
+ * same cost as the sum: one subtraction more, no branch.
+ */
+static inline bool vr__range_wraps(uint64_t addr, uint32_t len)
+{
+	return (uint64_t)len - 1 > UINT64_MAX - addr;
+}
+
+/*
  * What walking a device-side chain has gathered so far. The caller's chain
  * (iov array, counters) is filled in place; only complete, valid chains are
  * ever committed to the queue state.
@@ -69,16 +77,34 @@ struct vr__walk {
 	uint64_t total;  /* all bytes so far, to catch the 4 GiB limit */
 	bool seen_write; /* a writable segment was seen */
 	bool too_many;   /* more segments than chain->iov_cap */
+	bool zero_ok;    /* VR_QF_ZERO_LEN_OK */
 };
 
-static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain)
+static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain,
+				  uint32_t qflags)
 {
 	w->chain = chain;
 	w->total = 0;
 	w->seen_write = false;
 	w->too_many = false;
+	w->zero_ok = (qflags & VR_QF_ZERO_LEN_OK) != 0;
 	chain->n_out = chain->n_in = 0;
 	chain->out_bytes = chain->in_bytes = 0;
+}
+
+/* A zero-length data descriptor: VR_EZEROLEN by default; with
+ * VR_QF_ZERO_LEN_OK it adds nothing (its address is never looked at) but
+ * its direction still counts for the readable-before-writable rule. Off
+ * the hot path: only reached for len == 0. */
+static inline int vr__walk_empty(struct vr__walk *w, bool write)
+{
+	if (!w->zero_ok)
+		return VR_EZEROLEN;
+	if (write)
+		w->seen_write = true;
+	else if (w->seen_write)
+		return VR_EORDER;
+	return 0;
 }
 
 /*
@@ -94,9 +120,9 @@ static inline int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
 	unsigned n = (unsigned)c->n_out + c->n_in;
 	void *p;
 
-	if (len == 0)
-		return VR_EZEROLEN;
-	if (addr + len < addr)
+	if (VR_UNLIKELY(len == 0))
+		return vr__walk_empty(w, write);
+	if (vr__range_wraps(addr, len))
 		return VR_EOVERFLOW;
 	if (write)
 		w->seen_write = true;
@@ -134,13 +160,13 @@ static inline int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
  * take this path first.
  */
 static inline int vr__walk_single(struct vr_chain *chain,
-				  const struct vr_mem *mem, uint64_t addr,
-				  uint32_t len, uint16_t flags)
+				  const struct vr_mem *mem, uint32_t qflags,
+				  uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vr__walk w;
 	int err;
 
-	vr__walk_start(&w, chain);
+	vr__walk_start(&w, chain, qflags);
 	err = vr__walk_segment(&w, mem, addr, len,
 			       (flags & VR_DESC_F_WRITE) != 0);
 	if (err)
@@ -152,27 +178,25 @@ static inline int vr__walk_single(struct vr_chain *chain,
 /*
  * Check an indirect descriptor (copied) and map its table. @max_entries is
  * the longest table accepted (the queue size). Returns the entry count
- * (> 0) with *table set, or a protocol error.
+ * (> 0) with *table set, or a protocol error. The table may sit at any
+ * address: the spec sets no alignment for it, so its entries are read with
+ * vr__load_entry, which assumes none.
  */
 static inline int vr__map_indirect(const struct vr_mem *mem, bool negotiated,
 				   uint64_t addr, uint32_t len, uint16_t flags,
-				   uint32_t max_entries, const void **table)
+				   uint32_t max_entries,
+				   const unsigned char **table)
 {
 	if (!negotiated || (flags & VR_DESC_F_NEXT))
 		return VR_EINDIRECT;
 	if (len == 0 || len % 16 != 0 || len / 16 > max_entries)
 		return VR_EINDIRECT;
-	if (addr + len < addr)
+	if (vr__range_wraps(addr, len))
 		return VR_EOVERFLOW;
-	*table = vr_mem_translate(mem, addr, len, VR_ACCESS_READ);
+	*table = (const unsigned char *)vr_mem_translate(mem, addr, len,
+							 VR_ACCESS_READ);
 	if (!*table)
 		return VR_EFAULT;
-	/* Entries are read with 16- and 32-bit loads: a table the peer placed
-	 * at an odd address would be undefined behaviour here and a fault on
-	 * cores that trap unaligned access. Drivers allocate descriptor
-	 * tables aligned (Linux's are 16-byte aligned in practice). */
-	if (!vr__aligned(*table, VR_INDIRECT_ALIGN))
-		return VR_EINDIRECT;
 	vr_mem_invalidate(mem, *table, len);
 	return (int)(len / 16);
 }
@@ -189,6 +213,65 @@ static inline uint64_t vr__load_addr(const uint64_t *field)
 	uint32_t hi = vr__le32(vr__load32(&half[1]));
 
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * One 16-byte descriptor copied out of shared memory, each byte read once:
+ * addr at 0, len at 8, and the 16-bit words at 12 and 14 (split: flags,
+ * next; packed: id, flags). Both layouts are the same bytes.
+ */
+struct vr__entry {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t w12, w14;
+};
+
+/* Little-endian value of @n bytes at @p, read with byte loads (any
+ * alignment, untorn per byte; a peer changing them meanwhile gets a value
+ * no worse than any other it could write). */
+static inline uint32_t vr__load_le_bytes(const unsigned char *p, unsigned n)
+{
+	uint32_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		v |= (uint32_t)vr__load8(p + i) << (8 * i);
+	return v;
+}
+
+/*
+ * Load descriptor @e. @any_align: @e may be at any address (an indirect
+ * table), so it is read byte by byte; otherwise it is 4-byte aligned and
+ * read with the 32- and 16-bit loads of the ring path. Relaxed: the caller
+ * has acquired what publishes it (A1).
+ */
+static inline void vr__load_entry(const unsigned char *e, bool any_align,
+				  struct vr__entry *out)
+{
+	if (VR_UNLIKELY(any_align)) {
+		out->addr = (uint64_t)vr__load_le_bytes(e, 4) |
+			    (uint64_t)vr__load_le_bytes(e + 4, 4) << 32;
+		out->len = vr__load_le_bytes(e + 8, 4);
+		out->w12 = (uint16_t)vr__load_le_bytes(e + 12, 2);
+		out->w14 = (uint16_t)vr__load_le_bytes(e + 14, 2);
+		return;
+	}
+	{
+		const uint32_t *w = (const uint32_t *)(const void *)e;
+		const uint16_t *h = (const uint16_t *)(const void *)e;
+
+		out->addr = (uint64_t)vr__le32(vr__load32(&w[1])) << 32 |
+			    vr__le32(vr__load32(&w[0]));
+		out->len = vr__le32(vr__load32(&w[2]));
+		out->w12 = vr__le16(vr__load16(&h[6]));
+		out->w14 = vr__le16(vr__load16(&h[7]));
+	}
+}
+
+/* Is an indirect table at @t aligned enough for the word loads? */
+static inline bool vr__table_any_align(const unsigned char *t)
+{
+	return !vr__aligned(t, 4);
 }
 
 #endif /* LIBVRING_INTERNAL_H */
