@@ -50,6 +50,7 @@ struct ord {
 	struct fx f;
 	uint64_t messages;
 	bool indirect;
+	bool in_order;    /* IN_ORDER: the device returns batches with one entry */
 	atomic_bool stop; /* the driver failed: the device gives up */
 	/* Set by either thread on a failure; only read after join. */
 	char fail_drv[160];
@@ -231,7 +232,25 @@ static void *device_thread(void *arg)
 		rep = iov[1].base;
 		for (i = 0; i < OR_REPLY_BYTES; i++)
 			rep[i] = pat(seq, i, 0x5a);
-		r = fx_complete(&o->f, c.id, OR_REPLY_BYTES);
+		if (o->in_order) {
+			/* Return every second chain with the one before it as
+			 * one in-order batch (one used entry for both): the
+			 * driver then reads the first one's reply bytes
+			 * ordered only by that entry's publish. */
+			if (seq % 2 == 0 && seq + 1 < o->messages) {
+				seen++;
+				continue;
+			}
+			r = o->f.packed
+				? vr_packed_dev_complete_in_order(&o->f.pdev,
+								  vr_packed_dev_in_flight(&o->f.pdev),
+								  OR_REPLY_BYTES)
+				: vr_split_dev_complete_in_order(&o->f.sdev,
+								 vr_split_dev_in_flight(&o->f.sdev),
+								 OR_REPLY_BYTES);
+		} else {
+			r = fx_complete(&o->f, c.id, OR_REPLY_BYTES);
+		}
 		if (r != 0) {
 			snprintf(o->fail_dev, sizeof(o->fail_dev), "complete: %s",
 				 vr_errname(r));
@@ -256,10 +275,11 @@ static uint64_t messages(void)
 	return e && *e ? strtoull(e, NULL, 0) : 20000u;
 }
 
-static void run(bool packed, bool indirect)
+static void run(bool packed, bool indirect, bool in_order)
 {
 	struct ord *o = calloc(1, sizeof(*o));
-	uint64_t feat = indirect ? VR_FEATURE(VR_F_INDIRECT_DESC) : 0;
+	uint64_t feat = (indirect ? VR_FEATURE(VR_F_INDIRECT_DESC) : 0) |
+			(in_order ? VR_FEATURE(VR_F_IN_ORDER) : 0);
 	pthread_t td, tv;
 
 	assert_non_null(o);
@@ -268,6 +288,7 @@ static void run(bool packed, bool indirect)
 	assert_int_equal(fx_init(&o->f, OR_NUM, feat), 0);
 	o->messages = messages();
 	o->indirect = indirect;
+	o->in_order = in_order;
 	atomic_init(&o->stop, false);
 	/* Everything above happens before both threads start. */
 	assert_int_equal(pthread_create(&tv, NULL, device_thread, o), 0);
@@ -277,13 +298,15 @@ static void run(bool packed, bool indirect)
 		/* The device would wait for ever for what never comes. */
 		atomic_store_explicit(&o->stop, true, memory_order_relaxed);
 		pthread_join(tv, NULL);
-		fail_msg("%s%s driver: %s", packed ? "packed" : "split",
-			 indirect ? " indirect" : "", o->fail_drv);
+		fail_msg("%s%s%s driver: %s", packed ? "packed" : "split",
+			 indirect ? " indirect" : "", in_order ? " in-order" : "",
+			 o->fail_drv);
 	}
 	assert_int_equal(pthread_join(tv, NULL), 0);
 	if (o->fail_dev[0])
-		fail_msg("%s%s device: %s", packed ? "packed" : "split",
-			 indirect ? " indirect" : "", o->fail_dev);
+		fail_msg("%s%s%s device: %s", packed ? "packed" : "split",
+			 indirect ? " indirect" : "", in_order ? " in-order" : "",
+			 o->fail_dev);
 	assert_int_equal(fx_drv_broken(&o->f), 0);
 	assert_int_equal(fx_dev_broken(&o->f), 0);
 	fx_fini(&o->f);
@@ -293,25 +316,37 @@ static void run(bool packed, bool indirect)
 static void test_split_ordering(void **state)
 {
 	(void)state;
-	run(false, false);
+	run(false, false, false);
 }
 
 static void test_split_indirect_ordering(void **state)
 {
 	(void)state;
-	run(false, true);
+	run(false, true, false);
+}
+
+static void test_split_in_order_ordering(void **state)
+{
+	(void)state;
+	run(false, false, true);
 }
 
 static void test_packed_ordering(void **state)
 {
 	(void)state;
-	run(true, false);
+	run(true, false, false);
 }
 
 static void test_packed_indirect_ordering(void **state)
 {
 	(void)state;
-	run(true, true);
+	run(true, true, false);
+}
+
+static void test_packed_in_order_ordering(void **state)
+{
+	(void)state;
+	run(true, true, true);
 }
 
 int main(void)
@@ -319,8 +354,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_ordering),
 		cmocka_unit_test(test_split_indirect_ordering),
+		cmocka_unit_test(test_split_in_order_ordering),
 		cmocka_unit_test(test_packed_ordering),
 		cmocka_unit_test(test_packed_indirect_ordering),
+		cmocka_unit_test(test_packed_in_order_ordering),
 	};
 
 	return cmocka_run_group_tests_name("split_packed_ordering", tests, NULL, NULL);
