@@ -128,6 +128,7 @@ static int vr__packed_walk_table(struct vr_packed_dev *q, struct vr__walk *w,
 
 	for (i = 0; i < entries; i++) {
 		struct vr__entry e;
+		bool write;
 		int err;
 
 		/* Each field once; relaxed: the table was reached through an
@@ -135,9 +136,10 @@ static int vr__packed_walk_table(struct vr_packed_dev *q, struct vr__walk *w,
 		vr__load_entry(table + 16 * (size_t)i, any_align, &e);
 		if (e.w14 & VR_DESC_F_INDIRECT)
 			return VR_ENESTED;
-		err = vr__walk_segment(w, &q->mem, e.addr, e.len,
-				       (e.w14 & VR_DESC_F_WRITE) != 0);
-		if (err)
+		write = (e.w14 & VR_DESC_F_WRITE) != 0;
+		err = vr__walk_segment(w, &q->mem, e.addr, e.len, write);
+		if (VR_UNLIKELY(err) &&
+		    (err = vr__walk_fail(w, q->flags, err, write)) != 0)
 			return err;
 	}
 	return 0;
@@ -166,7 +168,7 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 				       vr__load_addr(&d->addr),
 				       vr__le32(vr__load32(&d->len)), flags);
 	}
-	vr__walk_start(&w, chain, q->flags);
+	vr__walk_start(&w, chain);
 	for (k = 0;; k++) {
 		const struct vr_packed_desc *d = &q->desc[pos];
 		uint64_t addr;
@@ -207,7 +209,9 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 		}
 		err = vr__walk_segment(&w, &q->mem, addr, len,
 				       (flags & VR_DESC_F_WRITE) != 0);
-		if (err)
+		if (VR_UNLIKELY(err) &&
+		    (err = vr__walk_fail(&w, q->flags, err,
+					 (flags & VR_DESC_F_WRITE) != 0)) != 0)
 			return err;
 		if (!(flags & VR_DESC_F_NEXT)) {
 			*id_out = id; /* the buffer id is in the last descriptor */

@@ -146,7 +146,7 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 	if (!(flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)))
 		return vr__walk_single(chain, &q->mem, q->flags, addr, len, flags);
 
-	vr__walk_start(&w, chain, q->flags);
+	vr__walk_start(&w, chain);
 	for (;;) {
 		int err;
 
@@ -166,9 +166,11 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 			next = 0;
 			in_indirect = true;
 		} else {
-			err = vr__walk_segment(&w, &q->mem, addr, len,
-					       (flags & VR_DESC_F_WRITE) != 0);
-			if (err)
+			bool write = (flags & VR_DESC_F_WRITE) != 0;
+
+			err = vr__walk_segment(&w, &q->mem, addr, len, write);
+			if (VR_UNLIKELY(err) &&
+			    (err = vr__walk_fail(&w, q->flags, err, write)) != 0)
 				return err;
 			if (!(flags & VR_DESC_F_NEXT))
 				break;
