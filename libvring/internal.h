@@ -31,13 +31,15 @@ static inline int vr__aligned(const void *p, uintptr_t align)
 	return ((uintptr_t)p & (align - 1)) == 0;
 }
 
-/* Do [a, a + alen) and [b, b + blen) share a byte? */
+/* Do [a, a + alen) and [b, b + blen) share a byte (lengths > 0)? Only
+ * differences: an area ending exactly at the top of the address space,
+ * where pb + blen wraps to 0, is compared right. */
 static inline bool vr__overlap(const void *a, size_t alen, const void *b,
 			       size_t blen)
 {
 	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
 
-	return pa < pb + blen && pb < pa + alen;
+	return pa >= pb ? pa - pb < blen : pb - pa < alen;
 }
 
 /* Round a private-state size up so the next array stays pointer-aligned. */

@@ -595,6 +595,44 @@ static void test_range_ending_at_2_64(void **state)
 	}
 }
 
+/* The ring areas are local memory, but their overlap check is a range
+ * check too: a descriptor area ending exactly at the top of the address
+ * space, with another area inside it, is refused at init before anything is
+ * written (the sum pa + alen wraps to 0 there). The addresses are never
+ * dereferenced when the check works. */
+static void test_areas_overlap_at_top(void **state)
+{
+	const uintptr_t top = 0;
+	int p;
+
+	(void)state;
+	for (p = 0; p < 2; p++) {
+		struct fx *f = mk(p, 8, 0, 0);
+		uintptr_t d = top - 16 * 8; /* the 128-byte table ends at 2^N */
+
+		if (p) {
+			struct vr_packed_areas a = f->pa;
+
+			a.desc = (void *)d;
+			a.driver_event = (void *)(d + 64);
+			assert_int_equal(vr_packed_drv_init(&f->pdrv, &f->cfg, &a, f->drv_state,
+							    vr_packed_drv_state_size(8)), VR_EINVAL);
+			assert_int_equal(vr_packed_dev_init(&f->pdev, &f->cfg, &a, f->dev_state,
+							    vr_packed_dev_state_size(8)), VR_EINVAL);
+		} else {
+			struct vr_split_areas a = f->sa;
+
+			a.desc = (void *)d;
+			a.avail = (void *)(d + 64);
+			assert_int_equal(vr_split_drv_init(&f->sdrv, &f->cfg, &a, f->drv_state,
+							   vr_split_drv_state_size(8)), VR_EINVAL);
+			assert_int_equal(vr_split_dev_init(&f->sdev, &f->cfg, &a, f->dev_state,
+							   vr_split_dev_state_size(8)), VR_EINVAL);
+		}
+		rm(f);
+	}
+}
+
 /* ======================================================================= */
 /*          Finding 16: the boundary value of every range check             */
 /* ======================================================================= */
@@ -1269,6 +1307,7 @@ int main(void)
 		cmocka_unit_test(test_zero_len_loop_is_eloop),
 		cmocka_unit_test(test_indirect_any_alignment),
 		cmocka_unit_test(test_range_ending_at_2_64),
+		cmocka_unit_test(test_areas_overlap_at_top),
 		cmocka_unit_test(test_bound_used_id),
 		cmocka_unit_test(test_bound_used_len),
 		cmocka_unit_test(test_bound_used_idx),
