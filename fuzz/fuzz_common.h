@@ -50,6 +50,7 @@
 #define FZ_F_CLAMP 0x08u     /* VR_QF_CLAMP_USED_LEN */
 #define FZ_F_TRANSLATE 0x10u /* translate callback: the pool only */
 #define FZ_F_HOOKS 0x20u     /* clean/invalidate hooks that check ranges */
+#define FZ_F_ZERO_LEN 0x40u  /* VR_QF_ZERO_LEN_OK */
 
 struct fz_hdr {
 	uint8_t size;  /* queue size selector */
@@ -138,6 +139,17 @@ static inline uint64_t fz_features(const struct fz_hdr *h, int packed)
 	return f;
 }
 
+/* The queue flags (VR_QF_*) the header picks. */
+static inline uint32_t fz_qflags(const struct fz_hdr *h)
+{
+	return ((h->flags & FZ_F_CLAMP) ? VR_QF_CLAMP_USED_LEN : 0) |
+	       ((h->flags & FZ_F_ZERO_LEN) ? VR_QF_ZERO_LEN_OK : 0);
+}
+
+/* fz_check_chain's @complete for a chain pop returned 0: 2 when a chain may
+ * be empty (zero-length descriptors accepted), else 1. */
+#define FZ_COMPLETE(h) (((h)->flags & FZ_F_ZERO_LEN) ? 2 : 1)
+
 /* ---- Memory hooks ------------------------------------------------------- */
 
 /* Translate callback: only the pool is reachable, as when a transport
@@ -205,7 +217,9 @@ static inline int fz_is_proto(int rc)
  * A chain the device side returned with 0 (or the part it filled before
  * VR_E2BIG): every segment non-empty and inside [lo, hi); readable ones
  * first; byte counts add up; no more segments than the caller's array; the
- * ring descriptors it occupies bounded by the queue size.
+ * ring descriptors it occupies bounded by the queue size. @complete: 0 for
+ * the part filled before VR_E2BIG, 1 for a whole chain, 2 for a whole chain
+ * that may be empty (VR_QF_ZERO_LEN_OK: only zero-length descriptors).
  */
 static inline void fz_check_chain(const struct vr_chain *c, uint32_t num,
 				  const unsigned char *lo,
@@ -219,7 +233,7 @@ static inline void fz_check_chain(const struct vr_chain *c, uint32_t num,
 	FZ_CHECK(n <= 2u * num);
 	FZ_CHECK((uint64_t)c->out_bytes + c->in_bytes <= UINT32_MAX);
 	if (complete) {
-		FZ_CHECK(n >= 1);
+		FZ_CHECK(n >= 1 || complete == 2);
 		FZ_CHECK(n <= c->iov_cap);
 	}
 	for (i = 0; i < n && i < c->iov_cap; i++) {
@@ -241,6 +255,13 @@ static inline void fz_check_chain(const struct vr_chain *c, uint32_t num,
 	}
 }
 
+/* One 16-byte descriptor (split or packed layout) copied from wherever it
+ * is: indirect tables may sit at any address. */
+static inline void fz_load_desc(const void *p, void *out)
+{
+	memcpy(out, p, 16);
+}
+
 /*
  * Reference model of a chain the core accepted: what a walk of the
  * (unchanged, single-threaded) ring memory says the chain is. The core's
@@ -250,6 +271,8 @@ static inline void fz_check_chain(const struct vr_chain *c, uint32_t num,
 struct fz_ref {
 	unsigned n_out, n_in, ndesc;
 	uint16_t id;
+	int zero_ok; /* VR_QF_ZERO_LEN_OK: zero-length segments add nothing */
+	int seen_w;  /* a writable descriptor was seen (empty or not) */
 	struct vr_iov iov[2 * FZ_MAX_NUM];
 };
 
@@ -258,8 +281,14 @@ static inline void fz_ref_seg(struct fz_ref *r, const struct vr_mem *mem,
 {
 	unsigned n = r->n_out + r->n_in;
 
+	FZ_CHECK(!(write == 0 && r->seen_w)); /* readable after writable */
+	if (write)
+		r->seen_w = 1;
+	if (len == 0) {
+		FZ_CHECK(r->zero_ok); /* else the core must have refused it */
+		return;
+	}
 	FZ_CHECK(n < 2 * FZ_MAX_NUM);
-	FZ_CHECK(!(write == 0 && r->n_in > 0)); /* readable after writable */
 	r->iov[n].base = vr_mem_translate(mem, addr, len,
 					  write ? VR_ACCESS_WRITE : VR_ACCESS_READ);
 	r->iov[n].len = len;

@@ -58,6 +58,7 @@ static void ref_walk(const struct vr_packed_dev *q, uint16_t pos,
 	unsigned k;
 
 	memset(r, 0, sizeof(*r));
+	r->zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
 	for (k = 0;; k++) {
 		const struct vr_packed_desc *d = &q->desc[pos];
 
@@ -65,14 +66,18 @@ static void ref_walk(const struct vr_packed_dev *q, uint16_t pos,
 		r->ndesc++;
 		r->id = d->id;
 		if (d->flags & VR_DESC_F_INDIRECT) {
-			const struct vr_packed_desc *t = (const struct vr_packed_desc *)
+			const unsigned char *t = (const unsigned char *)
 				vr_mem_translate(&q->mem, d->addr, d->len, VR_ACCESS_READ);
 			unsigned i;
 
 			FZ_CHECK(k == 0 && t != NULL);
-			for (i = 0; i < d->len / 16; i++)
-				fz_ref_seg(r, &q->mem, t[i].addr, t[i].len,
-					   (t[i].flags & VR_DESC_F_WRITE) != 0);
+			for (i = 0; i < d->len / 16; i++) {
+				struct vr_packed_desc e; /* any alignment */
+
+				fz_load_desc(t + 16 * (size_t)i, &e);
+				fz_ref_seg(r, &q->mem, e.addr, e.len,
+					   (e.flags & VR_DESC_F_WRITE) != 0);
+			}
 			break;
 		}
 		fz_ref_seg(r, &q->mem, d->addr, d->len, (d->flags & VR_DESC_F_WRITE) != 0);
@@ -125,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.num = num;
 	cfg.features = fz_features(&h, 0);
-	cfg.flags = (h.flags & FZ_F_CLAMP) ? VR_QF_CLAMP_USED_LEN : 0;
+	cfg.flags = fz_qflags(&h);
 	cfg.mem = fz_mem(&h, arena);
 	areas.desc = arena + FZ_DESC_OFF;
 	areas.driver_event = arena + FZ_DRIVER_OFF;
@@ -152,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc = vr_packed_dev_pop(&q, &c);
 			check_pop_rc(rc);
 			if (rc == 0) {
-				fz_check_chain(&c, num, lo, hi, 1);
+				fz_check_chain(&c, num, lo, hi, FZ_COMPLETE(&h));
 				ref_walk(&q, next_avail, &ref);
 				fz_ref_compare(&ref, &c);
 				FZ_CHECK(c.id < num);
@@ -174,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc = vr_packed_dev_pop_burst(&q, chains, max);
 			check_pop_rc(rc > 0 ? 0 : rc);
 			for (k = 0; rc > 0 && k < (unsigned)rc; k++) {
-				fz_check_chain(&chains[k], num, lo, hi, 1);
+				fz_check_chain(&chains[k], num, lo, hi, FZ_COMPLETE(&h));
 				model_take(&m, num, chains[k].id);
 			}
 			FZ_CHECK(rc <= (int)max);

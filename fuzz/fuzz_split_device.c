@@ -57,35 +57,36 @@ static void ref_walk(const struct vr_split_dev *q, uint16_t last_avail,
 		     struct fz_ref *r)
 {
 	const uint16_t *ring = vr_avail_ring(q->avail);
-	const struct vr_desc *table = q->desc;
+	const unsigned char *table = (const unsigned char *)q->desc;
 	uint32_t limit = q->num, count = 0;
 	uint16_t idx = ring[last_avail & q->mask];
 	bool ring_table = true;
 
 	memset(r, 0, sizeof(*r));
+	r->zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
 	r->id = idx;
 	for (;;) {
-		const struct vr_desc *d;
+		struct vr_desc d;
 
 		FZ_CHECK(++count <= limit && idx < limit);
-		d = &table[idx];
+		fz_load_desc(table + 16 * (size_t)idx, &d);
 		if (ring_table)
 			r->ndesc++;
-		if (d->flags & VR_DESC_F_INDIRECT) {
+		if (d.flags & VR_DESC_F_INDIRECT) {
 			FZ_CHECK(ring_table);
-			table = (const struct vr_desc *)vr_mem_translate(
-				&q->mem, d->addr, d->len, VR_ACCESS_READ);
+			table = (const unsigned char *)vr_mem_translate(
+				&q->mem, d.addr, d.len, VR_ACCESS_READ);
 			FZ_CHECK(table != NULL);
-			limit = d->len / 16;
+			limit = d.len / 16;
 			count = 0;
 			idx = 0;
 			ring_table = false;
 			continue;
 		}
-		fz_ref_seg(r, &q->mem, d->addr, d->len, (d->flags & VR_DESC_F_WRITE) != 0);
-		if (!(d->flags & VR_DESC_F_NEXT))
+		fz_ref_seg(r, &q->mem, d.addr, d.len, (d.flags & VR_DESC_F_WRITE) != 0);
+		if (!(d.flags & VR_DESC_F_NEXT))
 			break;
-		idx = d->next;
+		idx = d.next;
 	}
 }
 
@@ -131,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.num = num;
 	cfg.features = fz_features(&h, 0);
-	cfg.flags = (h.flags & FZ_F_CLAMP) ? VR_QF_CLAMP_USED_LEN : 0;
+	cfg.flags = fz_qflags(&h);
 	cfg.mem = fz_mem(&h, arena);
 	areas.desc = arena + FZ_DESC_OFF;
 	areas.avail = arena + FZ_DRIVER_OFF;
@@ -158,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc = vr_split_dev_pop(&q, &c);
 			check_pop_rc(rc);
 			if (rc == 0) {
-				fz_check_chain(&c, num, lo, hi, 1);
+				fz_check_chain(&c, num, lo, hi, FZ_COMPLETE(&h));
 				ref_walk(&q, last_avail, &ref);
 				fz_ref_compare(&ref, &c);
 				FZ_CHECK(c.id < num);
@@ -180,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc = vr_split_dev_pop_burst(&q, chains, max);
 			check_pop_rc(rc > 0 ? 0 : rc);
 			for (k = 0; rc > 0 && k < (unsigned)rc; k++) {
-				fz_check_chain(&chains[k], num, lo, hi, 1);
+				fz_check_chain(&chains[k], num, lo, hi, FZ_COMPLETE(&h));
 				model_take(&m, num, chains[k].id);
 			}
 			FZ_CHECK(rc <= (int)max);

@@ -202,12 +202,13 @@ static void split_dev_edges(void)
 	static const char *names[] = {"edge-loop",     "edge-next-range", "edge-head-range",
 				      "edge-idx-jump", "edge-zero-len",   "edge-wrap",
 				      "edge-order",    "edge-nested",     "edge-ind-len",
-				      "edge-outside",  "edge-e2big",      "edge-ind-next"};
+				      "edge-outside",  "edge-e2big",      "edge-ind-next",
+				      "edge-zero-len-ok", "edge-zero-loop", "edge-ind-align4"};
 	unsigned e;
 
-	for (e = 0; e < 12; e++) {
-		build(false, 4, FZ_F_INDIRECT, e == 7 || e == 8 || e == 11 ? SH_INDIRECT
-									: SH_SIMPLE);
+	for (e = 0; e < 15; e++) {
+		build(false, 4, FZ_F_INDIRECT,
+		      e == 7 || e == 8 || e == 11 || e == 14 ? SH_INDIRECT : SH_SIMPLE);
 		memset(&h, 0, sizeof(h));
 		h.size = 2;
 		h.flags = FZ_F_INDIRECT;
@@ -230,6 +231,22 @@ static void split_dev_edges(void)
 		case 9: d[0].addr = FZ_BUS + FZ_ARENA - 8; break;
 		case 10: h.iov_cap = 1; break;
 		case 11: d[0].flags |= VR_DESC_F_NEXT; break;
+		case 12: /* accepted with VR_QF_ZERO_LEN_OK */
+			d[0].len = 0;
+			h.flags |= FZ_F_ZERO_LEN;
+			break;
+		case 13: /* a loop of zero-length descriptors: still VR_ELOOP */
+			d[0].len = 0;
+			d[1].len = 0;
+			d[1].flags |= VR_DESC_F_NEXT;
+			d[1].next = 1;
+			h.flags |= FZ_F_ZERO_LEN;
+			break;
+		case 14: /* the table moved to a 4-byte (not 8) boundary */
+			memmove(arena_buf + (d[0].addr - FZ_BUS) + 4,
+				arena_buf + (d[0].addr - FZ_BUS), d[0].len);
+			d[0].addr += 4;
+			break;
 		}
 		emit("split_device", names[e], &h, pop2, 3, arena_buf, FZ_ARENA);
 	}
@@ -243,11 +260,12 @@ static void packed_dev_edges(void)
 	static const char *names[] = {"edge-flags",  "edge-bufid", "edge-zero-len",
 				      "edge-wrap",   "edge-order", "edge-nested",
 				      "edge-ind-len", "edge-outside", "edge-e2big",
-				      "edge-dup-id"};
+				      "edge-dup-id", "edge-zero-len-ok", "edge-ind-align4"};
 	unsigned e;
 
-	for (e = 0; e < 10; e++) {
-		build(true, 5, FZ_F_INDIRECT, e == 5 || e == 6 ? SH_INDIRECT : SH_SIMPLE);
+	for (e = 0; e < 12; e++) {
+		build(true, 5, FZ_F_INDIRECT,
+		      e == 5 || e == 6 || e == 11 ? SH_INDIRECT : SH_SIMPLE);
 		memset(&h, 0, sizeof(h));
 		h.size = 4;
 		h.flags = FZ_F_INDIRECT;
@@ -268,6 +286,15 @@ static void packed_dev_edges(void)
 		case 7: d[0].addr = FZ_BUS + FZ_ARENA - 8; break;
 		case 8: h.iov_cap = 1; break;
 		case 9: d[3].id = d[0].id; break;
+		case 10: /* accepted with VR_QF_ZERO_LEN_OK */
+			d[0].len = 0;
+			h.flags |= FZ_F_ZERO_LEN;
+			break;
+		case 11: /* the table moved to a 4-byte (not 8) boundary */
+			memmove(arena_buf + (d[0].addr - FZ_BUS) + 4,
+				arena_buf + (d[0].addr - FZ_BUS), d[0].len);
+			d[0].addr += 4;
+			break;
 		}
 		emit("packed_device", names[e], &h, pop2, 3, arena_buf, FZ_ARENA);
 	}

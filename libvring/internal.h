@@ -10,6 +10,18 @@
 
 #include <vring/vring.h>
 
+/* VR__COLD: a function off the hot path, not inlined, laid out apart.
+ * VR__HOT_INLINE: a helper of every device pop, inlined whatever the size
+ * heuristics say (GCC 12 stopped inlining vr__walk_segment once the walk
+ * grew, which cost 55 instructions per message in a callgrind count). */
+#if defined(__GNUC__) || defined(__clang__)
+#define VR__COLD static __attribute__((noinline, cold, unused))
+#define VR__HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define VR__COLD static
+#define VR__HOT_INLINE static inline
+#endif
+
 /* The only libc the core uses, through the compiler's builtins so that the
  * freestanding build needs no header: memset (and memcpy, memmove). */
 #define vr__zero(p, n) __builtin_memset((p), 0, (n))
@@ -19,16 +31,15 @@ static inline int vr__aligned(const void *p, uintptr_t align)
 	return ((uintptr_t)p & (align - 1)) == 0;
 }
 
-/* Alignment the device side demands of an indirect table. */
-#define VR_INDIRECT_ALIGN 8u
-
-/* Do [a, a + alen) and [b, b + blen) share a byte? */
+/* Do [a, a + alen) and [b, b + blen) share a byte (lengths > 0)? Only
+ * differences: an area ending exactly at the top of the address space,
+ * where pb + blen wraps to 0, is compared right. */
 static inline bool vr__overlap(const void *a, size_t alen, const void *b,
 			       size_t blen)
 {
 	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
 
-	return pa < pb + blen && pb < pa + alen;
+	return pa >= pb ? pa - pb < blen : pb - pa < alen;
 }
 
 /* Round a private-state size up so the next array stays pointer-aligned. */
@@ -60,6 +71,17 @@ static inline bool vr__packed_areas_overlap(const struct vr_packed_areas *a,
 }
 
 /*
+ * Does [addr, addr + len) stay below 2^64? For len > 0 only: len - 1 cannot
+ * wrap then, and a range whose last byte is the last bus address (ending
+ * exactly at 2^64) is accepted, which addr + len < addr would refuse. As
+ * cheap as that sum (the same instruction count in a callgrind run).
+ */
+static inline bool vr__range_wraps(uint64_t addr, uint32_t len)
+{
+	return (uint64_t)len - 1 > UINT64_MAX - addr;
+}
+
+/*
  * What walking a device-side chain has gathered so far. The caller's chain
  * (iov array, counters) is filled in place; only complete, valid chains are
  * ever committed to the queue state.
@@ -82,21 +104,46 @@ static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain)
 }
 
 /*
+ * What a failed vr__walk_segment means for the walk: its error, except for a
+ * zero-length descriptor on a queue with VR_QF_ZERO_LEN_OK, which adds
+ * nothing (its address is never looked at) but whose direction still counts
+ * for the readable-before-writable rule. Reached only on the error path, so
+ * the flag costs nothing on the hot path; takes values only, so that the
+ * caller's walk state can stay in registers.
+ */
+VR__COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
+				bool seen_write)
+{
+	if (err != VR_EZEROLEN || !(qflags & VR_QF_ZERO_LEN_OK))
+		return err;
+	return !write && seen_write ? VR_EORDER : 0;
+}
+
+static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
+				bool write)
+{
+	err = vr__walk_fail_cold(qflags, err, write, w->seen_write);
+	if (err == 0 && write)
+		w->seen_write = true;
+	return err;
+}
+
+/*
  * Check one data descriptor (already copied out of shared memory) and
  * append it to the chain. Returns 0 or a protocol error. Running out of iov
  * entries is not an error here: the walk goes on validating and reports
  * VR_E2BIG at the end, so that a malformed chain is always caught.
  */
-static inline int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
-				   uint64_t addr, uint32_t len, bool write)
+VR__HOT_INLINE int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
+				    uint64_t addr, uint32_t len, bool write)
 {
 	struct vr_chain *c = w->chain;
 	unsigned n = (unsigned)c->n_out + c->n_in;
 	void *p;
 
-	if (len == 0)
-		return VR_EZEROLEN;
-	if (addr + len < addr)
+	if (VR_UNLIKELY(len == 0))
+		return VR_EZEROLEN; /* first: see vr__walk_fail */
+	if (vr__range_wraps(addr, len))
 		return VR_EOVERFLOW;
 	if (write)
 		w->seen_write = true;
@@ -134,8 +181,8 @@ static inline int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
  * take this path first.
  */
 static inline int vr__walk_single(struct vr_chain *chain,
-				  const struct vr_mem *mem, uint64_t addr,
-				  uint32_t len, uint16_t flags)
+				  const struct vr_mem *mem, uint32_t qflags,
+				  uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vr__walk w;
 	int err;
@@ -143,7 +190,9 @@ static inline int vr__walk_single(struct vr_chain *chain,
 	vr__walk_start(&w, chain);
 	err = vr__walk_segment(&w, mem, addr, len,
 			       (flags & VR_DESC_F_WRITE) != 0);
-	if (err)
+	if (VR_UNLIKELY(err) &&
+	    (err = vr__walk_fail(&w, qflags, err,
+				 (flags & VR_DESC_F_WRITE) != 0)) != 0)
 		return err;
 	chain->ndesc = 1;
 	return w.too_many ? VR_E2BIG : 0;
@@ -152,27 +201,25 @@ static inline int vr__walk_single(struct vr_chain *chain,
 /*
  * Check an indirect descriptor (copied) and map its table. @max_entries is
  * the longest table accepted (the queue size). Returns the entry count
- * (> 0) with *table set, or a protocol error.
+ * (> 0) with *table set, or a protocol error. The table may sit at any
+ * address: the spec sets no alignment for it, so its entries are read with
+ * vr__load_entry, which assumes none.
  */
 static inline int vr__map_indirect(const struct vr_mem *mem, bool negotiated,
 				   uint64_t addr, uint32_t len, uint16_t flags,
-				   uint32_t max_entries, const void **table)
+				   uint32_t max_entries,
+				   const unsigned char **table)
 {
 	if (!negotiated || (flags & VR_DESC_F_NEXT))
 		return VR_EINDIRECT;
 	if (len == 0 || len % 16 != 0 || len / 16 > max_entries)
 		return VR_EINDIRECT;
-	if (addr + len < addr)
+	if (vr__range_wraps(addr, len))
 		return VR_EOVERFLOW;
-	*table = vr_mem_translate(mem, addr, len, VR_ACCESS_READ);
+	*table = (const unsigned char *)vr_mem_translate(mem, addr, len,
+							 VR_ACCESS_READ);
 	if (!*table)
 		return VR_EFAULT;
-	/* Entries are read with 16- and 32-bit loads: a table the peer placed
-	 * at an odd address would be undefined behaviour here and a fault on
-	 * cores that trap unaligned access. Drivers allocate descriptor
-	 * tables aligned (Linux's are 16-byte aligned in practice). */
-	if (!vr__aligned(*table, VR_INDIRECT_ALIGN))
-		return VR_EINDIRECT;
 	vr_mem_invalidate(mem, *table, len);
 	return (int)(len / 16);
 }
@@ -189,6 +236,65 @@ static inline uint64_t vr__load_addr(const uint64_t *field)
 	uint32_t hi = vr__le32(vr__load32(&half[1]));
 
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * One 16-byte descriptor copied out of shared memory, each byte read once:
+ * addr at 0, len at 8, and the 16-bit words at 12 and 14 (split: flags,
+ * next; packed: id, flags). Both layouts are the same bytes.
+ */
+struct vr__entry {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t w12, w14;
+};
+
+/* Little-endian value of @n bytes at @p, read with byte loads (any
+ * alignment, untorn per byte; a peer changing them meanwhile gets a value
+ * no worse than any other it could write). */
+static inline uint32_t vr__load_le_bytes(const unsigned char *p, unsigned n)
+{
+	uint32_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		v |= (uint32_t)vr__load8(p + i) << (8 * i);
+	return v;
+}
+
+/*
+ * Load descriptor @e. @any_align: @e may be at any address (an indirect
+ * table), so it is read byte by byte; otherwise it is 4-byte aligned and
+ * read with the 32- and 16-bit loads of the ring path. Relaxed: the caller
+ * has acquired what publishes it (A1).
+ */
+static inline void vr__load_entry(const unsigned char *e, bool any_align,
+				  struct vr__entry *out)
+{
+	if (VR_UNLIKELY(any_align)) {
+		out->addr = (uint64_t)vr__load_le_bytes(e, 4) |
+			    (uint64_t)vr__load_le_bytes(e + 4, 4) << 32;
+		out->len = vr__load_le_bytes(e + 8, 4);
+		out->w12 = (uint16_t)vr__load_le_bytes(e + 12, 2);
+		out->w14 = (uint16_t)vr__load_le_bytes(e + 14, 2);
+		return;
+	}
+	{
+		const uint32_t *w = (const uint32_t *)(const void *)e;
+		const uint16_t *h = (const uint16_t *)(const void *)e;
+
+		out->addr = (uint64_t)vr__le32(vr__load32(&w[1])) << 32 |
+			    vr__le32(vr__load32(&w[0]));
+		out->len = vr__le32(vr__load32(&w[2]));
+		out->w12 = vr__le16(vr__load16(&h[6]));
+		out->w14 = vr__le16(vr__load16(&h[7]));
+	}
+}
+
+/* Is an indirect table at @t aligned enough for the word loads? */
+static inline bool vr__table_any_align(const unsigned char *t)
+{
+	return !vr__aligned(t, 4);
 }
 
 #endif /* LIBVRING_INTERNAL_H */

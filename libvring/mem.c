@@ -9,8 +9,12 @@ int vr__mem_clean_segs(const struct vr_mem *mem, const struct vr_seg *seg,
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		void *p = vr_mem_translate(mem, seg[i].addr, seg[i].len,
-					   VR_ACCESS_READ);
+		void *p;
+
+		if (seg[i].len == 0)
+			continue; /* VR_QF_ZERO_LEN_OK: no byte to clean */
+		p = vr_mem_translate(mem, seg[i].addr, seg[i].len,
+				     VR_ACCESS_READ);
 		if (!p)
 			return VR_EFAULT;
 		vr_mem_clean(mem, p, seg[i].len);

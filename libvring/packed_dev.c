@@ -9,13 +9,17 @@ size_t vr_packed_dev_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
 		return 0;
-	/* chain_ndesc[num] then order[num] */
+	/* order[num] then chain_ndesc[num]: the array indexed by the peer's
+	 * ids comes last, so that with a buffer of exactly this size a read
+	 * one past its end is outside the buffer (ASan sees it). */
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
-int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
-		       const struct vr_packed_areas *areas, void *state,
-		       size_t state_len)
+/* Check the arguments and bind the queue object to its areas and state;
+ * touches neither shared memory nor the state buffer. */
+static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_packed_areas *areas, void *state,
+		     size_t state_len)
 {
 	if (!q || !cfg || !areas || !state || !areas->desc ||
 	    !areas->driver_event || !areas->device_event)
@@ -31,12 +35,16 @@ int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 		return VR_ERANGE;
 	if (vr__packed_areas_overlap(areas, cfg->num))
 		return VR_EINVAL;
+	/* At most 32768: with up to 32767 ring descriptors before it, a
+	 * chain's segment count still fits the 16-bit chain counters. */
+	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
+		return VR_EINVAL;
 	vr__zero(q, sizeof(*q));
 	q->desc = (struct vr_packed_desc *)areas->desc;
 	q->driver_event = (struct vr_packed_event *)areas->driver_event;
 	q->device_event = (struct vr_packed_event *)areas->device_event;
-	q->chain_ndesc = (uint16_t *)state;
-	q->order = q->chain_ndesc + cfg->num;
+	q->order = (uint16_t *)state;
+	q->chain_ndesc = q->order + cfg->num;
 	q->mem = cfg->mem;
 	q->features = cfg->features;
 	q->flags = cfg->flags;
@@ -44,30 +52,63 @@ int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	/* At most 32768: with up to 32767 ring descriptors before it, a
-	 * chain's segment count still fits the 16-bit chain counters. */
-	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
-		return VR_EINVAL;
 	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	return 0;
+}
+
+/* Forget every chain and continue at the given positions: private state
+ * only. */
+static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
+{
+	vr__zero(q->order, (size_t)q->num * 2 * sizeof(uint16_t));
+	q->next_avail = b->avail_pos;
+	q->avail_wrap = b->avail_wrap;
+	q->next_used = q->pub_pos = q->notify_pos = b->used_pos;
+	q->used_wrap = q->pub_wrap = q->notify_wrap = b->used_wrap;
+	q->unpub = q->since_notify = 0;
+	q->held = false;
+	q->in_flight = q->desc_in_flight = 0;
+	q->order_first = q->order_count = 0;
+	q->broken = 0;
+}
+
+int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+		       const struct vr_packed_areas *areas, void *state,
+		       size_t state_len)
+{
+	int err = dev_setup(q, cfg, areas, state, state_len);
+
+	if (err)
+		return err;
 	vr_packed_dev_reset(q);
+	return 0;
+}
+
+int vr_packed_dev_attach(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+			 const struct vr_packed_areas *areas, void *state,
+			 size_t state_len, const struct vr_packed_base *base)
+{
+	int err;
+
+	if (!base || !cfg || base->avail_pos >= cfg->num ||
+	    base->used_pos >= cfg->num)
+		return VR_EINVAL;
+	err = dev_setup(q, cfg, areas, state, state_len);
+	if (err)
+		return err;
+	/* Nothing shared is written or read: the ring is live. */
+	dev_forget(q, base);
 	return 0;
 }
 
 void vr_packed_dev_reset(struct vr_packed_dev *q)
 {
+	static const struct vr_packed_base start = { 0, 0, true, true };
+
 	/* The driver is stopped (reset) while this runs: plain stores. */
 	vr__zero(q->device_event, sizeof(*q->device_event));
 	vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
-	vr__zero(q->chain_ndesc, (size_t)q->num * 2 * sizeof(uint16_t));
-	q->next_avail = q->next_used = 0;
-	q->avail_wrap = q->used_wrap = true;
-	q->pub_pos = q->notify_pos = 0;
-	q->unpub = q->since_notify = 0;
-	q->pub_wrap = q->notify_wrap = true;
-	q->held = false;
-	q->in_flight = q->desc_in_flight = 0;
-	q->order_first = q->order_count = 0;
-	q->broken = 0;
+	dev_forget(q, &start);
 }
 
 int vr__packed_dev_break(struct vr_packed_dev *q, int err)
@@ -77,26 +118,28 @@ int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 }
 
 /* Walk the entries of an indirect table: sequential, only WRITE counts
- * (section 2.8.7), NEXT is ignored, INDIRECT is a nesting violation. */
+ * (section 2.8.7), NEXT is ignored, INDIRECT is a nesting violation. The
+ * table may sit at any address (vr__load_entry). */
 static int vr__packed_walk_table(struct vr_packed_dev *q, struct vr__walk *w,
-				 const struct vr_packed_desc *table, int entries)
+				 const unsigned char *table, int entries)
 {
+	bool any_align = vr__table_any_align(table);
 	int i;
 
 	for (i = 0; i < entries; i++) {
-		const struct vr_packed_desc *t = &table[i];
-		/* Relaxed, each field once: the table was reached through an
-		 * acquired descriptor. */
-		uint64_t addr = vr__load_addr(&t->addr);
-		uint32_t len = vr__le32(vr__load32(&t->len));
-		uint16_t flags = vr__le16(vr__load16(&t->flags));
+		struct vr__entry e;
+		bool write;
 		int err;
 
-		if (flags & VR_DESC_F_INDIRECT)
+		/* Each field once; relaxed: the table was reached through an
+		 * acquired descriptor. Packed: id at 12, flags at 14. */
+		vr__load_entry(table + 16 * (size_t)i, any_align, &e);
+		if (e.w14 & VR_DESC_F_INDIRECT)
 			return VR_ENESTED;
-		err = vr__walk_segment(w, &q->mem, addr, len,
-				       (flags & VR_DESC_F_WRITE) != 0);
-		if (err)
+		write = (e.w14 & VR_DESC_F_WRITE) != 0;
+		err = vr__walk_segment(w, &q->mem, e.addr, e.len, write);
+		if (VR_UNLIKELY(err) &&
+		    (err = vr__walk_fail(w, q->flags, err, write)) != 0)
 			return err;
 	}
 	return 0;
@@ -121,7 +164,8 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 
 		/* Relaxed, each field once: ordered after A1. */
 		*id_out = vr__le16(vr__load16(&d->id));
-		return vr__walk_single(chain, &q->mem, vr__load_addr(&d->addr),
+		return vr__walk_single(chain, &q->mem, q->flags,
+				       vr__load_addr(&d->addr),
 				       vr__le32(vr__load32(&d->len)), flags);
 	}
 	vr__walk_start(&w, chain);
@@ -148,7 +192,7 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 		id = vr__le16(vr__load16(&d->id));
 
 		if (flags & VR_DESC_F_INDIRECT) {
-			const void *t;
+			const unsigned char *t;
 			int entries;
 
 			if (k > 0)
@@ -157,8 +201,7 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 						   len, flags, q->max_indirect, &t);
 			if (entries < 0)
 				return entries;
-			err = vr__packed_walk_table(
-				q, &w, (const struct vr_packed_desc *)t, entries);
+			err = vr__packed_walk_table(q, &w, t, entries);
 			if (err)
 				return err;
 			*id_out = id;
@@ -166,7 +209,9 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 		}
 		err = vr__walk_segment(&w, &q->mem, addr, len,
 				       (flags & VR_DESC_F_WRITE) != 0);
-		if (err)
+		if (VR_UNLIKELY(err) &&
+		    (err = vr__walk_fail(&w, q->flags, err,
+					 (flags & VR_DESC_F_WRITE) != 0)) != 0)
 			return err;
 		if (!(flags & VR_DESC_F_NEXT)) {
 			*id_out = id; /* the buffer id is in the last descriptor */

@@ -5,8 +5,6 @@
 
 #include "internal.h"
 
-static void reset_queue(struct vr_packed_drv *q, bool clear_device);
-
 size_t vr_packed_drv_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
@@ -14,9 +12,11 @@ size_t vr_packed_drv_state_size(uint32_t num)
 	return (size_t)num * sizeof(struct vr_drv_slot);
 }
 
-int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
-		       const struct vr_packed_areas *areas, void *state,
-		       size_t state_len)
+/* Check the arguments and bind the queue object to its areas and state;
+ * touches neither shared memory nor the state buffer. */
+static int drv_setup(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_packed_areas *areas, void *state,
+		     size_t state_len)
 {
 	if (!q || !cfg || !areas || !state || !areas->desc ||
 	    !areas->driver_event || !areas->device_event)
@@ -44,27 +44,16 @@ int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	reset_queue(q, false);
 	return 0;
 }
 
-/* @clear_device: also zero the areas the device writes (an explicit reset:
- * the device is stopped, perhaps dead, and cannot); not at init, where a
- * device may already have set them up. */
-static void reset_queue(struct vr_packed_drv *q, bool clear_device)
+/* Forget every chain (all ids free) and continue at ring position @pos in
+ * wrap @wrap for both making available and collecting: private state
+ * only. */
+static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 {
 	unsigned i;
 
-	/* The device is stopped (reset) while this runs: plain stores. The
-	 * ring starts all zero: no descriptor looks available in wrap 1. */
-	vr__zero(q->desc, vr_packed_desc_bytes(q->num));
-	vr__zero(q->driver_event, sizeof(*q->driver_event));
-	if (clear_device) /* see split_drv.c */
-		vr__zero(q->device_event, sizeof(*q->device_event));
-	vr_mem_clean(&q->mem, q->desc, vr_packed_desc_bytes(q->num));
-	vr_mem_clean(&q->mem, q->driver_event, sizeof(*q->driver_event));
-	if (clear_device)
-		vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;
@@ -75,17 +64,67 @@ static void reset_queue(struct vr_packed_drv *q, bool clear_device)
 	}
 	q->free_id = 0;
 	q->num_free = q->num;
-	q->next_avail = q->next_used = 0;
-	q->avail_wrap = q->used_wrap = true;
-	q->pub_pos = q->kick_pos = 0;
+	q->next_avail = q->next_used = pos;
+	q->avail_wrap = q->used_wrap = wrap;
+	q->pub_pos = q->kick_pos = pos;
 	q->unpub = q->since_kick = 0;
-	q->pub_wrap = q->kick_wrap = true;
+	q->pub_wrap = q->kick_wrap = wrap;
 	q->held = false;
 	q->in_flight = 0;
 	q->order_head = q->order_tail = VR__NONE;
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
+}
+
+/* @clear_device: also zero the areas the device writes (an explicit reset:
+ * the device is stopped, perhaps dead, and cannot); not at init, where a
+ * device may already have set them up. */
+static void reset_queue(struct vr_packed_drv *q, bool clear_device)
+{
+	/* The device is stopped (reset) while this runs: plain stores. The
+	 * ring starts all zero: no descriptor looks available in wrap 1. */
+	vr__zero(q->desc, vr_packed_desc_bytes(q->num));
+	vr__zero(q->driver_event, sizeof(*q->driver_event));
+	if (clear_device) /* see split_drv.c */
+		vr__zero(q->device_event, sizeof(*q->device_event));
+	vr_mem_clean(&q->mem, q->desc, vr_packed_desc_bytes(q->num));
+	vr_mem_clean(&q->mem, q->driver_event, sizeof(*q->driver_event));
+	if (clear_device)
+		vr_mem_clean(&q->mem, q->device_event, sizeof(*q->device_event));
+	drv_forget(q, 0, true);
+}
+
+int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
+		       const struct vr_packed_areas *areas, void *state,
+		       size_t state_len)
+{
+	int err = drv_setup(q, cfg, areas, state, state_len);
+
+	if (err)
+		return err;
+	reset_queue(q, false);
+	return 0;
+}
+
+int vr_packed_drv_attach(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
+			 const struct vr_packed_areas *areas, void *state,
+			 size_t state_len, const struct vr_packed_base *base)
+{
+	int err;
+
+	/* Only a drained ring can change hands (see split_drv.c): the next
+	 * position to make available is the next one to collect. */
+	if (!base || !cfg || base->avail_pos >= cfg->num ||
+	    base->avail_pos != base->used_pos ||
+	    base->avail_wrap != base->used_wrap)
+		return VR_EINVAL;
+	err = drv_setup(q, cfg, areas, state, state_len);
+	if (err)
+		return err;
+	/* Nothing shared is written or read: the device may be polling. */
+	drv_forget(q, base->avail_pos, base->avail_wrap);
+	return 0;
 }
 
 void vr_packed_drv_reset(struct vr_packed_drv *q)
@@ -128,7 +167,8 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 		return VR_EBROKEN;
 	if (!q->indirect)
 		return VR_ENOTSUP;
-	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	err = vr__segs_check(seg, n_out, n_in, q->num,
+			     (q->flags & VR_QF_ZERO_LEN_OK) != 0, &in_len);
 	if (err)
 		return err;
 	if (!table || !vr__aligned(table, VR_DESC_ALIGN))

@@ -9,13 +9,17 @@ size_t vr_split_dev_state_size(uint32_t num)
 {
 	if (!vr_split_size_valid(num))
 		return 0;
-	/* chain_ndesc[num] then order[num] */
+	/* order[num] then chain_ndesc[num]: the array indexed by the peer's
+	 * ids comes last, so that with a buffer of exactly this size a read
+	 * one past its end is outside the buffer (ASan sees it). */
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
-int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
-		      const struct vr_split_areas *areas, void *state,
-		      size_t state_len)
+/* Check the arguments and bind the queue object to its areas and state;
+ * touches neither shared memory nor the state buffer. */
+static int dev_setup(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_split_areas *areas, void *state,
+		     size_t state_len)
 {
 	if (!q || !cfg || !areas || !state || !areas->desc || !areas->avail ||
 	    !areas->used)
@@ -32,12 +36,16 @@ int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 		return VR_ERANGE;
 	if (vr__split_areas_overlap(areas, cfg->num))
 		return VR_EINVAL;
+	/* At most 32768: with up to 32767 ring descriptors before it, a
+	 * chain's segment count still fits the 16-bit chain counters. */
+	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
+		return VR_EINVAL;
 	vr__zero(q, sizeof(*q));
 	q->desc = (struct vr_desc *)areas->desc;
 	q->avail = (struct vr_avail *)areas->avail;
 	q->used = (struct vr_used *)areas->used;
-	q->chain_ndesc = (uint16_t *)state;
-	q->order = q->chain_ndesc + cfg->num;
+	q->order = (uint16_t *)state;
+	q->chain_ndesc = q->order + cfg->num;
 	q->mem = cfg->mem;
 	q->features = cfg->features;
 	q->flags = cfg->flags;
@@ -46,12 +54,50 @@ int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	/* At most 32768: with up to 32767 ring descriptors before it, a
-	 * chain's segment count still fits the 16-bit chain counters. */
-	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
-		return VR_EINVAL;
 	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	return 0;
+}
+
+/* Forget every chain: private state only. */
+static void dev_forget(struct vr_split_dev *q, uint16_t avail_idx,
+		       uint16_t used_idx)
+{
+	vr__zero(q->order, (size_t)q->num * 2 * sizeof(uint16_t));
+	q->last_avail = q->avail_seen = avail_idx;
+	q->used_idx = q->used_pub = q->notify_old = used_idx;
+	q->in_flight = 0;
+	q->order_first = 0;
+	q->used_flags = 0;
+	q->since_notify = 0;
+	q->broken = 0;
+}
+
+int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+		      const struct vr_split_areas *areas, void *state,
+		      size_t state_len)
+{
+	int err = dev_setup(q, cfg, areas, state, state_len);
+
+	if (err)
+		return err;
 	vr_split_dev_reset(q);
+	return 0;
+}
+
+int vr_split_dev_attach(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+			const struct vr_split_areas *areas, void *state,
+			size_t state_len, const struct vr_split_base *base)
+{
+	int err;
+
+	if (!base)
+		return VR_EINVAL;
+	err = dev_setup(q, cfg, areas, state, state_len);
+	if (err)
+		return err;
+	/* Nothing shared is written or read: the ring is live and the
+	 * driver may be using it right now. */
+	dev_forget(q, base->avail_idx, base->used_idx);
 	return 0;
 }
 
@@ -60,14 +106,7 @@ void vr_split_dev_reset(struct vr_split_dev *q)
 	/* The driver is stopped (reset) while this runs: plain stores. */
 	vr__zero(q->used, vr_split_used_bytes(q->num));
 	vr_mem_clean(&q->mem, q->used, vr_split_used_bytes(q->num));
-	vr__zero(q->chain_ndesc, (size_t)q->num * 2 * sizeof(uint16_t));
-	q->last_avail = q->avail_seen = 0;
-	q->used_idx = q->used_pub = q->notify_old = 0;
-	q->in_flight = 0;
-	q->order_first = 0;
-	q->used_flags = 0;
-	q->since_notify = 0;
-	q->broken = 0;
+	dev_forget(q, 0, 0);
 }
 
 int vr__split_dev_break(struct vr_split_dev *q, int err)
@@ -86,8 +125,9 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 			  struct vr_chain *chain)
 {
 	struct vr__walk w;
-	const struct vr_desc *table = q->desc;
-	const struct vr_desc *d = &table[head];
+	const struct vr_desc *d = &q->desc[head];
+	const unsigned char *table = NULL; /* the indirect table, once reached */
+	bool any_align = false;   /* the table is not 4-byte aligned */
 	uint32_t limit = q->num;  /* entries in the current table */
 	uint32_t count = 1;       /* descriptors read from it */
 	bool in_indirect = false;
@@ -104,31 +144,33 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 	next = vr__le16(vr__load16(&d->next));
 	chain->id = head;
 	if (!(flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)))
-		return vr__walk_single(chain, &q->mem, addr, len, flags);
+		return vr__walk_single(chain, &q->mem, q->flags, addr, len, flags);
 
 	vr__walk_start(&w, chain);
 	for (;;) {
 		int err;
 
 		if (flags & VR_DESC_F_INDIRECT) {
-			const void *t;
 			int entries;
 
 			if (in_indirect)
 				return VR_ENESTED;
 			entries = vr__map_indirect(&q->mem, q->indirect, addr,
-						   len, flags, q->max_indirect, &t);
+						   len, flags, q->max_indirect,
+						   &table);
 			if (entries < 0)
 				return entries;
-			table = (const struct vr_desc *)t;
+			any_align = vr__table_any_align(table);
 			limit = (uint32_t)entries;
 			count = 0;
 			next = 0;
 			in_indirect = true;
 		} else {
-			err = vr__walk_segment(&w, &q->mem, addr, len,
-					       (flags & VR_DESC_F_WRITE) != 0);
-			if (err)
+			bool write = (flags & VR_DESC_F_WRITE) != 0;
+
+			err = vr__walk_segment(&w, &q->mem, addr, len, write);
+			if (VR_UNLIKELY(err) &&
+			    (err = vr__walk_fail(&w, q->flags, err, write)) != 0)
 				return err;
 			if (!(flags & VR_DESC_F_NEXT))
 				break;
@@ -137,17 +179,27 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 		}
 		if (++count > limit)
 			return VR_ELOOP; /* chain longer than its table: a loop */
-		d = &table[next];
 		if (!in_indirect) {
+			d = &q->desc[next];
 			vr_mem_invalidate(&q->mem, d, sizeof(*d));
 			ring_desc++;
+			/* Relaxed, each field once: ordered after A1. */
+			addr = vr__load_addr(&d->addr);
+			len = vr__le32(vr__load32(&d->len));
+			flags = vr__le16(vr__load16(&d->flags));
+			next = vr__le16(vr__load16(&d->next));
+		} else {
+			struct vr__entry e;
+
+			/* Each field once, at whatever alignment the driver
+			 * chose; relaxed: the table was reached through a
+			 * descriptor acquired by A1. */
+			vr__load_entry(table + 16 * (size_t)next, any_align, &e);
+			addr = e.addr;
+			len = e.len;
+			flags = e.w12;
+			next = e.w14;
 		}
-		/* Relaxed, each field once: ordered after A1 (or after the
-		 * table was reached through an acquired descriptor). */
-		addr = vr__load_addr(&d->addr);
-		len = vr__le32(vr__load32(&d->len));
-		flags = vr__le16(vr__load16(&d->flags));
-		next = vr__le16(vr__load16(&d->next));
 	}
 	chain->ndesc = ring_desc;
 	return w.too_many ? VR_E2BIG : 0;

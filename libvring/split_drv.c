@@ -6,8 +6,6 @@
 
 #include "internal.h"
 
-static void reset_queue(struct vr_split_drv *q, bool clear_device);
-
 size_t vr_split_drv_state_size(uint32_t num)
 {
 	if (!vr_split_size_valid(num))
@@ -15,9 +13,11 @@ size_t vr_split_drv_state_size(uint32_t num)
 	return (size_t)num * sizeof(struct vr_drv_slot);
 }
 
-int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
-		      const struct vr_split_areas *areas, void *state,
-		      size_t state_len)
+/* Check the arguments and bind the queue object to its areas and state;
+ * touches neither shared memory nor the state buffer. */
+static int drv_setup(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_split_areas *areas, void *state,
+		     size_t state_len)
 {
 	if (!q || !cfg || !areas || !state || !areas->desc || !areas->avail ||
 	    !areas->used)
@@ -47,8 +47,34 @@ int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	reset_queue(q, false);
 	return 0;
+}
+
+/* Forget every chain (all descriptors free) and continue at index @idx
+ * for both rings: private state only. */
+static void drv_forget(struct vr_split_drv *q, uint16_t idx)
+{
+	unsigned i;
+
+	for (i = 0; i < q->num; i++) {
+		q->slot[i].cookie = 0;
+		q->slot[i].in_len = 0;
+		q->slot[i].ndesc = 0;
+		q->slot[i].next = (uint16_t)(i + 1 < q->num ? i + 1 : 0);
+		q->slot[i].last = 0;
+		q->slot[i].order_next = VR__NONE;
+	}
+	q->num_free = q->num;
+	q->free_head = 0;
+	q->avail_idx = q->avail_pub = q->kick_old = idx;
+	q->last_used = q->used_seen = idx;
+	q->in_flight = 0;
+	q->avail_flags = 0;
+	q->order_head = q->order_tail = VR__NONE;
+	q->batch_end = VR__NONE;
+	q->batch_len = 0;
+	q->since_kick = 0;
+	q->broken = 0;
 }
 
 /* @clear_device: also zero the areas the device writes (an explicit reset:
@@ -56,8 +82,6 @@ int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
  * device may already have set them up. */
 static void reset_queue(struct vr_split_drv *q, bool clear_device)
 {
-	unsigned i;
-
 	/* The device is stopped (reset) while this runs: plain stores. The
 	 * used ring is the device's, but a device that died cannot clear it,
 	 * and a stale used->idx would read as a violation before a new device
@@ -70,25 +94,37 @@ static void reset_queue(struct vr_split_drv *q, bool clear_device)
 	vr_mem_clean(&q->mem, q->avail, vr_split_avail_bytes(q->num));
 	if (clear_device)
 		vr_mem_clean(&q->mem, q->used, vr_split_used_bytes(q->num));
-	for (i = 0; i < q->num; i++) {
-		q->slot[i].cookie = 0;
-		q->slot[i].in_len = 0;
-		q->slot[i].ndesc = 0;
-		q->slot[i].next = (uint16_t)(i + 1 < q->num ? i + 1 : 0);
-		q->slot[i].last = 0;
-		q->slot[i].order_next = VR__NONE;
-	}
-	q->num_free = q->num;
-	q->free_head = 0;
-	q->avail_idx = q->avail_pub = q->kick_old = 0;
-	q->last_used = q->used_seen = 0;
-	q->in_flight = 0;
-	q->avail_flags = 0;
-	q->order_head = q->order_tail = VR__NONE;
-	q->batch_end = VR__NONE;
-	q->batch_len = 0;
-	q->since_kick = 0;
-	q->broken = 0;
+	drv_forget(q, 0);
+}
+
+int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+		      const struct vr_split_areas *areas, void *state,
+		      size_t state_len)
+{
+	int err = drv_setup(q, cfg, areas, state, state_len);
+
+	if (err)
+		return err;
+	reset_queue(q, false);
+	return 0;
+}
+
+int vr_split_drv_attach(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+			const struct vr_split_areas *areas, void *state,
+			size_t state_len, const struct vr_split_base *base)
+{
+	int err;
+
+	/* With chains in flight the driver would meet used ids it has no
+	 * record of: only a drained ring can change hands. */
+	if (!base || base->avail_idx != base->used_idx)
+		return VR_EINVAL;
+	err = drv_setup(q, cfg, areas, state, state_len);
+	if (err)
+		return err;
+	/* Nothing shared is written or read: the device may be polling. */
+	drv_forget(q, base->avail_idx);
+	return 0;
 }
 
 void vr_split_drv_reset(struct vr_split_drv *q)
@@ -132,7 +168,8 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 		return VR_EBROKEN;
 	if (!q->indirect)
 		return VR_ENOTSUP;
-	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	err = vr__segs_check(seg, n_out, n_in, q->num,
+			     (q->flags & VR_QF_ZERO_LEN_OK) != 0, &in_len);
 	if (err)
 		return err;
 	if (!table || !vr__aligned(table, VR_DESC_ALIGN))

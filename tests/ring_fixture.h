@@ -105,6 +105,37 @@ static inline int fx_init(struct fx *f, uint32_t num, uint64_t features)
 	return fx_init_flags(f, num, features, 0);
 }
 
+/* Re-create both queues over private state of exactly vr_*_state_size()
+ * bytes from malloc (not the rounded-up aligned blocks fx_init uses), so
+ * that ASan reports a read one element past the end of the driver's or the
+ * device's state. Re-initialising zeroes the ring as fx_init did. Returns 0
+ * or the first init error. */
+static inline int fx_exact_states(struct fx *f)
+{
+	size_t dsz = f->packed ? vr_packed_drv_state_size(f->num)
+			       : vr_split_drv_state_size(f->num);
+	size_t vsz = f->packed ? vr_packed_dev_state_size(f->num)
+			       : vr_split_dev_state_size(f->num);
+	int err;
+
+	free(f->drv_state);
+	free(f->dev_state);
+	f->drv_state = malloc(dsz);
+	f->dev_state = malloc(vsz);
+	if (!f->drv_state || !f->dev_state)
+		return VR_ERANGE;
+	if (f->packed) {
+		err = vr_packed_drv_init(&f->pdrv, &f->cfg, &f->pa, f->drv_state, dsz);
+		if (err)
+			return err;
+		return vr_packed_dev_init(&f->pdev, &f->cfg, &f->pa, f->dev_state, vsz);
+	}
+	err = vr_split_drv_init(&f->sdrv, &f->cfg, &f->sa, f->drv_state, dsz);
+	if (err)
+		return err;
+	return vr_split_dev_init(&f->sdev, &f->cfg, &f->sa, f->dev_state, vsz);
+}
+
 static inline void fx_fini(struct fx *f)
 {
 	free(f->region);

@@ -1577,6 +1577,100 @@ static void test_linux_pdrv_indirect_with_write_flag(void **state)
 	free(e);
 }
 
+/*
+ * A packed driver built on the uapi header sends empty segments and an
+ * indirect table at a 4-byte (not 8-byte) boundary (issue 11, findings 5
+ * and 6): a strict libvring device breaks on the first with VR_EZEROLEN;
+ * with VR_QF_ZERO_LEN_OK it takes the empty segments as nothing, a chain
+ * of one empty segment as an empty chain, and reads the table where it is.
+ */
+static void test_linux_pdrv_zero_len_and_align4_table(void **state)
+{
+	static const struct spec mixed = {2, 2, {16, 0, 32, 0}, false};
+	static const struct spec empty = {1, 0, {0}, false};
+	static const struct spec ind = {1, 1, {16, 32}, true};
+	struct pdev_env *e = calloc(1, sizeof(*e));
+	struct vr_queue_cfg cfg;
+	struct vr_iov iov[4];
+	struct vr_chain c;
+	uint16_t id, gid, fl, pos;
+	unsigned char *tp;
+	void *ck;
+	uint32_t l;
+	int strict;
+
+	(void)state;
+	assert_non_null(e);
+	for (strict = 1; strict >= 0; strict--) {
+		pdev_env_init(e, 8, F_PACKED | FEAT(VR_F_INDIRECT_DESC));
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.num = 8;
+		cfg.features = F_PACKED | FEAT(VR_F_INDIRECT_DESC);
+		cfg.flags = strict ? 0 : VR_QF_ZERO_LEN_OK;
+		cfg.mem = vr_mem_window(e->m.base, BUS_BASE, e->m.len);
+		assert_int_equal(vr_packed_dev_init(&e->dev, &cfg, &e->pa, e->state,
+						    vr_packed_dev_state_size(8)), 0);
+		memset(&c, 0, sizeof(c));
+		c.iov = iov;
+		c.iov_cap = 4;
+
+		id = pdev_add(e, 0, &mixed, e);
+		lpdrv_publish(&e->drv);
+		if (strict) {
+			assert_int_equal(vr_packed_dev_pop(&e->dev, &c), VR_EZEROLEN);
+			assert_int_equal(vr_packed_dev_broken(&e->dev), VR_EZEROLEN);
+			pdev_env_fini(e);
+			continue;
+		}
+		assert_int_equal(vr_packed_dev_pop(&e->dev, &c), 0);
+		assert_int_equal(c.id, id);
+		assert_int_equal(c.n_out, 1);
+		assert_int_equal(c.n_in, 1);
+		assert_int_equal(c.ndesc, 4);
+		assert_ptr_equal(iov[0].base, seg_ptr(&e->m, 0, 0));
+		assert_ptr_equal(iov[1].base, seg_ptr(&e->m, 0, 2));
+		assert_int_equal(vr_packed_dev_push(&e->dev, c.id, 32), 0);
+		assert_true(lpdrv_get_used(&e->drv, &ck, &gid, &l, &fl));
+		assert_int_equal(gid, id);
+		assert_int_equal(l, 32);
+
+		id = pdev_add(e, 1, &empty, e);
+		lpdrv_publish(&e->drv);
+		assert_int_equal(vr_packed_dev_pop(&e->dev, &c), 0);
+		assert_int_equal(c.id, id);
+		assert_int_equal(c.n_out + c.n_in, 0);
+		assert_int_equal(c.ndesc, 1);
+		assert_int_equal(vr_packed_dev_push(&e->dev, c.id, 0), 0);
+		assert_true(lpdrv_get_used(&e->drv, &ck, &gid, &l, &fl));
+		assert_int_equal(gid, id);
+		assert_int_equal(l, 0);
+
+		/* The table written aligned, then moved 4 bytes up byte by
+		 * byte, and the ring descriptor pointed at it. */
+		pos = e->drv.next_avail;
+		id = pdev_add(e, 2, &ind, e);
+		tp = slot_ptr(&e->m, 2) + TABLE_OFF;
+		memmove(tp + 4, tp, 2 * sizeof(struct vring_packed_desc));
+		e->drv.desc[pos].addr = htole64(shm_bus(&e->m, tp + 4));
+		lpdrv_publish(&e->drv);
+		assert_int_equal(vr_packed_dev_pop(&e->dev, &c), 0);
+		assert_int_equal(c.id, id);
+		assert_int_equal(c.n_out, 1);
+		assert_int_equal(c.n_in, 1);
+		assert_ptr_equal(iov[0].base, seg_ptr(&e->m, 2, 0));
+		assert_int_equal(iov[0].len, 16);
+		assert_ptr_equal(iov[1].base, seg_ptr(&e->m, 2, 1));
+		assert_int_equal(iov[1].len, 32);
+		assert_int_equal(vr_packed_dev_push(&e->dev, c.id, 5), 0);
+		assert_true(lpdrv_get_used(&e->drv, &ck, &gid, &l, &fl));
+		assert_int_equal(gid, id);
+		assert_int_equal(l, 5);
+		assert_int_equal(vr_packed_dev_broken(&e->dev), 0);
+		pdev_env_fini(e);
+	}
+	free(e);
+}
+
 /* ---- 2b: random long run ------------------------------------------------- */
 
 static void pdev_long_run(unsigned num, unsigned total, uint32_t seed)
@@ -1833,6 +1927,7 @@ int main(void)
 		cmocka_unit_test(test_pdrv_need_notify_vs_reference),
 		cmocka_unit_test(test_linux_pdrv_chains_to_vr_dev),
 		cmocka_unit_test(test_linux_pdrv_indirect_with_write_flag),
+		cmocka_unit_test(test_linux_pdrv_zero_len_and_align4_table),
 		cmocka_unit_test(test_linux_pdrv_long_run),
 		cmocka_unit_test(test_pdev_device_event_area),
 		cmocka_unit_test(test_pdev_need_notify_vs_reference),

@@ -1363,6 +1363,112 @@ static void test_linux_drv_indirect_with_write_flag(void **state)
 	free(e);
 }
 
+/*
+ * What drivers built on the uapi header (and OpenAMP's virtqueue) send and
+ * a strict libvring device refuses (issue 11, findings 5 and 6): empty
+ * segments, and an indirect table placed at a 4-byte (not 8-byte)
+ * boundary. With VR_QF_ZERO_LEN_OK the device takes the empty segments as
+ * nothing and a chain of only those as an empty chain; the table is read
+ * wherever it is. The default device still breaks on the empty segment.
+ */
+static void test_linux_drv_zero_len_and_align4_table(void **state)
+{
+	struct sdev_env *e = calloc(1, sizeof(*e));
+	struct vr_queue_cfg cfg;
+	struct lbuf b[4];
+	struct vr_iov iov[4];
+	struct vr_chain c;
+	unsigned char *tp;
+	uint16_t head, id;
+	uint32_t l;
+	void *ck;
+	int strict;
+
+	(void)state;
+	assert_non_null(e);
+	for (strict = 1; strict >= 0; strict--) {
+		sdev_env_init(e, 8, VR_LEGACY_ALIGN, F_BASE | FEAT(VR_F_INDIRECT_DESC));
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.num = 8;
+		cfg.features = F_BASE | FEAT(VR_F_INDIRECT_DESC);
+		cfg.flags = strict ? 0 : VR_QF_ZERO_LEN_OK;
+		cfg.mem = vr_mem_window(e->m.base, BUS_BASE, e->m.len);
+		assert_int_equal(vr_split_dev_init(&e->dev, &cfg, &e->sa, e->state,
+						   vr_split_dev_state_size(8)), 0);
+		memset(&c, 0, sizeof(c));
+		c.iov = iov;
+		c.iov_cap = 4;
+
+		/* R16, R0, W32, W0. */
+		memset(seg_ptr(&e->m, 0, 0), 0x3c, 16);
+		b[0].addr = shm_bus(&e->m, seg_ptr(&e->m, 0, 0));
+		b[0].len = 16;
+		b[1].addr = shm_bus(&e->m, seg_ptr(&e->m, 0, 1));
+		b[1].len = 0;
+		b[2].addr = shm_bus(&e->m, seg_ptr(&e->m, 0, 2));
+		b[2].len = 32;
+		b[3].addr = 0; /* an empty segment's address does not matter */
+		b[3].len = 0;
+		head = ldrv_add(&e->drv, b, 2, 2, NULL, NULL, e);
+		ldrv_publish(&e->drv);
+		if (strict) {
+			assert_int_equal(vr_split_dev_pop(&e->dev, &c), VR_EZEROLEN);
+			assert_int_equal(vr_split_dev_broken(&e->dev), VR_EZEROLEN);
+			sdev_env_fini(e);
+			continue;
+		}
+		assert_int_equal(vr_split_dev_pop(&e->dev, &c), 0);
+		assert_int_equal(c.id, head);
+		assert_int_equal(c.n_out, 1);
+		assert_int_equal(c.n_in, 1);
+		assert_int_equal(c.ndesc, 4);
+		assert_ptr_equal(iov[0].base, seg_ptr(&e->m, 0, 0));
+		assert_ptr_equal(iov[1].base, seg_ptr(&e->m, 0, 2));
+		memset(iov[1].base, 0xc3, 32);
+		assert_int_equal(vr_split_dev_push(&e->dev, c.id, 32), 0);
+		assert_true(ldrv_get_used(&e->drv, &ck, &id, &l));
+		assert_int_equal(id, head);
+		assert_int_equal(l, 32);
+
+		/* Only an empty segment: an empty chain, returned with 0. */
+		b[0].len = 0;
+		head = ldrv_add(&e->drv, b, 1, 0, NULL, NULL, e);
+		ldrv_publish(&e->drv);
+		assert_int_equal(vr_split_dev_pop(&e->dev, &c), 0);
+		assert_int_equal(c.n_out + c.n_in, 0);
+		assert_int_equal(vr_split_dev_push(&e->dev, c.id, 0), 0);
+		assert_true(ldrv_get_used(&e->drv, &ck, &id, &l));
+		assert_int_equal(id, head);
+		assert_int_equal(l, 0);
+
+		/* An indirect table (R16, W32) moved to slot + TABLE_OFF + 4:
+		 * written aligned, then copied there byte by byte. */
+		b[0].len = 16;
+		b[1] = b[2];
+		head = ldrv_add(&e->drv, b, 1, 1,
+				(struct vring_desc *)(void *)(slot_ptr(&e->m, 1) + TABLE_OFF),
+				NULL, e);
+		tp = slot_ptr(&e->m, 1) + TABLE_OFF;
+		memmove(tp + 4, tp, 2 * sizeof(struct vring_desc));
+		e->vr.desc[head].addr = htole64(shm_bus(&e->m, tp + 4));
+		ldrv_publish(&e->drv);
+		assert_int_equal(vr_split_dev_pop(&e->dev, &c), 0);
+		assert_int_equal(c.n_out, 1);
+		assert_int_equal(c.n_in, 1);
+		assert_ptr_equal(iov[0].base, seg_ptr(&e->m, 0, 0));
+		assert_int_equal(iov[0].len, 16);
+		assert_ptr_equal(iov[1].base, seg_ptr(&e->m, 0, 2));
+		assert_int_equal(iov[1].len, 32);
+		assert_int_equal(vr_split_dev_push(&e->dev, c.id, 8), 0);
+		assert_true(ldrv_get_used(&e->drv, &ck, &id, &l));
+		assert_int_equal(id, head);
+		assert_int_equal(l, 8);
+		assert_int_equal(vr_split_dev_broken(&e->dev), 0);
+		sdev_env_fini(e);
+	}
+	free(e);
+}
+
 /* ---- 2b: a long run across the 16-bit wrap ------------------------------- */
 
 static void test_linux_drv_long_run_16bit_wrap(void **state)
@@ -1695,6 +1801,7 @@ int main(void)
 		cmocka_unit_test(test_linux_drv_chains_to_vr_dev),
 		cmocka_unit_test(test_linux_drv_direct_then_indirect),
 		cmocka_unit_test(test_linux_drv_indirect_with_write_flag),
+		cmocka_unit_test(test_linux_drv_zero_len_and_align4_table),
 		cmocka_unit_test(test_linux_drv_long_run_16bit_wrap),
 		cmocka_unit_test(test_dev_avail_event_through_macro),
 		cmocka_unit_test(test_dev_used_flags_no_event_idx),

@@ -376,6 +376,7 @@ static void test_batch_add_publish(void **state)
 	unsigned i, lap;
 
 	(void)state;
+	memset(&c, 0, sizeof(c));
 	setup_q(&f, 5, 0, 0);
 	for (lap = 0; lap < 2; lap++) {
 		/* Both heads are in wrap 1; the second batch straddles the

@@ -664,12 +664,11 @@ static void test_dev_indirect_next_in_entries_bounded(void **state)
 	fx_fini(&f);
 }
 
-/* hostile-inputs A.11 (the table must be safely mappable) with the
- * alignment rules of section (b) (§2.7.1/§2.8.11: descriptors are 16-byte
- * aligned; vr_packed_drv_add_indirect itself refuses an unaligned table).
- * A table at a misaligned address would be read with misaligned atomic
- * loads: undefined behaviour, and a bus fault on strict-alignment cores.
- * The device must refuse it as a bad indirect descriptor. */
+/* hostile-inputs A.11 (the table must be safely mappable). The spec sets
+ * no alignment for an indirect table (our own driver writes 16-aligned
+ * ones), so a table at any address is read right, without a load that
+ * assumes alignment: such a load is undefined behaviour (UBSan aborts)
+ * and a bus fault on strict-alignment cores. Issue 11 finding 6. */
 static void test_dev_indirect_misaligned_table(void **state)
 {
 	static const unsigned offs[] = { 1, 2, 4, 6 };
@@ -678,6 +677,8 @@ static void test_dev_indirect_misaligned_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		struct vr_iov iov[2];
+		struct vr_chain c;
 		unsigned char *t;
 
 		setup_q(&f, 8, F_IND, 0);
@@ -688,7 +689,11 @@ static void test_dev_indirect_misaligned_table(void **state)
 		put16(t + 12, 0);
 		put16(t + 14, 0);
 		wd(&f, 0, pool(&f, TBL_OFF) + offs[i], 16, 0, A1 | IND);
-		expect_dev_violation(&f, VR_EINDIRECT);
+		assert_int_equal(pop(&f, &c, iov, 2), 0);
+		assert_int_equal(c.n_out, 1);
+		assert_int_equal(c.n_in, 0);
+		assert_int_equal(iov[0].len, 8);
+		assert_ptr_equal(iov[0].base, fx_ptr(&f, pool(&f, 0)));
 		fx_fini(&f);
 	}
 }
@@ -1670,8 +1675,8 @@ int main(void)
 		cmocka_unit_test(test_drv_in_order_bad_used),
 		cmocka_unit_test(test_event_area_garbage),
 		cmocka_unit_test(test_random_driver_input),
-		/* Last: these two reach the misaligned-table bug, which aborts
-		 * a -fsanitize=undefined run. */
+		/* Last: a misaligned load in either aborts a
+		 * -fsanitize=undefined run. */
 		cmocka_unit_test(test_dev_indirect_misaligned_table),
 		cmocka_unit_test(test_random_device_input),
 	};

@@ -50,12 +50,13 @@ enum vr_error {
 	VR_ELOOP = -19,     /**< chain loops or is longer than the queue size */
 	VR_ENESTED = -20,   /**< indirect descriptor inside an indirect table */
 	VR_EINDIRECT = -21, /**< bad indirect descriptor: not negotiated, length 0,
-	                         not a multiple of 16, too long, with NEXT, or
-	                         a table not 8-byte aligned */
+	                         not a multiple of 16, too long, or with NEXT
+	                         (a table may sit at any alignment) */
 	VR_EOVERFLOW = -22, /**< addr + len wraps, or chain total exceeds 4 GiB */
 	VR_EFAULT = -23,    /**< buffer outside the memory the caller allows */
 	VR_EORDER = -24,    /**< device-readable segment after a writable one */
-	VR_EZEROLEN = -25,  /**< zero-length data descriptor */
+	VR_EZEROLEN = -25,  /**< zero-length data descriptor (refused unless the
+	                         queue has VR_QF_ZERO_LEN_OK) */
 	VR_EINFLIGHT = -26, /**< head already in flight, or more chains in
 	                         flight than the queue size */
 	VR_EBUFID = -27,    /**< packed buffer id out of range */

@@ -175,6 +175,45 @@ int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 		       const struct vr_packed_areas *areas, void *state,
 		       size_t state_len);
 
+/**
+ * Where a packed queue stands, as vhost-user's GET/SET_VRING_BASE pass it
+ * (there: position | wrap << 15, avail in the low and used in the high 16
+ * bits). Device side: the next ring position to take from and the wrap
+ * counter expected there, and the next position to write used
+ * descriptors to with the device's wrap counter. Driver side: the next
+ * position to fill and the next to collect, with their wrap counters.
+ */
+struct vr_packed_base {
+	uint16_t avail_pos;  /**< 0 .. num - 1 */
+	uint16_t used_pos;   /**< 0 .. num - 1 */
+	bool avail_wrap;
+	bool used_wrap;
+};
+
+/**
+ * @brief Take over the driver side of a live, drained ring at @p base
+ *        without touching shared memory. Only a ring with nothing in flight
+ *        can change hands: avail and used positions and wrap counters must
+ *        be equal (vr_packed_drv_get_base() of the previous driver once it
+ *        had collected everything).
+ * @return 0; VR_EINVAL (NULL, a position >= num, avail != used, or as
+ *         vr_packed_drv_init()); VR_EALIGN; VR_ERANGE
+ */
+int vr_packed_drv_attach(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
+			 const struct vr_packed_areas *areas, void *state,
+			 size_t state_len, const struct vr_packed_base *base);
+
+/** @brief Where the driver stands (equal positions when nothing is in
+ *         flight). */
+VR_INLINE void vr_packed_drv_get_base(const struct vr_packed_drv *q,
+				      struct vr_packed_base *out)
+{
+	out->avail_pos = q->next_avail;
+	out->avail_wrap = q->avail_wrap;
+	out->used_pos = q->next_used;
+	out->used_wrap = q->used_wrap;
+}
+
 /** @brief Reset (RING_RESET semantics): forget chains, zero the ring and
  *         both event areas (the device is stopped, perhaps dead). */
 void vr_packed_drv_reset(struct vr_packed_drv *q);
@@ -252,7 +291,8 @@ VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
  * @brief Add a chain of @p n_out readable then @p n_in writable buffers.
  *        Not visible to the device until vr_packed_drv_publish().
  * @return the buffer id (>= 0); VR_ENOSPC; VR_EINVAL (no segment, a zero
- *         length, more than num segments or 4 GiB in total); VR_EFAULT
+ *         length without VR_QF_ZERO_LEN_OK, more than num segments or
+ *         4 GiB in total); VR_EFAULT
  *         (cache hooks set and a readable buffer outside cfg->mem);
  *         VR_EBROKEN
  */
@@ -267,7 +307,8 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	err = vr__segs_check(seg, n_out, n_in, q->num,
+			     (q->flags & VR_QF_ZERO_LEN_OK) != 0, &in_len);
 	if (VR_UNLIKELY(err))
 		return err;
 	if (n > q->num_free)
@@ -498,6 +539,35 @@ int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 		       const struct vr_packed_areas *areas, void *state,
 		       size_t state_len);
 
+/**
+ * @brief Take over the device side of a live ring at @p base without
+ *        touching shared memory (vhost-user SET_VRING_BASE; see
+ *        vr_split_dev_attach() for what happens to chains the previous
+ *        device took and did not return: pass avail = used to take them
+ *        again).
+ * @return 0; VR_EINVAL (NULL, a position >= num, or as
+ *         vr_packed_dev_init()); VR_EALIGN; VR_ERANGE
+ */
+int vr_packed_dev_attach(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+			 const struct vr_packed_areas *areas, void *state,
+			 size_t state_len, const struct vr_packed_base *base);
+
+/**
+ * @brief Where the device stands (vhost-user GET_VRING_BASE): next
+ *        position to take from, and the used position it last published.
+ *        Completions not yet published are not included: publish first.
+ */
+VR_INLINE void vr_packed_dev_get_base(const struct vr_packed_dev *q,
+				      struct vr_packed_base *out)
+{
+	out->avail_pos = q->next_avail;
+	out->avail_wrap = q->avail_wrap;
+	out->used_pos = q->pub_pos;
+	out->used_wrap = q->pub_wrap;
+}
+
+/** @brief Reset: forget chains in flight, zero the device event area,
+ *         clear broken. */
 void vr_packed_dev_reset(struct vr_packed_dev *q);
 
 VR_INLINE int vr_packed_dev_broken(const struct vr_packed_dev *q)
@@ -542,6 +612,7 @@ VR_INLINE int vr_packed_dev_avail(struct vr_packed_dev *q)
  *         iov array); VR_EBROKEN; or a violation that breaks the queue:
  *         VR_EBUFID, VR_EINFLIGHT, VR_ELOOP, VR_EFLAGS, VR_ENESTED,
  *         VR_EINDIRECT, VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN
+ *         (without VR_QF_ZERO_LEN_OK; see vr_split_dev_pop())
  */
 int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain);
 

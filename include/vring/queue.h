@@ -16,6 +16,7 @@
 #ifndef VRING_QUEUE_H
 #define VRING_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +29,7 @@ VR_EXTERN_C_BEGIN
 /** One buffer of a chain, as the driver describes it. */
 struct vr_seg {
 	uint64_t addr; /**< bus address (translated by the device's vr_mem) */
-	uint32_t len;  /**< bytes; 0 is refused */
+	uint32_t len;  /**< bytes; 0 is refused unless VR_QF_ZERO_LEN_OK */
 };
 
 /** One validated segment of a chain, as the device sees it. */
@@ -77,7 +78,21 @@ enum vr_queue_flags {
 	 * this. The length is still checked against the chain's writable
 	 * bytes, and a chain with none gets 0.
 	 */
-	VR_QF_USED_LEN_WITHOUT_WRITE = 1u << 1
+	VR_QF_USED_LEN_WITHOUT_WRITE = 1u << 1,
+	/**
+	 * Accept zero-length descriptors (off by default: QEMU's rule, and a
+	 * peer that sends one is usually broken). The spec does not forbid
+	 * them and some implementations send them (OpenAMP's virtqueue, peers
+	 * built on <linux/virtio_ring.h>). Device side: a zero-length data
+	 * descriptor adds no segment and no byte to the chain (its address is
+	 * never translated or touched), though its direction still counts
+	 * for the readable-before-writable rule; a chain of only zero-length
+	 * descriptors is an empty chain (n_out = n_in = 0). Driver side: add
+	 * accepts zero-length segments. Either way the walk stays bounded by
+	 * the descriptor count, so a loop of zero-length descriptors is still
+	 * VR_ELOOP. An indirect descriptor of length 0 is still VR_EINDIRECT.
+	 */
+	VR_QF_ZERO_LEN_OK = 1u << 2
 };
 
 /** Configuration shared by every queue init call. */
@@ -120,11 +135,13 @@ struct vr_drv_slot {
 
 /*
  * The checks every driver add makes before touching anything: at least one
- * segment, at most @max, none empty, and no more than 4 GiB in the whole
- * chain (section 2.7.5.2). On success *in_len is the writable bytes.
+ * segment, at most @max, none empty (unless @zero_ok: VR_QF_ZERO_LEN_OK),
+ * and no more than 4 GiB in the whole chain (section 2.7.5.2). On success
+ * *in_len is the writable bytes.
  */
 VR_INLINE int vr__segs_check(const struct vr_seg *seg, unsigned n_out,
-			     unsigned n_in, unsigned max, uint32_t *in_len)
+			     unsigned n_in, unsigned max, bool zero_ok,
+			     uint32_t *in_len)
 {
 	unsigned n = n_out + n_in, i;
 	uint64_t total = 0, writable = 0;
@@ -132,7 +149,8 @@ VR_INLINE int vr__segs_check(const struct vr_seg *seg, unsigned n_out,
 	if (VR_UNLIKELY(n == 0 || n > max || seg == NULL))
 		return VR_EINVAL;
 	for (i = 0; i < n; i++) {
-		if (VR_UNLIKELY(seg[i].len == 0))
+		/* zero_ok is looked at only for an empty segment. */
+		if (VR_UNLIKELY(seg[i].len == 0) && !zero_ok)
 			return VR_EINVAL;
 		total += seg[i].len;
 		if (i >= n_out)

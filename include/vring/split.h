@@ -165,6 +165,44 @@ int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 		      size_t state_len);
 
 /**
+ * Where a split queue stands, as vhost-user's GET/SET_VRING_BASE pass it:
+ * the free-running 16-bit indices of the next available entry and the next
+ * used entry. Device side: @c avail_idx is the next entry it takes
+ * (last_avail_idx), @c used_idx the next used entry it fills (what it last
+ * published to used->idx). Driver side: the next entry it fills and the
+ * next used entry it reads.
+ */
+struct vr_split_base {
+	uint16_t avail_idx;
+	uint16_t used_idx;
+};
+
+/**
+ * @brief Take over the driver side of a live, drained ring at @p base
+ *        without touching shared memory (a restarted or handed-over
+ *        driver). Every descriptor is free: only a ring with nothing in
+ *        flight can change hands, so @p base->avail_idx must equal
+ *        @p base->used_idx (what vr_split_drv_get_base() of the previous
+ *        driver returned once it had collected everything).
+ * @return 0; VR_EINVAL (NULL, avail_idx != used_idx, or as
+ *         vr_split_drv_init()); VR_EALIGN; VR_ERANGE
+ */
+int vr_split_drv_attach(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+			const struct vr_split_areas *areas, void *state,
+			size_t state_len, const struct vr_split_base *base);
+
+/**
+ * @brief Where the driver stands: next avail entry to fill, next used entry
+ *        to read. Equal when nothing is in flight.
+ */
+VR_INLINE void vr_split_drv_get_base(const struct vr_split_drv *q,
+				     struct vr_split_base *out)
+{
+	out->avail_idx = q->avail_idx;
+	out->used_idx = q->last_used;
+}
+
+/**
  * @brief Reset the queue (VIRTIO_F_RING_RESET semantics): forget every chain
  *        in flight, zero all three ring areas (the used ring too: the device
  *        is stopped, perhaps dead, and cannot clear it), clear "broken".
@@ -218,12 +256,14 @@ VR_INLINE void vr__split_drv_order_push(struct vr_split_drv *q, uint16_t head)
  *        device-writable buffers. Not visible to the device until
  *        vr_split_drv_publish().
  * @param seg    n_out + n_in segments, readable ones first; no zero length
+ *               unless the queue has VR_QF_ZERO_LEN_OK
  * @param cookie returned with the chain by vr_split_drv_get_used() (may be
  *               NULL)
  * @return the head index (>= 0); VR_ENOSPC when fewer than n_out + n_in
  *         descriptors are free (try again after collecting used buffers);
- *         VR_EINVAL for no segment, a zero length, more segments than the
- *         queue size or more than 4 GiB in total; VR_EFAULT when cache
+ *         VR_EINVAL for no segment, a zero length (without
+ *         VR_QF_ZERO_LEN_OK), more segments than the queue size or more
+ *         than 4 GiB in total; VR_EFAULT when cache
  *         hooks are set and a readable buffer is outside cfg->mem;
  *         VR_EBROKEN after a protocol violation.
  */
@@ -237,7 +277,8 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	err = vr__segs_check(seg, n_out, n_in, q->num, &in_len);
+	err = vr__segs_check(seg, n_out, n_in, q->num,
+			     (q->flags & VR_QF_ZERO_LEN_OK) != 0, &in_len);
 	if (VR_UNLIKELY(err))
 		return err;
 	if (n > q->num_free)
@@ -491,6 +532,38 @@ int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 		      const struct vr_split_areas *areas, void *state,
 		      size_t state_len);
 
+/**
+ * @brief Take over the device side of a live ring at @p base without
+ *        touching shared memory, as a vhost-user back end does after
+ *        SET_VRING_BASE: a restarted device, or one that a running device
+ *        hands its ring to. Nothing is in flight for the new device. Chains
+ *        the previous device took and did not return are not known to it:
+ *        either the previous device returned them all before
+ *        vr_split_dev_get_base(), or the caller passes avail_idx = used_idx
+ *        to take them again (right when chains are returned in the order
+ *        they were taken, as with IN_ORDER; the application must then
+ *        tolerate doing a request twice).
+ * @param base where to continue: next available entry to take, next used
+ *             entry to fill (normally the value of used->idx)
+ * @return 0; VR_EINVAL (NULL @p base, or as vr_split_dev_init());
+ *         VR_EALIGN; VR_ERANGE
+ */
+int vr_split_dev_attach(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+			const struct vr_split_areas *areas, void *state,
+			size_t state_len, const struct vr_split_base *base);
+
+/**
+ * @brief Where the device stands (vhost-user GET_VRING_BASE): next
+ *        available entry to take, and the used index it last published.
+ *        Completions not yet published are not included: publish first.
+ */
+VR_INLINE void vr_split_dev_get_base(const struct vr_split_dev *q,
+				     struct vr_split_base *out)
+{
+	out->avail_idx = q->last_avail;
+	out->used_idx = q->used_pub;
+}
+
 /** @brief Reset: forget chains in flight, zero the used ring, clear broken. */
 void vr_split_dev_reset(struct vr_split_dev *q);
 
@@ -550,7 +623,9 @@ VR_INLINE int vr_split_dev_avail(struct vr_split_dev *q)
  *         call again with a larger array); VR_EBROKEN; or a protocol
  *         violation that breaks the queue: VR_EAVAILIDX, VR_EHEAD,
  *         VR_EINFLIGHT, VR_ENEXT, VR_ELOOP, VR_ENESTED, VR_EINDIRECT,
- *         VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN
+ *         VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN (without
+ *         VR_QF_ZERO_LEN_OK; with it a zero-length descriptor adds nothing
+ *         and a chain of only those has n_out = n_in = 0)
  */
 int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain);
 

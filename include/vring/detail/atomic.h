@@ -44,9 +44,11 @@
 #define VR__EXCHANGE(p, v, mo) atomic_exchange_explicit(p, v, mo)
 #endif
 
+VR_STATIC_ASSERT(sizeof(VR__ATOMIC(uint8_t)) == 1, "atomic u8 must be 1 byte");
 VR_STATIC_ASSERT(sizeof(VR__ATOMIC(uint16_t)) == 2, "atomic u16 must be 2 bytes");
 VR_STATIC_ASSERT(sizeof(VR__ATOMIC(uint32_t)) == 4, "atomic u32 must be 4 bytes");
 
+#define VR__A8(p) ((VR__ATOMIC(uint8_t) *)(void *)(p))
 #define VR__A16(p) ((VR__ATOMIC(uint16_t) *)(void *)(p))
 #define VR__A32(p) ((VR__ATOMIC(uint32_t) *)(void *)(p))
 
@@ -60,6 +62,13 @@ VR_INLINE uint16_t vr__load_acquire16(const uint16_t *p)
 VR_INLINE uint16_t vr__load16(const uint16_t *p)
 {
 	return VR__LOAD(VR__A16(p), VR__MO(relaxed));
+}
+
+/* Relaxed byte load: for peer data at an address with no alignment
+ * guarantee (an indirect table may sit anywhere). */
+VR_INLINE uint8_t vr__load8(const uint8_t *p)
+{
+	return VR__LOAD(VR__A8(p), VR__MO(relaxed));
 }
 
 VR_INLINE uint32_t vr__load32(const uint32_t *p)
