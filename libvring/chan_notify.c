@@ -102,6 +102,8 @@ static void publish(struct vr_chan *ch, uint32_t q)
 	int need;
 
 	ch->pol[q].unpublished = 0;
+	if (vr__chan_stale(ch))
+		return; /* a device whose session ended writes nothing */
 	if (vr__chan_is_driver(ch))
 		need = vr__chan_is_packed(ch)
 			       ? vr_packed_drv_kick_prepare(&ch->pdrv[q])

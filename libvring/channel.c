@@ -584,6 +584,8 @@ static int look_chain(struct vr_chan *ch, uint32_t q, void *arg)
 	int r;
 
 	if (!ch->held[q]) {
+		if (vr__chan_stale(ch))
+			return VR_EPEERDEAD;
 		c->iov = ch->held_iov[q];
 		c->iov_cap = VR_CHAN_MAX_SEGS;
 		r = dev_pop(ch, q, c);
@@ -609,6 +611,8 @@ static int dev_done(struct vr_chan *ch, uint32_t q, uint32_t len)
 	int err;
 
 	ch->held[q] = false;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD; /* the chain belongs to the old session */
 	err = dev_push(ch, q, ch->held_chain[q].id, len);
 	return err ? vr__chan_break(ch, err) : 0;
 }
@@ -622,10 +626,8 @@ static int usable(struct vr_chan *ch)
 	if (broken_of(ch))
 		return VR_EBROKEN;
 	/* A device stops the moment the driver starts a new session: the
-	 * rings are about to be reset under it. One acquire load of a
-	 * read-mostly header word. */
-	if (!vr__chan_is_driver(ch) &&
-	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
+	 * rings are about to be reset under it. */
+	if (vr__chan_stale(ch))
 		return VR_EPEERDEAD;
 	/* Coalesced doorbells that fell due since the last call. */
 	if (vr__chan_owes(ch))
@@ -869,6 +871,8 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 	}
 	if (msg->token > 0xffffu)
 		return VR_EINVAL;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD;
 	r = dev_push(ch, VR_CHAN_TX, (uint16_t)msg->token, 0);
 	/* VR_ESTATE: not a chain this side lent. */
 	return r == VR_ESTATE ? VR_EINVAL : (r ? vr__chan_break(ch, r) : 0);
