@@ -669,6 +669,143 @@ static void test_stopped_listener_doorbell(void **state)
 	vr_shm_close(&s);
 }
 
+/* ---- 1b. A backing opened by path, truncated under the SIGBUS guard ------------- */
+
+struct guard_arg {
+	uint32_t flags; /* VR_SHM_GUARD_SIGBUS, or 0 */
+};
+
+/* A device that starts before the driver (vr_shm_open_wait), then touches
+ * its mapping after the file was truncated. */
+static int truncated_opener(struct fx *f, void *arg)
+{
+	struct guard_arg *a = (struct guard_arg *)arg;
+	struct vr_shm_peer_cfg pc;
+	volatile unsigned char *p;
+	struct vr_shm s;
+	unsigned char x;
+	int rc;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.flags = a->flags;
+	rc = vr_shm_open_wait(&s, VR_SHM_FILE, f->file, &pc, 10 * SEC);
+	if (rc)
+		fprintf(stderr, "open_wait: %s\n", vr_shm_last_error(&s));
+	CHK(rc == 0);
+	CHK(s.t.ops->peer_state(&s.t) == VR_PEER_ALIVE);
+	say('o');
+	await_parent(); /* truncated now */
+	p = (volatile unsigned char *)s.t.region;
+	x = p[s.t.region_len - 1]; /* SIGBUS, unless guarded */
+	p[s.t.region_len - 1] = (unsigned char)(x + 1);
+	CHK(x == 0);
+	CHK(s.t.ops->peer_state(&s.t) == VR_EPEERDEAD);
+	CHK(strcmp(vr_shm_peer_error(&s), "backing truncated") == 0);
+	CHK(s.t.ops->wait(&s.t, 0, SEC) == VR_EPEERDEAD);
+	vr_shm_close(&s);
+	return 0;
+}
+
+static void truncated_by_path(struct fx *f, uint32_t flags, int *status)
+{
+	struct guard_arg a = {flags};
+	struct vr_shm_cfg c;
+	struct vr_shm s;
+	volatile const unsigned char *p;
+	unsigned char x;
+	uint64_t t0;
+	int k;
+
+	k = spawn(f, truncated_opener, &a);
+	go(f, k); /* it waits for the file */
+	sleep_ms(100);
+	/* This end is guarded either way: the device's @flags are the test. */
+	base_cfg(&c, f, VR_SHM_POLLING | VR_SHM_UNLINK_BACKING | VR_SHM_GUARD_SIGBUS);
+	c.backing = VR_SHM_FILE;
+	c.path = f->file;
+	c.socket_path = NULL;
+	assert_int_equal(vr_shm_listen(&s, &c), 0);
+	assert_int_equal(vr_shm_accept(&s, 10 * SEC), 0);
+	assert_int_equal(heard(f, k, 10000), 'o');
+	assert_int_equal(truncate(f->file, 0), 0);
+	go(f, k);
+	*status = reap(f, k);
+	/* This end survives too: its own accesses (its thread reads the
+	 * heartbeat every period) now read zeros. */
+	p = (volatile const unsigned char *)s.t.region;
+	x = p[s.t.region_len - 1];
+	assert_int_equal(x, 0);
+	t0 = now_ns();
+	while (s.t.ops->peer_state(&s.t) != VR_EPEERDEAD && now_ns() - t0 < 5 * SEC)
+		sleep_ms(1);
+	assert_int_equal(s.t.ops->peer_state(&s.t), VR_EPEERDEAD);
+	assert_string_equal(vr_shm_peer_error(&s), "backing truncated");
+	assert_int_equal(vr_shm_accept(&s, 0), VR_ESTATE);
+	vr_shm_close(&s);
+}
+
+static void test_guarded_backing_truncated(void **state)
+{
+	struct fx *f = (struct fx *)*state;
+	int st;
+
+	truncated_by_path(f, VR_SHM_GUARD_SIGBUS, &st);
+	if (st != 0)
+		print_error("guarded device exit status %d\n", st);
+	assert_int_equal(st, 0);
+}
+
+/* What the guard is for: without it, the process dies of the truncation. */
+static void test_unguarded_backing_truncated(void **state)
+{
+	struct fx *f = (struct fx *)*state;
+	int st;
+
+	truncated_by_path(f, 0, &st);
+	/* SIGBUS, or a sanitizer's report of it. */
+	assert_true(st == 128 + SIGBUS || (st >= 1 && st < 100));
+}
+
+/* ---- 12. A device-side open that waits for the driver ------------------------- */
+
+static void test_open_wait_timeout(void **state)
+{
+	struct fx *f = (struct fx *)*state;
+	struct vr_region_cfg rc;
+	struct vr_shm s;
+	uint64_t t0, dt, bytes;
+	void *map;
+	int fd;
+
+	/* Nothing there. */
+	t0 = now_ns();
+	assert_int_equal(vr_shm_open_wait(&s, VR_SHM_FILE, f->file, NULL, 300 * MS),
+			 VR_ETIMEDOUT);
+	dt = now_ns() - t0;
+	assert_true(dt >= 300 * MS && dt < 5 * SEC);
+	assert_non_null(strstr(vr_shm_last_error(&s), "no live driver"));
+	/* A region left behind by a dead driver: laid out, heartbeat still. */
+	region_cfg(&rc);
+	bytes = vr_region_bytes(&rc);
+	fd = open(f->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)bytes), 0);
+	map = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(vr_region_format(map, (size_t)bytes, &rc, 0, NULL), 0);
+	munmap(map, (size_t)bytes);
+	close(fd);
+	t0 = now_ns();
+	assert_int_equal(vr_shm_open_wait(&s, VR_SHM_FILE, f->file, NULL, 500 * MS),
+			 VR_ETIMEDOUT);
+	assert_true(now_ns() - t0 < 5 * SEC);
+	assert_non_null(strstr(vr_shm_last_error(&s), "no driver heartbeat"));
+	assert_null(s.t.region);
+	/* Arguments. */
+	assert_int_equal(vr_shm_open_wait(&s, VR_SHM_MEMFD, f->file, NULL, SEC), VR_EINVAL);
+	assert_int_equal(vr_shm_open_wait(NULL, VR_SHM_FILE, f->file, NULL, SEC), VR_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +814,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silent_connection_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_peer_doorbell, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_listener_doorbell, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guarded_backing_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unguarded_backing_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_wait_timeout, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

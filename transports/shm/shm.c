@@ -343,8 +343,7 @@ struct guard_slot {
 
 static struct guard_slot guard_tab[GUARD_SLOTS];
 static struct sigaction guard_prev;
-static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
-static int guard_errno;
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Not ours: what the previous disposition would have done. */
 static void guard_chain(int sig, siginfo_t *si, void *ctx)
@@ -406,16 +405,28 @@ static void guard_handler(int sig, siginfo_t *si, void *ctx)
 	guard_chain(sig, si, ctx);
 }
 
-static void guard_install(void)
+/* Install the handler unless it is in place: at the first registration,
+ * and again if the application (or a test framework) replaced it since;
+ * the handler found there is the one faults outside our regions go to. */
+static int guard_install(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, cur;
+	int rc = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = guard_handler;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, &guard_prev) != 0)
-		guard_errno = errno;
+	pthread_mutex_lock(&guard_lock);
+	if (sigaction(SIGBUS, NULL, &cur) != 0) {
+		rc = -1;
+	} else if (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != guard_handler) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = guard_handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		guard_prev = cur;
+		if (sigaction(SIGBUS, &sa, NULL) != 0)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&guard_lock);
+	return rc;
 }
 
 /* Register @p's mapping; 0 or VR_EIO (no free slot, or sigaction). */
@@ -424,11 +435,8 @@ static int guard_add(struct vr_shm *s)
 	struct vr__shm *p = s->p;
 	unsigned i;
 
-	pthread_once(&guard_once, guard_install);
-	if (guard_errno) {
-		errno = guard_errno;
+	if (guard_install() != 0)
 		return oserr(s, "installing the SIGBUS guard");
-	}
 	for (i = 0; i < GUARD_SLOTS; i++) {
 		int free_slot = 0;
 
