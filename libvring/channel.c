@@ -455,6 +455,13 @@ static int resubmit(struct vr_chan *ch)
 	return 0;
 }
 
+/* Driver: has queue @q seen a protocol violation? */
+static bool q_broken(const struct vr_chan *ch, uint32_t q)
+{
+	return vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q]) != 0
+				      : vr_split_drv_broken(&ch->sdrv[q]) != 0;
+}
+
 int vr_chan_reset(struct vr_chan *ch)
 {
 	uint32_t i;
@@ -465,11 +472,16 @@ int vr_chan_reset(struct vr_chan *ch)
 	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
 			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
 	/* What the old device published is acknowledged (TX) or received
-	 * (RX): keep it. A broken ring cannot be trusted for that. */
-	if (!broken_of(ch)) {
+	 * (RX): keep it, queue by queue. A queue the device broke cannot be
+	 * trusted beyond the violation (the entries before it were taken
+	 * when they were read); the other queue is intact, and its used
+	 * entries are checked one by one as always, so a channel broken on
+	 * RX still counts the TX acknowledgements it had not collected (or
+	 * it would send those messages twice). */
+	if (!q_broken(ch, VR_CHAN_TX))
 		drv_reclaim_tx(ch);
+	if (!q_broken(ch, VR_CHAN_RX))
 		drv_collect_rx(ch);
-	}
 	set_broken(ch, 0);
 	vr__chan_policy_reset(ch);
 	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
