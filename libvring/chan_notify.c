@@ -145,6 +145,7 @@ uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns)
 
 	for (q = 0; q < 2; q++) {
 		uint32_t since, left;
+		uint64_t left_ns;
 
 		/* Relaxed: a hint; pay() decides with the exchange. */
 		if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) == 0)
@@ -154,9 +155,15 @@ uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns)
 			continue;
 		}
 		since = VR__LOAD(OWED_SINCE(ch, q), VR__MO(relaxed));
+		/* Until the tick at which it falls due, counted from now_ns
+		 * itself, not from the start of the current tick: a timer
+		 * that sleeps exactly this long rings within T of the first
+		 * owed publish (left >= 1 here, so the result is > 0). */
 		left = limit_ticks(ch, q) - (uint32_t)(now - since);
-		if ((uint64_t)left << TICK_SHIFT < next)
-			next = (uint64_t)left << TICK_SHIFT;
+		left_ns = ((uint64_t)left << TICK_SHIFT) -
+			  (now_ns & ((1u << TICK_SHIFT) - 1u));
+		if (left_ns < next)
+			next = left_ns;
 	}
 	return next;
 }
