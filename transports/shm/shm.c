@@ -339,6 +339,7 @@ struct guard_slot {
 	_Atomic(struct vr__shm *) owner;
 	atomic_int busy;  /* handlers looking at this slot */
 	atomic_int taken; /* claimed by a register call */
+	atomic_int hit;   /* a fault inside it was caught */
 };
 
 static struct guard_slot guard_tab[GUARD_SLOTS];
@@ -387,6 +388,7 @@ static void guard_handler(int sig, siginfo_t *si, void *ctx)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
 			struct vr__shm *p = atomic_load(&g->owner);
 
+			atomic_store(&g->hit, 1);
 			if (p) {
 				int none = WHY_NONE, alive = ST_ALIVE;
 
@@ -429,26 +431,49 @@ static int guard_install(void)
 	return rc;
 }
 
-/* Register @p's mapping; 0 or VR_EIO (no free slot, or sigaction). */
-static int guard_add(struct vr_shm *s)
+/* A free slot for [base, base + len) of @owner (NULL: none); the slot, or
+ * -1 when all are taken. */
+static int guard_slot_add(void *base, size_t len, struct vr__shm *owner)
 {
-	struct vr__shm *p = s->p;
 	unsigned i;
 
-	if (guard_install() != 0)
-		return oserr(s, "installing the SIGBUS guard");
 	for (i = 0; i < GUARD_SLOTS; i++) {
 		int free_slot = 0;
 
 		if (!atomic_compare_exchange_strong(&guard_tab[i].taken, &free_slot, 1))
 			continue;
-		atomic_store(&guard_tab[i].len, p->map_len);
-		atomic_store(&guard_tab[i].owner, p);
+		atomic_store(&guard_tab[i].hit, 0);
+		atomic_store(&guard_tab[i].len, len);
+		atomic_store(&guard_tab[i].owner, owner);
 		/* Release: len and owner before the handler can match. */
-		atomic_store(&guard_tab[i].base, (uintptr_t)p->map);
-		p->guard = (int)i;
-		return 0;
+		atomic_store(&guard_tab[i].base, (uintptr_t)base);
+		return (int)i;
 	}
+	return -1;
+}
+
+static void guard_slot_remove(int slot)
+{
+	struct guard_slot *g = &guard_tab[slot];
+
+	atomic_store(&g->base, 0);
+	/* A handler that matched before the store may still use the owner. */
+	while (atomic_load(&g->busy) != 0)
+		sched_yield();
+	atomic_store(&g->owner, NULL);
+	atomic_store(&g->taken, 0);
+}
+
+/* Register @p's mapping; 0 or VR_EIO (no free slot, or sigaction). */
+static int guard_add(struct vr_shm *s)
+{
+	struct vr__shm *p = s->p;
+
+	if (guard_install() != 0)
+		return oserr(s, "installing the SIGBUS guard");
+	p->guard = guard_slot_add(p->map, p->map_len, p);
+	if (p->guard >= 0)
+		return 0;
 	seterr(s, "the SIGBUS guard has no free slot (%d regions guarded)",
 	       GUARD_SLOTS);
 	return VR_EIO;
@@ -456,18 +481,36 @@ static int guard_add(struct vr_shm *s)
 
 static void guard_remove(struct vr__shm *p)
 {
-	struct guard_slot *g;
-
 	if (p->guard < 0)
 		return;
-	g = &guard_tab[p->guard];
-	atomic_store(&g->base, 0);
-	/* A handler that matched before the store may still use the owner. */
-	while (atomic_load(&g->busy) != 0)
-		sched_yield();
-	atomic_store(&g->owner, NULL);
-	atomic_store(&g->taken, 0);
+	guard_slot_remove(p->guard);
 	p->guard = -1;
+}
+
+int vr_shm_guard(void *base, size_t len)
+{
+	int slot;
+
+	if (!base || len == 0)
+		return VR_EINVAL;
+	if (guard_install() != 0)
+		return VR_EIO;
+	slot = guard_slot_add(base, len, NULL);
+	return slot >= 0 ? slot : VR_EIO;
+}
+
+int vr_shm_guard_tripped(int handle)
+{
+	if (handle < 0 || handle >= GUARD_SLOTS)
+		return 0;
+	return atomic_load(&guard_tab[handle].hit);
+}
+
+void vr_shm_unguard(int handle)
+{
+	if (handle >= 0 && handle < GUARD_SLOTS &&
+	    atomic_load(&guard_tab[handle].taken))
+		guard_slot_remove(handle);
 }
 
 /* ---- Ops ------------------------------------------------------------------ */

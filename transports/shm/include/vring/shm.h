@@ -234,6 +234,25 @@ const char *vr_shm_last_error(const struct vr_shm *s);
  */
 const char *vr_shm_peer_error(const struct vr_shm *s);
 
+/**
+ * @brief Put a mapping the caller made of a named object or a file (which
+ *        cannot be sealed) under the SIGBUS guard of VR_SHM_GUARD_SIGBUS:
+ *        if the backing is truncated, the access that faults gets anonymous
+ *        zero pages over the whole mapping instead of killing the process.
+ *        For tools that map a region themselves (vringctl's driver role).
+ * @return a handle (>= 0) for vr_shm_guard_tripped() and vr_shm_unguard();
+ *         VR_EINVAL (NULL or empty); VR_EIO (all 64 slots taken, or the
+ *         handler could not be installed)
+ */
+int vr_shm_guard(void *base, size_t len);
+
+/** @brief 1 once a fault inside guarded mapping @p handle was caught (the
+ *         mapping is zero pages now), else 0. Any thread. */
+int vr_shm_guard_tripped(int handle);
+
+/** @brief Stop guarding @p handle's mapping (before unmapping it). */
+void vr_shm_unguard(int handle);
+
 VR_EXTERN_C_END
 
 #endif /* VRING_SHM_H */
