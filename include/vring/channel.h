@@ -27,9 +27,14 @@
  * vr_chan_reset() collects whatever the old device had published (those
  * messages are acknowledged, or received), resets the queues
  * (VIRTIO_F_RING_RESET semantics) and submits the unacknowledged messages
- * again in their original order. So no acknowledged message is lost or sent
+ * again in their original order, at every reset, however many devices die
+ * before acknowledging them. So no acknowledged message is lost or sent
  * twice; an unacknowledged one may reach the device twice if the old device
- * took it but died before returning it.
+ * took it but died before returning it. A queue the old device broke (a
+ * protocol violation) is not collected past the violation; the other queue
+ * still is. A device end whose session ended (the region's generation
+ * moved: the driver declared it dead, or a new device attached) touches the
+ * rings no more: every call returns VR_EPEERDEAD.
  *
  * Threads: one thread per channel object for each direction at most: one
  * thread may send while another receives (they touch different queues),
