@@ -469,6 +469,14 @@ int vr_chan_reset(struct vr_chan *ch)
 
 	if (!ch || !vr__chan_is_driver(ch))
 		return VR_ESTATE;
+	/* A new session, whatever the transport: a device of the old one that
+	 * still runs (stopped, not dead, and resumed) sees the generation
+	 * move before it touches the rings again (vr__chan_stale), so it
+	 * cannot write into the reset ones. A transport that moved it when it
+	 * declared the peer dead loses nothing. Release store (the header
+	 * word); the device's acquire load is its partner. */
+	vr_region_store(ch->base, VR_RH_GENERATION,
+			vr_region_load(ch->base, VR_RH_GENERATION) + 1);
 	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
 			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
 	/* What the old device published is acknowledged (TX) or received
