@@ -201,6 +201,8 @@ int vr_chan_flush(struct vr_chan *ch, uint32_t q)
 		return VR_EINVAL;
 	if (ch->broken)
 		return VR_EBROKEN;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD;
 	vr__chan_flush_queue(ch, q);
 	return 0;
 }

@@ -177,14 +177,63 @@ static void test_broken_reset_keeps_acks(void **s)
 	loop_free(l);
 }
 
+/* A transport that never declares the device dead (a stopped device, an
+ * RTOS that hung, then resumed): the driver resets anyway, and the old
+ * device must not touch the new session's rings. vr_chan_reset moves the
+ * generation itself. */
+static void test_stale_device_after_reset(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		struct loop *l = loop_new(formats[f], 16, 64, 32, 0);
+		struct end d = {0}, v1 = {0}, v2 = {0};
+		struct vr_region_info info;
+		struct vr_chan_msg msg;
+		unsigned char *before;
+		size_t rings;
+		uint32_t m = 0;
+
+		assert_int_equal(end_open(&d, l, VR_ROLE_DRIVER, 0), 0);
+		assert_int_equal(end_open(&v1, l, VR_ROLE_DEVICE, 0), 0);
+		send_seq(&d, 0, 3);
+		recv_seq(&v1, 0, 1);
+		assert_int_equal(vr_chan_reset(&d.ch), 0);
+		assert_int_equal(vr_chan_stats(&d.ch).resubmitted, 2);
+		assert_int_equal(vr_region_parse(l->region, l->len, &info), 0);
+		rings = (size_t)(info.stats_off - VR_REGION_HEADER_BYTES);
+		before = malloc(rings);
+		assert_non_null(before);
+		memcpy(before, (unsigned char *)l->region + VR_REGION_HEADER_BYTES, rings);
+		/* Every call of the stale device: VR_EPEERDEAD, nothing written. */
+		assert_int_equal(vr_chan_recv(&v1.ch, &m, sizeof(m), 0), VR_EPEERDEAD);
+		assert_int_equal(vr_chan_recv(&v1.ch, &m, sizeof(m), 1000000), VR_EPEERDEAD);
+		assert_int_equal(vr_chan_recv_borrow(&v1.ch, &msg, 0), VR_EPEERDEAD);
+		assert_int_equal(vr_chan_send(&v1.ch, &m, sizeof(m), 0), VR_EPEERDEAD);
+		assert_int_equal(vr_chan_flush(&v1.ch, VR_CHAN_RX), VR_EPEERDEAD);
+		assert_memory_equal(before, (unsigned char *)l->region + VR_REGION_HEADER_BYTES,
+				    rings);
+		free(before);
+		/* The next device gets 1 and 2, once. */
+		assert_int_equal(end_open(&v2, l, VR_ROLE_DEVICE, 0), 0);
+		recv_seq(&v2, 1, 2);
+		assert_int_equal(vr_chan_recv(&v2.ch, &m, sizeof(m), 0), VR_EAGAIN);
+		free(d.state);
+		free(v1.state);
+		free(v2.state);
+		loop_free(l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_deaths_in_a_row_split),
 		cmocka_unit_test(test_two_deaths_in_a_row_packed),
 		cmocka_unit_test(test_broken_reset_keeps_acks),
+		cmocka_unit_test(test_stale_device_after_reset),
 	};
 
-	(void)formats;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

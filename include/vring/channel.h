@@ -324,7 +324,8 @@ int vr_chan_get_policy(const struct vr_chan *ch, uint32_t q,
  *        publishes on, and ring every doorbell owed, now.
  * @param q VR_CHAN_TX or VR_CHAN_RX: the queue to flush (batches are per
  *          queue and belong to one thread)
- * @return 0; VR_EINVAL; VR_EBROKEN
+ * @return 0; VR_EINVAL; VR_EBROKEN; VR_EPEERDEAD (a device whose session
+ *         ended: nothing is published)
  */
 int vr_chan_flush(struct vr_chan *ch, uint32_t q);
 
