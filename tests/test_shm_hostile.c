@@ -461,8 +461,9 @@ static void test_stopped_device_resumed(void **state)
 	ka = spawn(f, stopped_device, NULL);
 	kb = spawn(f, second_device, NULL);
 	base_cfg(&c, f, VR_SHM_POLLING);
-	c.heartbeat_ns = 5 * MS;
-	c.liveness_timeout_ns = 200 * MS;
+	/* Long enough that no loaded machine declares a living peer dead. */
+	c.heartbeat_ns = 10 * MS;
+	c.liveness_timeout_ns = 1000 * MS;
 	assert_int_equal(vr_shm_listen(&s, &c), 0);
 	assert_int_equal(chan_open(&ch, &s, &st), 0);
 	go(f, ka);
@@ -607,13 +608,13 @@ static void test_stopped_peer_doorbell(void **state)
 	k = spawn(f, doorbell_device, NULL);
 	base_cfg(&c, f, 0);
 	c.heartbeat_ns = 10 * MS;
-	c.liveness_timeout_ns = 300 * MS;
+	c.liveness_timeout_ns = 1000 * MS;
 	assert_int_equal(vr_shm_listen(&s, &c), 0);
 	go(f, k);
 	assert_int_equal(vr_shm_accept(&s, 10 * SEC), 0);
 	assert_int_equal(heard(f, k, 10000), 'c');
-	/* Both asleep in waits, three liveness timeouts: still alive. */
-	assert_int_equal(s.t.ops->wait(&s.t, 1, 900 * MS), VR_ETIMEDOUT);
+	/* Both asleep in waits, longer than the liveness timeout: alive. */
+	assert_int_equal(s.t.ops->wait(&s.t, 1, 1500 * MS), VR_ETIMEDOUT);
 	assert_int_equal(s.t.ops->peer_state(&s.t), VR_PEER_ALIVE);
 	/* Stopped, not dead: the socket stays open. A wait without a limit
 	 * returns VR_EPEERDEAD once the heartbeat is still. */
@@ -637,7 +638,7 @@ static int doorbell_listener(struct fx *f, void *arg)
 	(void)arg;
 	base_cfg(&c, f, 0);
 	c.heartbeat_ns = 10 * MS;
-	c.liveness_timeout_ns = 300 * MS;
+	c.liveness_timeout_ns = 1000 * MS;
 	CHK(vr_shm_listen(&s, &c) == 0);
 	CHK(vr_shm_accept(&s, 10 * SEC) == 0);
 	say('a');
@@ -657,7 +658,7 @@ static void test_stopped_listener_doorbell(void **state)
 	go(f, k);
 	assert_int_equal(vr_shm_connect(&s, f->sock, 10 * SEC), 0);
 	assert_int_equal(heard(f, k, 10000), 'a');
-	assert_int_equal(s.t.ops->wait(&s.t, 0, 900 * MS), VR_ETIMEDOUT);
+	assert_int_equal(s.t.ops->wait(&s.t, 0, 1500 * MS), VR_ETIMEDOUT);
 	assert_int_equal(s.t.ops->peer_state(&s.t), VR_PEER_ALIVE);
 	assert_int_equal(kill(f->kids[k].pid, SIGSTOP), 0);
 	t0 = now_ns();
