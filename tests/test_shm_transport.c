@@ -198,6 +198,9 @@ static void base_cfg(struct vr_shm_cfg *c, struct fx *f, uint32_t backing,
 	c->flags = flags | VR_SHM_UNLINK_BACKING;
 	c->path = backing == VR_SHM_NAMED ? f->shm_name : f->file;
 	c->socket_path = f->sock;
+	/* The heartbeat is watched in every mode: a timeout no loaded machine
+	 * reaches with a living peer (tests of the heartbeat set their own). */
+	c->liveness_timeout_ns = 1000 * MS;
 }
 
 /* Pool buffer @i of an attached end. */
