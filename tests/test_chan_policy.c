@@ -505,7 +505,21 @@ struct sender {
 	unsigned count;
 	uint64_t gap_ns;
 	int failed;
+	/* If set (a fresh receiver): before message i, wait until this
+	 * receiver has gone to sleep on its doorbell i + 1 times, so the gap
+	 * it sees is at least gap_ns however late either thread runs. */
+	struct end *asleep;
 };
+
+/* The receiver's sleeps on TX so far (any thread may read the counters). */
+static uint64_t sleeps(struct end *v)
+{
+	uint64_t c[VR_RS_COUNT];
+
+	if (vr_chan_get_queue_stats(&v->ch, VR_CHAN_TX, c) != 0)
+		return 0;
+	return c[VR_RS_WAITS];
+}
 
 static void *paced_sender(void *arg)
 {
@@ -513,6 +527,17 @@ static void *paced_sender(void *arg)
 	uint32_t i;
 
 	for (i = 0; i < sd->count; i++) {
+		if (sd->asleep) {
+			uint64_t t0 = now_ns(NULL);
+
+			while (sleeps(sd->asleep) < i + 1u) {
+				if (now_ns(NULL) - t0 > 10000 * MS) {
+					sd->failed = 2;
+					return NULL;
+				}
+				sleep_ns(100 * US);
+			}
+		}
 		sleep_ns(sd->gap_ns);
 		if (vr_chan_send(&sd->e->ch, &i, sizeof(i), 10000 * MS) != 0) {
 			sd->failed = 1;
@@ -522,15 +547,21 @@ static void *paced_sender(void *arg)
 	return NULL;
 }
 
-static void run_paced(struct pair *p, unsigned count, uint64_t gap_ns)
+static void run_paced_as(struct pair *p, unsigned count, uint64_t gap_ns,
+			 bool after_sleep)
 {
-	struct sender sd = {&p->d, count, gap_ns, 0};
+	struct sender sd = {&p->d, count, gap_ns, 0, after_sleep ? &p->v : NULL};
 	pthread_t th;
 
 	assert_int_equal(pthread_create(&th, NULL, paced_sender, &sd), 0);
 	recv_n(&p->v, count, 0, 10000 * MS);
 	pthread_join(th, NULL);
 	assert_int_equal(sd.failed, 0);
+}
+
+static void run_paced(struct pair *p, unsigned count, uint64_t gap_ns)
+{
+	run_paced_as(p, count, gap_ns, false);
 }
 
 static void test_poll_never_asks(void **s)
@@ -541,10 +572,13 @@ static void test_poll_never_asks(void **s)
 	for (f = 0; f < 2; f++) {
 		struct pair p;
 		struct vr_wait_policy poll = {VR_WAIT_POLL, 0, 0, 0, false};
+		uint32_t m;
 
 		pair_open(&p, formats[f], 0, 16, 16);
 		assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &poll), 0);
-		device_waits_once(&p); /* a timed-out spin: no doorbell asked for */
+		/* A timed-out spin: no doorbell asked for. 50 ms, so that even
+		 * a late thread starts spinning before its deadline. */
+		assert_int_equal(vr_chan_recv(&p.v.ch, &m, sizeof(m), 50 * MS), VR_ETIMEDOUT);
 		run_paced(&p, 50, 200 * US);
 		/* The device spun, never slept, and the driver never rang. */
 		assert_int_equal(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS), 0);
@@ -564,7 +598,9 @@ static void test_adaptive_budget(void **s)
 	(void)s;
 	for (f = 0; f < 2; f++) {
 		struct pair p;
-		struct vr_wait_policy ad = {VR_WAIT_ADAPTIVE, 1000, 1000, 20 * MS, true};
+		/* A ceiling far above the 2 ms gaps: only a gap a loaded
+		 * machine cannot stretch that far halves the budget here. */
+		struct vr_wait_policy ad = {VR_WAIT_ADAPTIVE, 1000, 1000, 200 * MS, true};
 
 		pair_open(&p, formats[f], EVIDX, 16, 16);
 		/* Gaps of about 2 ms, budget 1 us: each wait sleeps, and a
@@ -576,15 +612,18 @@ static void test_adaptive_budget(void **s)
 		pair_close(&p);
 
 		/* Gaps of 20 ms against a 1 ms ceiling: spinning is waste;
-		 * the budget falls to its floor. */
+		 * the budget halves at each sleep down to its floor (six
+		 * halvings from 500 us). Each message is sent 20 ms after the
+		 * receiver went to sleep, so none is waiting already when a
+		 * late receiver looks (which would skip a halving). */
 		pair_open(&p, formats[f], EVIDX, 16, 16);
 		ad.spin_ns = 500 * US;
 		ad.spin_min_ns = 10 * US;
 		ad.spin_max_ns = 1 * MS;
 		assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &ad), 0);
-		run_paced(&p, 8, 20 * MS);
+		run_paced_as(&p, 8, 20 * MS, true);
 		assert_int_equal(p.v.ch.pol[VR_CHAN_TX].spin_budget, 10 * US);
-		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS) >= 6);
+		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS) >= 8);
 		pair_close(&p);
 	}
 }
