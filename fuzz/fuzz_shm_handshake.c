@@ -200,9 +200,10 @@ static int connector(const uint8_t *in, size_t in_len, const unsigned char *raw,
 
 	/* The region fd: seals, then its size. */
 	err_reset(err);
-	rc = vr__hs_check_seals((flags & FH_MEMFD) != 0, seals, err, FH_ERR);
+	rc = vr__hs_check_seals(seals, err, FH_ERR);
 	check_err(rc, err);
-	want = (flags & FH_MEMFD) && (seals < 0 || !(seals & 2)) ? VR_EREGION : 0;
+	/* Whatever the fd (FH_MEMFD or not): sealed against shrinking. */
+	want = seals < 0 || !(seals & 2) ? VR_EREGION : 0;
 	FZ_CHECK_RC(rc == want, rc);
 	if (rc)
 		return rc;

@@ -52,6 +52,22 @@ static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
 }
 
+/*
+ * A device end whose driver started another session: the region's
+ * generation moved (the transport changes it the moment it declares this
+ * end dead, and at every attach). Such an end must not touch the rings
+ * again: they are being reset, or already belong to a new device. Checked
+ * before every access a device makes to the rings; one acquire load of a
+ * read-mostly header word (partner: the transport's release store). A
+ * device stopped between this check and its store can still write once:
+ * a mapping cannot be revoked (docs/HOSTILE.md).
+ */
+static inline bool vr__chan_stale(struct vr_chan *ch)
+{
+	return ch->role != VR_ROLE_DRIVER &&
+	       vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation;
+}
+
 static inline uint64_t vr__chan_peek(const uintptr_t *c)
 {
 	return VR__LOAD((VR__ATOMIC(uintptr_t) *)(void *)(uintptr_t *)c,

@@ -102,6 +102,8 @@ static void publish(struct vr_chan *ch, uint32_t q)
 	int need;
 
 	ch->pol[q].unpublished = 0;
+	if (vr__chan_stale(ch))
+		return; /* a device whose session ended writes nothing */
 	if (vr__chan_is_driver(ch))
 		need = vr__chan_is_packed(ch)
 			       ? vr_packed_drv_kick_prepare(&ch->pdrv[q])
@@ -143,6 +145,7 @@ uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns)
 
 	for (q = 0; q < 2; q++) {
 		uint32_t since, left;
+		uint64_t left_ns;
 
 		/* Relaxed: a hint; pay() decides with the exchange. */
 		if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) == 0)
@@ -152,9 +155,15 @@ uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns)
 			continue;
 		}
 		since = VR__LOAD(OWED_SINCE(ch, q), VR__MO(relaxed));
+		/* Until the tick at which it falls due, counted from now_ns
+		 * itself, not from the start of the current tick: a timer
+		 * that sleeps exactly this long rings within T of the first
+		 * owed publish (left >= 1 here, so the result is > 0). */
 		left = limit_ticks(ch, q) - (uint32_t)(now - since);
-		if ((uint64_t)left << TICK_SHIFT < next)
-			next = (uint64_t)left << TICK_SHIFT;
+		left_ns = ((uint64_t)left << TICK_SHIFT) -
+			  (now_ns & ((1u << TICK_SHIFT) - 1u));
+		if (left_ns < next)
+			next = left_ns;
 	}
 	return next;
 }
@@ -192,6 +201,8 @@ int vr_chan_flush(struct vr_chan *ch, uint32_t q)
 		return VR_EINVAL;
 	if (ch->broken)
 		return VR_EBROKEN;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD;
 	vr__chan_flush_queue(ch, q);
 	return 0;
 }

@@ -49,10 +49,20 @@ static int peer_check(struct vr_chan *ch)
 
 	if (st < 0)
 		return st;
-	if (!vr__chan_is_driver(ch) &&
-	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
+	if (vr__chan_stale(ch))
 		return VR_EPEERDEAD;
 	return 0;
+}
+
+/* After a first report of death, one more look collects the peer's last
+ * words, unless this is a device whose session ended: the rings are the
+ * next session's now, and it must not touch them. */
+static bool one_more_look(struct vr_chan *ch, struct vr__wait *w)
+{
+	if (w->last_look || vr__chan_stale(ch))
+		return false;
+	w->last_look = true;
+	return true;
 }
 
 /* Ask for a notification on @q, then look again: > 0 when work is there. */
@@ -69,6 +79,8 @@ static int arm(struct vr_chan *ch, uint32_t q)
 
 void vr__chan_suppress(struct vr_chan *ch, uint32_t q)
 {
+	if (vr__chan_stale(ch))
+		return; /* the rings are the next session's */
 	if (vr__chan_is_driver(ch)) {
 		if (vr__chan_is_packed(ch))
 			vr_packed_drv_suppress_used_notify(&ch->pdrv[q]);
@@ -133,10 +145,8 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	if (!w->spinning || now - w->peer_ns >= PEER_CHECK_NS) {
 		w->peer_ns = now;
 		r = peer_check(ch);
-		if (r == VR_EPEERDEAD && !w->last_look) {
-			w->last_look = true; /* its last words may have arrived */
-			return 0;
-		}
+		if (r == VR_EPEERDEAD && one_more_look(ch, w))
+			return 0; /* its last words may have arrived */
 		if (r)
 			return r;
 	}
@@ -152,6 +162,8 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		return 0;
 	if (!w->spinning && !w->slept)
 		w->start_ns = now;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD; /* arming writes into the rings */
 	r = arm(ch, q);
 	if (r != 0) {
 		vr__chan_suppress(ch, q);
@@ -174,10 +186,8 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	 * so is a first report of death (see above). */
 	if (r == VR_ETIMEDOUT)
 		return 0;
-	if (r == VR_EPEERDEAD && !w->last_look) {
-		w->last_look = true;
+	if (r == VR_EPEERDEAD && one_more_look(ch, w))
 		return 0;
-	}
 	return r;
 }
 

@@ -455,6 +455,13 @@ static int resubmit(struct vr_chan *ch)
 	return 0;
 }
 
+/* Driver: has queue @q seen a protocol violation? */
+static bool q_broken(const struct vr_chan *ch, uint32_t q)
+{
+	return vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q]) != 0
+				      : vr_split_drv_broken(&ch->sdrv[q]) != 0;
+}
+
 int vr_chan_reset(struct vr_chan *ch)
 {
 	uint32_t i;
@@ -462,14 +469,27 @@ int vr_chan_reset(struct vr_chan *ch)
 
 	if (!ch || !vr__chan_is_driver(ch))
 		return VR_ESTATE;
+	/* A new session, whatever the transport: a device of the old one that
+	 * still runs (stopped, not dead, and resumed) sees the generation
+	 * move before it touches the rings again (vr__chan_stale), so it
+	 * cannot write into the reset ones. A transport that moved it when it
+	 * declared the peer dead loses nothing. Release store (the header
+	 * word); the device's acquire load is its partner. */
+	vr_region_store(ch->base, VR_RH_GENERATION,
+			vr_region_load(ch->base, VR_RH_GENERATION) + 1);
 	vr_region_store(ch->base, VR_RH_DRIVER_STATUS,
 			VR_STATUS_ACKNOWLEDGE | VR_STATUS_DRIVER);
 	/* What the old device published is acknowledged (TX) or received
-	 * (RX): keep it. A broken ring cannot be trusted for that. */
-	if (!broken_of(ch)) {
+	 * (RX): keep it, queue by queue. A queue the device broke cannot be
+	 * trusted beyond the violation (the entries before it were taken
+	 * when they were read); the other queue is intact, and its used
+	 * entries are checked one by one as always, so a channel broken on
+	 * RX still counts the TX acknowledgements it had not collected (or
+	 * it would send those messages twice). */
+	if (!q_broken(ch, VR_CHAN_TX))
 		drv_reclaim_tx(ch);
+	if (!q_broken(ch, VR_CHAN_RX))
 		drv_collect_rx(ch);
-	}
 	set_broken(ch, 0);
 	vr__chan_policy_reset(ch);
 	vr_region_store(ch->base, VR_RH_DEVICE_STATUS, 0);
@@ -584,6 +604,8 @@ static int look_chain(struct vr_chan *ch, uint32_t q, void *arg)
 	int r;
 
 	if (!ch->held[q]) {
+		if (vr__chan_stale(ch))
+			return VR_EPEERDEAD;
 		c->iov = ch->held_iov[q];
 		c->iov_cap = VR_CHAN_MAX_SEGS;
 		r = dev_pop(ch, q, c);
@@ -609,6 +631,8 @@ static int dev_done(struct vr_chan *ch, uint32_t q, uint32_t len)
 	int err;
 
 	ch->held[q] = false;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD; /* the chain belongs to the old session */
 	err = dev_push(ch, q, ch->held_chain[q].id, len);
 	return err ? vr__chan_break(ch, err) : 0;
 }
@@ -622,10 +646,8 @@ static int usable(struct vr_chan *ch)
 	if (broken_of(ch))
 		return VR_EBROKEN;
 	/* A device stops the moment the driver starts a new session: the
-	 * rings are about to be reset under it. One acquire load of a
-	 * read-mostly header word. */
-	if (!vr__chan_is_driver(ch) &&
-	    vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation)
+	 * rings are about to be reset under it. */
+	if (vr__chan_stale(ch))
 		return VR_EPEERDEAD;
 	/* Coalesced doorbells that fell due since the last call. */
 	if (vr__chan_owes(ch))
@@ -869,6 +891,8 @@ int vr_chan_recv_release(struct vr_chan *ch, const struct vr_chan_msg *msg)
 	}
 	if (msg->token > 0xffffu)
 		return VR_EINVAL;
+	if (vr__chan_stale(ch))
+		return VR_EPEERDEAD;
 	r = dev_push(ch, VR_CHAN_TX, (uint16_t)msg->token, 0);
 	/* VR_ESTATE: not a chain this side lent. */
 	return r == VR_ESTATE ? VR_EINVAL : (r ? vr__chan_break(ch, r) : 0);

@@ -109,6 +109,78 @@ static void device_arms(struct pair *p)
 	assert_int_equal(r, 0); /* nothing pending */
 }
 
+/* ---- A fake clock for the driver end -------------------------------------- */
+
+/*
+ * Coalescing is about time; a test of it on the real clock either asserts
+ * tight wall-clock figures (and fails on a loaded machine) or proves
+ * little. So the driver end of these tests runs on a clock that only the
+ * test moves: now_ns returns fk_now, a wait advances it by the timeout it
+ * was given (nobody rings the driver in these tests), and every doorbell
+ * on TX is recorded with the time it was rung. Single-threaded.
+ */
+static uint64_t fk_now;
+static uint64_t fk_rung[256];
+static unsigned fk_nrung;
+
+static uint64_t fk_now_ns(struct vr_transport *t)
+{
+	(void)t;
+	return fk_now;
+}
+
+static int fk_notify(struct vr_transport *t, uint32_t q)
+{
+	if (q == VR_CHAN_TX && fk_nrung < 256)
+		fk_rung[fk_nrung++] = fk_now;
+	return lb_notify(t, q);
+}
+
+static int fk_wait(struct vr_transport *t, uint32_t q, uint64_t timeout_ns)
+{
+	(void)t;
+	(void)q;
+	fk_now += timeout_ns < 1000 * MS ? timeout_ns : 1000 * MS;
+	return VR_ETIMEDOUT;
+}
+
+static const struct vr_transport_ops fk_ops = {fk_notify, fk_wait, lb_peer_state,
+					       fk_now_ns};
+
+/* The driver of @p on the fake clock, starting at an odd time (not a
+ * multiple of the channel's internal tick). */
+static void fake_clock(struct pair *p)
+{
+	fk_now = 1000 * MS + 777;
+	fk_nrung = 0;
+	p->d.le.t.ops = &fk_ops;
+}
+
+/* Move the fake clock to @until as an application timer would: call
+ * vr_chan_service and sleep exactly as long as it says, until @until. */
+static void timer_until(struct end *d, uint64_t until)
+{
+	for (;;) {
+		uint64_t next = vr_chan_service(&d->ch);
+
+		if (next == VR_WAIT_FOREVER || fk_now + next > until)
+			break;
+		fk_now += next;
+	}
+	fk_now = until;
+}
+
+/* The first doorbell rung at or after @t, or UINT64_MAX. */
+static uint64_t rung_after(uint64_t t)
+{
+	unsigned i;
+
+	for (i = 0; i < fk_nrung; i++)
+		if (fk_rung[i] >= t)
+			return fk_rung[i];
+	return UINT64_MAX;
+}
+
 /* ---- Notify: as asked versus always, flags and event index ---------------- */
 
 static void test_notify_as_asked_and_always(void **s)
@@ -242,20 +314,24 @@ static void test_coalesce_count(void **s)
 
 		/* Flags, the device asking: every publish is asked for. */
 		pair_open(&p, formats[f], 0, 16, 32);
+		fake_clock(&p);
 		device_arms(&p);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c4), 0);
 		send_n(&p.d, 10, 0);
 		/* Doorbells at the 4th and the 8th: 3 + 3 merged, 2 owed. */
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 2);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED), 6);
-		/* Two are owed; not due for a second. */
-		assert_true(vr_chan_service(&p.d.ch) > 900 * MS);
+		/* Two are owed, due one second after the 9th was published. */
+		fk_now += 300 * MS;
+		assert_true(vr_chan_service(&p.d.ch) <= 700 * MS);
+		assert_true(vr_chan_service(&p.d.ch) > 690 * MS);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 2);
 		/* A flush pays them. */
 		assert_int_equal(vr_chan_flush(&p.d.ch, VR_CHAN_TX), 0);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 3);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED), 7);
 		assert_int_equal(vr_chan_service(&p.d.ch), VR_WAIT_FOREVER);
+		assert_int_equal(fk_nrung, 3);
 		recv_n(&p.v, 10, 0, 0);
 		pair_close(&p);
 	}
@@ -269,30 +345,101 @@ static void test_coalesce_time(void **s)
 	for (f = 0; f < 2; f++) {
 		struct pair p;
 		struct vr_notify_policy t = {VR_NOTIFY_AS_ASKED, 1, 1000, 2000}; /* 2 ms */
-		uint64_t left;
+		uint64_t left, t0;
+		uint32_t m;
 
 		pair_open(&p, formats[f], 0, 16, 32);
+		fake_clock(&p);
 		device_arms(&p);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &t), 0);
+		t0 = fk_now;
 		send_n(&p.d, 1, 0);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 0);
+		fk_now += 500 * US;
 		left = vr_chan_service(&p.d.ch);
-		assert_true(left > 0 && left <= 2 * MS);
-		sleep_ns(left + 100 * US);
-		/* Due: the timer's call rings it, once. */
+		/* What is left of T, not T again (a little early is allowed:
+		 * the channel counts in 1024 ns ticks, rounding T down). */
+		assert_true(left <= 1500 * US && left > 1490 * US);
+		fk_now += left;
+		/* Due: the timer's call rings it, once, in time. */
 		assert_int_equal(vr_chan_service(&p.d.ch), VR_WAIT_FOREVER);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 1);
+		assert_true(fk_rung[0] - t0 <= 2 * MS); /* exactly in time */
+		assert_int_equal(vr_chan_service(&p.d.ch), VR_WAIT_FOREVER);
 		/* Any later call on the end pays a due doorbell too. */
 		send_n(&p.d, 1, 1);
-		sleep_ns(3 * MS);
-		{
-			uint32_t m;
-
-			assert_int_equal(vr_chan_recv(&p.d.ch, &m, sizeof(m), 0), VR_EAGAIN);
-		}
+		fk_now += 3 * MS;
+		assert_int_equal(vr_chan_recv(&p.d.ch, &m, sizeof(m), 0), VR_EAGAIN);
 		assert_int_equal(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_NOTIFIES), 2);
 		recv_n(&p.v, 2, 0, 0);
 		pair_close(&p);
+	}
+}
+
+/*
+ * The deadline is per message: with a steady stream whose gaps are shorter
+ * than T, every message's doorbell comes within T of its own publish. A
+ * deadline that restarts at each new owed buffer would never ring for such
+ * a stream; a timer told "a full T from now" would ring late. Then the
+ * same from a blocking wait: it sleeps only what is left of T.
+ */
+static void test_coalesce_deadline_per_message(void **s)
+{
+	unsigned f, g, i;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		for (g = 0; g < 3; g++) {
+			static const uint64_t gaps[3] = {40 * US, 73 * US, 99 * US};
+			/* Never late; early by at most two 1024 ns ticks. */
+			const uint64_t T = 100 * US, slack = 2048;
+			struct vr_notify_policy c = {VR_NOTIFY_AS_ASKED, 1, 1000, 100};
+			uint64_t pub[40], t0, r;
+			struct pair p;
+			uint32_t m;
+
+			pair_open(&p, formats[f], 0, 64, 128);
+			fake_clock(&p);
+			device_arms(&p);
+			assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c), 0);
+			t0 = fk_now;
+			for (i = 0; i < 40; i++) {
+				timer_until(&p.d, t0 + i * gaps[g]);
+				pub[i] = fk_now;
+				send_n(&p.d, 1, i);
+			}
+			timer_until(&p.d, fk_now + 10 * T);
+			assert_int_equal(vr_chan_service(&p.d.ch), VR_WAIT_FOREVER);
+			for (i = 0; i < 40; i++) {
+				r = rung_after(pub[i]);
+				if (r == UINT64_MAX || r - pub[i] > T)
+					fail_msg("gap %llu ns: message %u published at +%llu ns, "
+						 "its doorbell at +%lld ns (T = %llu ns)",
+						 (unsigned long long)gaps[g], i,
+						 (unsigned long long)(pub[i] - t0),
+						 r == UINT64_MAX ? -1ll : (long long)(r - t0),
+						 (unsigned long long)T);
+			}
+			/* Coalesced all the same: fewer doorbells than messages. */
+			assert_true(fk_nrung < 40);
+			assert_true(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED) > 0);
+			recv_n(&p.v, 40, 0, 0);
+
+			/* A blocking wait 60 us after a publish sleeps the
+			 * remaining 40 us, not T, and rings in time. */
+			device_arms(&p);
+			fk_nrung = 0;
+			t0 = fk_now;
+			send_n(&p.d, 1, 40);
+			fk_now += 60 * US;
+			assert_int_equal(vr_chan_recv(&p.d.ch, &m, sizeof(m), 1 * MS),
+					 VR_ETIMEDOUT);
+			assert_int_equal(fk_nrung, 1);
+			assert_true(fk_rung[0] - t0 <= T);
+			assert_true(fk_rung[0] - t0 >= T - slack);
+			recv_n(&p.v, 1, 40, 0);
+			pair_close(&p);
+		}
 	}
 }
 
@@ -343,7 +490,8 @@ static void test_spurious_wakeup(void **s)
 		pair_open(&p, formats[f], EVIDX, 16, 16);
 		/* Ring the device's TX doorbell with nothing in the ring. */
 		assert_int_equal(lb_notify(&p.d.le.t, VR_CHAN_TX), 0);
-		assert_int_equal(vr_chan_recv(&p.v.ch, &m, sizeof(m), 5 * MS), VR_ETIMEDOUT);
+		/* 100 ms: room for a loaded machine to reach the first sleep. */
+		assert_int_equal(vr_chan_recv(&p.v.ch, &m, sizeof(m), 100 * MS), VR_ETIMEDOUT);
 		assert_int_equal(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAKEUPS), 1);
 		assert_int_equal(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_SPURIOUS), 1);
 		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS) >= 2);
@@ -357,7 +505,21 @@ struct sender {
 	unsigned count;
 	uint64_t gap_ns;
 	int failed;
+	/* If set (a fresh receiver): before message i, wait until this
+	 * receiver has gone to sleep on its doorbell i + 1 times, so the gap
+	 * it sees is at least gap_ns however late either thread runs. */
+	struct end *asleep;
 };
+
+/* The receiver's sleeps on TX so far (any thread may read the counters). */
+static uint64_t sleeps(struct end *v)
+{
+	uint64_t c[VR_RS_COUNT];
+
+	if (vr_chan_get_queue_stats(&v->ch, VR_CHAN_TX, c) != 0)
+		return 0;
+	return c[VR_RS_WAITS];
+}
 
 static void *paced_sender(void *arg)
 {
@@ -365,8 +527,19 @@ static void *paced_sender(void *arg)
 	uint32_t i;
 
 	for (i = 0; i < sd->count; i++) {
+		if (sd->asleep) {
+			uint64_t t0 = now_ns(NULL);
+
+			while (sleeps(sd->asleep) < i + 1u) {
+				if (now_ns(NULL) - t0 > 10000 * MS) {
+					sd->failed = 2;
+					return NULL;
+				}
+				sleep_ns(100 * US);
+			}
+		}
 		sleep_ns(sd->gap_ns);
-		if (vr_chan_send(&sd->e->ch, &i, sizeof(i), 1000 * MS) != 0) {
+		if (vr_chan_send(&sd->e->ch, &i, sizeof(i), 10000 * MS) != 0) {
 			sd->failed = 1;
 			break;
 		}
@@ -374,15 +547,21 @@ static void *paced_sender(void *arg)
 	return NULL;
 }
 
-static void run_paced(struct pair *p, unsigned count, uint64_t gap_ns)
+static void run_paced_as(struct pair *p, unsigned count, uint64_t gap_ns,
+			 bool after_sleep)
 {
-	struct sender sd = {&p->d, count, gap_ns, 0};
+	struct sender sd = {&p->d, count, gap_ns, 0, after_sleep ? &p->v : NULL};
 	pthread_t th;
 
 	assert_int_equal(pthread_create(&th, NULL, paced_sender, &sd), 0);
-	recv_n(&p->v, count, 0, 2000 * MS);
+	recv_n(&p->v, count, 0, 10000 * MS);
 	pthread_join(th, NULL);
 	assert_int_equal(sd.failed, 0);
+}
+
+static void run_paced(struct pair *p, unsigned count, uint64_t gap_ns)
+{
+	run_paced_as(p, count, gap_ns, false);
 }
 
 static void test_poll_never_asks(void **s)
@@ -393,10 +572,13 @@ static void test_poll_never_asks(void **s)
 	for (f = 0; f < 2; f++) {
 		struct pair p;
 		struct vr_wait_policy poll = {VR_WAIT_POLL, 0, 0, 0, false};
+		uint32_t m;
 
 		pair_open(&p, formats[f], 0, 16, 16);
 		assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &poll), 0);
-		device_waits_once(&p); /* a timed-out spin: no doorbell asked for */
+		/* A timed-out spin: no doorbell asked for. 50 ms, so that even
+		 * a late thread starts spinning before its deadline. */
+		assert_int_equal(vr_chan_recv(&p.v.ch, &m, sizeof(m), 50 * MS), VR_ETIMEDOUT);
 		run_paced(&p, 50, 200 * US);
 		/* The device spun, never slept, and the driver never rang. */
 		assert_int_equal(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS), 0);
@@ -416,7 +598,9 @@ static void test_adaptive_budget(void **s)
 	(void)s;
 	for (f = 0; f < 2; f++) {
 		struct pair p;
-		struct vr_wait_policy ad = {VR_WAIT_ADAPTIVE, 1000, 1000, 20 * MS, true};
+		/* A ceiling far above the 2 ms gaps: only a gap a loaded
+		 * machine cannot stretch that far halves the budget here. */
+		struct vr_wait_policy ad = {VR_WAIT_ADAPTIVE, 1000, 1000, 200 * MS, true};
 
 		pair_open(&p, formats[f], EVIDX, 16, 16);
 		/* Gaps of about 2 ms, budget 1 us: each wait sleeps, and a
@@ -428,15 +612,18 @@ static void test_adaptive_budget(void **s)
 		pair_close(&p);
 
 		/* Gaps of 20 ms against a 1 ms ceiling: spinning is waste;
-		 * the budget falls to its floor. */
+		 * the budget halves at each sleep down to its floor (six
+		 * halvings from 500 us). Each message is sent 20 ms after the
+		 * receiver went to sleep, so none is waiting already when a
+		 * late receiver looks (which would skip a halving). */
 		pair_open(&p, formats[f], EVIDX, 16, 16);
 		ad.spin_ns = 500 * US;
 		ad.spin_min_ns = 10 * US;
 		ad.spin_max_ns = 1 * MS;
 		assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &ad), 0);
-		run_paced(&p, 8, 20 * MS);
+		run_paced_as(&p, 8, 20 * MS, true);
 		assert_int_equal(p.v.ch.pol[VR_CHAN_TX].spin_budget, 10 * US);
-		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS) >= 6);
+		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS) >= 8);
 		pair_close(&p);
 	}
 }
@@ -499,6 +686,7 @@ struct receiver {
 	unsigned count;
 	uint64_t worst_ns;
 	int failed;
+	unsigned got; /* messages received so far (atomic) */
 };
 
 /* A stamped message: its number and when it was sent. */
@@ -507,6 +695,9 @@ struct stamped {
 	uint64_t sent_ns;
 };
 
+/* Receives in order with a timeout far longer than the test: a message
+ * that no doorbell announces is found only at that timeout, so it shows
+ * as missing in the sender's check below, never as a late arrival. */
 static void *blocking_receiver(void *arg)
 {
 	struct receiver *r = arg;
@@ -514,20 +705,46 @@ static void *blocking_receiver(void *arg)
 
 	for (i = 0; i < r->count; i++) {
 		struct stamped m = {0, 0};
-		int got = vr_chan_recv(&r->e->ch, &m, sizeof(m), 2000 * MS);
+		int got = vr_chan_recv(&r->e->ch, &m, sizeof(m), 60000 * MS);
 		uint64_t late;
 
 		if (got != (int)sizeof(m) || m.seq != i) {
 			r->failed = got < 0 ? got : 1;
+			__atomic_store_n(&r->got, r->count + 1, __ATOMIC_RELEASE);
 			return NULL;
 		}
 		late = now_ns(NULL) - m.sent_ns;
 		if (late > r->worst_ns)
 			r->worst_ns = late;
+		__atomic_store_n(&r->got, i + 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
 
+/* Wait, without calling the channel, until the receiver has @n messages;
+ * false after @limit_ns. */
+static bool received_within(struct receiver *r, unsigned n, uint64_t limit_ns)
+{
+	uint64_t t0 = now_ns(NULL);
+
+	while (__atomic_load_n(&r->got, __ATOMIC_ACQUIRE) < n) {
+		if (now_ns(NULL) - t0 > limit_ns)
+			return false;
+		sleep_ns(200 * US);
+	}
+	return __atomic_load_n(&r->got, __ATOMIC_ACQUIRE) == n;
+}
+
+/*
+ * No stranded message: after each burst (far smaller than N = 64) the
+ * sender goes idle without calling the channel, so only the time bound,
+ * paid by the application's timer thread, can ring for the blocked
+ * receiver. Each burst must be received in full before the sender does
+ * anything else; the sender waits up to 10 s for it, which no loaded
+ * machine or sanitizer needs (T is 2 ms, the timer naps at most 1 ms),
+ * while a stranded message never arrives (the receiver would find it only
+ * at its own 60 s timeout). Order and counts, no wall-clock bound.
+ */
 static void test_coalesce_never_strands(void **s)
 {
 	unsigned f;
@@ -536,51 +753,62 @@ static void test_coalesce_never_strands(void **s)
 	for (f = 0; f < 4; f++) {
 		uint64_t features = f & 2 ? EVIDX : 0;
 		struct pair p;
-		/* At most one doorbell per 64 messages, or 300 us. */
-		struct vr_notify_policy c = {VR_NOTIFY_AS_ASKED, 1, 64, 300};
+		/* At most one doorbell per 64 messages, or 2 ms. */
+		struct vr_notify_policy c = {VR_NOTIFY_AS_ASKED, 1, 64, 2000};
 		struct timer t;
 		struct receiver r;
 		pthread_t tt, rt;
 		struct stamped m = {0, 0};
-		unsigned burst;
+		unsigned burst, total = 0;
 
 		pair_open(&p, formats[f & 1], features, 64, 128);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c), 0);
 		t.e = &p.d;
 		t.stop = 0;
+		memset(&r, 0, sizeof(r));
 		r.e = &p.v;
-		r.count = 0;
-		r.worst_ns = 0;
-		r.failed = 0;
 		for (burst = 0; burst < 16; burst++)
 			r.count += 1 + burst % 5;
 		assert_int_equal(pthread_create(&tt, NULL, service_timer, &t), 0);
 		assert_int_equal(pthread_create(&rt, NULL, blocking_receiver, &r), 0);
-		/* Bursts far smaller than 64, then the sender idles for 100 ms
-		 * without calling the channel: only the time bound, paid by
-		 * the timer, wakes the blocked receiver before the next
-		 * burst. Every message must arrive within 40 ms of its send
-		 * (T = 300 us, the timer's 1 ms naps, and room for a loaded
-		 * machine); a stranded one waits for the next burst. */
 		for (burst = 0; burst < 16; burst++) {
 			unsigned k;
 
+			/* Let the receiver fall asleep on its doorbell. */
+			sleep_ns(5 * MS);
 			for (k = 0; k < 1 + burst % 5; k++, m.seq++) {
 				m.sent_ns = now_ns(NULL);
-				assert_int_equal(vr_chan_send(&p.d.ch, &m, sizeof(m), 1000 * MS), 0);
+				assert_int_equal(vr_chan_send(&p.d.ch, &m, sizeof(m), 10000 * MS), 0);
 			}
-			sleep_ns(100 * MS);
+			total += k;
+			if (!received_within(&r, total, 10000 * MS))
+				break;
+		}
+		if (burst < 16) {
+			unsigned got = __atomic_load_n(&r.got, __ATOMIC_ACQUIRE);
+
+			/* Stop both threads (the receiver sees a dead peer),
+			 * then fail. */
+			__atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
+			pthread_join(tt, NULL);
+			__atomic_store_n(&p.l->dead, 1, __ATOMIC_RELEASE);
+			pthread_join(rt, NULL);
+			fail_msg("burst %u (messages %u..%u): %u messages received in "
+				 "all after 10 s: stranded", burst, total - (1 + burst % 5),
+				 total - 1, got);
 		}
 		pthread_join(rt, NULL);
 		__atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(tt, NULL);
 		assert_int_equal(r.failed, 0);
-		if (r.worst_ns >= 40 * MS)
-			fail_msg("a message waited %.1f ms for its doorbell (T = 300 us)",
-				 (double)r.worst_ns / 1e6);
+		assert_int_equal(r.got, r.count);
+		/* Informational: how long the worst one waited. */
+		print_message("    worst delivery %.2f ms (T = 2 ms)\n",
+			      (double)r.worst_ns / 1e6);
 		/* With flags a sleeping receiver asks for every message of a
-		 * burst, and the burst gets one doorbell. (With an event
-		 * index it asks once per sleep: nothing to merge.) */
+		 * burst, and a burst of several gets one doorbell (its sends
+		 * take far less than T). With an event index it asks once per
+		 * sleep: nothing to merge. */
 		if (!features)
 			assert_true(qstat(&p.d.ch, VR_CHAN_TX, VR_RS_COALESCED) > 0);
 		pair_close(&p);
@@ -597,8 +825,8 @@ static void *echo_device(void *arg)
 	for (i = 0; i < r->count; i++) {
 		uint32_t m = 0;
 
-		if (vr_chan_recv(&r->e->ch, &m, sizeof(m), 500 * MS) != 4 ||
-		    vr_chan_send(&r->e->ch, &m, sizeof(m), 500 * MS) != 0) {
+		if (vr_chan_recv(&r->e->ch, &m, sizeof(m), 10000 * MS) != 4 ||
+		    vr_chan_send(&r->e->ch, &m, sizeof(m), 10000 * MS) != 0) {
 			r->failed = 1;
 			return NULL;
 		}
@@ -620,15 +848,15 @@ static void test_coalesce_request_response(void **s)
 
 		pair_open(&p, formats[f], 0, 16, 32);
 		assert_int_equal(vr_chan_set_notify_policy(&p.d.ch, VR_CHAN_TX, &c), 0);
+		memset(&r, 0, sizeof(r));
 		r.e = &p.v;
 		r.count = 200;
-		r.failed = 0;
 		assert_int_equal(pthread_create(&th, NULL, echo_device, &r), 0);
 		for (i = 0; i < r.count; i++) {
 			uint32_t m = 0;
 
-			assert_int_equal(vr_chan_send(&p.d.ch, &i, sizeof(i), 500 * MS), 0);
-			assert_int_equal(vr_chan_recv(&p.d.ch, &m, sizeof(m), 500 * MS), 4);
+			assert_int_equal(vr_chan_send(&p.d.ch, &i, sizeof(i), 10000 * MS), 0);
+			assert_int_equal(vr_chan_recv(&p.d.ch, &m, sizeof(m), 10000 * MS), 4);
 			assert_int_equal(m, i);
 		}
 		pthread_join(th, NULL);
@@ -645,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_batch_flushed_before_waiting),
 		cmocka_unit_test(test_coalesce_count),
 		cmocka_unit_test(test_coalesce_time),
+		cmocka_unit_test(test_coalesce_deadline_per_message),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_spurious_wakeup),
 		cmocka_unit_test(test_poll_never_asks),

@@ -396,7 +396,8 @@ enum fake {
 
 static const int fake_expect[FAKE_COUNT] = {
 	VR_EMAGIC, VR_EREGION, VR_EIO, VR_EIO, VR_EIO, VR_EIO, VR_ETRUNC,
-	VR_EIO, VR_EREGION, VR_ETRUNC, VR_EPEERDEAD, VR_EPERM, VR_EIO
+	VR_EIO, VR_EREGION, VR_ETRUNC, VR_EPEERDEAD, VR_EPERM,
+	VR_EREGION /* a directory is not a sealed memfd */
 };
 
 static int sealed_memfd(const void *img, size_t len, size_t size, bool seal)

@@ -198,6 +198,9 @@ static void base_cfg(struct vr_shm_cfg *c, struct fx *f, uint32_t backing,
 	c->flags = flags | VR_SHM_UNLINK_BACKING;
 	c->path = backing == VR_SHM_NAMED ? f->shm_name : f->file;
 	c->socket_path = f->sock;
+	/* The heartbeat is watched in every mode: a timeout no loaded machine
+	 * reaches with a living peer (tests of the heartbeat set their own). */
+	c->liveness_timeout_ns = 1000 * MS;
 }
 
 /* Pool buffer @i of an attached end. */
@@ -381,14 +384,49 @@ static void test_pair_memfd(void **state)
 	run_pair((struct fx *)*state, VR_SHM_MEMFD, 0);
 }
 
+/* A named object or a file cannot be sealed, and a connector accepts only
+ * a sealed memfd over the socket: the listener refuses the combination
+ * (they are for vr_shm_open() peers, tested below) and creates nothing. */
+static void refused_with_socket(struct fx *f, uint32_t backing)
+{
+	struct vr_shm_cfg c;
+	struct vr_shm s;
+
+	base_cfg(&c, f, backing, 0);
+	assert_int_equal(vr_shm_listen(&s, &c), VR_EINVAL);
+	assert_non_null(strstr(vr_shm_last_error(&s), "sealed memfd"));
+	assert_int_equal(access(f->sock, F_OK), -1);
+	assert_int_equal(access(f->file, F_OK), -1);
+	assert_int_equal(shm_unlink(f->shm_name), -1);
+}
+
 static void test_pair_named(void **state)
 {
-	run_pair((struct fx *)*state, VR_SHM_NAMED, 0);
+	refused_with_socket((struct fx *)*state, VR_SHM_NAMED);
 }
 
 static void test_pair_file(void **state)
 {
-	run_pair((struct fx *)*state, VR_SHM_FILE, 0);
+	refused_with_socket((struct fx *)*state, VR_SHM_FILE);
+}
+
+static int open_retry(struct vr_shm *s, uint32_t backing, const char *path,
+		      const struct vr_shm_peer_cfg *pc);
+
+/* A device on a hugetlbfs file: maps it whole, sees the driver's bytes. */
+static int huge_child(struct fx *f, void *arg)
+{
+	struct vr_shm s;
+
+	(void)arg;
+	CHK(open_retry(&s, VR_SHM_FILE, f->file, NULL) == 0);
+	while (!same(buf(&s, 0), 0xa5))
+		sleep_ms(1);
+	fill(buf(&s, 1), 0x5a);
+	atomic_store(flag(&s), 1);
+	CHK(poll_flag(&s, 2, 5 * SEC) == 0);
+	vr_shm_close(&s);
+	return 0;
 }
 
 static void test_pair_polling_socket(void **state)
@@ -427,7 +465,26 @@ static void test_pair_hugetlbfs(void **state)
 		return;
 	}
 	snprintf(f->file, sizeof(f->file), "%s/vrshm-%ld", dir, (long)getpid());
-	run_pair(f, VR_SHM_FILE, 0);
+	{
+		struct vr_shm_cfg c;
+		struct vr_shm s;
+		int k = spawn(f, huge_child, NULL);
+
+		/* No socket: a file is for vr_shm_open() peers. */
+		base_cfg(&c, f, VR_SHM_FILE, VR_SHM_POLLING);
+		c.socket_path = NULL;
+		assert_int_equal(vr_shm_listen(&s, &c), 0);
+		/* Whole huge pages: more than the region needs. */
+		assert_true(s.t.region_len >= vr_shm_info(&s)->region_bytes);
+		fill(buf(&s, 0), 0xa5);
+		go(f, k);
+		assert_int_equal(vr_shm_accept(&s, 5 * SEC), 0);
+		assert_int_equal(poll_flag(&s, 1, 5 * SEC), 0);
+		assert_true(same(buf(&s, 1), 0x5a));
+		atomic_store(flag(&s), 2);
+		assert_int_equal(reap(f, k), 0);
+		vr_shm_close(&s);
+	}
 }
 
 /* ---- kill -9 of the connector, then a new one on the same region ----------- */
@@ -453,7 +510,8 @@ static int reattach_child(struct fx *f, void *arg)
 	/* Same region: the first device's bytes and the driver's are there. */
 	CHK(same(buf(&s, 2), 0x33));
 	CHK(same(buf(&s, 0), 0x77));
-	CHK(vr_shm_info(&s)->generation == 2);
+	/* The death and the new attach each moved it. */
+	CHK(vr_shm_info(&s)->generation == 3);
 	CHK(notify_(&s, 1) == 0);
 	CHK(wait_(&s, 1, 5 * SEC) == 0);
 	vr_shm_close(&s);
@@ -497,7 +555,8 @@ static void test_connector_killed_reconnect(void **state)
 	if (rc)
 		print_error("accept: %s\n", vr_shm_last_error(&s));
 	assert_int_equal(rc, 0);
-	assert_int_equal(vr_region_load(s.t.region, VR_RH_GENERATION), 2);
+	/* Moved when the first was declared dead, and for the new one. */
+	assert_int_equal(vr_region_load(s.t.region, VR_RH_GENERATION), 3);
 	assert_int_equal(peer_(&s), VR_PEER_ALIVE);
 	assert_string_equal(vr_shm_peer_error(&s), "");
 	assert_int_equal(wait_(&s, 1, 5 * SEC), 0);
@@ -639,7 +698,7 @@ static int open_retry(struct vr_shm *s, uint32_t backing, const char *path,
 static void test_polling_listener_dies(void **state)
 {
 	struct fx *f = (struct fx *)*state;
-	struct vr_shm_peer_cfg pc = {300 * MS, 10 * MS};
+	struct vr_shm_peer_cfg pc = {300 * MS, 10 * MS, 0};
 	struct vr_shm s;
 	uint64_t t0, dt;
 	int k, rc;
@@ -694,7 +753,7 @@ static int file_listener_close(struct fx *f, void *arg)
 static void test_polling_listener_closes(void **state)
 {
 	struct fx *f = (struct fx *)*state;
-	struct vr_shm_peer_cfg pc = {5 * SEC, 0};
+	struct vr_shm_peer_cfg pc = {5 * SEC, 0, 0};
 	struct vr_shm s;
 	uint64_t t0;
 	int k, rc;
@@ -926,7 +985,8 @@ static void test_arguments(void **state)
 	fd = open(f->file, O_CREAT | O_WRONLY, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	base_cfg(&c, f, VR_SHM_FILE, 0);
+	base_cfg(&c, f, VR_SHM_FILE, VR_SHM_POLLING);
+	c.socket_path = NULL;
 	assert_int_equal(vr_shm_listen(&s, &c), VR_EIO);
 	assert_int_equal(access(f->file, F_OK), 0);
 	unlink(f->file);

@@ -27,9 +27,14 @@
  * vr_chan_reset() collects whatever the old device had published (those
  * messages are acknowledged, or received), resets the queues
  * (VIRTIO_F_RING_RESET semantics) and submits the unacknowledged messages
- * again in their original order. So no acknowledged message is lost or sent
+ * again in their original order, at every reset, however many devices die
+ * before acknowledging them. So no acknowledged message is lost or sent
  * twice; an unacknowledged one may reach the device twice if the old device
- * took it but died before returning it.
+ * took it but died before returning it. A queue the old device broke (a
+ * protocol violation) is not collected past the violation; the other queue
+ * still is. A device end whose session ended (the region's generation
+ * moved: the driver declared it dead, or a new device attached) touches the
+ * rings no more: every call returns VR_EPEERDEAD.
  *
  * Was it queued? Every send call (vr_chan_send, vr_chan_send_reserve,
  * vr_chan_send_commit, and vr_mp_send) either queues the whole message and
@@ -337,7 +342,8 @@ int vr_chan_get_policy(const struct vr_chan *ch, uint32_t q,
  *        publishes on, and ring every doorbell owed, now.
  * @param q VR_CHAN_TX or VR_CHAN_RX: the queue to flush (batches are per
  *          queue and belong to one thread)
- * @return 0; VR_EINVAL; VR_EBROKEN
+ * @return 0; VR_EINVAL; VR_EBROKEN; VR_EPEERDEAD (a device whose session
+ *         ended: nothing is published)
  */
 int vr_chan_flush(struct vr_chan *ch, uint32_t q);
 

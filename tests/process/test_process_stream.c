@@ -52,6 +52,9 @@ static void stream(void **state, uint32_t format, bool polling)
 	int r, status;
 
 	ds_default_cfg(&cfg, format, polling, n, g_peer, "stream");
+	/* Nobody dies here: a liveness timeout no loaded machine reaches (the
+	 * heartbeat is watched in every mode). */
+	cfg.liveness_ns = 3 * PC_SEC;
 	r = ds_init(d, &cfg);
 	assert_int_equal(r, 0);
 	/* Doorbells with EVENT_IDX, polling with IN_ORDER (see common.h). */

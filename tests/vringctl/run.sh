@@ -460,6 +460,29 @@ suite_sendrecv() {
   # The region is still sound after all that.
   expect 0 "$V" check ./r
   expect 0 "$V" check ./p
+  # A file cannot be sealed: truncated under a live driver and device, both
+  # stop with one line and exit 3 (the SIGBUS guard), neither dies of SIGBUS.
+  "$V" create ./t >/dev/null
+  "$V" recv ./t --role driver --timeout 20 >/dev/null 2>err1 &
+  p1=$!
+  bgpids+=("$p1")
+  "$V" recv ./t --timeout 20 >/dev/null 2>err2 &
+  p2=$!
+  bgpids+=("$p2")
+  sleep 1
+  truncate -s 0 ./t
+  for p in "$p1" "$p2"; do
+    checks=$((checks + 1))
+    rc=0
+    wait "$p" || rc=$?
+    [ "$rc" -eq 3 ] || fail "recv on a truncated region exited $rc, want 3"
+  done
+  for e in err1 err2; do
+    checks=$((checks + 1))
+    sanitizer_clean "$e" || fail "sanitizer report on a truncated region: $(cat "$e")"
+    [ "$(cat "$e")" = "vringctl recv: ./t: the region was truncated while in use" ] ||
+      fail "truncated region: stderr $(cat "$e")"
+  done
 }
 
 suite_watch() {

@@ -136,6 +136,8 @@ later:
 	}
 }
 
+static const struct vr_shm_peer_cfg guard_cfg = {0, 0, VR_SHM_GUARD_SIGBUS};
+
 static int dev_attach(struct vc_end *e, uint64_t deadline)
 {
 	uint32_t backing = e->t.kind == VC_RK_SHM ? VR_SHM_NAMED : VR_SHM_FILE;
@@ -152,7 +154,9 @@ static int dev_attach(struct vc_end *e, uint64_t deadline)
 		rc = wait_driver(e, deadline);
 		if (rc)
 			return rc;
-		err = vr_shm_open(&e->shm, backing, e->t.path, NULL);
+		/* A file or named object cannot be sealed: if it is truncated
+		 * under us, the guard turns SIGBUS into a dead driver. */
+		err = vr_shm_open(&e->shm, backing, e->t.path, &guard_cfg);
 		if (err) {
 			vc_err(e->cmd, "%s: cannot attach: %s (%s)", e->t.shown,
 			       vr_shm_last_error(&e->shm), vr_errname(err));
@@ -274,6 +278,12 @@ int vc_end_peer_gone(struct vc_end *e, uint64_t deadline)
 {
 	int err;
 
+	if (e->role == VR_ROLE_DRIVER ? vc_drvport_truncated(&e->dp)
+				      : strcmp(vr_shm_peer_error(&e->shm),
+					       "backing truncated") == 0) {
+		vc_err(e->cmd, "%s: the region was truncated while in use", e->t.shown);
+		return VC_EXIT_REGION;
+	}
 	if (e->role == VR_ROLE_DRIVER) {
 		err = vr_chan_reset(&e->ch);
 		if (err) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <vring/region.h>
+#include <vring/shm.h>
 
 #include "drvport.h"
 
@@ -65,6 +66,10 @@ static int op_peer_state(struct vr_transport *t)
 
 	if (p->state < 0)
 		return VR_EPEERDEAD;
+	if (vc_drvport_truncated(p)) {
+		p->state = -1; /* the region is gone: nothing to tell anyone */
+		return VR_EPEERDEAD;
+	}
 	if (p->state == VR_PEER_WAITING) {
 		if (hb == p->peer_hb && st == 0)
 			return VR_PEER_WAITING;
@@ -171,6 +176,7 @@ int vc_drvport_open(const char *cmd, const struct vc_target *t, struct vc_drvpor
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
+	p->guard = -1;
 	p->liveness_ns = LIVENESS_NS;
 	atomic_init(&p->stop, 0);
 	if (t->kind == VC_RK_SHM)
@@ -199,6 +205,13 @@ int vc_drvport_open(const char *cmd, const struct vc_target *t, struct vc_drvpor
 	if (p->map == MAP_FAILED) {
 		p->map = NULL;
 		vc_err(cmd, "%s: mmap: %s", t->shown, strerror(errno));
+		goto fail;
+	}
+	/* Truncated under us: zero pages and a dead device, not SIGBUS. */
+	p->guard = vr_shm_guard(p->map, p->map_len);
+	if (p->guard < 0) {
+		vc_err(cmd, "%s: cannot guard the mapping against truncation: %s",
+		       t->shown, vr_strerror(p->guard));
 		goto fail;
 	}
 	err = vr_region_parse(p->map, p->map_len, &p->info);
@@ -243,6 +256,11 @@ fail:
 	return VC_EXIT_REGION;
 }
 
+bool vc_drvport_truncated(const struct vc_drvport *p)
+{
+	return p->guard >= 0 && vr_shm_guard_tripped(p->guard);
+}
+
 void vc_drvport_accept(struct vc_drvport *p)
 {
 	p->state = VR_PEER_WAITING;
@@ -257,13 +275,15 @@ void vc_drvport_close(struct vc_drvport *p)
 		pthread_join(p->thr, NULL);
 		p->thr_running = false;
 	}
-	if (p->map && p->t.ops) {
+	if (p->map && p->t.ops && !vc_drvport_truncated(p)) {
 		/* The session ends: not ready, and a new generation tells an
 		 * attached device at once. */
 		vr_region_store(p->map, VR_RH_DRIVER_STATUS, 0);
 		vr_region_store(p->map, VR_RH_GENERATION,
 				vr_region_load(p->map, VR_RH_GENERATION) + 1);
 	}
+	vr_shm_unguard(p->guard);
+	p->guard = -1;
 	if (p->map)
 		munmap(p->map, p->map_len);
 	if (p->fd >= 0)

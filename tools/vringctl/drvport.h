@@ -16,6 +16,10 @@
  * change the generation (a device still attached to an earlier session
  * stops), and zero the three areas of the channel's two queues. On close:
  * driver_status 0 and a new generation, so the device notices at once.
+ *
+ * A file or named object cannot be sealed: the mapping is under vring::shm's
+ * SIGBUS guard (vr_shm_guard), so a region truncated under it reads as
+ * zeros and the device counts as gone; vc_drvport_truncated() tells why.
  */
 #ifndef VRINGCTL_DRVPORT_H
 #define VRINGCTL_DRVPORT_H
@@ -33,6 +37,7 @@ struct vc_drvport {
 	void *map;
 	size_t map_len;
 	struct vr_region_info info;
+	int guard;        /* vr_shm_guard handle, or -1 */
 	uint64_t liveness_ns;
 	pthread_t thr;
 	bool thr_running;
@@ -51,5 +56,7 @@ int vc_drvport_open(const char *cmd, const struct vc_target *t, struct vc_drvpor
 /* After the device died: wait for the next one (peer state WAITING). */
 void vc_drvport_accept(struct vc_drvport *p);
 void vc_drvport_close(struct vc_drvport *p);
+/* Was the region truncated under the mapping (now zero pages)? */
+bool vc_drvport_truncated(const struct vc_drvport *p);
 
 #endif /* VRINGCTL_DRVPORT_H */

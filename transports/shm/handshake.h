@@ -257,19 +257,20 @@ static inline int vr__hs_parse_hello(const struct vr__hs_msg *m, unsigned nfds,
 }
 
 /*
- * The seals of the region fd: a memfd must be sealed against shrinking,
- * or the listener could truncate it under the mapping (SIGBUS). Named
- * objects and files cannot be sealed (docs/TRANSPORT_SHM.md).
- * @param memfd whether the fd is a memfd
- * @param seals fcntl(F_GET_SEALS)'s answer (negative: failed)
- * @return 0; VR_EREGION (a memfd not sealed against shrinking)
+ * The seals of the region fd, whatever kind of fd arrived: only a memfd
+ * sealed against shrinking is accepted over the socket. Anything else (a
+ * plain file, a named object, an unsealed memfd) could be truncated by the
+ * listener under the mapping, and the connector would die of SIGBUS at its
+ * next access (docs/TRANSPORT_SHM.md, "Backings").
+ * @param seals fcntl(F_GET_SEALS)'s answer (negative: failed, as it does
+ *        on a file that is not a memfd)
+ * @return 0; VR_EREGION (not a memfd sealed against shrinking)
  */
-static inline int vr__hs_check_seals(bool memfd, int seals, char *err,
-				     size_t err_len)
+static inline int vr__hs_check_seals(int seals, char *err, size_t err_len)
 {
-	if (memfd && (seals < 0 || !(seals & VR__HS_SEAL_SHRINK))) {
+	if (seals < 0 || !(seals & VR__HS_SEAL_SHRINK)) {
 		snprintf(err, err_len,
-			 "the region memfd is not sealed against shrinking");
+			 "the region fd is not a memfd sealed against shrinking");
 		return VR_EREGION;
 	}
 	return 0;

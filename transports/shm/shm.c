@@ -6,10 +6,14 @@
  *
  * Liveness has two sources. With a socket, the kernel closes the peer's end
  * when the peer dies, however it dies: wait() polls the socket next to the
- * doorbell and peer_state() polls it without blocking. In polling mode (and
- * without a socket) each end bumps its heartbeat field in the region header
- * from a background thread, and the other end declares it dead when the
- * field has not moved for the liveness timeout.
+ * doorbell and peer_state() polls it without blocking. And in every mode
+ * each end bumps its heartbeat field in the region header from a background
+ * thread, and the other end declares it dead when the field has not moved
+ * for the liveness timeout: that finds a peer that is stopped (SIGSTOP, a
+ * hung RTOS) rather than dead, whose socket stays open. The thread beats
+ * whatever the application does, so a peer asleep in a wait stays alive.
+ * Whoever declares the peer dead writes the dead eventfd, which every
+ * wait() polls too.
  *
  * Nothing received from the peer is trusted: the handshake message is
  * checked field by field, received fds are checked for their kind, the
@@ -28,6 +32,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -67,7 +72,7 @@ enum {
 	ST_ACCEPTING = 3 /* vr_shm_accept owns the listening socket */
 };
 
-enum { WHY_NONE, WHY_HANGUP, WHY_HEARTBEAT, WHY_GENERATION };
+enum { WHY_NONE, WHY_HANGUP, WHY_HEARTBEAT, WHY_GENERATION, WHY_SIGBUS };
 
 struct vr__shm {
 	bool listener;
@@ -81,6 +86,9 @@ struct vr__shm {
 	int lsock;  /* listening socket, or -1 */
 	int csock;  /* socket to the attached peer, or -1 */
 	int stopfd; /* eventfd that stops the watcher thread */
+	int deadfd; /* eventfd written when the peer is declared dead */
+	int guard;  /* SIGBUS guard slot, or -1 */
+	uint64_t hs_timeout_ns; /* per-connection handshake timeout */
 	int efd[2 * VR_REGION_MAX_QUEUES]; /* [2q] to device, [2q + 1] to driver */
 	uint32_t nefd;
 	struct vr_region_info info;
@@ -99,6 +107,7 @@ struct vr__shm {
 	atomic_int why;
 	atomic_uint_least64_t peer_seen_ns; /* when the peer's heartbeat moved */
 	atomic_uint_least32_t peer_hb;      /* its last value seen */
+	atomic_int faulted; /* the guarded backing was truncated */
 };
 
 /* ---- Small helpers -------------------------------------------------------- */
@@ -139,6 +148,11 @@ static uint64_t deadline_of(uint64_t timeout_ns)
 	if (timeout_ns == VR_WAIT_FOREVER || timeout_ns > UINT64_MAX - now)
 		return VR_WAIT_FOREVER;
 	return now + timeout_ns;
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
 }
 
 /* Time left until @deadline, 0 once passed. */
@@ -204,6 +218,17 @@ static struct vr__shm *priv(struct vr_transport *t)
 
 /* ---- Liveness ----------------------------------------------------------- */
 
+/* Wake every wait() of this end: the dead eventfd stays readable (nobody
+ * reads it) until the next attach. write() is async-signal-safe: the SIGBUS
+ * guard calls this too. */
+static void wake_dead(struct vr__shm *p)
+{
+	uint64_t one = 1;
+
+	while (write(p->deadfd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
 static void mark_dead(struct vr__shm *p, int why)
 {
 	int expect = ST_ALIVE, none = WHY_NONE;
@@ -211,12 +236,17 @@ static void mark_dead(struct vr__shm *p, int why)
 	atomic_compare_exchange_strong(&p->why, &none, why);
 	if (!atomic_compare_exchange_strong(&p->state, &expect, ST_DEAD))
 		return;
-	/* Without a socket the only way to tell a stale but living peer (one
-	 * that was stopped, not killed) that it lost its place is the
-	 * generation: change it now, before a new peer can attach. */
-	if (p->listener && p->lsock < 0)
+	/* A peer declared dead may be stopped, not killed (SIGSTOP, a hung
+	 * RTOS), and run again later: the generation is what tells it that
+	 * it lost its place, so change it now, socket or not, before the
+	 * driver resets the rings for a new peer. The stale device checks it
+	 * before every access to the rings (vring/channel.h) and writes
+	 * nothing once it moved. The handshake changes it again for the new
+	 * peer. Not after a SIGBUS: the mapping is gone. */
+	if (p->listener && why != WHY_SIGBUS)
 		vr_region_store(p->map, VR_RH_GENERATION,
 				vr_region_load(p->map, VR_RH_GENERATION) + 1);
+	wake_dead(p);
 }
 
 static enum vr_region_field own_hb(const struct vr__shm *p)
@@ -267,6 +297,10 @@ static int check_peer(struct vr__shm *p)
 
 	if (st == ST_DEAD)
 		return VR_EPEERDEAD;
+	if (atomic_load(&p->faulted)) {
+		mark_dead(p, WHY_SIGBUS);
+		return VR_EPEERDEAD;
+	}
 	if (st != ST_ALIVE)
 		return VR_PEER_WAITING;
 	if (p->csock >= 0 && sock_hung_up(p->csock))
@@ -277,6 +311,206 @@ static int check_peer(struct vr__shm *p)
 		 vr_region_load(p->map, VR_RH_GENERATION) != p->my_gen)
 		mark_dead(p, WHY_GENERATION);
 	return atomic_load(&p->state) == ST_DEAD ? VR_EPEERDEAD : VR_PEER_ALIVE;
+}
+
+/* ---- SIGBUS guard ------------------------------------------------------- */
+
+/*
+ * A named object or a file cannot be sealed: whoever can open it can
+ * truncate it, and the next access to a page past the new end raises
+ * SIGBUS. With VR_SHM_GUARD_SIGBUS the mapping is registered here, and one
+ * process-wide handler, on a fault inside a registered mapping, maps
+ * anonymous zero pages over the whole of it (MAP_FIXED: the faulting access
+ * is retried on return and reads zeros), marks that transport's peer dead
+ * and returns. A fault anywhere else goes to the handler that was installed
+ * before ours. The handler uses only async-signal-safe operations: lock-free
+ * atomics, mmap, write, sigaction, raise.
+ *
+ * The table is a fixed array of slots. A slot is published by its base
+ * (stored last, release); the handler counts itself in `busy` before it
+ * reads a slot, and unregistering clears the base, then waits until no
+ * handler is inside before the owner may be freed.
+ */
+#define GUARD_SLOTS 64
+
+struct guard_slot {
+	atomic_uintptr_t base; /* 0: free */
+	atomic_size_t len;
+	_Atomic(struct vr__shm *) owner;
+	atomic_int busy;  /* handlers looking at this slot */
+	atomic_int taken; /* claimed by a register call */
+	atomic_int hit;   /* a fault inside it was caught */
+};
+
+static struct guard_slot guard_tab[GUARD_SLOTS];
+static struct sigaction guard_prev;
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Not ours: what the previous disposition would have done. */
+static void guard_chain(int sig, siginfo_t *si, void *ctx)
+{
+	if (guard_prev.sa_flags & SA_SIGINFO) {
+		guard_prev.sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (guard_prev.sa_handler == SIG_DFL || guard_prev.sa_handler == SIG_IGN) {
+		struct sigaction dfl;
+
+		/* Die of it, as without us: a fault repeats on return, and
+		 * the raised one is delivered once the handler unblocks it. */
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		sigaction(sig, &dfl, NULL);
+		raise(sig);
+		return;
+	}
+	guard_prev.sa_handler(sig);
+}
+
+static void guard_handler(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	int saved = errno;
+	unsigned i;
+
+	for (i = 0; i < GUARD_SLOTS; i++) {
+		struct guard_slot *g = &guard_tab[i];
+		uintptr_t b;
+		size_t len;
+
+		atomic_fetch_add(&g->busy, 1);
+		/* Acquire: len and owner were stored before base. */
+		b = atomic_load(&g->base);
+		len = atomic_load(&g->len);
+		if (b != 0 && a >= b && a - b < len &&
+		    mmap((void *)b, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+			struct vr__shm *p = atomic_load(&g->owner);
+
+			atomic_store(&g->hit, 1);
+			if (p) {
+				int none = WHY_NONE, alive = ST_ALIVE;
+
+				atomic_store(&p->faulted, 1);
+				atomic_compare_exchange_strong(&p->why, &none, WHY_SIGBUS);
+				if (atomic_compare_exchange_strong(&p->state, &alive, ST_DEAD))
+					wake_dead(p);
+			}
+			atomic_fetch_sub(&g->busy, 1);
+			errno = saved;
+			return;
+		}
+		atomic_fetch_sub(&g->busy, 1);
+	}
+	errno = saved;
+	guard_chain(sig, si, ctx);
+}
+
+/* Install the handler unless it is in place: at the first registration,
+ * and again if the application (or a test framework) replaced it since;
+ * the handler found there is the one faults outside our regions go to. */
+static int guard_install(void)
+{
+	struct sigaction sa, cur;
+	int rc = 0;
+
+	pthread_mutex_lock(&guard_lock);
+	if (sigaction(SIGBUS, NULL, &cur) != 0) {
+		rc = -1;
+	} else if (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != guard_handler) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = guard_handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		guard_prev = cur;
+		if (sigaction(SIGBUS, &sa, NULL) != 0)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&guard_lock);
+	return rc;
+}
+
+/* A free slot for [base, base + len) of @owner (NULL: none); the slot, or
+ * -1 when all are taken. */
+static int guard_slot_add(void *base, size_t len, struct vr__shm *owner)
+{
+	unsigned i;
+
+	for (i = 0; i < GUARD_SLOTS; i++) {
+		int free_slot = 0;
+
+		if (!atomic_compare_exchange_strong(&guard_tab[i].taken, &free_slot, 1))
+			continue;
+		atomic_store(&guard_tab[i].hit, 0);
+		atomic_store(&guard_tab[i].len, len);
+		atomic_store(&guard_tab[i].owner, owner);
+		/* Release: len and owner before the handler can match. */
+		atomic_store(&guard_tab[i].base, (uintptr_t)base);
+		return (int)i;
+	}
+	return -1;
+}
+
+static void guard_slot_remove(int slot)
+{
+	struct guard_slot *g = &guard_tab[slot];
+
+	atomic_store(&g->base, 0);
+	/* A handler that matched before the store may still use the owner. */
+	while (atomic_load(&g->busy) != 0)
+		sched_yield();
+	atomic_store(&g->owner, NULL);
+	atomic_store(&g->taken, 0);
+}
+
+/* Register @p's mapping; 0 or VR_EIO (no free slot, or sigaction). */
+static int guard_add(struct vr_shm *s)
+{
+	struct vr__shm *p = s->p;
+
+	if (guard_install() != 0)
+		return oserr(s, "installing the SIGBUS guard");
+	p->guard = guard_slot_add(p->map, p->map_len, p);
+	if (p->guard >= 0)
+		return 0;
+	seterr(s, "the SIGBUS guard has no free slot (%d regions guarded)",
+	       GUARD_SLOTS);
+	return VR_EIO;
+}
+
+static void guard_remove(struct vr__shm *p)
+{
+	if (p->guard < 0)
+		return;
+	guard_slot_remove(p->guard);
+	p->guard = -1;
+}
+
+int vr_shm_guard(void *base, size_t len)
+{
+	int slot;
+
+	if (!base || len == 0)
+		return VR_EINVAL;
+	if (guard_install() != 0)
+		return VR_EIO;
+	slot = guard_slot_add(base, len, NULL);
+	return slot >= 0 ? slot : VR_EIO;
+}
+
+int vr_shm_guard_tripped(int handle)
+{
+	if (handle < 0 || handle >= GUARD_SLOTS)
+		return 0;
+	return atomic_load(&guard_tab[handle].hit);
+}
+
+void vr_shm_unguard(int handle)
+{
+	if (handle >= 0 && handle < GUARD_SLOTS &&
+	    atomic_load(&guard_tab[handle].taken))
+		guard_slot_remove(handle);
 }
 
 /* ---- Ops ------------------------------------------------------------------ */
@@ -333,8 +567,8 @@ static int op_wait(struct vr_transport *t, uint32_t q, uint64_t timeout_ns)
 		return wait_polling(p, timeout_ns);
 	deadline = deadline_of(timeout_ns);
 	for (;;) {
-		struct pollfd pf[2];
-		nfds_t n = 1;
+		struct pollfd pf[3];
+		nfds_t n = 2;
 		int r;
 
 		st = check_peer(p);
@@ -343,12 +577,17 @@ static int op_wait(struct vr_transport *t, uint32_t q, uint64_t timeout_ns)
 		pf[0].fd = p->efd[2 * q + (p->listener ? 1 : 0)];
 		pf[0].events = POLLIN;
 		pf[0].revents = 0;
+		/* Written by whoever declares the peer dead (the watcher thread
+		 * when the heartbeat stops): a stopped peer ends this wait. */
+		pf[1].fd = p->deadfd;
+		pf[1].events = POLLIN;
+		pf[1].revents = 0;
 		if (st == ST_ALIVE && p->csock >= 0) {
 			/* Not POLLIN: a peer sending junk must not wake us. */
-			pf[1].fd = p->csock;
-			pf[1].events = POLLRDHUP;
-			pf[1].revents = 0;
-			n = 2;
+			pf[2].fd = p->csock;
+			pf[2].events = POLLRDHUP;
+			pf[2].revents = 0;
+			n = 3;
 		}
 		r = poll_ns(pf, n, left_ns(deadline));
 		if (r < 0) {
@@ -356,10 +595,12 @@ static int op_wait(struct vr_transport *t, uint32_t q, uint64_t timeout_ns)
 				continue;
 			return VR_EIO;
 		}
-		if (n == 2 && (pf[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
+		if (n == 3 && (pf[2].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
 			mark_dead(p, WHY_HANGUP);
 			return VR_EPEERDEAD;
 		}
+		if (pf[1].revents && atomic_load(&p->state) == ST_DEAD)
+			return VR_EPEERDEAD;
 		if (pf[0].revents & POLLIN) {
 			/* Clear the doorbell; EAGAIN if it was consumed meanwhile
 			 * (cannot happen with one waiter per queue): spurious. */
@@ -514,22 +755,27 @@ static int alloc_priv(struct vr_shm *s, bool listener)
 		return VR_EIO;
 	}
 	p->listener = listener;
-	p->region_fd = p->lsock = p->csock = -1;
+	p->region_fd = p->lsock = p->csock = p->deadfd = -1;
+	p->guard = -1;
 	for (i = 0; i < 2 * VR_REGION_MAX_QUEUES; i++)
 		p->efd[i] = -1;
 	atomic_init(&p->state, ST_WAITING);
 	atomic_init(&p->why, WHY_NONE);
 	atomic_init(&p->peer_seen_ns, 0);
 	atomic_init(&p->peer_hb, 0);
+	atomic_init(&p->faulted, 0);
 	if (pthread_mutex_init(&p->lock, NULL) != 0) {
 		free(p);
 		seterr(s, "pthread_mutex_init failed");
 		return VR_EIO;
 	}
 	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->stopfd < 0) {
+	if (p->stopfd >= 0)
+		p->deadfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->stopfd < 0 || p->deadfd < 0) {
 		int rc = oserr(s, "eventfd");
 
+		close_fd(&p->stopfd);
 		pthread_mutex_destroy(&p->lock);
 		free(p);
 		return rc;
@@ -552,15 +798,17 @@ void vr_shm_close(struct vr_shm *s)
 	/* Without a socket, tell an attached device at once rather than after
 	 * its liveness timeout: the generation moves. */
 	if (p->listener && p->lsock < 0 && p->map &&
-	    atomic_load(&p->state) == ST_ALIVE)
+	    atomic_load(&p->state) == ST_ALIVE && !atomic_load(&p->faulted))
 		vr_region_store(p->map, VR_RH_GENERATION,
 				vr_region_load(p->map, VR_RH_GENERATION) + 1);
+	guard_remove(p);
 	if (p->map)
 		munmap(p->map, p->map_len);
 	close_fd(&p->region_fd);
 	close_fd(&p->csock);
 	close_fd(&p->lsock);
 	close_fd(&p->stopfd);
+	close_fd(&p->deadfd);
 	close_fds(p->efd, 2 * VR_REGION_MAX_QUEUES);
 	/* Unlink the socket only if it is still the one we bound. */
 	if (p->sock_path[0] && lstat(p->sock_path, &st) == 0 &&
@@ -765,10 +1013,21 @@ int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg)
 		rc = VR_EINVAL;
 		goto fail;
 	}
+	if (cfg->socket_path && cfg->backing != VR_SHM_MEMFD) {
+		/* The connector accepts only a region it knows nobody can
+		 * shrink under its mapping: a sealed memfd. */
+		seterr(s, "a named or file backing cannot be sealed, and a "
+			  "connector accepts only a sealed memfd: use VR_SHM_MEMFD "
+			  "with a socket, or no socket and vr_shm_open()");
+		rc = VR_EINVAL;
+		goto fail;
+	}
 	p->backing = cfg->backing;
 	p->cfg_flags = cfg->flags;
 	p->polling = (cfg->flags & VR_SHM_POLLING) != 0;
-	p->hb_watch = p->polling || !cfg->socket_path;
+	p->hb_watch = true; /* every mode: a stopped peer keeps its socket */
+	p->hs_timeout_ns = cfg->handshake_timeout_ns ? cfg->handshake_timeout_ns
+						     : VR_SHM_HANDSHAKE_DEFAULT_NS;
 	rc = set_timing(s, cfg->heartbeat_ns, cfg->liveness_timeout_ns);
 	if (rc)
 		goto fail;
@@ -786,6 +1045,11 @@ int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg)
 	if (rc) {
 		seterr(s, "vr_region_format: %s", vr_strerror(rc));
 		goto fail;
+	}
+	if (cfg->flags & VR_SHM_GUARD_SIGBUS) {
+		rc = guard_add(s);
+		if (rc)
+			goto fail;
 	}
 	if (!p->polling) {
 		p->nefd = 2 * p->info.queue_count;
@@ -997,12 +1261,21 @@ static int accept_socket(struct vr_shm *s, uint64_t deadline)
 			last = VR_EPERM;
 			continue;
 		}
-		rc = handshake_listener(s, fd, deadline);
+		/* Each connection gets its own short deadline: a silent one
+		 * (stopped, hostile, or not a libvring peer) must not hold up
+		 * the real peer queued behind it. */
+		rc = handshake_listener(s, fd, earlier(deadline, deadline_of(p->hs_timeout_ns)));
 		if (rc == 0) {
 			p->csock = fd;
 			return 0;
 		}
 		close(fd);
+		if (rc == VR_ETIMEDOUT) {
+			seterr(s, "a connection did not complete the handshake in "
+				  "%llu ms: dropped",
+			       (unsigned long long)(p->hs_timeout_ns / 1000000u));
+			rc = VR_EIO;
+		}
 		last = rc; /* the message stays; keep waiting for a good peer */
 	}
 }
@@ -1044,6 +1317,11 @@ int vr_shm_accept(struct vr_shm *s, uint64_t timeout_ns)
 		seterr(s, "a peer is attached and alive");
 		return VR_ESTATE;
 	}
+	if (atomic_load(&p->faulted)) {
+		seterr(s, "the backing was truncated under the mapping: the region "
+			  "is gone");
+		return VR_ESTATE;
+	}
 	pthread_mutex_lock(&p->lock);
 	st = atomic_load(&p->state);
 	atomic_store(&p->state, ST_ACCEPTING);
@@ -1062,6 +1340,13 @@ int vr_shm_accept(struct vr_shm *s, uint64_t timeout_ns)
 		return rc;
 	}
 	hb_reset(p);
+	{
+		uint64_t v;
+
+		/* The previous peer's death is old news. */
+		while (read(p->deadfd, &v, sizeof(v)) < 0 && errno == EINTR)
+			;
+	}
 	atomic_store(&p->why, WHY_NONE);
 	atomic_store(&p->state, ST_ALIVE);
 	rc = start_watcher(s);
@@ -1086,20 +1371,6 @@ static bool is_eventfd(int fd)
 		return errno == ENOENT && access("/proc/self/fd", F_OK) != 0;
 	target[n] = '\0';
 	return strcmp(target, "anon_inode:[eventfd]") == 0;
-}
-
-/* Is @fd a memfd (the default backing, which must arrive sealed)? */
-static bool is_memfd(int fd)
-{
-	char link[64], target[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return strncmp(target, "/memfd:", 7) == 0;
 }
 
 /* Map the region fd whole and validate it. @expect_bytes: what the
@@ -1138,7 +1409,7 @@ static int handshake_connector(struct vr_shm *s, int fd, uint64_t deadline)
 	unsigned n = 0, i;
 	struct vr__hs_msg m, ack;
 	struct vr__hs_hello h;
-	int seals, rc;
+	int rc;
 
 	rc = recv_msg(fd, &m, fds, MAX_FDS, &n, deadline);
 	if (rc == VR_ETIMEDOUT) {
@@ -1159,11 +1430,10 @@ static int handshake_connector(struct vr_shm *s, int fd, uint64_t deadline)
 		goto fail; /* VR_EPERM (refused) or VR_EIO */
 	p->region_fd = fds[0];
 	fds[0] = -1;
-	/* A memfd must be sealed against shrinking, or the listener could
-	 * truncate it under our mapping (SIGBUS). Named objects and files
-	 * cannot be sealed: docs/TRANSPORT_SHM.md. */
-	seals = fcntl(p->region_fd, F_GET_SEALS);
-	rc = vr__hs_check_seals(is_memfd(p->region_fd), seals, s->err,
+	/* Whatever arrived must be a memfd sealed against shrinking, or the
+	 * listener could truncate it under our mapping (SIGBUS). F_GET_SEALS
+	 * fails on anything but a memfd. */
+	rc = vr__hs_check_seals(fcntl(p->region_fd, F_GET_SEALS), s->err,
 				sizeof(s->err));
 	if (rc)
 		goto fail;
@@ -1189,7 +1459,7 @@ static int handshake_connector(struct vr_shm *s, int fd, uint64_t deadline)
 	}
 	p->nefd = n - 1;
 	p->polling = h.polling;
-	p->hb_watch = p->polling;
+	p->hb_watch = true; /* every mode: a stopped listener keeps its socket */
 	p->heartbeat_ns = h.heartbeat_ns;
 	p->liveness_ns = h.liveness_ns;
 	p->my_gen = h.generation;
@@ -1333,6 +1603,11 @@ int vr_shm_open(struct vr_shm *s, uint32_t backing, const char *path,
 			cfg ? cfg->liveness_timeout_ns : 0);
 	if (rc)
 		goto fail;
+	if (cfg && (cfg->flags & VR_SHM_GUARD_SIGBUS)) {
+		rc = guard_add(s);
+		if (rc)
+			goto fail;
+	}
 	p->my_gen = p->info.generation;
 	hb_reset(p);
 	atomic_store(&p->state, ST_ALIVE);
@@ -1355,6 +1630,52 @@ fail:
 	return rc;
 }
 
+int vr_shm_open_wait(struct vr_shm *s, uint32_t backing, const char *path,
+		     const struct vr_shm_peer_cfg *cfg, uint64_t timeout_ns)
+{
+	uint64_t deadline = deadline_of(timeout_ns);
+	char why[VR_SHM_ERR_BYTES];
+	int rc;
+
+	if (!s)
+		return VR_EINVAL;
+	for (;;) {
+		uint64_t left;
+
+		rc = vr_shm_open(s, backing, path, cfg);
+		if (rc == VR_EINVAL)
+			return rc;
+		if (rc == 0) {
+			/* Attached to a region; a live driver beats within a
+			 * period, a dead one left it still. */
+			struct vr__shm *p = s->p;
+			uint32_t v0 = vr_region_load(p->map, peer_hb(p));
+			uint64_t until = earlier(deadline, deadline_of(p->liveness_ns));
+
+			while (vr_region_load(p->map, peer_hb(p)) == v0 &&
+			       left_ns(until) > 0 && !atomic_load(&p->faulted))
+				sleep_ns(p->heartbeat_ns < 1000000 ? p->heartbeat_ns
+								   : 1000000);
+			if (!atomic_load(&p->faulted) &&
+			    vr_region_load(p->map, peer_hb(p)) != v0) {
+				hb_reset(p);
+				return 0;
+			}
+			snprintf(why, sizeof(why), "%.150s: no driver heartbeat", path);
+			vr_shm_close(s);
+		} else {
+			memcpy(why, s->err, sizeof(why));
+		}
+		left = left_ns(deadline);
+		if (left == 0) {
+			memset(s, 0, sizeof(*s));
+			snprintf(s->err, sizeof(s->err), "no live driver in time (%.160s)", why);
+			return VR_ETIMEDOUT;
+		}
+		sleep_ns(left < 2000000 ? left : 2000000);
+	}
+}
+
 /* ---- Queries ---------------------------------------------------------------- */
 
 const struct vr_region_info *vr_shm_info(const struct vr_shm *s)
@@ -1375,12 +1696,13 @@ const char *vr_shm_last_error(const struct vr_shm *s)
 const char *vr_shm_peer_error(const struct vr_shm *s)
 {
 	static const char *const text[] = {
-		"", "socket hang-up", "heartbeat stopped", "region generation changed"
+		"", "socket hang-up", "heartbeat stopped", "region generation changed",
+		"backing truncated"
 	};
 	int w;
 
 	if (!s || !s->p || atomic_load(&s->p->state) != ST_DEAD)
 		return "";
 	w = atomic_load(&s->p->why);
-	return w >= 0 && w <= WHY_GENERATION ? text[w] : "";
+	return w >= 0 && w <= WHY_SIGBUS ? text[w] : "";
 }

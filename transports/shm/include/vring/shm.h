@@ -10,8 +10,13 @@
  * accepts a new one on the same region. The connector (vr_shm_connect)
  * receives the region and the doorbells over the socket and plays the
  * device role. vr_shm_open() attaches to a named object or a file without
- * any socket, in polling mode only. The wire format of the handshake and
- * the liveness rules are in docs/TRANSPORT_SHM.md.
+ * any socket, in polling mode only (vr_shm_open_wait() waits for the
+ * driver to create it). Over the socket the connector accepts only a memfd
+ * sealed against shrinking; a backing opened by path can be truncated by
+ * whoever else can open it, which the opt-in SIGBUS guard
+ * (VR_SHM_GUARD_SIGBUS) turns into a dead peer instead of a dead process.
+ * The wire format of the handshake and the liveness rules are in
+ * docs/TRANSPORT_SHM.md.
  *
  * After set-up, &s->t is the struct vr_transport a channel uses.
  *
@@ -53,7 +58,15 @@ enum vr_shm_flags {
 	 *  nothing, wait sleeps briefly; liveness comes from heartbeats. */
 	VR_SHM_POLLING = 1u << 0,
 	/** vr_shm_close() unlinks the named object or file it created. */
-	VR_SHM_UNLINK_BACKING = 1u << 1
+	VR_SHM_UNLINK_BACKING = 1u << 1,
+	/** SIGBUS guard (also in vr_shm_peer_cfg.flags): if the backing is
+	 *  truncated under this end's mapping, the access that faults gets
+	 *  anonymous zero pages instead of killing the process, and the peer
+	 *  is reported dead ("backing truncated"). Installs one process-wide
+	 *  SIGBUS handler (kept after close) that passes faults outside a
+	 *  guarded region to the handler it replaced. For named and file
+	 *  backings, which cannot be sealed; see docs/TRANSPORT_SHM.md. */
+	VR_SHM_GUARD_SIGBUS = 1u << 2
 };
 
 /** Default liveness timeout: a peer whose heartbeat is still this long is
@@ -61,6 +74,9 @@ enum vr_shm_flags {
 #define VR_SHM_LIVENESS_DEFAULT_NS 300000000ull
 /** Default heartbeat period. */
 #define VR_SHM_HEARTBEAT_DEFAULT_NS 10000000ull
+/** Default time a connection gets to complete the handshake before the
+ *  listener drops it and goes on to the next one. */
+#define VR_SHM_HANDSHAKE_DEFAULT_NS 2000000000ull
 /** Bytes of struct vr_shm.err. */
 #define VR_SHM_ERR_BYTES 192
 
@@ -80,12 +96,17 @@ struct vr_shm_cfg {
 	const char *socket_path;
 	uint64_t liveness_timeout_ns; /**< 0: VR_SHM_LIVENESS_DEFAULT_NS */
 	uint64_t heartbeat_ns;        /**< 0: VR_SHM_HEARTBEAT_DEFAULT_NS */
+	/** Per connection: a connector that has not acknowledged the
+	 *  handshake this long after it was accepted is dropped, and accept
+	 *  goes on to the next one. 0: VR_SHM_HANDSHAKE_DEFAULT_NS. */
+	uint64_t handshake_timeout_ns;
 };
 
 /** Options of an end attaching without a socket (vr_shm_open). */
 struct vr_shm_peer_cfg {
 	uint64_t liveness_timeout_ns; /**< 0: VR_SHM_LIVENESS_DEFAULT_NS */
 	uint64_t heartbeat_ns;        /**< 0: VR_SHM_HEARTBEAT_DEFAULT_NS */
+	uint32_t flags;               /**< VR_SHM_GUARD_SIGBUS, or 0 */
 };
 
 struct vr__shm;
@@ -104,10 +125,13 @@ struct vr_shm {
  * maps it shared, lays it out with vr_region_format() (generation 0),
  * creates 2 * queue_count eventfds unless VR_SHM_POLLING, and binds
  * cfg->socket_path. This end is the driver (t.role = VR_ROLE_DRIVER). The
- * region is usable at once; the peer joins with vr_shm_accept().
+ * region is usable at once; the peer joins with vr_shm_accept(). With a
+ * socket the backing is a memfd (sealed: the only kind a connector
+ * accepts); named and file backings are for peers that vr_shm_open() them.
  * @return 0; VR_EINVAL (cfg: NULL, bad region, bad backing, no path for a
- *         named or file backing, a socket path too long, no socket without
- *         polling); VR_EPERM (the socket path is in use by a live
+ *         named or file backing, a named or file backing with a socket, a
+ *         socket path too long, no socket without polling, bad timing);
+ *         VR_EPERM (the socket path is in use by a live
  *         listener); VR_EIO (the OS refused: see vr_shm_last_error)
  */
 int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg);
@@ -117,15 +141,17 @@ int vr_shm_listen(struct vr_shm *s, const struct vr_shm_cfg *cfg);
  *
  * With a socket: accepts connections until one completes the handshake
  * (region fd and doorbells out, acknowledgement with the peer's pid back);
- * connections from another uid, or that fail the handshake, are closed and
- * the wait goes on. Without a socket: waits until the device heartbeat
+ * connections from another uid, or that fail the handshake or do not
+ * complete it within cfg.handshake_timeout_ns, are closed and the wait
+ * goes on. Without a socket: waits until the device heartbeat
  * moves. Either way the region's generation is incremented before the peer
  * sees it, so a stale peer can tell. Call it again after the peer is gone
  * (peer_state returns VR_EPEERDEAD) to attach a new peer to the same
  * region; the rings are left as they are (resetting them is the channel's
  * job).
  * @return 0 (attached); VR_ETIMEDOUT; VR_ESTATE (not a listener, or a
- *         peer is attached and alive); VR_EIO
+ *         peer is attached and alive, or the guarded backing was
+ *         truncated); VR_EIO
  */
 int vr_shm_accept(struct vr_shm *s, uint64_t timeout_ns);
 
@@ -141,7 +167,8 @@ int vr_shm_accept(struct vr_shm *s, uint64_t timeout_ns);
  *         (the listener refused: a peer is already attached, or another
  *         uid; or the listener runs as another uid); VR_EPEERDEAD (the
  *         listener hung up during the handshake); VR_EMAGIC, VR_EVERSION,
- *         VR_ETRUNC, VR_EREGION (bad region); VR_EIO (bad handshake or the
+ *         VR_ETRUNC, VR_EREGION (bad region, or a region fd that is not a
+ *         memfd sealed against shrinking); VR_EIO (bad handshake or the
  *         OS refused)
  */
 int vr_shm_connect(struct vr_shm *s, const char *socket_path,
@@ -155,13 +182,30 @@ int vr_shm_connect(struct vr_shm *s, const char *socket_path,
  * Maps the whole object and validates it with vr_region_parse(). This end
  * is the device; liveness comes from heartbeats, and a change of the
  * region's generation after attach also counts as the listener giving up
- * on this end.
+ * on this end. Such a backing cannot be sealed: anyone who can open it can
+ * truncate it under the mapping (SIGBUS at the next access); set
+ * VR_SHM_GUARD_SIGBUS in cfg->flags to survive that as a dead peer.
  * @return 0; VR_EINVAL; VR_ETRUNC (shorter than the header, or than the
  *         size the header states); VR_EMAGIC; VR_EVERSION; VR_EREGION;
  *         VR_EIO (cannot open or map)
  */
 int vr_shm_open(struct vr_shm *s, uint32_t backing, const char *path,
 		const struct vr_shm_peer_cfg *cfg);
+
+/**
+ * @brief vr_shm_open(), waiting at most @p timeout_ns for a live driver:
+ *        the device may start first, as with vr_shm_connect().
+ *
+ * Retries while the backing is missing, cannot be opened or is still being
+ * laid out (VR_EIO, VR_ETRUNC, VR_EMAGIC, VR_EVERSION, VR_EREGION), and
+ * after a successful open waits until the driver's heartbeat moves, so
+ * that a region left behind by a dead driver is not taken for a live one
+ * (it is closed and opened again, in case the driver lays out a new one).
+ * @return 0; VR_EINVAL (arguments, as vr_shm_open); VR_ETIMEDOUT (the
+ *         last reason is in vr_shm_last_error())
+ */
+int vr_shm_open_wait(struct vr_shm *s, uint32_t backing, const char *path,
+		     const struct vr_shm_peer_cfg *cfg, uint64_t timeout_ns);
 
 /**
  * @brief Detach and free everything: stops the background thread, unmaps,
@@ -185,10 +229,29 @@ const char *vr_shm_last_error(const struct vr_shm *s);
 
 /**
  * @brief Why the peer is considered gone ("socket hang-up", "heartbeat
- *        stopped", "region generation changed"), or "" while it is not.
- *        A constant string; any thread.
+ *        stopped", "region generation changed", "backing truncated"), or
+ *        "" while it is not. A constant string; any thread.
  */
 const char *vr_shm_peer_error(const struct vr_shm *s);
+
+/**
+ * @brief Put a mapping the caller made of a named object or a file (which
+ *        cannot be sealed) under the SIGBUS guard of VR_SHM_GUARD_SIGBUS:
+ *        if the backing is truncated, the access that faults gets anonymous
+ *        zero pages over the whole mapping instead of killing the process.
+ *        For tools that map a region themselves (vringctl's driver role).
+ * @return a handle (>= 0) for vr_shm_guard_tripped() and vr_shm_unguard();
+ *         VR_EINVAL (NULL or empty); VR_EIO (all 64 slots taken, or the
+ *         handler could not be installed)
+ */
+int vr_shm_guard(void *base, size_t len);
+
+/** @brief 1 once a fault inside guarded mapping @p handle was caught (the
+ *         mapping is zero pages now), else 0. Any thread. */
+int vr_shm_guard_tripped(int handle);
+
+/** @brief Stop guarding @p handle's mapping (before unmapping it). */
+void vr_shm_unguard(int handle);
 
 VR_EXTERN_C_END
 
