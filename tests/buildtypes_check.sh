@@ -12,7 +12,9 @@
 #
 # Usage: tests/buildtypes_check.sh <source-dir> <scratch-dir>
 # Environment: VR_BUILDTYPES ("Debug Release RelWithDebInfo MinSizeRel"),
-# VR_BUILDTYPES_CC ("gcc clang"), VR_BUILDTYPES_JOBS (2).
+# VR_BUILDTYPES_CC ("gcc clang"), VR_BUILDTYPES_JOBS (2), VR_BUILDTYPES_SKIP
+# (compiler:type pairs a caller's own build already covers, e.g.
+# "gcc:RelWithDebInfo" for scripts/test.sh's default build).
 set -euo pipefail
 src=$1 work=$2
 types=${VR_BUILDTYPES:-Debug Release RelWithDebInfo MinSizeRel}
@@ -36,6 +38,9 @@ for cc in $compilers; do
     continue
   fi
   for bt in $types; do
+    case " ${VR_BUILDTYPES_SKIP:-} " in
+      *" $cc:$bt "*) echo "buildtypes: $cc $bt: built by the caller's own build, skipped"; continue ;;
+    esac
     dir="$work/$cc-$bt"
     log="$dir.log"
     start=$(date +%s)
