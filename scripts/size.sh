@@ -39,7 +39,7 @@ build() {
   src=("$@")
   "$CC" "${common[@]}" "${cpu[@]}" -T "$ex/link.ld" -Wl,--gc-sections \
     -Wl,--no-warn-rwx-segments -Wl,-Map="$out/$name.map" \
-    "$ex/startup.c" "${src[@]}" -lgcc -o "$out/$name.elf"
+    "$ex/startup.c" examples/baremetal_virtio/libc.c "${src[@]}" -lgcc -o "$out/$name.elf"
   local text
   text=$("${prefix}size" "$out/$name.elf" | awk 'NR == 2 { print $1 }')
   echo "size: $name $text"

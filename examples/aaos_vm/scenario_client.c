@@ -17,15 +17,7 @@
 
 int sc_failures;
 
-#define CHECK(cond, ...)                                                          \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-			fprintf(stderr, __VA_ARGS__);                             \
-			fprintf(stderr, "\n");                                    \
-			sc_failures++;                                            \
-		}                                                                 \
-	} while (0)
+#define CHECK SC_CHECK
 
 uint64_t sc_now_ns(void)
 {

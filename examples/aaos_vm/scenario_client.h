@@ -10,12 +10,24 @@
 #define VR_SCENARIO_CLIENT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <vring/msg_client.h>
 
 /** Checks that failed so far (each printed as "FAIL ..." on stderr). */
 extern int sc_failures;
+
+/** Check @p cond; when false print "FAIL file:line: " and the message. */
+#define SC_CHECK(cond, ...)                                                       \
+	do {                                                                      \
+		if (!(cond)) {                                                    \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
+			fprintf(stderr, __VA_ARGS__);                             \
+			fprintf(stderr, "\n");                                    \
+			sc_failures++;                                            \
+		}                                                                 \
+	} while (0)
 
 /** Send text command @p cmd and check the answer is "OK <cmd>". */
 void sc_text(struct vr_msg_port *p, const char *cmd, int timeout_ms);

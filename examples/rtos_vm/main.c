@@ -35,6 +35,7 @@
 #include <vring/virtio_drv.h>
 #include <vring/virtio_pci.h>
 
+#include "board.h"
 #include "gic.h"
 
 void bm_irq(void);
@@ -43,78 +44,18 @@ void bm_power_off(void);
 int main(void);
 
 /* ---- Platform: QEMU -M virt --------------------------------------------- */
-#define UART_BASE 0x09000000u
 #define ECAM_BASE 0x4010000000ull /* high ECAM (highmem on, the default) */
 #define PCI_MEM_BASE 0x10000000ull
 #define PCI_MEM_SIZE 0x2eff0000ull
 #define PCI_SPI_BASE 3u           /* INTA..INTD: SPIs 3..6, swizzled */
-#define PSCI_SYSTEM_OFF 0x84000008u
 #define PORT_NAME "my-ipc-port"
 
-static inline void w32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline uint32_t r32(uintptr_t a) { return *(volatile uint32_t *)a; }
 static inline void irq_off(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
 static inline void irq_on(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
-
-static inline uint64_t ticks(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v)::"memory");
-	return v;
-}
-
-static inline uint64_t tick_hz(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
-	return v;
-}
 
 static uint64_t now_us(void)
 {
 	return ticks() / (tick_hz() / 1000000u);
-}
-
-/* ---- UART ------------------------------------------------------------------ */
-static void putc_uart(char c)
-{
-	while (r32(UART_BASE + 0x18) & 0x20u)
-		;
-	w32(UART_BASE, (uint32_t)(unsigned char)c);
-}
-
-static void puts_uart(const char *s)
-{
-	while (*s)
-		putc_uart(*s++);
-}
-
-static void put_dec(uint64_t v)
-{
-	char b[21];
-	int i = 20;
-
-	b[i] = 0;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	puts_uart(b + i);
-}
-
-static void put_hex(uint64_t v)
-{
-	char b[19];
-	int i;
-
-	b[0] = '0';
-	b[1] = 'x';
-	for (i = 17; i >= 2; i--, v >>= 4)
-		b[i] = "0123456789abcdef"[v & 15u];
-	b[18] = 0;
-	puts_uart(b);
 }
 
 static void put_err(const char *what, int err)
@@ -130,11 +71,7 @@ static void put_err(const char *what, int err)
 
 void bm_power_off(void)
 {
-	register uint64_t x0 __asm__("x0") = PSCI_SYSTEM_OFF;
-
-	__asm__ volatile("hvc #0" : "+r"(x0)::"memory");
-	for (;;)
-		__asm__ volatile("wfi");
+	board_power_off();
 }
 
 void bm_bad_exception(uint64_t esr, uint64_t elr, uint64_t far)

@@ -20,6 +20,8 @@
 #include <vring/virtio_drv.h>
 #include <vring/virtio_pci.h>
 
+#include "board.h"
+
 void bm_irq(void);
 void bm_bad_exception(uint64_t esr, uint64_t elr, uint64_t far);
 void bm_power_off(void);
@@ -28,59 +30,16 @@ int main(void);
 /* QEMU -M virt (hw/arm/virt.c memory map): PL011, GICv2, the high ECAM
  * window (highmem is on by default), the 32-bit PCI memory window, and
  * PCI INTA..INTD on SPIs 3..6, swizzled by slot. */
-#define UART_BASE 0x09000000u
 #define GICD_BASE 0x08000000u
 #define GICC_BASE 0x08010000u
 #define ECAM_BASE 0x4010000000ull
 #define PCI_MEM_BASE 0x10000000ull
 #define PCI_MEM_SIZE 0x2eff0000ull
 #define PCI_SPI_BASE 3u
-#define PSCI_SYSTEM_OFF 0x84000008u
 #define REQUESTS 64u
 #define REQ_BYTES 32u
 #define QSIZE 64u
 
-static inline void w32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
-static inline uint32_t r32(uintptr_t a) { return *(volatile uint32_t *)a; }
-
-static void putc_uart(char c)
-{
-	while (r32(UART_BASE + 0x18) & 0x20u)
-		;
-	w32(UART_BASE, (uint32_t)(unsigned char)c);
-}
-
-static void puts_uart(const char *s)
-{
-	while (*s)
-		putc_uart(*s++);
-}
-
-static void put_dec(uint64_t v)
-{
-	char b[21];
-	int i = 20;
-
-	b[i] = 0;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	puts_uart(b + i);
-}
-
-static void put_hex(uint64_t v)
-{
-	char b[19];
-	int i;
-
-	b[0] = '0';
-	b[1] = 'x';
-	for (i = 17; i >= 2; i--, v >>= 4)
-		b[i] = "0123456789abcdef"[v & 15u];
-	b[18] = 0;
-	puts_uart(b);
-}
 
 static void put_err(const char *what, int err)
 {
@@ -95,11 +54,7 @@ static void put_err(const char *what, int err)
 
 void bm_power_off(void)
 {
-	register uint64_t x0 __asm__("x0") = PSCI_SYSTEM_OFF;
-
-	__asm__ volatile("hvc #0" : "+r"(x0)::"memory");
-	for (;;)
-		__asm__ volatile("wfi");
+	board_power_off();
 }
 
 void bm_bad_exception(uint64_t esr, uint64_t elr, uint64_t far)
@@ -266,16 +221,13 @@ static int run(void)
 		}
 		/* Only the interrupt handler moves `done`: wait for it with
 		 * IRQs open, at most two seconds of the generic timer. */
-		__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(t0)::"memory");
-		__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
+		t0 = ticks();
+		hz = tick_hz();
 		__asm__ volatile("msr daifclr, #2" ::: "memory");
 		for (;;) {
-			uint64_t now;
-
 			if (done > i || irq_err)
 				break;
-			__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(now)::"memory");
-			if (now - t0 > 2 * hz)
+			if (ticks() - t0 > 2 * hz)
 				break;
 			__asm__ volatile("yield" ::: "memory");
 		}

@@ -20,7 +20,8 @@ flags=(-std=c11 -ffreestanding -nostdlib -O2 -mgeneral-regs-only -mstrict-align
        -fdata-sections -fno-tree-loop-distribute-patterns
        -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
        -I"$src/include" -I"$src/transports/virtio/include"
-       -I"$src/transports/mmio/include" -I"$src/transports/pci/include")
+       -I"$src/transports/mmio/include" -I"$src/transports/pci/include"
+       -I"$src/examples/rtos_vm")
 echo "building pci_rng.elf"
 "$CC" "${flags[@]}" -c "$ex/start.S" -o "$work/start.o" &&
 "$CC" "${flags[@]}" -static -no-pie -nostartfiles -T "$ex/link.ld" -Wl,--gc-sections \

@@ -50,15 +50,7 @@ static char dir[] = "/tmp/vring-rtos-XXXXXX";
 static char sock[200], uart[200];
 static bool gic3; /* -M virt,gic-version=3: MSI-X through the ITS */
 
-#define CHECK(cond, ...)                                                          \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-			fprintf(stderr, __VA_ARGS__);                             \
-			fprintf(stderr, "\n");                                    \
-			sc_failures++;                                            \
-		}                                                                 \
-	} while (0)
+#define CHECK SC_CHECK
 
 static void cleanup(void)
 {
