@@ -25,7 +25,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
 vr_install_deps clang llvm
 
-targets=(split_device packed_device split_driver packed_driver region shm_handshake ivshmem_client)
+targets=(split_device packed_device split_driver packed_driver region shm_handshake ivshmem_client
+         mmio_device frame nanopb_decode)
 build=${VR_FUZZ_BUILD_DIR:-build-fuzz}
 
 configure() {
