@@ -11,14 +11,45 @@
 
 #include "internal.h"
 
+/* Format and role of a channel end. With a format or a role configured
+ * out (vring/config.h) the answer is a constant, so the compiler keeps one
+ * branch of every dispatch and the linker drops the other side's code;
+ * vr_chan_open() refused what this build does not carry. */
 static inline bool vr__chan_is_packed(const struct vr_chan *ch)
 {
+#if !VR_CONFIG_SPLIT
+	(void)ch;
+	return true;
+#elif !VR_CONFIG_PACKED
+	(void)ch;
+	return false;
+#else
 	return ch->format == VR_FORMAT_PACKED;
+#endif
 }
 
 static inline bool vr__chan_is_driver(const struct vr_chan *ch)
 {
+#if !VR_CONFIG_DEVICE
+	(void)ch;
+	return true;
+#elif !VR_CONFIG_DRIVER
+	(void)ch;
+	return false;
+#else
 	return ch->role == VR_ROLE_DRIVER;
+#endif
+}
+
+/* Does this build carry format @p format / role @p role? */
+static inline bool vr__chan_has_format(uint32_t format)
+{
+	return format == VR_FORMAT_PACKED ? VR_CONFIG_PACKED != 0 : VR_CONFIG_SPLIT != 0;
+}
+
+static inline bool vr__chan_has_role(uint32_t role)
+{
+	return role == VR_ROLE_DRIVER ? VR_CONFIG_DRIVER != 0 : VR_CONFIG_DEVICE != 0;
 }
 
 /*

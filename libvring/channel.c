@@ -67,11 +67,14 @@ static void backlog_pop(struct vr_chan *ch)
 
 static size_t queue_state_size(uint32_t role, uint32_t format, uint32_t num)
 {
-	if (format == VR_FORMAT_PACKED)
-		return role == VR_ROLE_DRIVER ? vr_packed_drv_state_size(num)
-					      : vr_packed_dev_state_size(num);
-	return role == VR_ROLE_DRIVER ? vr_split_drv_state_size(num)
-				      : vr_split_dev_state_size(num);
+	/* Constants when a format or role is configured out, so only the
+	 * sizes of what this build carries are linked. */
+	bool packed = VR_CONFIG_SPLIT ? VR_CONFIG_PACKED && format == VR_FORMAT_PACKED : true;
+	bool driver = VR_CONFIG_DEVICE ? VR_CONFIG_DRIVER && role == VR_ROLE_DRIVER : true;
+
+	if (packed)
+		return driver ? vr_packed_drv_state_size(num) : vr_packed_dev_state_size(num);
+	return driver ? vr_split_drv_state_size(num) : vr_split_dev_state_size(num);
 }
 
 static int q_init(struct vr_chan *ch, uint32_t q)
@@ -193,6 +196,8 @@ static int plan_state(const struct vr_region_info *info, uint32_t role,
 	if (info->queue_count < 2 || info->queue[0].format != info->queue[1].format)
 		return VR_EREGION;
 	format = info->queue[0].format;
+	if (!vr__chan_has_format(format) || !vr__chan_has_role(role))
+		return VR_ENOTSUP; /* not in this build (vring/config.h) */
 	q0 = queue_state_size(role, format, info->queue[0].size);
 	q1 = queue_state_size(role, format, info->queue[1].size);
 	l->qstate = vr__round_up(q0 > q1 ? q0 : q1, 16);
@@ -270,6 +275,8 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	if (!ch || !t || !t->ops || !cfg || !state ||
 	    (t->role != VR_ROLE_DRIVER && t->role != VR_ROLE_DEVICE))
 		return VR_EINVAL;
+	if (!vr__chan_has_role(t->role))
+		return VR_ENOTSUP; /* configured out (vring/config.h) */
 	vr__zero(ch, sizeof(*ch));
 	ch->t = t;
 	ch->base = (unsigned char *)t->region;

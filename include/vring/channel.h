@@ -66,6 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "detail/compiler.h"
 #include "errors.h"
 #include "packed.h"

@@ -21,6 +21,7 @@
 #define VR_VERSION_PATCH 0
 
 #include "channel.h"
+#include "config.h"
 #include "errors.h"
 #include "layout.h"
 #include "mem.h"
