@@ -66,8 +66,15 @@ if ! have "$tmp/unpacked"; then
   log "the source package has no pb.h / pb_*.c at its top level"
   exit 1
 fi
-rm -rf "$dir.new" && mkdir -p "$dir.new/src"
+mkdir -p "$tmp/stage/src"
 cp "$tmp"/unpacked/pb.h "$tmp"/unpacked/pb_common.[ch] "$tmp"/unpacked/pb_encode.[ch] \
-   "$tmp"/unpacked/pb_decode.[ch] "$tmp"/unpacked/LICENSE.txt "$dir.new/src/"
-rm -rf "$dir" && mv "$dir.new" "$dir"
+   "$tmp"/unpacked/pb_decode.[ch] "$tmp"/unpacked/LICENSE.txt "$tmp/stage/src/"
+# One rename: a second fetch running at the same time loses the race
+# harmlessly (its rename fails, the winner's copy is the same).
+rm -rf "$dir" 2>/dev/null || true
+mv -T "$tmp/stage" "$dir" 2>/dev/null || true
+if ! have "$dir/src"; then
+  log "could not install the sources into $dir"
+  exit 1
+fi
 echo "$dir/src"
