@@ -39,6 +39,7 @@ if ! has_deb_src; then
     log "apt has no deb-src entry and this is not root: add one (Types: deb-src) and run again"
     exit 1
   fi
+  # shellcheck source=/dev/null
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
   log "adding a deb-src entry for $codename"
   cat > /etc/apt/sources.list.d/libvring-deb-src.sources <<SRC
@@ -59,7 +60,7 @@ if ! (cd "$tmp" && apt-get source --download-only -q "nanopb=$ver" >&2); then
   DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || true
   (cd "$tmp" && apt-get source --download-only -q "nanopb=$ver" >&2)
 fi
-dsc=$(ls "$tmp"/nanopb_*.dsc | head -n 1)
+dsc=$(find "$tmp" -maxdepth 1 -name 'nanopb_*.dsc' | head -n 1)
 # -x applies the Debian patches, so the sources match libnanopb-dev's headers.
 (cd "$tmp" && dpkg-source -x "$dsc" unpacked >&2)
 if ! have "$tmp/unpacked"; then
