@@ -12,6 +12,9 @@
  *              quiet)
  *   the rest   the byte stream
  *
+ * The stream is also checked whole with vr_frame_decode(), as one message
+ * of a channel.
+ *
  * Invariants (abort when broken): every binary frame yielded re-validates
  * with vr_frame_decode() and re-encodes to the same bytes, lies inside the
  * parser's buffer and within the payload limit; every text line is a line
@@ -123,6 +126,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.buf = buf;
 	CHECK(vr_frame_parser_init(&p, buf, c.cap - 1, c.max_payload, text_max, flags) == VR_ERANGE);
 	CHECK(vr_frame_parser_init(&p, buf, c.cap, c.max_payload, text_max, flags) == 0);
+
+	/* The same bytes as one channel message (boundaries kept). */
+	{
+		struct vr_frame g;
+		uint8_t *copy = malloc(len ? len : 1);
+		int rc;
+
+		CHECK(copy != NULL);
+		memcpy(copy, s, len);
+		rc = vr_frame_decode(copy, len, c.max_payload, &g);
+		CHECK(rc == 0 || rc == VR_EBADMSG || rc == VR_EMSGSIZE || rc == VR_ECRC);
+		if (rc == 0 && g.kind == VR_FRAME_KIND_BINARY) {
+			CHECK(g.raw == copy && g.raw_len == len && g.len <= c.max_payload);
+			CHECK(g.len == len - VR_FRAME_HDR_SIZE);
+		} else if (rc == 0) {
+			CHECK(g.kind == VR_FRAME_KIND_TEXT && g.len >= 1 && g.len <= VR_FRAME_TEXT_MAX);
+			CHECK(g.payload >= copy && g.payload + g.len <= copy + len);
+			for (uint32_t i = 0; i < g.len; i++)
+				CHECK(g.payload[i] >= 0x20 && g.payload[i] <= 0x7e);
+		}
+		free(copy);
+	}
 
 	while (len > 0) {
 		uint8_t cb = nchunks ? chunks[k++ % nchunks] : 0x7f;

@@ -56,10 +56,10 @@ build() {
   external=$(comm -23 <(echo "$undefined") <(echo "$defined") | grep -v '^$' || true)
   unexpected=$(echo "$external" | grep -vE '^(memcpy|memset|__aeabi_ll(sl|sr)|__aeabi_lasr)$' | grep -v '^$' || true)
   if [ -n "$unexpected" ]; then
-    echo "FAIL: $name: undefined symbols beyond memcpy/memset: $(echo $unexpected)"
+    echo "FAIL: $name: undefined symbols beyond memcpy/memset: $(echo "$unexpected" | tr '\n' ' ')"
     status=1
   else
-    echo "ok: $name: ${#objs[@]} objects, external symbols: $(echo $external)"
+    echo "ok: $name: ${#objs[@]} objects, external symbols: $(echo "$external" | tr '\n' ' ')"
   fi
 }
 

@@ -39,6 +39,7 @@ if ! has_deb_src; then
     log "apt has no deb-src entry and this is not root: add one (Types: deb-src) and run again"
     exit 1
   fi
+  # shellcheck source=/dev/null
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
   log "adding a deb-src entry for $codename"
   cat > /etc/apt/sources.list.d/libvring-deb-src.sources <<SRC
@@ -59,15 +60,22 @@ if ! (cd "$tmp" && apt-get source --download-only -q "nanopb=$ver" >&2); then
   DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || true
   (cd "$tmp" && apt-get source --download-only -q "nanopb=$ver" >&2)
 fi
-dsc=$(ls "$tmp"/nanopb_*.dsc | head -n 1)
+dsc=$(find "$tmp" -maxdepth 1 -name 'nanopb_*.dsc' | head -n 1)
 # -x applies the Debian patches, so the sources match libnanopb-dev's headers.
 (cd "$tmp" && dpkg-source -x "$dsc" unpacked >&2)
 if ! have "$tmp/unpacked"; then
   log "the source package has no pb.h / pb_*.c at its top level"
   exit 1
 fi
-rm -rf "$dir.new" && mkdir -p "$dir.new/src"
+mkdir -p "$tmp/stage/src"
 cp "$tmp"/unpacked/pb.h "$tmp"/unpacked/pb_common.[ch] "$tmp"/unpacked/pb_encode.[ch] \
-   "$tmp"/unpacked/pb_decode.[ch] "$tmp"/unpacked/LICENSE.txt "$dir.new/src/"
-rm -rf "$dir" && mv "$dir.new" "$dir"
+   "$tmp"/unpacked/pb_decode.[ch] "$tmp"/unpacked/LICENSE.txt "$tmp/stage/src/"
+# One rename: a second fetch running at the same time loses the race
+# harmlessly (its rename fails, the winner's copy is the same).
+rm -rf "$dir" 2>/dev/null || true
+mv -T "$tmp/stage" "$dir" 2>/dev/null || true
+if ! have "$dir/src"; then
+  log "could not install the sources into $dir"
+  exit 1
+fi
 echo "$dir/src"
