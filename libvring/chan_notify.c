@@ -58,6 +58,8 @@ static void pay(struct vr_chan *ch, uint32_t q)
 	 * them, which this exchange reads. */
 	uint32_t owed;
 
+	if (!VR_CONFIG_NOTIFY_POLICIES)
+		return; /* no coalescing in this build: nothing is ever owed */
 	if (VR__LOAD(OWED(ch, q), VR__MO(relaxed)) == 0)
 		return;
 	owed = VR__EXCHANGE(OWED(ch, q), 0, VR__MO(acq_rel));
@@ -114,9 +116,9 @@ static void publish(struct vr_chan *ch, uint32_t q)
 			       : vr_split_dev_notify_prepare(&ch->sdev[q]);
 	if (need < 0 || (ch->t->flags & VR_TRANSPORT_POLLING) || ch->no_peer)
 		return; /* broken (seen by the caller), no doorbells, no peer */
-	if (need == 0 && p->mode != VR_NOTIFY_ALWAYS)
+	if (need == 0 && (!VR_CONFIG_NOTIFY_POLICIES || p->mode != VR_NOTIFY_ALWAYS))
 		vr__chan_count(ch, q, VR_RS_SUPPRESSED);
-	else if (p->coalesce_msgs > 1)
+	else if (VR_CONFIG_NOTIFY_POLICIES && p->coalesce_msgs > 1)
 		owe(ch, q);
 	else
 		doorbell(ch, q);
@@ -143,6 +145,8 @@ uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns)
 	uint32_t now = tick_of(now_ns), q;
 	uint64_t next = VR_WAIT_FOREVER;
 
+	if (!VR_CONFIG_NOTIFY_POLICIES)
+		return next; /* nothing is ever owed in this build */
 	for (q = 0; q < 2; q++) {
 		uint32_t since, left;
 		uint64_t left_ns;
@@ -187,6 +191,9 @@ int vr_chan_set_notify_policy(struct vr_chan *ch, uint32_t q,
 	    pol->mode > VR_NOTIFY_ALWAYS ||
 	    (pol->coalesce_msgs > 1 && pol->coalesce_us == 0))
 		return VR_EINVAL;
+	if (!VR_CONFIG_NOTIFY_POLICIES &&
+	    (pol->mode != VR_NOTIFY_AS_ASKED || pol->batch > 1 || pol->coalesce_msgs > 1))
+		return VR_ENOTSUP; /* configured out (vring/config.h) */
 	if (!ch->broken)
 		vr__chan_flush_queue(ch, q);
 	ch->pol[q].notify = *pol;

@@ -99,6 +99,8 @@ static uint64_t spin_budget(const struct vr_chan *ch, uint32_t q)
 {
 	const struct vr__chan_qpol *p = &ch->pol[q];
 
+	if (!VR_CONFIG_NOTIFY_POLICIES)
+		return 0; /* only the blocking wait in this build */
 	if (p->wait.mode == VR_WAIT_POLL)
 		return UINT64_MAX;
 	if (p->wait.mode == VR_WAIT_ADAPTIVE)
@@ -203,7 +205,8 @@ static void found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 	w->woke = false;
 	if (w->spinning && !w->slept)
 		vr__chan_count(ch, q, VR_RS_SPIN_HITS);
-	if (p->wait.mode != VR_WAIT_ADAPTIVE || !p->wait.adapt || !w->slept)
+	if (!VR_CONFIG_NOTIFY_POLICIES || p->wait.mode != VR_WAIT_ADAPTIVE ||
+	    !p->wait.adapt || !w->slept)
 		return;
 	gap = ch->t->ops->now_ns(ch->t) - w->start_ns;
 	if (gap <= p->wait.spin_max_ns) {
@@ -250,6 +253,8 @@ int vr_chan_set_wait_policy(struct vr_chan *ch, uint32_t q,
 {
 	if (!ch || !pol || q > VR_CHAN_RX || pol->mode > VR_WAIT_ADAPTIVE)
 		return VR_EINVAL;
+	if (!VR_CONFIG_NOTIFY_POLICIES && pol->mode != VR_WAIT_BLOCK)
+		return VR_ENOTSUP; /* configured out (vring/config.h) */
 	if (pol->mode == VR_WAIT_ADAPTIVE && pol->adapt &&
 	    (pol->spin_min_ns > pol->spin_ns || pol->spin_ns > pol->spin_max_ns))
 		return VR_EINVAL;

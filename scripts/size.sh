@@ -11,8 +11,10 @@
 #       complete, notify decision, arm (examples/rtos_min/ring_only.c)
 #   chan-device-split-m4, chan-device-packed-m4   the device end of a channel
 #       echoing messages over a polled transport (examples/rtos_min/main.c),
-#       built with only that format and the device role (vring/config.h:
-#       -DVR_CONFIG_PACKED=0 or -DVR_CONFIG_SPLIT=0, -DVR_CONFIG_DRIVER=0)
+#       built with only that format, the device role and the default
+#       notification and wait policy (vring/config.h: -DVR_CONFIG_PACKED=0
+#       or -DVR_CONFIG_SPLIT=0, -DVR_CONFIG_DRIVER=0,
+#       -DVR_CONFIG_NOTIFY_POLICIES=0)
 #   chan-device-full-m4                           the same with the default
 #       configuration (both formats, both roles)
 #   chan-device-split-r5                          the split device on Cortex-R5
@@ -54,8 +56,8 @@ build() {
 
 build ring-split-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}"
 build ring-packed-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}" -DRING_PACKED
-split_dev=(-DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0)
-packed_dev=(-DVR_CONFIG_SPLIT=0 -DVR_CONFIG_DRIVER=0)
+split_dev=(-DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0)
+packed_dev=(-DVR_CONFIG_SPLIT=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0)
 build chan-device-split-m4 "${m4[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-packed-m4 "${m4[@]}" "${packed_dev[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-full-m4 "${m4[@]}" -- "$ex/main.c" "${core[@]}"

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The channel built with a format and a role configured out (vring/config.h):
- * this test is compiled with -DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0 and
+ * this test is compiled with -DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0
+ * -DVR_CONFIG_NOTIFY_POLICIES=0 and
  * its own copy of the core (tests/CMakeLists.txt), as an RTOS image that is
  * only the device end of split rings would be. What is left out must be
- * refused with VR_ENOTSUP, never run: a packed region, a driver transport;
- * what is kept must still open.
+ * refused with VR_ENOTSUP, never run: a packed region, a driver transport,
+ * a notification or wait policy other than the default; what is kept must
+ * still work.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +20,8 @@
 
 #include <vring/vring.h>
 
-#if VR_CONFIG_PACKED || VR_CONFIG_DRIVER || !VR_CONFIG_SPLIT || !VR_CONFIG_DEVICE
+#if VR_CONFIG_PACKED || VR_CONFIG_DRIVER || !VR_CONFIG_SPLIT || !VR_CONFIG_DEVICE || \
+	VR_CONFIG_NOTIFY_POLICIES
 #error "test_chan_config is built as a split, device-only configuration"
 #endif
 
@@ -108,10 +111,43 @@ static void test_configured_out_refused(void **state)
 	free(t.region);
 }
 
+/* Policies beyond the default are refused; the default is accepted. */
+static void test_policies_configured_out(void **state)
+{
+	struct vr_chan ch;
+	struct vr_transport t;
+	struct vr_notify_policy np = {VR_NOTIFY_AS_ASKED, 0, 0, 0};
+	struct vr_wait_policy wp = {VR_WAIT_BLOCK, 0, 0, 0, false};
+
+	(void)state;
+	memset(&ch, 0, sizeof(ch));
+	memset(&t, 0, sizeof(t));
+	t.ops = &ops;
+	ch.t = &t;
+	ch.broken = 1; /* nothing to flush: only the decision is tested */
+	assert_int_equal(vr_chan_set_notify_policy(&ch, VR_CHAN_TX, &np), 0);
+	np.mode = VR_NOTIFY_ALWAYS;
+	assert_int_equal(vr_chan_set_notify_policy(&ch, VR_CHAN_TX, &np), VR_ENOTSUP);
+	np.mode = VR_NOTIFY_AS_ASKED;
+	np.batch = 8;
+	assert_int_equal(vr_chan_set_notify_policy(&ch, VR_CHAN_TX, &np), VR_ENOTSUP);
+	np.batch = 0;
+	np.coalesce_msgs = 4;
+	np.coalesce_us = 100;
+	assert_int_equal(vr_chan_set_notify_policy(&ch, VR_CHAN_TX, &np), VR_ENOTSUP);
+	assert_int_equal(vr_chan_set_wait_policy(&ch, VR_CHAN_RX, &wp), 0);
+	wp.mode = VR_WAIT_POLL;
+	assert_int_equal(vr_chan_set_wait_policy(&ch, VR_CHAN_RX, &wp), VR_ENOTSUP);
+	wp.mode = VR_WAIT_ADAPTIVE;
+	wp.spin_ns = 1000;
+	assert_int_equal(vr_chan_set_wait_policy(&ch, VR_CHAN_RX, &wp), VR_ENOTSUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_configured_out_refused),
+		cmocka_unit_test(test_policies_configured_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

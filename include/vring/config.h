@@ -5,16 +5,18 @@
  *        roles a build of libvring carries.
  *
  * An RTOS image that is only ever the device end of split rings need not
- * carry the packed format or the driver role: built with
+ * carry the packed format or the driver role, nor policies it never sets:
+ * built with
  *
- *     -DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0
+ *     -DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0
  *
  * the channel's dispatch on format and role folds to one branch and the
  * linker drops the rest (scripts/size.sh shows what each configuration
  * costs). What is left out is refused, never changed in silence:
  * vr_chan_open() returns VR_ENOTSUP for a region whose format, or a
  * transport whose role, this build does not carry (and vr_chan_state_size()
- * returns 0 for them). Validation is never configurable.
+ * returns 0 for them), and so do the policy calls for a policy left out.
+ * Validation is never configurable.
  *
  * Every switch defaults to 1 (everything, as without this header). The
  * same values must be used for the library and for the code that includes
@@ -41,6 +43,15 @@
 /** The device role (takes chains, returns them used) in the channel. */
 #ifndef VR_CONFIG_DEVICE
 #define VR_CONFIG_DEVICE 1
+#endif
+
+/** Notification and wait policies beyond the default (vring/channel.h):
+ *  VR_NOTIFY_ALWAYS, batching, coalescing (and its clock), and the POLL and
+ *  ADAPTIVE waits. Without them an end rings when the peer asked and
+ *  sleeps on the transport's doorbell; setting any other policy returns
+ *  VR_ENOTSUP. */
+#ifndef VR_CONFIG_NOTIFY_POLICIES
+#define VR_CONFIG_NOTIFY_POLICIES 1
 #endif
 
 #if !VR_CONFIG_SPLIT && !VR_CONFIG_PACKED
