@@ -26,6 +26,7 @@
 
 #include "handshake.h"
 #include "handshake_rx.h"
+#include "../hosted_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,66 +134,9 @@ static int oserr(struct vr_shm *s, const char *what)
 	return VR_EIO;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t deadline_of(uint64_t timeout_ns)
-{
-	uint64_t now = mono_ns();
-
-	if (timeout_ns == VR_WAIT_FOREVER || timeout_ns > UINT64_MAX - now)
-		return VR_WAIT_FOREVER;
-	return now + timeout_ns;
-}
-
 static uint64_t earlier(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
-}
-
-/* Time left until @deadline, 0 once passed. */
-static uint64_t left_ns(uint64_t deadline)
-{
-	uint64_t now;
-
-	if (deadline == VR_WAIT_FOREVER)
-		return VR_WAIT_FOREVER;
-	now = mono_ns();
-	return deadline > now ? deadline - now : 0;
-}
-
-static struct timespec ts_of(uint64_t ns)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(ns / 1000000000u);
-	ts.tv_nsec = (long)(ns % 1000000000u);
-	return ts;
-}
-
-/* ppoll with a timeout in ns (VR_WAIT_FOREVER: none); EINTR is retried by
- * the callers' loops, which recompute the time left. */
-static int poll_ns(struct pollfd *fds, nfds_t n, uint64_t ns)
-{
-	struct timespec ts;
-
-	if (ns == VR_WAIT_FOREVER)
-		return ppoll(fds, n, NULL, NULL);
-	ts = ts_of(ns);
-	return ppoll(fds, n, &ts, NULL);
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = ts_of(ns);
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 static void close_fd(int *fd)

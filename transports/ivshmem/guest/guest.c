@@ -21,6 +21,7 @@
 #include <vring/ivshmem_guest.h>
 
 #include "device.h"
+#include "../../hosted_clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -85,43 +86,6 @@ static void seterr(struct vr_ivshmem_guest *g, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(g->err, sizeof(g->err), fmt, ap);
 	va_end(ap);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t deadline_of(uint64_t timeout_ns)
-{
-	uint64_t now = mono_ns();
-
-	if (timeout_ns == VR_WAIT_FOREVER || timeout_ns > UINT64_MAX - now)
-		return VR_WAIT_FOREVER;
-	return now + timeout_ns;
-}
-
-static uint64_t left_ns(uint64_t deadline)
-{
-	uint64_t now;
-
-	if (deadline == VR_WAIT_FOREVER)
-		return VR_WAIT_FOREVER;
-	now = mono_ns();
-	return deadline > now ? deadline - now : 0;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(ns / 1000000000u);
-	ts.tv_nsec = (long)(ns % 1000000000u);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 static struct vr__ivg *priv(struct vr_transport *t)
