@@ -428,6 +428,24 @@ static void test_layout_matches_linux(void **state)
 	assert_int_equal(VR_PCI_CAP_ID_VNDR, 0x09);
 }
 
+/* Queue @num entries in the 16 KiB of @ring, with @state as its private
+ * state, or fresh state of the right size when @state is NULL (returned:
+ * the caller frees it). */
+static void *queue_cfg(struct vr_virtio_queue_cfg *qc, uint64_t features, uint32_t num,
+		       unsigned char *ring, void *state)
+{
+	memset(qc, 0, sizeof(*qc));
+	qc->num = num;
+	qc->ring = ring;
+	qc->ring_len = 0x4000u;
+	qc->state_len = vr_virtio_queue_state_size(features, num);
+	if (!state)
+		state = aligned_alloc(64, (qc->state_len + 63) & ~(size_t)63);
+	assert_non_null(state);
+	qc->state = state;
+	return state;
+}
+
 /* ---- A correct device: discovery, bring-up, messages ------------------------ */
 
 struct rig {
@@ -471,13 +489,8 @@ static void rig_up(struct rig *r, uint64_t wanted)
 		struct vr_virtio_queue_cfg qc;
 		int rc;
 
-		memset(&qc, 0, sizeof(qc));
-		qc.num = num[i];
-		qc.ring = r->p->t->arena + i * 0x4000u;
-		qc.ring_len = 0x4000u;
-		qc.state_len = vr_virtio_queue_state_size(vr_virtio_features(&r->vd), num[i]);
-		r->qstate[i] = aligned_alloc(64, (qc.state_len + 63) & ~(size_t)63);
-		qc.state = r->qstate[i];
+		r->qstate[i] = queue_cfg(&qc, vr_virtio_features(&r->vd), num[i],
+					 r->p->t->arena + i * 0x4000u, NULL);
 		rc = vr_virtio_queue_setup(&r->vd, &r->vq[i], (uint16_t)i, &qc);
 		assert_int_equal(rc, (int)num[i]);
 		assert_int_equal(r->p->q_msix[i], VR_VPCI_NO_VECTOR);
@@ -604,12 +617,7 @@ static void test_queue_reset(void **state)
 	exchange(&r, 0, 100, 4);
 	assert_int_equal(vr_virtio_queue_reset(&r.vq[0]), 0);
 	/* Enable it again: the same memory, a fresh ring. */
-	memset(&qc, 0, sizeof(qc));
-	qc.num = 128;
-	qc.ring = r.p->t->arena;
-	qc.ring_len = 0x4000u;
-	qc.state_len = vr_virtio_queue_state_size(vr_virtio_features(&r.vd), 128);
-	qc.state = r.qstate[0];
+	queue_cfg(&qc, vr_virtio_features(&r.vd), 128, r.p->t->arena, r.qstate[0]);
 	rc = vr_virtio_queue_setup(&r.vd, &r.vq[0], 0, &qc);
 	assert_int_equal(rc, 128);
 	exchange(&r, 0, 100, 4);
@@ -740,13 +748,7 @@ static void test_lie_notify_off(void **state)
 	assert_int_equal(vr_virtio_init(&vd, &vr_virtio_pci_bus_ops, &vp, to_bus, p->t), 0);
 	assert_int_equal(vr_virtio_begin(&vd), 0);
 	assert_int_equal(vr_virtio_negotiate(&vd, 0), 0);
-	memset(&qc, 0, sizeof(qc));
-	qc.num = 64;
-	qc.ring = p->t->arena;
-	qc.ring_len = 0x4000u;
-	qc.state_len = vr_virtio_queue_state_size(vr_virtio_features(&vd), 64);
-	st = aligned_alloc(64, (qc.state_len + 63) & ~(size_t)63);
-	qc.state = st;
+	st = queue_cfg(&qc, vr_virtio_features(&vd), 64, p->t->arena, NULL);
 	assert_int_equal(vr_virtio_queue_setup(&vd, &vq, 0, &qc), VR_EQUEUE);
 	assert_true(vp.bad_accesses > 0);
 	assert_int_equal(p->stray, 0);
@@ -782,13 +784,7 @@ static void test_msix(void **state)
 	assert_int_equal(vr_virtio_init(&vd, &vr_virtio_pci_bus_ops, &vp, to_bus, p->t), 0);
 	assert_int_equal(vr_virtio_begin(&vd), 0);
 	assert_int_equal(vr_virtio_negotiate(&vd, 0), 0);
-	memset(&qc, 0, sizeof(qc));
-	qc.num = 64;
-	qc.ring = p->t->arena;
-	qc.ring_len = 0x4000u;
-	qc.state_len = vr_virtio_queue_state_size(vr_virtio_features(&vd), 64);
-	st = aligned_alloc(64, (qc.state_len + 63) & ~(size_t)63);
-	qc.state = st;
+	st = queue_cfg(&qc, vr_virtio_features(&vd), 64, p->t->arena, NULL);
 	assert_int_equal(vr_virtio_queue_setup(&vd, &vq, 0, &qc), 64);
 	assert_int_equal(p->q_msix[0], 0);
 	assert_int_equal(p->stray, 0);
