@@ -104,6 +104,20 @@ static int ref_is(const unsigned char *m, uint16_t type)
 	return memcmp(m, "VRINGSHM", 8) == 0 && rd16(m, 8) == 1 && rd16(m, 10) == type;
 }
 
+/* The reason a REFUSE gives (into @want, FH_ERR bytes): the listener's text
+ * cut at 63 bytes or its NUL, every byte that is not printable ASCII shown
+ * as '?', after the prefix. */
+static void ref_refused(char *want, const unsigned char *text)
+{
+	char t[64];
+	size_t k;
+
+	for (k = 0; k < 63 && text[k]; k++)
+		t[k] = text[k] < 0x20 || text[k] > 0x7e ? '?' : (char)text[k];
+	t[k] = '\0';
+	snprintf(want, FH_ERR, "listener refused: %s", t);
+}
+
 /* The reason a failing check gives: one line, inside its buffer. */
 static void check_err(int rc, const char *err)
 {
@@ -159,9 +173,7 @@ static int connector(const uint8_t *in, size_t in_len, const unsigned char *raw,
 		char want_err[FH_ERR];
 
 		FZ_CHECK_RC(rc == VR_EPERM, rc);
-		/* The listener's text, cut at 63 bytes, after the prefix. */
-		snprintf(want_err, sizeof(want_err), "listener refused: %.*s", 63,
-			 (const char *)raw + 64);
+		ref_refused(want_err, raw + 64);
 		FZ_CHECK(strcmp(err, want_err) == 0);
 		return rc;
 	}
@@ -311,7 +323,7 @@ static void listener(const uint8_t *in, size_t in_len, const unsigned char *raw,
 	err_reset(err);
 	rc = vr__hs_parse_hello(&refuse, 0, &h, err, FH_ERR);
 	FZ_CHECK_RC(rc == VR_EPERM, rc);
-	snprintf(want_err, sizeof(want_err), "listener refused: %.63s", text);
+	ref_refused(want_err, (const unsigned char *)text);
 	FZ_CHECK(strcmp(err, want_err) == 0);
 }
 

@@ -216,9 +216,16 @@ static inline int vr__hs_parse_hello(const struct vr__hs_msg *m, unsigned nfds,
 	if (vr__hs_is(m, VR__HS_REFUSE)) {
 		char text[VR__HS_TEXT];
 
-		/* The peer need not have terminated it. */
+		size_t i;
+
+		/* The peer need not have terminated it, and its bytes are
+		 * not ours to print: anything but printable ASCII (a newline
+		 * that would forge a second log line, escapes) becomes '?'. */
 		memcpy(text, m->text, sizeof(text));
 		text[VR__HS_TEXT - 1] = '\0';
+		for (i = 0; i < VR__HS_TEXT - 1 && text[i]; i++)
+			if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)
+				text[i] = '?';
 		snprintf(err, err_len, "listener refused: %s", text);
 		return VR_EPERM;
 	}
