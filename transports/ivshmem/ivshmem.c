@@ -23,6 +23,7 @@
 
 #include "proto.h"
 #include "../hosted_clock.h"
+#include "../hosted_liveness.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,8 +100,7 @@ struct vr__ivshmem {
 	bool thr_running;
 	atomic_int state;
 	atomic_int why;
-	atomic_uint_least64_t peer_seen_ns;
-	atomic_uint_least32_t peer_hb;
+	struct vr__hb_watch hb; /* the peer's heartbeat (hosted_liveness.h) */
 	char unlink_path[PATH_MAX]; /* plain + CREATE: removed on close */
 	uint32_t backing;
 };
@@ -223,22 +223,13 @@ static void mark_dead(struct vr__ivshmem *p, int why)
 
 static void hb_reset(struct vr__ivshmem *p)
 {
-	atomic_store(&p->peer_hb, vr_region_load(p->map, peer_hb(p)));
-	atomic_store(&p->peer_seen_ns, mono_ns());
+	vr__hb_watch_reset(&p->hb, vr_region_load(p->map, peer_hb(p)), mono_ns());
 }
 
 static bool hb_stale(struct vr__ivshmem *p, uint64_t now)
 {
-	uint32_t v = vr_region_load(p->map, peer_hb(p));
-	uint64_t seen;
-
-	if (v != atomic_load(&p->peer_hb)) {
-		atomic_store(&p->peer_hb, v);
-		atomic_store(&p->peer_seen_ns, now);
-		return false;
-	}
-	seen = atomic_load(&p->peer_seen_ns);
-	return now > seen && now - seen > p->liveness_ns;
+	return vr__hb_watch_stale(&p->hb, vr_region_load(p->map, peer_hb(p)), now,
+				  p->liveness_ns);
 }
 
 static int check_peer(struct vr__ivshmem *p)
@@ -626,8 +617,7 @@ static int alloc_priv(struct vr_ivshmem *s, const struct vr_ivshmem_cfg *cfg, bo
 	atomic_init(&p->changes, 0);
 	atomic_init(&p->state, ST_WAITING);
 	atomic_init(&p->why, WHY_NONE);
-	atomic_init(&p->peer_seen_ns, 0);
-	atomic_init(&p->peer_hb, 0);
+	vr__hb_watch_init(&p->hb);
 	if (pthread_mutex_init(&p->lock, NULL) != 0) {
 		free(p);
 		s->p = NULL;

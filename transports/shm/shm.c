@@ -27,6 +27,7 @@
 #include "handshake.h"
 #include "handshake_rx.h"
 #include "../hosted_clock.h"
+#include "../hosted_liveness.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,8 +107,7 @@ struct vr__shm {
 	pthread_mutex_t lock; /* the watcher's refusals vs vr_shm_accept */
 	atomic_int state;
 	atomic_int why;
-	atomic_uint_least64_t peer_seen_ns; /* when the peer's heartbeat moved */
-	atomic_uint_least32_t peer_hb;      /* its last value seen */
+	struct vr__hb_watch hb; /* the peer's heartbeat (hosted_liveness.h) */
 	atomic_int faulted; /* the guarded backing was truncated */
 };
 
@@ -206,23 +206,14 @@ static enum vr_region_field peer_hb(const struct vr__shm *p)
 /* Start watching the peer's heartbeat from now. */
 static void hb_reset(struct vr__shm *p)
 {
-	atomic_store(&p->peer_hb, vr_region_load(p->map, peer_hb(p)));
-	atomic_store(&p->peer_seen_ns, mono_ns());
+	vr__hb_watch_reset(&p->hb, vr_region_load(p->map, peer_hb(p)), mono_ns());
 }
 
 /* Sample the peer's heartbeat; true when it has been still too long. */
 static bool hb_stale(struct vr__shm *p, uint64_t now)
 {
-	uint32_t v = vr_region_load(p->map, peer_hb(p));
-	uint64_t seen;
-
-	if (v != atomic_load(&p->peer_hb)) {
-		atomic_store(&p->peer_hb, v);
-		atomic_store(&p->peer_seen_ns, now);
-		return false;
-	}
-	seen = atomic_load(&p->peer_seen_ns);
-	return now > seen && now - seen > p->liveness_ns;
+	return vr__hb_watch_stale(&p->hb, vr_region_load(p->map, peer_hb(p)), now,
+				  p->liveness_ns);
 }
 
 static bool sock_hung_up(int fd)
@@ -705,8 +696,7 @@ static int alloc_priv(struct vr_shm *s, bool listener)
 		p->efd[i] = -1;
 	atomic_init(&p->state, ST_WAITING);
 	atomic_init(&p->why, WHY_NONE);
-	atomic_init(&p->peer_seen_ns, 0);
-	atomic_init(&p->peer_hb, 0);
+	vr__hb_watch_init(&p->hb);
 	atomic_init(&p->faulted, 0);
 	if (pthread_mutex_init(&p->lock, NULL) != 0) {
 		free(p);

@@ -22,6 +22,7 @@
 
 #include "device.h"
 #include "../../hosted_clock.h"
+#include "../../hosted_liveness.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -68,8 +69,7 @@ struct vr__ivg {
 	 * release, partner named at each call). */
 	atomic_int state;
 	atomic_int why;
-	atomic_uint_least64_t peer_seen_ns;
-	atomic_uint_least32_t peer_hb;
+	struct vr__hb_watch hb; /* the peer's heartbeat (hosted_liveness.h) */
 	atomic_uint_least64_t rings;
 	atomic_uint_least64_t irqs[VR__IVG_MAX_VEC];
 };
@@ -127,23 +127,14 @@ static void mark_dead(struct vr__ivg *p, int why)
 
 static void hb_reset(struct vr__ivg *p)
 {
-	atomic_store(&p->peer_hb, vr_region_load(p->map, peer_hb(p)));
-	atomic_store(&p->peer_seen_ns, mono_ns());
+	vr__hb_watch_reset(&p->hb, vr_region_load(p->map, peer_hb(p)), mono_ns());
 }
 
 /* Sample the peer's heartbeat; true when it stood still too long. */
 static bool hb_stale(struct vr__ivg *p, uint64_t now)
 {
-	uint32_t v = vr_region_load(p->map, peer_hb(p));
-	uint64_t seen;
-
-	if (v != atomic_load(&p->peer_hb)) {
-		atomic_store(&p->peer_hb, v);
-		atomic_store(&p->peer_seen_ns, now);
-		return false;
-	}
-	seen = atomic_load(&p->peer_seen_ns);
-	return now > seen && now - seen > p->liveness_ns;
+	return vr__hb_watch_stale(&p->hb, vr_region_load(p->map, peer_hb(p)), now,
+				  p->liveness_ns);
 }
 
 static int check_peer(struct vr__ivg *p)
@@ -579,8 +570,7 @@ int vr_ivshmem_guest_open(struct vr_ivshmem_guest *g,
 	p->peer_cfg = cfg->peer_id;
 	atomic_init(&p->state, ST_WAITING);
 	atomic_init(&p->why, WHY_NONE);
-	atomic_init(&p->peer_seen_ns, 0);
-	atomic_init(&p->peer_hb, 0);
+	vr__hb_watch_init(&p->hb);
 	atomic_init(&p->rings, 0);
 	atomic_init(&p->my_gen, 0);
 	for (i = 0; i < VR__IVG_MAX_VEC; i++)
