@@ -105,7 +105,11 @@ struct vrb {
 	unsigned char *region;
 	size_t region_len;
 	size_t pool_off; /* offset of buffer 0 in the region (= bus address) */
-	struct vr_seg *segs; /* segs[k]: buffer k of the pool, built at set-up */
+	/* Built at set-up, num + VRB_MAX_BATCH entries each: entry k is buffer
+	 * k % num of the pool, so that a batch starting anywhere reads its
+	 * entries one after the other, without a wrap test per message. */
+	struct vr_seg *segs;   /* what the driver adds */
+	unsigned char **bufs;  /* what the device must find in the chain */
 	void *drv_state, *dev_state;
 	/* Each queue object on lines of its own: one per thread. */
 	struct vr_split_drv *sdrv;
@@ -371,7 +375,7 @@ static VB_ALWAYS_INLINE int vrb_send(struct vrb *b, const enum vrb_ring R,
 				     struct vrb_drv_arrays *a, uint64_t *sent)
 {
 	const uint32_t mask = b->num - 1;
-	const struct vr_seg *const segs = b->segs;
+	const struct vr_seg *seg = &b->segs[*sent & mask];
 	const unsigned batch = b->batch;
 	uint64_t seq = *sent;
 	const uint64_t end = seq + batch;
@@ -382,23 +386,21 @@ static VB_ALWAYS_INLINE int vrb_send(struct vrb *b, const enum vrb_ring R,
 #ifdef VRB_HAVE_BURSTS
 		struct vr_add *ad = a->adds;
 
-		for (; seq != end; seq++, ad++) {
-			/* Buffer of message seq: at most num messages are in
-			 * flight and they come back in order, so seq's buffer
-			 * is free again once seq itself was collected. */
-			ad->seg = &segs[seq & mask];
+		/* Buffer of message seq: seq % num (at most num messages
+		 * are in flight and they come back in order, so seq's buffer
+		 * is free again once seq itself was collected). */
+		for (; seq != end; seq++, ad++, seg++) {
+			ad->seg = seg;
 			ad->cookie = (void *)(uintptr_t)seq;
 			if (T)
-				vb_fill(b->region + ad->seg->addr, seq, b->payload);
+				vb_fill(b->region + seg->addr, seq, b->payload);
 		}
 		ret = vrb_add_burst(b, R, z, a->adds, batch);
 		if (ret != (int)batch)
 			return ret < 0 ? ret : VR_ENOSPC;
 #endif
 	} else {
-		for (; seq != end; seq++) {
-			const struct vr_seg *seg = &segs[seq & mask];
-
+		for (; seq != end; seq++, seg++) {
 			if (T)
 				vb_fill(b->region + seg->addr, seq, b->payload);
 			ret = vrb_add(b, R, z, seg, (void *)(uintptr_t)seq);
@@ -492,9 +494,7 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 	struct vrb_dev_arrays *a = (struct vrb_dev_arrays *)vb_alloc(sizeof(*a));
 	unsigned char copy[VB_PAYLOAD_MAX];
 	const unsigned batch = b->batch, payload = b->payload;
-	unsigned char *const pool = b->region + b->pool_off;
-	unsigned char *const pool_end = pool + (size_t)b->num * payload;
-	unsigned char *want = pool; /* buffer of message `expect` */
+	const uint32_t mask = b->num - 1;
 	uint64_t expect = 0, irqs = 0;
 	const char *what = NULL;
 	int err = 0;
@@ -507,6 +507,7 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 	vb_pair_ready(p);
 	for (;;) {
 		struct vr_chain *c = a->chains;
+		unsigned char *const *want = &b->bufs[expect & mask];
 		unsigned n = 0, i;
 
 		if (B) {
@@ -517,6 +518,7 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 				break;
 			}
 			n = (unsigned)err;
+			err = 0;
 #endif
 		} else {
 			while (n < batch && (err = vrb_pop(b, R, NULL, &a->chains[n])) == 0)
@@ -530,12 +532,10 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 		for (i = 0; i < n; i++, c++, expect++) {
 			if (vrb_shape_bad(c, payload) ||
 			    (T ? !vb_take(copy, c->iov[0].base, expect, payload)
-			       : c->iov[0].base != want)) {
+			       : c->iov[0].base != *want++)) {
 				err = VRB_EBADUSED;
 				break;
 			}
-			if (!T && (want += payload) == pool_end)
-				want = pool;
 #ifdef VRB_HAVE_BURSTS
 			if (B && !IO)
 				a->done[i].id = c->id;
@@ -597,6 +597,7 @@ static void vrb_free_all(struct vrb *b)
 		return;
 	free(b->region);
 	free(b->segs);
+	free(b->bufs);
 	free(b->drv_state);
 	free(b->dev_state);
 	free(b->sdrv);
@@ -638,12 +639,14 @@ static struct vrb *vrb_new(struct vb_state *s, enum vrb_ring ring, bool in_order
 	b->pool_off = (lay.total + 4095) & ~(size_t)4095;
 	b->region_len = b->pool_off + (size_t)num * payload;
 	b->region = (unsigned char *)vb_alloc(b->region_len);
-	b->segs = (struct vr_seg *)vb_alloc((size_t)num * sizeof(*b->segs));
-	if (!b->region || !b->segs)
+	b->segs = (struct vr_seg *)vb_alloc((num + VRB_MAX_BATCH) * sizeof(*b->segs));
+	b->bufs = (unsigned char **)vb_alloc((num + VRB_MAX_BATCH) * sizeof(*b->bufs));
+	if (!b->region || !b->segs || !b->bufs)
 		goto oom;
-	for (uint32_t k = 0; k < num; k++) {
-		b->segs[k].addr = b->pool_off + (size_t)k * payload;
+	for (uint32_t k = 0; k < num + VRB_MAX_BATCH; k++) {
+		b->segs[k].addr = b->pool_off + (size_t)(k % num) * payload;
 		b->segs[k].len = payload;
+		b->bufs[k] = b->region + b->segs[k].addr;
 	}
 	if (ring == VRB_NULL) {
 		b->null_rec = (struct vrb_null_rec *)vb_alloc(VRB_MAX_BATCH *
@@ -878,7 +881,7 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 	struct vrb_dev_arrays *va = (struct vrb_dev_arrays *)vb_alloc(sizeof(*va));
 	struct vrb *b = da && va ? vrb_new(s, R, IO, batch, VRB_SMALL, VB_QSIZE) : NULL;
 	struct vr_chain *const chains_end = va ? va->chains + batch : NULL;
-	unsigned char *pool, *pool_end, *want;
+	uint32_t mask;
 	uint64_t sent = 0, done = 0, taken = 0, irqs = 0;
 	struct vrb_null z = { NULL, NULL, NULL, NULL, NULL, 0 };
 	struct vb_timer t;
@@ -896,13 +899,16 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 	vrb_drv_arrays_init(da);
 	vrb_dev_arrays_init(va, b);
 	z.rec = z.add = z.pop = z.used = b->null_rec;
-	pool = b->region + b->pool_off;
-	pool_end = pool + (size_t)b->num * VRB_SMALL;
-	want = pool; /* the buffer of the next message the device takes */
+	mask = b->num - 1;
 	vb_pin_self(vb_cpu_producer);
 	vb_timer_start(&t);
 	while (vb_run(s, batch)) {
+		/* The buffers the device must find, in order. */
+		unsigned char *const *want = &b->bufs[taken & mask];
 		struct vr_chain *c;
+#ifdef VRB_HAVE_BURSTS
+		struct vr_done *dn = va->done;
+#endif
 
 		/* Driver: a batch out, one publish. */
 		if ((err = vrb_send(b, R, &z, false, B, da, &sent))) {
@@ -927,16 +933,14 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 				break;
 			}
 			if (memcmp(&c->n_out, vrb_one_out, sizeof(vrb_one_out)) != 0 ||
-			    c->iov[0].len != VRB_SMALL || c->iov[0].base != want) {
+			    c->iov[0].len != VRB_SMALL || c->iov[0].base != *want++) {
 				what = "device: wrong chain or buffer";
 				err = VRB_EBADUSED;
 				break;
 			}
-			if ((want += VRB_SMALL) == pool_end)
-				want = pool;
 #ifdef VRB_HAVE_BURSTS
 			if (B && !IO)
-				va->done[c - va->chains].id = c->id;
+				(dn++)->id = c->id;
 #endif
 			if (!B && !IO && (err = vrb_complete(b, R, c->id))) {
 				what = "device: complete";
