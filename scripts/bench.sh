@@ -33,7 +33,10 @@
 #                                            instructions per message
 #   bench/results/instructions-history.json  the last 30 such runs
 #   bench/results/instructions.md            table, change against the
-#                                            previous run, targets
+#                                            previous run, the harness
+#                                            alone (BM_harness_*: each body
+#                                            on a null ring) with ring cost
+#                                            = total - harness, targets
 #
 # The full run (no argument) does the instruction counts too, after the
 # latency phase (VB_INSTRUCTIONS=0 skips them).
