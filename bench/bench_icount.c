@@ -101,8 +101,12 @@ void vb_items(struct vb_state *s, uint64_t n)
 
 void vb_fail(struct vb_state *s, const char *msg)
 {
+	/* A copy: bodies pass messages built in their own stack frames. */
+	static char why[256];
+
 	if (!s->failed) {
-		s->failed = msg;
+		snprintf(why, sizeof(why), "%s", msg);
+		s->failed = why;
 		g_failed++;
 	}
 }
