@@ -79,9 +79,15 @@ enum vrb_ring { VRB_SPLIT, VRB_PACKED, VRB_NULL };
  * the memory it wrote as operands the compiler cannot see through: nothing
  * is folded, no check is decided at compile time, and the statement adds
  * no instruction. Counted besides the harness: per message those two
- * stores, the loads that give them back, and a pointer increment per call
- * (about ten instructions); the peers' stand-in (bench_peer.h) copies its
- * elements with one memcpy per batch.
+ * stores, the loads that give them back, a pointer increment per call and
+ * a register copy per opaque result (about 15 instructions per message at
+ * batch 32 with gcc 12, by callgrind's per-line counts of these lines);
+ * the peers' stand-in (bench_peer.h) copies its elements with one memcpy
+ * per batch (about 1). A call's result is tested after each call, as a
+ * caller of the single-message API does: with the real (inline) calls the
+ * compiler threads that test into the call's own error branches, where an
+ * OR of the batch's results tested once costs more (measured: 2 to 3
+ * instructions per message more in split and packed local/32).
  */
 struct vrb_null_rec {
 	const struct vr_seg *seg;
