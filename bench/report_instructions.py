@@ -209,6 +209,26 @@ def main():
         for impl in benches:
             out.append(row(impl, ring_cost).replace(f"| {impl} |",
                                                     f"| {impl} | {harness_of(impl)} |", 1))
+    refs = [r for r in ("ck_ring", "ck_ring_ret", "dpdk_ring", "dpdk_ring_ret") if r in impls]
+    vring = [i for i in benches if i.split("_burst")[0] in order]
+    if refs and vring:
+        out.append("\n## libvring ÷ the peers (instructions per message)\n")
+        out.append("Each cell: the libvring body's count ÷ the peer's, same batch. ck_ring and "
+                   "dpdk_ring carry a pointer one way; the _ret peers also return every "
+                   "buffer to the producer through a second queue and check it, as "
+                   "libvring's used ring does.\n")
+        out.append("| batch | body | " + " | ".join(f"÷ {r}" for r in refs) + " |")
+        out.append("|---|---|" + "---:|" * len(refs))
+        for b in batches:
+            for impl in vring:
+                v = counts.get(name_of(impl, b))
+                if v is None:
+                    continue
+                cells = []
+                for r in refs:
+                    d = counts.get(name_of(r, b))
+                    cells.append(f"{v / d:.2f}" if d else "")
+                out.append(f"| {b} | {impl} | " + " | ".join(cells) + " |")
     out.append("\n## Targets (local/32, instructions per message)\n")
     out.append("The burst body when the run has one (the issue's primary path), "
                "else the single-call one.\n")
