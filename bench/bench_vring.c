@@ -446,8 +446,11 @@ static VB_ALWAYS_INLINE int vrb_reclaim(struct vrb *b, const enum vrb_ring R,
 					const bool B, struct vrb_drv_arrays *a,
 					uint64_t *done)
 {
+	/* A local: its fields stay in registers. */
+	struct vr_used_buf u;
 	int err;
 
+	(void)a;
 	if (B) {
 #ifdef VRB_HAVE_BURSTS
 		while ((err = vrb_get_used_burst(b, R, NULL, a->used, VRB_MAX_BATCH)) > 0) {
@@ -458,8 +461,8 @@ static VB_ALWAYS_INLINE int vrb_reclaim(struct vrb *b, const enum vrb_ring R,
 		return err;
 #endif
 	}
-	while ((err = vrb_get_used(b, R, NULL, &a->used[0])) == 0) {
-		err = vrb_check_used(&a->used[0], 1, done);
+	while ((err = vrb_get_used(b, R, NULL, &u)) == 0) {
+		err = vrb_check_used(&u, 1, done);
 		if (err)
 			return err;
 	}
@@ -890,6 +893,9 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 	uint32_t mask;
 	uint64_t sent = 0, done = 0, taken = 0, irqs = 0;
 	struct vrb_null z = { NULL, NULL, NULL, NULL, NULL, 0 };
+	/* A local, so that its fields stay in registers; zeroed once, as the
+	 * null ring writes only the cookie. */
+	struct vr_used_buf u = { NULL, 0, 0 };
 	struct vb_timer t;
 	const char *what = "";
 	char msg[160];
@@ -993,14 +999,13 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 #endif
 		} else {
 			const uint64_t end = done + batch;
-			struct vr_used_buf *u = &da->used[0];
 
 			for (; done != end; done++) {
-				if ((err = vrb_get_used(b, R, &z, u))) {
+				if ((err = vrb_get_used(b, R, &z, &u))) {
 					what = "driver: get_used";
 					break;
 				}
-				if ((uintptr_t)u->cookie != (uintptr_t)done || u->len != 0) {
+				if ((uintptr_t)u.cookie != (uintptr_t)done || u.len != 0) {
 					what = "driver: used buffer out of order or with a length";
 					err = VRB_EBADUSED;
 					break;
