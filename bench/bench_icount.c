@@ -18,7 +18,10 @@
  *
  * Only the single-thread pattern (local: both roles on one CPU) is offered:
  * in the two-thread patterns one side spins while it waits, and the count
- * would measure the scheduler.
+ * would measure the scheduler. BM_harness_* are the same local bodies on a
+ * null ring or queue (bench_vring.c, bench_peer.h): their count is the
+ * harness alone, which report_instructions.py subtracts to give each ring's
+ * own cost.
  *
  *   vring_icount --list              the benchmarks it can count
  *   vring_icount NAME/ARG MESSAGES   run one, e.g. BM_packed_local/32 100000
@@ -101,8 +104,12 @@ void vb_items(struct vb_state *s, uint64_t n)
 
 void vb_fail(struct vb_state *s, const char *msg)
 {
+	/* A copy: bodies pass messages built in their own stack frames. */
+	static char why[256];
+
 	if (!s->failed) {
-		s->failed = msg;
+		snprintf(why, sizeof(why), "%s", msg);
+		s->failed = why;
 		g_failed++;
 	}
 }

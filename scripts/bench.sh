@@ -33,7 +33,10 @@
 #                                            instructions per message
 #   bench/results/instructions-history.json  the last 30 such runs
 #   bench/results/instructions.md            table, change against the
-#                                            previous run, targets
+#                                            previous run, the harness
+#                                            alone (BM_harness_*: each body
+#                                            on a null ring) with ring cost
+#                                            = total - harness, targets
 #
 # The full run (no argument) does the instruction counts too, after the
 # latency phase (VB_INSTRUCTIONS=0 skips them).
@@ -59,8 +62,10 @@
 #                   or "--loads paced-100k --policy adaptive:spin_max_ns=20000"
 #                   (see vring_latency --help); VB_CPUS applies to it too
 #
-# The full suite is 189 benchmarks; with the defaults it takes about 8
-# minutes on 2 cores, and the latency phase about 2.5 minutes more. Run it
+# The full suite is 297 benchmarks (389 when the core has the burst calls:
+# bench/CMakeLists.txt, VR_BENCH_BURSTS), the BM_harness_* ones (each
+# body's harness on a null ring) short; with the defaults it takes about
+# 12 (16) minutes on 2 cores, and the latency phase about 2.5 minutes more. Run it
 # on a quiet machine: every cross-core figure assumes both CPUs are free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
