@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Split ring burst calls, both roles: many messages per call, with the
+ * queue's indices in locals (registers) for the whole call and stored back
+ * once, and the checks that cannot change within a call (broken, argument
+ * pointers, cache hooks, address translation mode) made once.
+ *
+ * Every per-message check of the single calls is made on every message,
+ * with the same error codes, in the same order: the results (chains, ids,
+ * lengths, error codes, ring bytes, queue state) are those of the single
+ * call in a loop (tests/test_split_burst.c compares the two on random and
+ * corrupted rings). What the fast paths do not handle (chained or indirect
+ * descriptors, zero lengths, multi-segment adds, cache hooks, a translate
+ * callback) goes through the single call inside the same burst, with the
+ * locals written back before and reloaded after.
+ *
+ * Why locals: a store into the shared ring (a uint16_t or uint32_t) may
+ * alias the queue object's fields as far as the compiler knows, so inside
+ * the single calls every field is reloaded after every such store.
+ */
+#include <vring/vring.h>
+
+#include "internal.h"
+
+/* ---- Driver: add ------------------------------------------------------- */
+
+int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
+			   unsigned n, uint16_t *ids)
+{
+	struct vr_desc *const desc = q->desc;
+	uint16_t *const ring = vr_avail_ring(q->avail);
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t mask = q->mask;
+	const bool in_order = q->in_order;
+	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
+	uint16_t free_head, num_free, avail_idx, in_flight;
+	unsigned i;
+	int err = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(adds == NULL && n != 0))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL)) {
+		/* Non-coherent memory: every chain through the single call,
+		 * which cleans what it writes. */
+		for (i = 0; i < n; i++) {
+			err = vr_split_drv_add(q, adds[i].seg, adds[i].n_out,
+					       adds[i].n_in, adds[i].cookie);
+			if (err < 0)
+				break;
+			if (ids)
+				ids[i] = (uint16_t)err;
+		}
+		return i ? (int)i : err;
+	}
+	free_head = q->free_head;
+	num_free = q->num_free;
+	avail_idx = q->avail_idx;
+	in_flight = q->in_flight;
+	for (i = 0; i < n; i++) {
+		const struct vr_add *a = &adds[i];
+		const struct vr_seg *seg = a->seg;
+		struct vr_desc *d;
+		uint16_t head, next;
+		uint64_t addr;
+		uint32_t len;
+
+		/* One segment, present: the fast path; the checks below are
+		 * vr__segs_check's for n = 1 (n <= num always holds). */
+		if (VR_UNLIKELY(a->n_out + a->n_in != 1 || seg == NULL))
+			goto general;
+		addr = seg->addr;
+		len = seg->len;
+		if (VR_UNLIKELY(len == 0) && !zero_ok) {
+			err = VR_EINVAL;
+			break;
+		}
+		if (VR_UNLIKELY(num_free == 0)) {
+			err = VR_ENOSPC;
+			break;
+		}
+		head = free_head;
+		next = in_order ? (uint16_t)((head + 1) & mask) : slot[head].next;
+		d = &desc[head];
+		/* Plain stores: the device may not read this descriptor until
+		 * the release store of avail->idx in publish (R1). */
+		d->addr = vr__le64(addr);
+		d->len = vr__le32(len);
+		d->flags = vr__le16((uint16_t)(a->n_in ? VR_DESC_F_WRITE : 0));
+		d->next = vr__le16(next);
+		slot[head].cookie = a->cookie;
+		slot[head].in_len = a->n_in ? len : 0;
+		slot[head].ndesc = 1;
+		slot[head].last = in_order ? avail_idx : head;
+		/* Relaxed: published by the release store of avail->idx (R1). */
+		vr__store16(&ring[avail_idx & mask], vr__le16(head));
+		free_head = next;
+		num_free--;
+		avail_idx++;
+		in_flight++;
+		if (ids)
+			ids[i] = head;
+		continue;
+general:
+		q->free_head = free_head;
+		q->num_free = num_free;
+		q->avail_idx = avail_idx;
+		q->in_flight = in_flight;
+		err = vr_split_drv_add(q, seg, a->n_out, a->n_in, a->cookie);
+		free_head = q->free_head;
+		num_free = q->num_free;
+		avail_idx = q->avail_idx;
+		in_flight = q->in_flight;
+		if (err < 0)
+			break;
+		if (ids)
+			ids[i] = (uint16_t)err;
+	}
+	q->free_head = free_head;
+	q->num_free = num_free;
+	q->avail_idx = avail_idx;
+	q->in_flight = in_flight;
+	return i ? (int)i : err;
+}
+
+/* ---- Driver: collect used ---------------------------------------------- */
+
+int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
+				unsigned max)
+{
+	struct vr_used *const used = q->used;
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t mask = q->mask;
+	const uint16_t num = q->num;
+	const bool clamp = (q->flags & VR_QF_CLAMP_USED_LEN) != 0;
+	uint16_t free_head, num_free, last_used, used_seen, in_flight;
+	unsigned i;
+	int err = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL && max != 0))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.invalidate != NULL)) {
+		/* Non-coherent memory: every entry through the single call,
+		 * which invalidates what it reads. */
+		for (i = 0; i < max; i++) {
+			err = vr_split_drv_get_used(q, &out[i]);
+			if (err)
+				break;
+		}
+		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+	}
+	free_head = q->free_head;
+	num_free = q->num_free;
+	last_used = q->last_used;
+	used_seen = q->used_seen;
+	in_flight = q->in_flight;
+	if (q->in_order) {
+		uint16_t batch_end = q->batch_end;
+		uint32_t batch_len = q->batch_len;
+
+		for (i = 0; i < max; i++) {
+			struct vr_drv_slot *s;
+			uint16_t head;
+			uint32_t len;
+
+			if (batch_end == VR__NONE) {
+				const struct vr_used_elem *elem;
+				uint32_t id;
+
+				if (last_used == used_seen) {
+					/* A2 (acquire): the used entries the
+					 * device wrote before its release of
+					 * used->idx are visible after this
+					 * load. Partner: R2 in
+					 * vr_split_dev_publish. */
+					uint16_t seen = vr__le16(
+						vr__load_acquire16(&used->idx));
+
+					if (seen == last_used) {
+						err = VR_EAGAIN;
+						break;
+					}
+					if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+							in_flight)) {
+						err = vr__split_drv_break(q, VR_EUSEDIDX);
+						break;
+					}
+					used_seen = seen;
+				}
+				elem = &uring[last_used & mask];
+				/* Relaxed, each field read once: ordered
+				 * after A2. */
+				id = vr__le32(vr__load32(&elem->id));
+				len = vr__le32(vr__load32(&elem->len));
+				/* A head in flight, whose avail position says
+				 * the batch it closes fits in used->idx. */
+				if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
+					err = vr__split_drv_break(q, VR_EUSEDID);
+					break;
+				}
+				if (VR_UNLIKELY((uint16_t)(slot[id].last - last_used) >=
+						(uint16_t)(used_seen - last_used))) {
+					err = vr__split_drv_break(q, VR_EUSEDIDX);
+					break;
+				}
+				if (VR_UNLIKELY(len > slot[id].in_len)) {
+					if (!clamp) {
+						err = vr__split_drv_break(q, VR_EUSEDLEN);
+						break;
+					}
+					len = slot[id].in_len;
+					q->stats.used_len_clamped++;
+				}
+				batch_end = (uint16_t)id;
+				batch_len = len;
+			}
+			/* The oldest chain: at the oldest descriptor in
+			 * flight (sequential allocation). */
+			head = (uint16_t)((free_head + num_free) & mask);
+			s = &slot[head];
+			if (head == batch_end) {
+				len = batch_len;
+				batch_end = VR__NONE;
+			} else {
+				len = s->in_len;
+			}
+			out[i].cookie = s->cookie;
+			out[i].len = len;
+			out[i].id = head;
+			num_free = (uint16_t)(num_free + s->ndesc);
+			s->ndesc = 0;
+			in_flight--;
+			last_used++;
+		}
+		q->batch_end = batch_end;
+		q->batch_len = batch_len;
+	} else {
+		for (i = 0; i < max; i++) {
+			const struct vr_used_elem *elem;
+			struct vr_drv_slot *s;
+			uint32_t id, len;
+
+			if (last_used == used_seen) {
+				/* A2 (acquire), as above. Partner: R2 in
+				 * vr_split_dev_publish. */
+				uint16_t seen =
+					vr__le16(vr__load_acquire16(&used->idx));
+
+				if (seen == last_used) {
+					err = VR_EAGAIN;
+					break;
+				}
+				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+						in_flight)) {
+					err = vr__split_drv_break(q, VR_EUSEDIDX);
+					break;
+				}
+				used_seen = seen;
+			}
+			elem = &uring[last_used & mask];
+			/* Relaxed, each field read once: ordered after A2. */
+			id = vr__le32(vr__load32(&elem->id));
+			len = vr__le32(vr__load32(&elem->len));
+			if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
+				err = vr__split_drv_break(q, VR_EUSEDID);
+				break;
+			}
+			s = &slot[id];
+			if (VR_UNLIKELY(len > s->in_len)) {
+				if (!clamp) {
+					err = vr__split_drv_break(q, VR_EUSEDLEN);
+					break;
+				}
+				len = s->in_len;
+				q->stats.used_len_clamped++;
+			}
+			out[i].cookie = s->cookie;
+			out[i].len = len;
+			out[i].id = (uint16_t)id;
+			/* Give the descriptors back through the private
+			 * record only. */
+			slot[s->last].next = free_head;
+			free_head = (uint16_t)id;
+			num_free = (uint16_t)(num_free + s->ndesc);
+			s->ndesc = 0;
+			in_flight--;
+			last_used++;
+		}
+	}
+	q->free_head = free_head;
+	q->num_free = num_free;
+	q->last_used = last_used;
+	q->used_seen = used_seen;
+	q->in_flight = in_flight;
+	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+}
+
+/* ---- Device: pop ------------------------------------------------------- */
+
+int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
+			   unsigned max)
+{
+	const struct vr_desc *const desc = q->desc;
+	struct vr_avail *const avail = q->avail;
+	const uint16_t *const ring = vr_avail_ring(q->avail);
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	uint16_t *const order = q->order;
+	const uint16_t num = q->num;
+	const uint16_t mask = q->mask;
+	const bool in_order = q->in_order;
+	const uint64_t bus_base = q->mem.bus_base;
+	const uint64_t size = q->mem.size;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	uint16_t last_avail, avail_seen, in_flight;
+	unsigned i;
+	int err = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(chains == NULL && max != 0))
+		return VR_EINVAL;
+	/* A translate callback, cache hooks, or a window that wraps past
+	 * 2^64 (where the fast window check below would not be exact):
+	 * every chain through the single call. */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			(size != 0 && size - 1 > UINT64_MAX - bus_base))) {
+		for (i = 0; i < max; i++) {
+			err = vr_split_dev_pop(q, &chains[i]);
+			if (err)
+				break;
+		}
+		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+	}
+	last_avail = q->last_avail;
+	avail_seen = q->avail_seen;
+	in_flight = q->in_flight;
+	for (i = 0; i < max; i++) {
+		struct vr_chain *c = &chains[i];
+		const struct vr_desc *d;
+		uint64_t addr, off;
+		uint32_t len;
+		uint16_t head, flags;
+
+		/* No iov array (E2BIG or EINVAL): the single call says which. */
+		if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL))
+			goto general;
+		if (last_avail == avail_seen) {
+			/* A1 (acquire): the ring entries and descriptors the
+			 * driver wrote before its release of avail->idx are
+			 * visible after this load. Partner: R1 in
+			 * vr_split_drv_publish. */
+			uint16_t seen = vr__le16(vr__load_acquire16(&avail->idx));
+			uint16_t pending = (uint16_t)(seen - last_avail);
+
+			if (pending == 0) {
+				err = VR_EAGAIN;
+				break;
+			}
+			if (VR_UNLIKELY(pending > num)) {
+				err = vr__split_dev_break(q, VR_EAVAILIDX);
+				break;
+			}
+			avail_seen = seen;
+		}
+		/* Relaxed, read once: ordered after A1. */
+		head = vr__le16(vr__load16(&ring[last_avail & mask]));
+		if (VR_UNLIKELY(head >= num)) {
+			err = vr__split_dev_break(q, VR_EHEAD);
+			break;
+		}
+		if (VR_UNLIKELY(chain_ndesc[head] != 0 || in_flight >= num)) {
+			err = vr__split_dev_break(q, VR_EINFLIGHT);
+			break;
+		}
+		d = &desc[head];
+		/* Relaxed, each field once into locals: ordered after A1. */
+		addr = vr__load_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		/* Chained, indirect or empty: the general walk (which reads
+		 * the descriptor again and uses only its own copy). */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
+				len == 0))
+			goto general;
+		/* The window check: [addr, addr + len) inside [bus_base,
+		 * bus_base + size), which does not wrap (checked above); an
+		 * address below bus_base makes off wrap to at least
+		 * 2^64 - bus_base >= size. The exact code only on failure. */
+		off = addr - bus_base;
+		if (VR_UNLIKELY(off >= size || len > size - off)) {
+			err = vr__split_dev_break(q, vr__range_wraps(addr, len)
+							     ? VR_EOVERFLOW
+							     : VR_EFAULT);
+			break;
+		}
+		c->id = head;
+		c->iov[0].base = local + (size_t)off;
+		c->iov[0].len = len;
+		c->ndesc = 1;
+		if (flags & VR_DESC_F_WRITE) {
+			c->n_out = 0;
+			c->n_in = 1;
+			c->out_bytes = 0;
+			c->in_bytes = len;
+		} else {
+			c->n_out = 1;
+			c->n_in = 0;
+			c->out_bytes = len;
+			c->in_bytes = 0;
+		}
+		chain_ndesc[head] = 1;
+		if (in_order)
+			order[last_avail & mask] = head;
+		in_flight++;
+		last_avail++;
+		continue;
+general:
+		q->last_avail = last_avail;
+		q->avail_seen = avail_seen;
+		q->in_flight = in_flight;
+		err = vr_split_dev_pop(q, c);
+		last_avail = q->last_avail;
+		avail_seen = q->avail_seen;
+		in_flight = q->in_flight;
+		if (err)
+			break;
+	}
+	q->last_avail = last_avail;
+	q->avail_seen = avail_seen;
+	q->in_flight = in_flight;
+	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+}
+
+/* ---- Device: complete -------------------------------------------------- */
+
+int vr_split_dev_complete_burst(struct vr_split_dev *q,
+				const struct vr_done *done, unsigned n)
+{
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order = q->order;
+	const uint16_t num = q->num;
+	const uint16_t mask = q->mask;
+	const uint16_t last_avail = q->last_avail;
+	const bool in_order = q->in_order;
+	uint16_t used_idx, in_flight;
+	unsigned i;
+	int err = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(done == NULL && n != 0))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL)) {
+		/* Non-coherent memory: the single call cleans each entry. */
+		for (i = 0; i < n; i++) {
+			err = vr_split_dev_complete(q, done[i].id, done[i].len);
+			if (err)
+				break;
+		}
+		return i ? (int)i : err;
+	}
+	used_idx = q->used_idx;
+	in_flight = q->in_flight;
+	for (i = 0; i < n; i++) {
+		const uint16_t id = done[i].id;
+		struct vr_used_elem *elem;
+
+		if (in_order) {
+			/* Only the oldest in flight: popped at avail
+			 * position last_avail - in_flight. */
+			if (VR_UNLIKELY(in_flight == 0 ||
+					order[(uint16_t)(last_avail - in_flight) &
+					      mask] != id)) {
+				err = VR_ESTATE;
+				break;
+			}
+		} else if (VR_UNLIKELY(id >= num || chain_ndesc[id] == 0)) {
+			err = VR_ESTATE;
+			break;
+		}
+		elem = &uring[used_idx & mask];
+		/* Relaxed: published by the release store of used->idx (R2). */
+		vr__store32(&elem->id, vr__le32(id));
+		vr__store32(&elem->len, vr__le32(done[i].len));
+		chain_ndesc[id] = 0;
+		in_flight--;
+		used_idx++;
+	}
+	q->used_idx = used_idx;
+	q->in_flight = in_flight;
+	return i ? (int)i : err;
+}
