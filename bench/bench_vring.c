@@ -1,4 +1,3 @@
-#define VRB_SPLIT_BURST 1
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libvring under benchmark: split and packed rings, each with and without
@@ -123,40 +122,6 @@ static VB_ALWAYS_INLINE int vrb_notify(struct vrb *b, const bool P)
 /* Write and add one batch of messages, then publish once. */
 static VB_ALWAYS_INLINE int vrb_send(struct vrb *b, const bool P)
 {
-#ifdef VRB_SPLIT_BURST
-	if (!P) {
-		const uint32_t mask = b->num - 1;
-		struct vr_seg segs[256];
-		struct vr_add adds[256];
-		unsigned i;
-		int ret;
-
-		for (i = 0; i < b->batch; i++) {
-			uint64_t seq = b->sent + i;
-			size_t off = b->pool_off + (size_t)(seq & mask) * b->payload;
-
-			segs[i].addr = off;
-			segs[i].len = b->payload;
-			adds[i].seg = &segs[i];
-			adds[i].n_out = 1;
-			adds[i].n_in = 0;
-			adds[i].cookie = (void *)(uintptr_t)seq;
-			if (b->touch)
-				vb_fill(b->region + off, seq, b->payload);
-		}
-		ret = vr_split_drv_add_burst(b->sdrv, adds, b->batch, NULL);
-		if (ret < 0)
-			return ret;
-		if ((unsigned)ret != b->batch)
-			return VRB_EBADUSED;
-		b->sent += b->batch;
-		ret = vrb_kick(b, P);
-		if (ret < 0)
-			return ret;
-		b->kicks += (unsigned)ret;
-		return 0;
-	}
-#endif
 	const uint32_t mask = b->num - 1;
 	unsigned i;
 	int ret;
@@ -189,22 +154,6 @@ static VB_ALWAYS_INLINE int vrb_reclaim(struct vrb *b, const bool P)
 	struct vr_used_buf u;
 	int err;
 
-#ifdef VRB_SPLIT_BURST
-	if (!P) {
-		struct vr_used_buf us[64];
-		int k, j;
-
-		while ((k = vr_split_drv_get_used_burst(b->sdrv, us, 64)) > 0) {
-			for (j = 0; j < k; j++) {
-				if ((uintptr_t)us[j].cookie != (uintptr_t)b->done ||
-				    us[j].len != 0)
-					return VRB_EBADUSED;
-				b->done++;
-			}
-		}
-		return k;
-	}
-#endif
 	while ((err = vrb_get_used(b, P, &u)) == 0) {
 		if ((uintptr_t)u.cookie != (uintptr_t)b->done || u.len != 0)
 			return VRB_EBADUSED;
@@ -253,54 +202,6 @@ static VB_ALWAYS_INLINE int vrb_dev_step(struct vrb *b, const bool P,
 	unsigned n = 0;
 	int err = 0;
 
-#ifdef VRB_SPLIT_BURST
-	if (!P) {
-		struct vr_chain cs[256];
-		struct vr_iov iovs[256];
-		struct vr_done dn[256];
-		int k, j;
-
-		for (j = 0; j < (int)b->batch; j++) {
-			cs[j].iov = &iovs[j];
-			cs[j].iov_cap = 1;
-		}
-		k = vr_split_dev_pop_burst(b->sdev, cs, b->batch);
-		if (k < 0) {
-			snprintf(d->why, sizeof(d->why), "pop: %s", vr_errname(k));
-			return k;
-		}
-		for (j = 0; j < k; j++) {
-			if (cs[j].n_out != 1 || cs[j].n_in != 0 ||
-			    iovs[j].len != b->payload ||
-			    (b->touch ? !vb_take(d->copy, iovs[j].base, d->expect,
-						 b->payload)
-				      : iovs[j].base !=
-						b->region + b->pool_off +
-							(size_t)(d->expect & (b->num - 1)) *
-								b->payload)) {
-				snprintf(d->why, sizeof(d->why), "message %llu: bad",
-					 (unsigned long long)d->expect);
-				return VRB_EBADUSED;
-			}
-			d->expect++;
-			dn[j].id = cs[j].id;
-			dn[j].len = 0;
-		}
-		if (k == 0)
-			return 0;
-		err = IO ? vr_split_dev_complete_in_order(b->sdev, (unsigned)k, 0)
-			 : vr_split_dev_complete_burst(b->sdev, dn, (unsigned)k);
-		if (err != (IO ? 0 : k)) {
-			snprintf(d->why, sizeof(d->why), "complete: %d", err);
-			return err < 0 ? err : VRB_EBADUSED;
-		}
-		err = vrb_notify(b, P);
-		if (err < 0)
-			return err;
-		d->irqs += (unsigned)err;
-		return k;
-	}
-#endif
 	while (n < b->batch) {
 		d->c.iov = d->iov;
 		d->c.iov_cap = 1;

@@ -24,52 +24,43 @@
 
 /* ---- Driver: add ------------------------------------------------------- */
 
-int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
-			   unsigned n, uint16_t *ids)
+/* What a fast loop says when it stops before the end: VR__GENERAL means
+ * the entry it stopped at needs the single call; otherwise a VR_E* code
+ * (VR_EAGAIN: nothing more; a violation: the queue is broken already). */
+#define VR__GENERAL 1
+
+/* The fast loop of an add burst: one-segment chains, no cache hooks (the
+ * caller checked). No call inside, so that the state stays in registers. */
+VR__HOT_INLINE unsigned split_add_fast(struct vr_split_drv *q,
+				       const struct vr_add *a, unsigned n,
+				       uint16_t *ids, int *res,
+				       const bool in_order)
 {
+	const struct vr_add *const first = a, *const end = a + n;
 	struct vr_desc *const desc = q->desc;
 	uint16_t *const ring = vr_avail_ring(q->avail);
 	struct vr_drv_slot *const slot = q->slot;
 	const uint16_t mask = q->mask;
-	const bool in_order = q->in_order;
 	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
-	uint16_t free_head, num_free, avail_idx, in_flight;
-	unsigned i;
+	uint16_t free_head = q->free_head;
+	uint16_t num_free = q->num_free;
+	uint16_t avail_idx = q->avail_idx;
+	unsigned done;
 	int err = 0;
 
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(adds == NULL && n != 0))
-		return VR_EINVAL;
-	if (VR_UNLIKELY(q->mem.clean != NULL)) {
-		/* Non-coherent memory: every chain through the single call,
-		 * which cleans what it writes. */
-		for (i = 0; i < n; i++) {
-			err = vr_split_drv_add(q, adds[i].seg, adds[i].n_out,
-					       adds[i].n_in, adds[i].cookie);
-			if (err < 0)
-				break;
-			if (ids)
-				ids[i] = (uint16_t)err;
-		}
-		return i ? (int)i : err;
-	}
-	free_head = q->free_head;
-	num_free = q->num_free;
-	avail_idx = q->avail_idx;
-	in_flight = q->in_flight;
-	for (i = 0; i < n; i++) {
-		const struct vr_add *a = &adds[i];
+	for (; a != end; a++) {
 		const struct vr_seg *seg = a->seg;
 		struct vr_desc *d;
-		uint16_t head, next;
+		uint16_t head, next, w;
 		uint64_t addr;
 		uint32_t len;
 
-		/* One segment, present: the fast path; the checks below are
-		 * vr__segs_check's for n = 1 (n <= num always holds). */
-		if (VR_UNLIKELY(a->n_out + a->n_in != 1 || seg == NULL))
-			goto general;
+		/* One segment, present: the checks below are vr__segs_check's
+		 * for n = 1 (n <= num always holds). */
+		if (VR_UNLIKELY(a->n_out + a->n_in != 1 || seg == NULL)) {
+			err = VR__GENERAL;
+			break;
+		}
 		addr = seg->addr;
 		len = seg->len;
 		if (VR_UNLIKELY(len == 0) && !zero_ok) {
@@ -80,6 +71,7 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 			err = VR_ENOSPC;
 			break;
 		}
+		w = a->n_in; /* 0 or 1 */
 		head = free_head;
 		next = in_order ? (uint16_t)((head + 1) & mask) : slot[head].next;
 		d = &desc[head];
@@ -87,41 +79,74 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 		 * the release store of avail->idx in publish (R1). */
 		d->addr = vr__le64(addr);
 		d->len = vr__le32(len);
-		d->flags = vr__le16((uint16_t)(a->n_in ? VR_DESC_F_WRITE : 0));
+		d->flags = vr__le16((uint16_t)(w << 1)); /* VR_DESC_F_WRITE */
 		d->next = vr__le16(next);
 		slot[head].cookie = a->cookie;
-		slot[head].in_len = a->n_in ? len : 0;
+		slot[head].in_len = len & (0u - w);
 		slot[head].ndesc = 1;
 		slot[head].last = in_order ? avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
+		if (ids)
+			ids[a - first] = head;
 		free_head = next;
 		num_free--;
 		avail_idx++;
-		in_flight++;
-		if (ids)
-			ids[i] = head;
-		continue;
-general:
-		q->free_head = free_head;
-		q->num_free = num_free;
-		q->avail_idx = avail_idx;
-		q->in_flight = in_flight;
-		err = vr_split_drv_add(q, seg, a->n_out, a->n_in, a->cookie);
-		free_head = q->free_head;
-		num_free = q->num_free;
-		avail_idx = q->avail_idx;
-		in_flight = q->in_flight;
-		if (err < 0)
-			break;
-		if (ids)
-			ids[i] = (uint16_t)err;
 	}
+	done = (unsigned)(a - first);
 	q->free_head = free_head;
 	q->num_free = num_free;
 	q->avail_idx = avail_idx;
-	q->in_flight = in_flight;
-	return i ? (int)i : err;
+	q->in_flight = (uint16_t)(q->in_flight + done);
+	*res = err;
+	return done;
+}
+
+__attribute__((noinline)) static unsigned
+split_add_fast_plain(struct vr_split_drv *q, const struct vr_add *a, unsigned n,
+		     uint16_t *ids, int *res)
+{
+	return split_add_fast(q, a, n, ids, res, false);
+}
+
+__attribute__((noinline)) static unsigned
+split_add_fast_in_order(struct vr_split_drv *q, const struct vr_add *a,
+			unsigned n, uint16_t *ids, int *res)
+{
+	return split_add_fast(q, a, n, ids, res, true);
+}
+
+int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
+			   unsigned n, uint16_t *ids)
+{
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(adds == NULL && n != 0))
+		return VR_EINVAL;
+	while (i < n) {
+		/* Non-coherent memory: every chain through the single call,
+		 * which cleans what it writes. */
+		if (VR_LIKELY(q->mem.clean == NULL)) {
+			i += q->in_order ? split_add_fast_in_order(q, adds + i, n - i,
+								  ids ? ids + i : NULL, &res)
+					 : split_add_fast_plain(q, adds + i, n - i,
+								ids ? ids + i : NULL, &res);
+			if (res != VR__GENERAL)
+				break;
+		}
+		res = vr_split_drv_add(q, adds[i].seg, adds[i].n_out,
+				       adds[i].n_in, adds[i].cookie);
+		if (res < 0)
+			break;
+		if (ids)
+			ids[i] = (uint16_t)res;
+		res = 0;
+		i++;
+	}
+	return i ? (int)i : res;
 }
 
 /* ---- Driver: collect used ---------------------------------------------- */
@@ -301,79 +326,70 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 
 /* ---- Device: pop ------------------------------------------------------- */
 
-int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
-			   unsigned max)
+/*
+ * The fast loop of a pop burst: only one-descriptor chains on a window
+ * that does not wrap, without hooks (the caller checked). No call inside,
+ * so that the state stays in registers. @in_order is a constant in each of
+ * the two copies.
+ */
+VR__HOT_INLINE unsigned split_pop_fast(struct vr_split_dev *q,
+				       struct vr_chain *c, unsigned max,
+				       int *res, const bool in_order)
 {
+	/* As few live values as possible: mask stands for num (head >= num
+	 * is head > mask), the avail ring is reached from the avail header,
+	 * and counters run down (pending entries seen, room in flight). */
+	struct vr_chain *const first = c, *const end = c + max;
 	const struct vr_desc *const desc = q->desc;
-	struct vr_avail *const avail = q->avail;
-	const uint16_t *const ring = vr_avail_ring(q->avail);
+	const uint16_t *const av = (const uint16_t *)(const void *)q->avail;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	uint16_t *const order = q->order;
-	const uint16_t num = q->num;
 	const uint16_t mask = q->mask;
-	const bool in_order = q->in_order;
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	uint16_t last_avail, avail_seen, in_flight;
-	unsigned i;
+	uint16_t last_avail = q->last_avail;
+	uint16_t pending = (uint16_t)(q->avail_seen - q->last_avail);
+	uint16_t room = (uint16_t)(mask + 1 - q->in_flight);
+	unsigned n;
 	int err = 0;
 
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(chains == NULL && max != 0))
-		return VR_EINVAL;
-	/* A translate callback, cache hooks, or a window that wraps past
-	 * 2^64 (where the fast window check below would not be exact):
-	 * every chain through the single call. */
-	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
-			(size != 0 && size - 1 > UINT64_MAX - bus_base))) {
-		for (i = 0; i < max; i++) {
-			err = vr_split_dev_pop(q, &chains[i]);
-			if (err)
-				break;
-		}
-		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
-	}
-	last_avail = q->last_avail;
-	avail_seen = q->avail_seen;
-	in_flight = q->in_flight;
-	for (i = 0; i < max; i++) {
-		struct vr_chain *c = &chains[i];
+	for (; c != end; c++) {
 		const struct vr_desc *d;
 		uint64_t addr, off;
-		uint32_t len;
+		uint32_t len, w;
 		uint16_t head, flags;
 
 		/* No iov array (E2BIG or EINVAL): the single call says which. */
-		if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL))
-			goto general;
-		if (last_avail == avail_seen) {
+		if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL)) {
+			err = VR__GENERAL;
+			break;
+		}
+		if (pending == 0) {
 			/* A1 (acquire): the ring entries and descriptors the
 			 * driver wrote before its release of avail->idx are
 			 * visible after this load. Partner: R1 in
 			 * vr_split_drv_publish. */
-			uint16_t seen = vr__le16(vr__load_acquire16(&avail->idx));
-			uint16_t pending = (uint16_t)(seen - last_avail);
-
+			pending = (uint16_t)(vr__le16(vr__load_acquire16(&av[1])) -
+					     last_avail);
 			if (pending == 0) {
 				err = VR_EAGAIN;
 				break;
 			}
-			if (VR_UNLIKELY(pending > num)) {
-				err = vr__split_dev_break(q, VR_EAVAILIDX);
+			if (VR_UNLIKELY(pending > (uint16_t)(mask + 1))) {
+				pending = 0;
+				err = VR_EAVAILIDX;
 				break;
 			}
-			avail_seen = seen;
 		}
-		/* Relaxed, read once: ordered after A1. */
-		head = vr__le16(vr__load16(&ring[last_avail & mask]));
-		if (VR_UNLIKELY(head >= num)) {
-			err = vr__split_dev_break(q, VR_EHEAD);
+		/* Relaxed, read once: ordered after A1 (avail->ring[]). */
+		head = vr__le16(vr__load16(&av[2 + (last_avail & mask)]));
+		if (VR_UNLIKELY(head > mask)) {
+			err = VR_EHEAD;
 			break;
 		}
-		if (VR_UNLIKELY(chain_ndesc[head] != 0 || in_flight >= num)) {
-			err = vr__split_dev_break(q, VR_EINFLIGHT);
+		if (VR_UNLIKELY(chain_ndesc[head] != 0 || room == 0)) {
+			err = VR_EINFLIGHT;
 			break;
 		}
 		d = &desc[head];
@@ -384,55 +400,93 @@ int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 		/* Chained, indirect or empty: the general walk (which reads
 		 * the descriptor again and uses only its own copy). */
 		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
-				len == 0))
-			goto general;
-		/* The window check: [addr, addr + len) inside [bus_base,
-		 * bus_base + size), which does not wrap (checked above); an
-		 * address below bus_base makes off wrap to at least
-		 * 2^64 - bus_base >= size. The exact code only on failure. */
-		off = addr - bus_base;
-		if (VR_UNLIKELY(off >= size || len > size - off)) {
-			err = vr__split_dev_break(q, vr__range_wraps(addr, len)
-							     ? VR_EOVERFLOW
-							     : VR_EFAULT);
+				len == 0)) {
+			err = VR__GENERAL;
 			break;
 		}
+		/* The window check: [addr, addr + len) inside [bus_base,
+		 * bus_base + size), which does not wrap (checked by the
+		 * caller); an address below bus_base makes off wrap to at
+		 * least 2^64 - bus_base >= size. The exact code is worked out
+		 * only on failure. */
+		off = addr - bus_base;
+		if (VR_UNLIKELY(off >= size || len > size - off)) {
+			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
+			break;
+		}
+		w = (flags >> 1) & 1u; /* VR_DESC_F_WRITE */
 		c->id = head;
 		c->iov[0].base = local + (size_t)off;
 		c->iov[0].len = len;
 		c->ndesc = 1;
-		if (flags & VR_DESC_F_WRITE) {
-			c->n_out = 0;
-			c->n_in = 1;
-			c->out_bytes = 0;
-			c->in_bytes = len;
-		} else {
-			c->n_out = 1;
-			c->n_in = 0;
-			c->out_bytes = len;
-			c->in_bytes = 0;
-		}
+		c->n_out = (uint16_t)(w ^ 1u);
+		c->n_in = (uint16_t)w;
+		c->out_bytes = len & (w - 1u);
+		c->in_bytes = len & (0u - w);
 		chain_ndesc[head] = 1;
 		if (in_order)
 			order[last_avail & mask] = head;
-		in_flight++;
+		room--;
+		pending--;
 		last_avail++;
-		continue;
-general:
-		q->last_avail = last_avail;
-		q->avail_seen = avail_seen;
-		q->in_flight = in_flight;
-		err = vr_split_dev_pop(q, c);
-		last_avail = q->last_avail;
-		avail_seen = q->avail_seen;
-		in_flight = q->in_flight;
-		if (err)
-			break;
 	}
+	n = (unsigned)(c - first);
 	q->last_avail = last_avail;
-	q->avail_seen = avail_seen;
-	q->in_flight = in_flight;
-	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+	q->avail_seen = (uint16_t)(last_avail + pending);
+	q->in_flight = (uint16_t)(q->in_flight + n);
+	if (err < VR_EAGAIN)
+		q->broken = err; /* a violation: as vr__split_dev_break */
+	*res = err;
+	return n;
+}
+
+__attribute__((noinline)) static unsigned split_pop_fast_plain(struct vr_split_dev *q, struct vr_chain *c,
+				     unsigned max, int *res)
+{
+	return split_pop_fast(q, c, max, res, false);
+}
+
+__attribute__((noinline)) static unsigned split_pop_fast_in_order(struct vr_split_dev *q,
+					struct vr_chain *c, unsigned max,
+					int *res)
+{
+	return split_pop_fast(q, c, max, res, true);
+}
+
+int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
+			   unsigned max)
+{
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(chains == NULL && max != 0))
+		return VR_EINVAL;
+	/* A translate callback, cache hooks, or a window that wraps past
+	 * 2^64 (where the fast window check would not be exact): every
+	 * chain through the single call. */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			(q->mem.size != 0 &&
+			 q->mem.size - 1 > UINT64_MAX - q->mem.bus_base))) {
+		for (i = 0; i < max; i++) {
+			res = vr_split_dev_pop(q, &chains[i]);
+			if (res)
+				break;
+		}
+		return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
+	}
+	while (i < max) {
+		i += q->in_order ? split_pop_fast_in_order(q, chains + i, max - i, &res)
+				 : split_pop_fast_plain(q, chains + i, max - i, &res);
+		if (res != VR__GENERAL)
+			break;
+		res = vr_split_dev_pop(q, &chains[i]);
+		if (res)
+			break;
+		i++;
+	}
+	return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
 }
 
 /* ---- Device: complete -------------------------------------------------- */
