@@ -285,13 +285,6 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 			       unsigned n_out, unsigned n_in, void *cookie)
 {
-	/* Locals: the stores into the shared table below could alias the
-	 * queue's fields as far as the compiler knows. */
-	struct vr_desc *const desc = q->desc;
-	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t mask = q->mask;
-	const bool in_order = q->in_order;
-	const uint16_t avail_idx = q->avail_idx;
 	unsigned n = n_out + n_in, i;
 	uint16_t head, idx, prev = 0;
 	uint32_t in_len;
@@ -314,15 +307,14 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 	}
 
 	head = idx = q->free_head;
-	q->num_free = (uint16_t)(q->num_free - n);
 	for (i = 0; i < n; i++) {
-		struct vr_desc *d = &desc[idx];
+		struct vr_desc *d = &q->desc[idx];
 		uint16_t flags = (uint16_t)(i >= n_out ? VR_DESC_F_WRITE : 0);
 		/* In-order queues allocate descriptors sequentially (section
 		 * 2.7.5.2 asks next = x + 1); others follow the private free
 		 * list, never the shared table. */
-		uint16_t next = in_order ? (uint16_t)((idx + 1) & mask)
-					 : slot[idx].next;
+		uint16_t next = q->in_order ? (uint16_t)((idx + 1) & q->mask)
+					    : q->slot[idx].next;
 
 		if (i + 1 < n)
 			flags |= VR_DESC_F_NEXT;
@@ -336,13 +328,17 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 		idx = next;
 	}
 	q->free_head = idx;
-	slot[head].cookie = cookie;
-	slot[head].in_len = in_len;
-	slot[head].ndesc = (uint16_t)n;
-	slot[head].last = in_order ? avail_idx : prev;
+	q->num_free = (uint16_t)(q->num_free - n);
+	q->slot[head].cookie = cookie;
+	q->slot[head].in_len = in_len;
+	q->slot[head].ndesc = (uint16_t)n;
+	q->slot[head].last = prev;
+	if (q->in_order) /* the avail position instead (see slot) */
+		q->slot[head].last = q->avail_idx;
 	/* Relaxed: published by the release store of avail->idx (R1). */
-	vr__store16(&vr_avail_ring(q->avail)[avail_idx & mask], vr__le16(head));
-	q->avail_idx = (uint16_t)(avail_idx + 1);
+	vr__store16(&vr_avail_ring(q->avail)[q->avail_idx & q->mask],
+		    vr__le16(head));
+	q->avail_idx++;
 	q->in_flight++;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr__split_drv_clean_descs(q, head);
@@ -722,14 +718,14 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (q->in_order) {
+	if (!q->in_order) {
+		if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
+			return VR_ESTATE;
+	} else if (VR_UNLIKELY(q->in_flight == 0 ||
+			       q->order[(uint16_t)(q->last_avail - q->in_flight) &
+					q->mask] != id)) {
 		/* Only the oldest chain in flight, popped at avail position
 		 * last_avail - in_flight (in flight implies id < num). */
-		if (VR_UNLIKELY(q->in_flight == 0 ||
-				q->order[(uint16_t)(q->last_avail - q->in_flight) &
-					 q->mask] != id))
-			return VR_ESTATE;
-	} else if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0)) {
 		return VR_ESTATE;
 	}
 	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
