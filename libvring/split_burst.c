@@ -26,15 +26,37 @@
 
 /* What a fast loop says when it stops before the end: VR__GENERAL means
  * the entry it stopped at needs the single call; otherwise a VR_E* code
- * (VR_EAGAIN: nothing more; a violation: the queue is broken already). */
+ * (VR_EAGAIN: nothing more; a violation: the queue is broken already).
+ * The count and the code come back packed in one register (a pointer for
+ * the code would keep one more value alive through the loop). */
 #define VR__GENERAL 1
+
+#if defined(__GNUC__) || defined(__clang__)
+#define VR__NOINLINE static __attribute__((noinline))
+#else
+#define VR__NOINLINE static
+#endif
+
+static inline uint64_t vr__fast_ret(unsigned n, int err)
+{
+	return (uint64_t)(uint32_t)err << 32 | n;
+}
+
+static inline unsigned vr__fast_n(uint64_t r)
+{
+	return (unsigned)(uint32_t)r;
+}
+
+static inline int vr__fast_err(uint64_t r)
+{
+	return (int)(int32_t)(uint32_t)(r >> 32);
+}
 
 /* The fast loop of an add burst: one-segment chains, no cache hooks (the
  * caller checked). No call inside, so that the state stays in registers. */
-VR__HOT_INLINE unsigned split_add_fast(struct vr_split_drv *q,
+VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 				       const struct vr_add *a, unsigned n,
-				       uint16_t *ids, int *res,
-				       const bool in_order)
+				       uint16_t *ids, const bool in_order)
 {
 	const struct vr_add *const first = a, *const end = a + n;
 	struct vr_desc *const desc = q->desc;
@@ -98,22 +120,21 @@ VR__HOT_INLINE unsigned split_add_fast(struct vr_split_drv *q,
 	q->num_free = num_free;
 	q->avail_idx = avail_idx;
 	q->in_flight = (uint16_t)(q->in_flight + done);
-	*res = err;
-	return done;
+	return vr__fast_ret(done, err);
 }
 
-__attribute__((noinline)) static unsigned
-split_add_fast_plain(struct vr_split_drv *q, const struct vr_add *a, unsigned n,
-		     uint16_t *ids, int *res)
+VR__NOINLINE uint64_t split_add_fast_plain(struct vr_split_drv *q,
+					    const struct vr_add *a, unsigned n,
+					    uint16_t *ids)
 {
-	return split_add_fast(q, a, n, ids, res, false);
+	return split_add_fast(q, a, n, ids, false);
 }
 
-__attribute__((noinline)) static unsigned
-split_add_fast_in_order(struct vr_split_drv *q, const struct vr_add *a,
-			unsigned n, uint16_t *ids, int *res)
+VR__NOINLINE uint64_t split_add_fast_in_order(struct vr_split_drv *q,
+					       const struct vr_add *a,
+					       unsigned n, uint16_t *ids)
 {
-	return split_add_fast(q, a, n, ids, res, true);
+	return split_add_fast(q, a, n, ids, true);
 }
 
 int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
@@ -130,10 +151,13 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 		/* Non-coherent memory: every chain through the single call,
 		 * which cleans what it writes. */
 		if (VR_LIKELY(q->mem.clean == NULL)) {
-			i += q->in_order ? split_add_fast_in_order(q, adds + i, n - i,
-								  ids ? ids + i : NULL, &res)
-					 : split_add_fast_plain(q, adds + i, n - i,
-								ids ? ids + i : NULL, &res);
+			uint16_t *at = ids ? ids + i : NULL;
+			uint64_t r = q->in_order
+					     ? split_add_fast_in_order(q, adds + i, n - i, at)
+					     : split_add_fast_plain(q, adds + i, n - i, at);
+
+			i += vr__fast_n(r);
+			res = vr__fast_err(r);
 			if (res != VR__GENERAL)
 				break;
 		}
@@ -332,18 +356,17 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * so that the state stays in registers. @in_order is a constant in each of
  * the two copies.
  */
-VR__HOT_INLINE unsigned split_pop_fast(struct vr_split_dev *q,
+VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 				       struct vr_chain *c, unsigned max,
-				       int *res, const bool in_order)
+				       const bool in_order)
 {
 	/* As few live values as possible: mask stands for num (head >= num
 	 * is head > mask), the avail ring is reached from the avail header,
 	 * and counters run down (pending entries seen, room in flight). */
-	struct vr_chain *const first = c, *const end = c + max;
+	struct vr_chain *const end = c + max;
 	const struct vr_desc *const desc = q->desc;
 	const uint16_t *const av = (const uint16_t *)(const void *)q->avail;
-	uint16_t *const chain_ndesc = q->chain_ndesc;
-	uint16_t *const order = q->order;
+	uint16_t *const chain_ndesc = q->chain_ndesc; /* order + num */
 	const uint16_t mask = q->mask;
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
@@ -424,33 +447,32 @@ VR__HOT_INLINE unsigned split_pop_fast(struct vr_split_dev *q,
 		c->out_bytes = len & (w - 1u);
 		c->in_bytes = len & (0u - w);
 		chain_ndesc[head] = 1;
-		if (in_order)
-			order[last_avail & mask] = head;
+		if (in_order) /* order[last_avail & mask] */
+			chain_ndesc[(last_avail & mask) - mask - 1] = head;
 		room--;
 		pending--;
 		last_avail++;
 	}
-	n = (unsigned)(c - first);
+	/* Every chain taken moved last_avail by one. */
+	n = (uint16_t)(last_avail - q->last_avail);
 	q->last_avail = last_avail;
 	q->avail_seen = (uint16_t)(last_avail + pending);
 	q->in_flight = (uint16_t)(q->in_flight + n);
 	if (err < VR_EAGAIN)
 		q->broken = err; /* a violation: as vr__split_dev_break */
-	*res = err;
-	return n;
+	return vr__fast_ret(n, err);
 }
 
-__attribute__((noinline)) static unsigned split_pop_fast_plain(struct vr_split_dev *q, struct vr_chain *c,
-				     unsigned max, int *res)
+VR__NOINLINE uint64_t split_pop_fast_plain(struct vr_split_dev *q,
+					    struct vr_chain *c, unsigned max)
 {
-	return split_pop_fast(q, c, max, res, false);
+	return split_pop_fast(q, c, max, false);
 }
 
-__attribute__((noinline)) static unsigned split_pop_fast_in_order(struct vr_split_dev *q,
-					struct vr_chain *c, unsigned max,
-					int *res)
+VR__NOINLINE uint64_t split_pop_fast_in_order(struct vr_split_dev *q,
+					       struct vr_chain *c, unsigned max)
 {
-	return split_pop_fast(q, c, max, res, true);
+	return split_pop_fast(q, c, max, true);
 }
 
 int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
@@ -477,8 +499,12 @@ int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 		return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
 	}
 	while (i < max) {
-		i += q->in_order ? split_pop_fast_in_order(q, chains + i, max - i, &res)
-				 : split_pop_fast_plain(q, chains + i, max - i, &res);
+		uint64_t r = q->in_order
+				     ? split_pop_fast_in_order(q, chains + i, max - i)
+				     : split_pop_fast_plain(q, chains + i, max - i);
+
+		i += vr__fast_n(r);
+		res = vr__fast_err(r);
 		if (res != VR__GENERAL)
 			break;
 		res = vr_split_dev_pop(q, &chains[i]);
@@ -491,18 +517,71 @@ int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 
 /* ---- Device: complete -------------------------------------------------- */
 
+/* The loop of a complete burst, without hooks (the caller checked); one
+ * copy per IN_ORDER mode. */
+VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
+					    const struct vr_done *done,
+					    unsigned n, const bool in_order)
+{
+	const struct vr_done *const end = done + n;
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	uint16_t *const chain_ndesc = q->chain_ndesc; /* order + num */
+	const uint16_t mask = q->mask;
+	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
+	uint16_t used_idx = q->used_idx;
+	uint16_t in_flight = q->in_flight;
+	int err = 0;
+
+	for (; done != end; done++) {
+		const uint16_t id = done->id;
+		struct vr_used_elem *elem;
+
+		if (in_order) {
+			/* Only the oldest in flight, popped at avail position
+			 * last_avail - in_flight: order[oldest & mask]. */
+			if (VR_UNLIKELY(in_flight == 0 ||
+					chain_ndesc[(oldest & mask) - mask - 1] != id)) {
+				err = VR_ESTATE;
+				break;
+			}
+			oldest++;
+		} else if (VR_UNLIKELY(id > mask || chain_ndesc[id] == 0)) {
+			err = VR_ESTATE;
+			break;
+		}
+		elem = &uring[used_idx & mask];
+		/* Relaxed: published by the release store of used->idx (R2). */
+		vr__store32(&elem->id, vr__le32(id));
+		vr__store32(&elem->len, vr__le32(done->len));
+		chain_ndesc[id] = 0;
+		in_flight--;
+		used_idx++;
+	}
+	n = (uint16_t)(used_idx - q->used_idx);
+	q->used_idx = used_idx;
+	q->in_flight = in_flight;
+	return vr__fast_ret(n, err);
+}
+
+VR__NOINLINE uint64_t split_complete_fast_plain(struct vr_split_dev *q,
+						const struct vr_done *done,
+						unsigned n)
+{
+	return split_complete_fast(q, done, n, false);
+}
+
+VR__NOINLINE uint64_t split_complete_fast_in_order(struct vr_split_dev *q,
+						   const struct vr_done *done,
+						   unsigned n)
+{
+	return split_complete_fast(q, done, n, true);
+}
+
 int vr_split_dev_complete_burst(struct vr_split_dev *q,
 				const struct vr_done *done, unsigned n)
 {
-	struct vr_used_elem *const uring = vr_used_ring(q->used);
-	uint16_t *const chain_ndesc = q->chain_ndesc;
-	const uint16_t *const order = q->order;
-	const uint16_t num = q->num;
-	const uint16_t mask = q->mask;
-	const uint16_t last_avail = q->last_avail;
-	const bool in_order = q->in_order;
-	uint16_t used_idx, in_flight;
 	unsigned i;
+	uint64_t r;
 	int err = 0;
 
 	if (VR_UNLIKELY(q->broken))
@@ -518,34 +597,7 @@ int vr_split_dev_complete_burst(struct vr_split_dev *q,
 		}
 		return i ? (int)i : err;
 	}
-	used_idx = q->used_idx;
-	in_flight = q->in_flight;
-	for (i = 0; i < n; i++) {
-		const uint16_t id = done[i].id;
-		struct vr_used_elem *elem;
-
-		if (in_order) {
-			/* Only the oldest in flight: popped at avail
-			 * position last_avail - in_flight. */
-			if (VR_UNLIKELY(in_flight == 0 ||
-					order[(uint16_t)(last_avail - in_flight) &
-					      mask] != id)) {
-				err = VR_ESTATE;
-				break;
-			}
-		} else if (VR_UNLIKELY(id >= num || chain_ndesc[id] == 0)) {
-			err = VR_ESTATE;
-			break;
-		}
-		elem = &uring[used_idx & mask];
-		/* Relaxed: published by the release store of used->idx (R2). */
-		vr__store32(&elem->id, vr__le32(id));
-		vr__store32(&elem->len, vr__le32(done[i].len));
-		chain_ndesc[id] = 0;
-		in_flight--;
-		used_idx++;
-	}
-	q->used_idx = used_idx;
-	q->in_flight = in_flight;
-	return i ? (int)i : err;
+	r = q->in_order ? split_complete_fast_in_order(q, done, n)
+			: split_complete_fast_plain(q, done, n);
+	return vr__fast_n(r) ? (int)vr__fast_n(r) : vr__fast_err(r);
 }
