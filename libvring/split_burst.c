@@ -366,7 +366,8 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	struct vr_chain *const end = c + max;
 	const struct vr_desc *const desc = q->desc;
 	const uint16_t *const av = (const uint16_t *)(const void *)q->avail;
-	uint16_t *const chain_ndesc = q->chain_ndesc; /* order + num */
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	uint16_t *const order = q->order;
 	const uint16_t mask = q->mask;
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
@@ -447,8 +448,8 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		c->out_bytes = len & (w - 1u);
 		c->in_bytes = len & (0u - w);
 		chain_ndesc[head] = 1;
-		if (in_order) /* order[last_avail & mask] */
-			chain_ndesc[(last_avail & mask) - mask - 1] = head;
+		if (in_order)
+			order[last_avail & mask] = head;
 		room--;
 		pending--;
 		last_avail++;
