@@ -56,9 +56,9 @@ VR_EXTERN_C_BEGIN
 /** One chain for a driver's add burst. */
 struct vr_add {
 	const struct vr_seg *seg; /**< n_out readable then n_in writable */
-	uint16_t n_out;
-	uint16_t n_in;
-	void *cookie;
+	uint16_t n_out;           /**< device-readable segments */
+	uint16_t n_in;            /**< device-writable segments */
+	void *cookie;             /**< returned with the chain when used */
 };
 /** One completion for a device's complete burst. */
 struct vr_done {
