@@ -18,9 +18,60 @@
  * alias the queue object's fields as far as the compiler knows, so inside
  * the single calls every field is reloaded after every such store.
  */
+#include <stddef.h>
+
 #include <vring/vring.h>
 
 #include "internal.h"
+
+/* The chain fields a pop fills, as two groups of adjacent fields that a
+ * little-endian CPU writes with one store each (vr__chain_fill). */
+VR_STATIC_ASSERT(offsetof(struct vr_chain, n_out) == offsetof(struct vr_chain, id) + 2 &&
+			 offsetof(struct vr_chain, n_in) == offsetof(struct vr_chain, id) + 4 &&
+			 offsetof(struct vr_chain, ndesc) == offsetof(struct vr_chain, id) + 6 &&
+			 offsetof(struct vr_chain, in_bytes) ==
+				 offsetof(struct vr_chain, out_bytes) + 4,
+		 "vr_chain field groups");
+
+/* A one-descriptor chain: @w is 1 when the descriptor is writable. */
+static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
+				  uint32_t len, uint32_t w)
+{
+#if VR__BIG_ENDIAN
+	c->id = head;
+	c->n_out = (uint16_t)(w ^ 1u);
+	c->n_in = (uint16_t)w;
+	c->ndesc = 1;
+	c->out_bytes = len & (w - 1u);
+	c->in_bytes = len & (0u - w);
+#else
+	/* id, n_out, n_in, ndesc = 1; then out_bytes, in_bytes. memcpy:
+	 * the groups are only 2- and 4-byte aligned. */
+	static const uint64_t shape[2] = {
+		(uint64_t)1 << 16 | (uint64_t)1 << 48, /* readable: n_out 1 */
+		(uint64_t)1 << 32 | (uint64_t)1 << 48, /* writable: n_in 1 */
+	};
+	uint64_t ids = (uint64_t)head | shape[w];
+	uint64_t bytes = (uint64_t)len << (w << 5);
+
+	__builtin_memcpy(&c->id, &ids, sizeof(ids));
+	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
+#endif
+}
+
+/* A descriptor's 64-bit address, copied out once. On 64-bit CPUs one
+ * 64-bit relaxed load (8-byte aligned: the descriptor is 16-byte aligned);
+ * elsewhere the two untorn halves of vr__load_addr (no 64-bit atomics on
+ * Cortex-M4). Relaxed: the caller has acquired the descriptor (A1). */
+static inline uint64_t vr__load_desc_addr(const uint64_t *field)
+{
+#if UINTPTR_MAX > 0xffffffffu
+	return vr__le64(VR__LOAD((const VR__ATOMIC(uint64_t) *)(const void *)field,
+				 VR__MO(relaxed)));
+#else
+	return vr__load_addr(field);
+#endif
+}
 
 /* ---- Driver: add ------------------------------------------------------- */
 
@@ -418,7 +469,7 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		}
 		d = &desc[head];
 		/* Relaxed, each field once into locals: ordered after A1. */
-		addr = vr__load_addr(&d->addr);
+		addr = vr__load_desc_addr(&d->addr);
 		len = vr__le32(vr__load32(&d->len));
 		flags = vr__le16(vr__load16(&d->flags));
 		/* Chained, indirect or empty: the general walk (which reads
@@ -439,14 +490,9 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 			break;
 		}
 		w = (flags >> 1) & 1u; /* VR_DESC_F_WRITE */
-		c->id = head;
 		c->iov[0].base = local + (size_t)off;
 		c->iov[0].len = len;
-		c->ndesc = 1;
-		c->n_out = (uint16_t)(w ^ 1u);
-		c->n_in = (uint16_t)w;
-		c->out_bytes = len & (w - 1u);
-		c->in_bytes = len & (0u - w);
+		vr__chain_fill(c, head, len, w);
 		chain_ndesc[head] = 1;
 		if (in_order)
 			order[last_avail & mask] = head;
