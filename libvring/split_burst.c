@@ -226,17 +226,140 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 /* ---- Driver: collect used ---------------------------------------------- */
 
-int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
-				unsigned max)
+/* The loop of a get_used burst, without hooks (the caller checked); one
+ * copy per IN_ORDER mode. A violation is recorded in q->broken at the end,
+ * as vr__split_drv_break would. */
+VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
+					    struct vr_used_buf *out,
+					    unsigned max, const bool in_order)
 {
+	struct vr_used_buf *const first = out, *const end = out + max;
 	struct vr_used *const used = q->used;
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	struct vr_drv_slot *const slot = q->slot;
 	const uint16_t mask = q->mask;
-	const uint16_t num = q->num;
 	const bool clamp = (q->flags & VR_QF_CLAMP_USED_LEN) != 0;
-	uint16_t free_head, num_free, last_used, used_seen, in_flight;
+	uint16_t free_head = q->free_head;
+	uint16_t num_free = q->num_free;
+	uint16_t last_used = q->last_used;
+	uint16_t used_seen = q->used_seen;
+	uint16_t in_flight = q->in_flight;
+	uint16_t batch_end = q->batch_end;
+	uint32_t batch_len = q->batch_len;
+	unsigned n;
+	int err = 0;
+
+	for (; out != end; out++) {
+		struct vr_drv_slot *s;
+		uint32_t id, len;
+
+		if (!in_order || batch_end == VR__NONE) {
+			const struct vr_used_elem *elem;
+
+			if (last_used == used_seen) {
+				/* A2 (acquire): the used entries the device
+				 * wrote before its release of used->idx are
+				 * visible after this load. Partner: R2 in
+				 * vr_split_dev_publish. */
+				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
+
+				if (seen == last_used) {
+					err = VR_EAGAIN;
+					break;
+				}
+				if (VR_UNLIKELY((uint16_t)(seen - last_used) > in_flight)) {
+					err = VR_EUSEDIDX;
+					break;
+				}
+				used_seen = seen;
+			}
+			elem = &uring[last_used & mask];
+			/* Relaxed, each field read once: ordered after A2. */
+			id = vr__le32(vr__load32(&elem->id));
+			len = vr__le32(vr__load32(&elem->len));
+			if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
+				err = VR_EUSEDID;
+				break;
+			}
+			s = &slot[id];
+			/* IN_ORDER: the named head's avail position says how
+			 * many chains the entry closes; they must fit in what
+			 * used->idx announced. */
+			if (in_order && VR_UNLIKELY((uint16_t)(s->last - last_used) >=
+						    (uint16_t)(used_seen - last_used))) {
+				err = VR_EUSEDIDX;
+				break;
+			}
+			if (VR_UNLIKELY(len > s->in_len)) {
+				if (!clamp) {
+					err = VR_EUSEDLEN;
+					break;
+				}
+				len = s->in_len;
+				q->stats.used_len_clamped++;
+			}
+			if (in_order) {
+				batch_end = (uint16_t)id;
+				batch_len = len;
+			}
+		}
+		if (in_order) {
+			/* The oldest chain: at the oldest descriptor in
+			 * flight (sequential allocation). */
+			id = (uint16_t)((free_head + num_free) & mask);
+			s = &slot[id];
+			if (id == batch_end) {
+				len = batch_len;
+				batch_end = VR__NONE;
+			} else {
+				len = s->in_len;
+			}
+		} else {
+			/* Give the descriptors back through the private
+			 * record only. */
+			slot[s->last].next = free_head;
+			free_head = (uint16_t)id;
+		}
+		out->cookie = s->cookie;
+		out->len = len;
+		out->id = (uint16_t)id;
+		num_free = (uint16_t)(num_free + s->ndesc);
+		s->ndesc = 0;
+		in_flight--;
+		last_used++;
+	}
+	n = (unsigned)(out - first);
+	q->free_head = free_head;
+	q->num_free = num_free;
+	q->last_used = last_used;
+	q->used_seen = used_seen;
+	q->in_flight = in_flight;
+	q->batch_end = batch_end;
+	q->batch_len = batch_len;
+	if (err < VR_EAGAIN)
+		q->broken = err;
+	return vr__fast_ret(n, err);
+}
+
+VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
+						struct vr_used_buf *out,
+						unsigned max)
+{
+	return split_get_used_fast(q, out, max, false);
+}
+
+VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
+						   struct vr_used_buf *out,
+						   unsigned max)
+{
+	return split_get_used_fast(q, out, max, true);
+}
+
+int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
+				unsigned max)
+{
 	unsigned i;
+	uint64_t r;
 	int err = 0;
 
 	if (VR_UNLIKELY(q->broken))
@@ -253,150 +376,11 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 		}
 		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 	}
-	free_head = q->free_head;
-	num_free = q->num_free;
-	last_used = q->last_used;
-	used_seen = q->used_seen;
-	in_flight = q->in_flight;
-	if (q->in_order) {
-		uint16_t batch_end = q->batch_end;
-		uint32_t batch_len = q->batch_len;
-
-		for (i = 0; i < max; i++) {
-			struct vr_drv_slot *s;
-			uint16_t head;
-			uint32_t len;
-
-			if (batch_end == VR__NONE) {
-				const struct vr_used_elem *elem;
-				uint32_t id;
-
-				if (last_used == used_seen) {
-					/* A2 (acquire): the used entries the
-					 * device wrote before its release of
-					 * used->idx are visible after this
-					 * load. Partner: R2 in
-					 * vr_split_dev_publish. */
-					uint16_t seen = vr__le16(
-						vr__load_acquire16(&used->idx));
-
-					if (seen == last_used) {
-						err = VR_EAGAIN;
-						break;
-					}
-					if (VR_UNLIKELY((uint16_t)(seen - last_used) >
-							in_flight)) {
-						err = vr__split_drv_break(q, VR_EUSEDIDX);
-						break;
-					}
-					used_seen = seen;
-				}
-				elem = &uring[last_used & mask];
-				/* Relaxed, each field read once: ordered
-				 * after A2. */
-				id = vr__le32(vr__load32(&elem->id));
-				len = vr__le32(vr__load32(&elem->len));
-				/* A head in flight, whose avail position says
-				 * the batch it closes fits in used->idx. */
-				if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
-					err = vr__split_drv_break(q, VR_EUSEDID);
-					break;
-				}
-				if (VR_UNLIKELY((uint16_t)(slot[id].last - last_used) >=
-						(uint16_t)(used_seen - last_used))) {
-					err = vr__split_drv_break(q, VR_EUSEDIDX);
-					break;
-				}
-				if (VR_UNLIKELY(len > slot[id].in_len)) {
-					if (!clamp) {
-						err = vr__split_drv_break(q, VR_EUSEDLEN);
-						break;
-					}
-					len = slot[id].in_len;
-					q->stats.used_len_clamped++;
-				}
-				batch_end = (uint16_t)id;
-				batch_len = len;
-			}
-			/* The oldest chain: at the oldest descriptor in
-			 * flight (sequential allocation). */
-			head = (uint16_t)((free_head + num_free) & mask);
-			s = &slot[head];
-			if (head == batch_end) {
-				len = batch_len;
-				batch_end = VR__NONE;
-			} else {
-				len = s->in_len;
-			}
-			out[i].cookie = s->cookie;
-			out[i].len = len;
-			out[i].id = head;
-			num_free = (uint16_t)(num_free + s->ndesc);
-			s->ndesc = 0;
-			in_flight--;
-			last_used++;
-		}
-		q->batch_end = batch_end;
-		q->batch_len = batch_len;
-	} else {
-		for (i = 0; i < max; i++) {
-			const struct vr_used_elem *elem;
-			struct vr_drv_slot *s;
-			uint32_t id, len;
-
-			if (last_used == used_seen) {
-				/* A2 (acquire), as above. Partner: R2 in
-				 * vr_split_dev_publish. */
-				uint16_t seen =
-					vr__le16(vr__load_acquire16(&used->idx));
-
-				if (seen == last_used) {
-					err = VR_EAGAIN;
-					break;
-				}
-				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
-						in_flight)) {
-					err = vr__split_drv_break(q, VR_EUSEDIDX);
-					break;
-				}
-				used_seen = seen;
-			}
-			elem = &uring[last_used & mask];
-			/* Relaxed, each field read once: ordered after A2. */
-			id = vr__le32(vr__load32(&elem->id));
-			len = vr__le32(vr__load32(&elem->len));
-			if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
-				err = vr__split_drv_break(q, VR_EUSEDID);
-				break;
-			}
-			s = &slot[id];
-			if (VR_UNLIKELY(len > s->in_len)) {
-				if (!clamp) {
-					err = vr__split_drv_break(q, VR_EUSEDLEN);
-					break;
-				}
-				len = s->in_len;
-				q->stats.used_len_clamped++;
-			}
-			out[i].cookie = s->cookie;
-			out[i].len = len;
-			out[i].id = (uint16_t)id;
-			/* Give the descriptors back through the private
-			 * record only. */
-			slot[s->last].next = free_head;
-			free_head = (uint16_t)id;
-			num_free = (uint16_t)(num_free + s->ndesc);
-			s->ndesc = 0;
-			in_flight--;
-			last_used++;
-		}
-	}
-	q->free_head = free_head;
-	q->num_free = num_free;
-	q->last_used = last_used;
-	q->used_seen = used_seen;
-	q->in_flight = in_flight;
-	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+	r = q->in_order ? split_get_used_fast_in_order(q, out, max)
+			: split_get_used_fast_plain(q, out, max);
+	if (vr__fast_n(r))
+		return (int)vr__fast_n(r);
+	return vr__fast_err(r) == VR_EAGAIN ? 0 : vr__fast_err(r);
 }
 
 /* ---- Device: pop ------------------------------------------------------- */
