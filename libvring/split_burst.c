@@ -556,7 +556,8 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 {
 	const struct vr_done *const end = done + n;
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
-	uint16_t *const chain_ndesc = q->chain_ndesc; /* order + num */
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order = q->order;
 	const uint16_t mask = q->mask;
 	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
 	uint16_t used_idx = q->used_idx;
@@ -569,9 +570,8 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 
 		if (in_order) {
 			/* Only the oldest in flight, popped at avail position
-			 * last_avail - in_flight: order[oldest & mask]. */
-			if (VR_UNLIKELY(in_flight == 0 ||
-					chain_ndesc[(oldest & mask) - mask - 1] != id)) {
+			 * last_avail - in_flight. */
+			if (VR_UNLIKELY(in_flight == 0 || order[oldest & mask] != id)) {
 				err = VR_ESTATE;
 				break;
 			}
