@@ -66,7 +66,6 @@ static void dev_forget(struct vr_split_dev *q, uint16_t avail_idx,
 	q->last_avail = q->avail_seen = avail_idx;
 	q->used_idx = q->used_pub = q->notify_old = used_idx;
 	q->in_flight = 0;
-	q->order_first = 0;
 	q->used_flags = 0;
 	q->since_notify = 0;
 	q->broken = 0;
@@ -235,34 +234,17 @@ int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 		return vr__split_dev_break(q, err);
 	q->chain_ndesc[head] = chain->ndesc;
 	if (q->in_order)
-		q->order[(q->order_first + q->in_flight) & q->mask] = head;
+		q->order[q->last_avail & q->mask] = head;
 	q->in_flight++;
 	q->last_avail++;
 	return 0;
-}
-
-int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
-			   unsigned max)
-{
-	unsigned n = 0;
-
-	while (n < max) {
-		int err = vr_split_dev_pop(q, &chains[n]);
-
-		if (err == VR_EAGAIN)
-			break;
-		if (err < 0)
-			return n ? (int)n : err;
-		n++;
-	}
-	return (int)n;
 }
 
 int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 				   uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	uint16_t last = 0;
+	uint16_t last = 0, first;
 	unsigned i;
 
 	if (q->broken)
@@ -271,10 +253,12 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 		return VR_ENOTSUP;
 	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
+	/* The oldest chain in flight was popped at avail position
+	 * last_avail - in_flight; the batch is the count from there. */
+	first = (uint16_t)(q->last_avail - q->in_flight);
 	for (i = 0; i < count; i++) {
-		last = q->order[q->order_first];
+		last = q->order[(uint16_t)(first + i) & q->mask];
 		q->chain_ndesc[last] = 0;
-		q->order_first = (uint16_t)((q->order_first + 1) & q->mask);
 	}
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published

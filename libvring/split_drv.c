@@ -70,7 +70,6 @@ static void drv_forget(struct vr_split_drv *q, uint16_t idx)
 	q->last_used = q->used_seen = idx;
 	q->in_flight = 0;
 	q->avail_flags = 0;
-	q->order_head = q->order_tail = VR__NONE;
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->since_kick = 0;
@@ -213,6 +212,12 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
  * one used entry, written at the slot of the batch's first chain and naming
  * the batch's last head; used->idx then moves by the batch size. Chains
  * before the last are complete with all their writable bytes.
+ *
+ * No list is kept: chains come back in the order they were added, so the
+ * oldest chain in flight starts at the oldest descriptor in flight
+ * (descriptors are allocated sequentially: the num - num_free in use end
+ * at free_head), and a head's private record holds the avail position it
+ * was added at, which says how many chains a batch closes.
  */
 int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 				    struct vr_used_buf *out)
@@ -223,8 +228,8 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 
 	if (q->batch_end == VR__NONE) {
 		struct vr_used_elem *elem;
-		uint32_t id, n;
-		uint16_t seen, walk;
+		uint32_t id;
+		uint16_t seen;
 
 		if (q->last_used == q->used_seen) {
 			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
@@ -241,17 +246,13 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 		/* Relaxed, read once: ordered after A2. */
 		id = vr__le32(vr__load32(&elem->id));
 		len = vr__le32(vr__load32(&elem->len));
+		/* The named head must be in flight (so its position is in
+		 * [last_used, avail_idx)) and the batch it closes must fit in
+		 * what used->idx announced. */
 		if (id >= q->num || q->slot[id].ndesc == 0)
 			return vr__split_drv_break(q, VR_EUSEDID);
-		/* The named head must be in flight and the batch it closes
-		 * must fit in what used->idx announced. */
-		n = 1;
-		for (walk = q->order_head; walk != id; walk = q->slot[walk].order_next) {
-			if (walk == VR__NONE)
-				return vr__split_drv_break(q, VR_EUSEDID);
-			n++;
-		}
-		if (n > (uint16_t)(q->used_seen - q->last_used))
+		if ((uint16_t)(q->slot[id].last - q->last_used) >=
+		    (uint16_t)(q->used_seen - q->last_used))
 			return vr__split_drv_break(q, VR_EUSEDIDX);
 		if (len > q->slot[id].in_len) {
 			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
@@ -262,7 +263,7 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 		q->batch_end = (uint16_t)id;
 		q->batch_len = len;
 	}
-	head = q->order_head;
+	head = (uint16_t)((q->free_head + q->num_free) & q->mask);
 	s = &q->slot[head];
 	if (head == q->batch_end) {
 		len = q->batch_len;
@@ -273,9 +274,6 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 	out->cookie = s->cookie;
 	out->len = len;
 	out->id = head;
-	q->order_head = s->order_next;
-	if (q->order_head == VR__NONE)
-		q->order_tail = VR__NONE;
 	/* Sequential allocation: the oldest chain's descriptors are the next
 	 * ones the cursor reaches after the newer ones, so only the count
 	 * changes. */
@@ -284,23 +282,6 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 	q->in_flight--;
 	q->last_used++;
 	return 0;
-}
-
-int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
-				unsigned max)
-{
-	unsigned n = 0;
-
-	while (n < max) {
-		int err = vr_split_drv_get_used(q, &out[n]);
-
-		if (err == VR_EAGAIN)
-			break;
-		if (err < 0)
-			return n ? (int)n : err;
-		n++;
-	}
-	return (int)n;
 }
 
 void vr_split_drv_suppress_used_notify(struct vr_split_drv *q)

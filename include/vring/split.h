@@ -21,7 +21,13 @@
  *
  * Batching: add or complete many, then publish once. publish makes the
  * batch visible with one release store; need_notify then says whether the
- * peer asked to be notified (a full fence orders the two).
+ * peer asked to be notified (a full fence orders the two). The burst calls
+ * (vr_split_drv_add_burst, vr_split_drv_get_used_burst,
+ * vr_split_dev_pop_burst, vr_split_dev_complete_burst) do many messages in
+ * one compiled call, with the queue's indices in registers and the checks
+ * that cannot change within a batch made once; every per-message check of
+ * the single calls stays, and the results are those of the single call in a
+ * loop. They do not publish.
  *
  * Errors: see vring/errors.h. A protocol violation by the peer marks the
  * queue broken: every later call returns VR_EBROKEN until *_reset().
@@ -43,6 +49,23 @@
 #include "queue.h"
 
 VR_EXTERN_C_BEGIN
+
+/* The packed header has the identical block under the same guard. */
+#ifndef VR__BURST_TYPES
+#define VR__BURST_TYPES
+/** One chain for a driver's add burst. */
+struct vr_add {
+	const struct vr_seg *seg; /**< n_out readable then n_in writable */
+	uint16_t n_out;           /**< device-readable segments */
+	uint16_t n_in;            /**< device-writable segments */
+	void *cookie;             /**< returned with the chain when used */
+};
+/** One completion for a device's complete burst. */
+struct vr_done {
+	uint16_t id;  /**< chain id as popped */
+	uint32_t len; /**< bytes written */
+};
+#endif
 
 /** The three areas of a split queue, as virtio-mmio or PCI give them. */
 struct vr_split_areas {
@@ -114,14 +137,19 @@ struct vr_split_drv {
 	struct vr_desc *desc;
 	struct vr_avail *avail;
 	struct vr_used *used;
-	struct vr_drv_slot *slot; /* per descriptor index, private */
+	struct vr_drv_slot *slot; /* per descriptor index, private; with
+				     IN_ORDER a head's .last holds the avail
+				     position it was added at (the chains come
+				     back in that order) instead of its tail */
 	struct vr_mem mem;
 	uint64_t features;
 	uint32_t flags;
 	uint16_t num;
 	uint16_t mask;
 	uint16_t num_free;   /* free descriptors */
-	uint16_t free_head;  /* free list head, or the in-order cursor */
+	uint16_t free_head;  /* free list head, or the in-order cursor: with
+				IN_ORDER the descriptors in flight are the
+				num - num_free ones just before it */
 	uint16_t avail_idx;  /* next avail index to fill (private shadow) */
 	uint16_t avail_pub;  /* value last stored to avail->idx */
 	uint16_t kick_old;   /* avail index at the last need_notify */
@@ -129,8 +157,6 @@ struct vr_split_drv {
 	uint16_t used_seen;  /* last used->idx read */
 	uint16_t in_flight;  /* chains added and not yet collected */
 	uint16_t avail_flags; /* what we last wrote to avail->flags */
-	uint16_t order_head; /* in-order: oldest chain in flight */
-	uint16_t order_tail; /* in-order: newest chain in flight */
 	uint16_t batch_end;  /* in-order: last head of the batch being
 				collected, VR__NONE if none */
 	uint32_t batch_len;  /* in-order: used length of batch_end */
@@ -240,17 +266,6 @@ void vr__split_drv_clean_descs(struct vr_split_drv *q, uint16_t head);
 int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 				    struct vr_used_buf *out);
 
-/* Link a freshly added chain into the in-order FIFO. */
-VR_INLINE void vr__split_drv_order_push(struct vr_split_drv *q, uint16_t head)
-{
-	q->slot[head].order_next = VR__NONE;
-	if (q->order_tail == VR__NONE)
-		q->order_head = head;
-	else
-		q->slot[q->order_tail].order_next = head;
-	q->order_tail = head;
-}
-
 /**
  * @brief Add a chain of @p n_out device-readable then @p n_in
  *        device-writable buffers. Not visible to the device until
@@ -318,8 +333,8 @@ VR_INLINE int vr_split_drv_add(struct vr_split_drv *q, const struct vr_seg *seg,
 	q->slot[head].in_len = in_len;
 	q->slot[head].ndesc = (uint16_t)n;
 	q->slot[head].last = prev;
-	if (q->in_order)
-		vr__split_drv_order_push(q, head);
+	if (q->in_order) /* the avail position instead (see slot) */
+		q->slot[head].last = q->avail_idx;
 	/* Relaxed: published by the release store of avail->idx (R1). */
 	vr__store16(&vr_avail_ring(q->avail)[q->avail_idx & q->mask],
 		    vr__le16(head));
@@ -344,6 +359,31 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 			      unsigned n_out, unsigned n_in,
 			      struct vr_desc *table, uint64_t table_addr,
 			      void *cookie);
+
+/**
+ * @brief Add up to @p n chains, as vr_split_drv_add() called on each entry
+ *        of @p adds in turn, stopping at the first that cannot be added.
+ *        Nothing becomes visible to the device: call
+ *        vr_split_drv_publish() or vr_split_drv_kick_prepare() after.
+ *
+ * Checked once per call: broken, @p adds, the cache hooks. Per chain, all
+ * of vr_split_drv_add()'s checks. One-segment chains on coherent memory
+ * take a fast path; others go through vr_split_drv_add() inside the call.
+ * @param adds the chains (segments, direction counts, cookies)
+ * @param n    entries in @p adds
+ * @param ids  if not NULL, receives the head index of each chain added
+ * @return how many chains were added (0..n; 0 when @p n is 0); when none
+ *         could be, the code vr_split_drv_add() gives for the first entry:
+ *         VR_ENOSPC (not enough free descriptors: collect used buffers),
+ *         VR_EINVAL (no segment, a zero length without VR_QF_ZERO_LEN_OK,
+ *         more segments than the queue size, more than 4 GiB in a chain,
+ *         a NULL segment array; or @p adds NULL with @p n > 0),
+ *         VR_EFAULT (cache hooks set and a readable buffer outside
+ *         cfg->mem), VR_EBROKEN. A count below @p n means the next entry
+ *         failed: calling again with the rest returns its code.
+ */
+int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
+			   unsigned n, uint16_t *ids);
 
 /**
  * @brief Make every chain added since the last publish visible to the
@@ -457,10 +497,18 @@ VR_INLINE int vr_split_drv_get_used(struct vr_split_drv *q,
 }
 
 /**
- * @brief Collect up to @p max used chains.
- * @return how many were collected (0 when none is ready), or a negative
- *         code as vr_split_drv_get_used() when the first one fails; a
- *         failure after some were collected is reported by the next call.
+ * @brief Collect up to @p max used chains, as vr_split_drv_get_used() in a
+ *        loop, with every check of that call made on every used entry.
+ *
+ * Checked once per call: broken, @p out, the cache hooks (with an
+ * invalidate hook set, every entry goes through vr_split_drv_get_used()).
+ * @return how many were collected (0..max; 0 when none is ready); when the
+ *         first one fails, the code vr_split_drv_get_used() gives:
+ *         VR_EBROKEN, VR_EINVAL (@p out NULL with @p max > 0), or a
+ *         protocol violation that breaks the queue (VR_EUSEDIDX,
+ *         VR_EUSEDID, VR_EUSEDLEN). A violation met after some entries
+ *         were collected breaks the queue all the same; those entries are
+ *         returned and the next call returns VR_EBROKEN.
  */
 int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 				unsigned max);
@@ -495,7 +543,9 @@ struct vr_split_dev {
 	struct vr_used *used;
 	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in flight */
 	uint32_t max_indirect; /* longest indirect table accepted */
-	uint16_t *order;       /* in-order: popped heads, oldest first */
+	uint16_t *order;       /* in-order: the head popped at each avail
+				  position (index: position & mask); the
+				  oldest in flight is at last_avail - in_flight */
 	struct vr_mem mem;
 	uint64_t features;
 	uint32_t flags;
@@ -507,7 +557,6 @@ struct vr_split_dev {
 	uint16_t used_pub;    /* value last stored to used->idx */
 	uint16_t notify_old;  /* used index at the last need_notify */
 	uint16_t in_flight;   /* chains taken and not yet returned */
-	uint16_t order_first; /* in-order: index in order[] of the oldest */
 	uint16_t used_flags;  /* what we last wrote to used->flags */
 	uint32_t since_notify; /* chains published since need_notify, capped
 				  at 65536 (see vr_split_drv.since_kick) */
@@ -630,10 +679,28 @@ VR_INLINE int vr_split_dev_avail(struct vr_split_dev *q)
 int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain);
 
 /**
- * @brief Take up to @p max chains (each with its own iov array).
- * @return how many were taken (0 when none), or a negative code as
- *         vr_split_dev_pop() when the first one fails; a failure after
- *         some were taken is reported by the next call.
+ * @brief Take up to @p max chains (each with its own iov array), as
+ *        vr_split_dev_pop() in a loop, with every check of that call made
+ *        on every chain.
+ *
+ * Checked once per call: broken, @p chains, the address translation (a
+ * callback or cache hooks send every chain through vr_split_dev_pop()).
+ * Per chain: its iov arguments, the avail index (when the entries seen are
+ * used up), head range, head in flight, in-flight count, then the
+ * descriptor: one direct descriptor is checked on a fast path (window,
+ * wrap, zero length); chained, indirect or zero-length ones go through
+ * vr_split_dev_pop() inside the call.
+ * @return how many were taken (0..max; 0 when none is available); when the
+ *         first one fails, the code vr_split_dev_pop() gives: VR_EINVAL
+ *         (@p chains NULL with @p max > 0, or a chain with iov_cap > 0 and
+ *         no iov), VR_E2BIG (that chain stays in the ring), VR_EBROKEN, or
+ *         a violation that breaks the queue (VR_EAVAILIDX, VR_EHEAD,
+ *         VR_EINFLIGHT, VR_ENEXT, VR_ELOOP, VR_ENESTED, VR_EINDIRECT,
+ *         VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN). A violation
+ *         met after some chains were taken breaks the queue all the same;
+ *         those chains are returned (complete them as usual) and the next
+ *         call returns VR_EBROKEN. Nothing is published: call
+ *         vr_split_dev_publish() after completing.
  */
 int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 			   unsigned max);
@@ -651,12 +718,15 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
-		return VR_ESTATE;
-	if (q->in_order) {
-		if (VR_UNLIKELY(q->order[q->order_first] != id))
+	if (!q->in_order) {
+		if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
 			return VR_ESTATE;
-		q->order_first = (uint16_t)((q->order_first + 1) & q->mask);
+	} else if (VR_UNLIKELY(q->in_flight == 0 ||
+			       q->order[(uint16_t)(q->last_avail - q->in_flight) &
+					q->mask] != id)) {
+		/* Only the oldest chain in flight, popped at avail position
+		 * last_avail - in_flight (in flight implies id < num). */
+		return VR_ESTATE;
 	}
 	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
 	/* Relaxed: published by the release store of used->idx (R2). */
@@ -669,6 +739,22 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 	q->used_idx++;
 	return 0;
 }
+
+/**
+ * @brief Return up to @p n chains used, as vr_split_dev_complete() on each
+ *        entry of @p done in turn, stopping at the first that cannot be.
+ *        Nothing becomes visible to the driver: call
+ *        vr_split_dev_publish() or vr_split_dev_notify_prepare() after.
+ *
+ * Checked once per call: broken, @p done, the clean hook (when set, every
+ * entry goes through vr_split_dev_complete()). Per entry: the id is a chain
+ * this side took (with IN_ORDER: the oldest one).
+ * @return how many were completed (0..n); when none could be, the code of
+ *         the first: VR_ESTATE (not a chain taken, or not the oldest with
+ *         IN_ORDER), VR_EBROKEN, VR_EINVAL (@p done NULL with @p n > 0)
+ */
+int vr_split_dev_complete_burst(struct vr_split_dev *q,
+				const struct vr_done *done, unsigned n);
 
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one

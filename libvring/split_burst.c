@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Split ring burst calls, both roles: many messages per call, with the
+ * queue's indices in locals (registers) for the whole call and stored back
+ * once, and the checks that cannot change within a call (broken, argument
+ * pointers, cache hooks, address translation mode) made once.
+ *
+ * Every per-message check of the single calls is made on every message,
+ * with the same error codes, in the same order: the results (chains, ids,
+ * lengths, error codes, ring bytes, queue state) are those of the single
+ * call in a loop (tests/test_split_burst.c compares the two on random and
+ * corrupted rings). What the fast paths do not handle (chained or indirect
+ * descriptors, zero lengths, multi-segment adds, cache hooks, a translate
+ * callback) goes through the single call inside the same burst, with the
+ * locals written back before and reloaded after.
+ *
+ * Why locals: a store into the shared ring (a uint16_t or uint32_t) may
+ * alias the queue object's fields as far as the compiler knows, so inside
+ * the single calls every field is reloaded after every such store.
+ */
+#include <stddef.h>
+
+#include <vring/vring.h>
+
+#include "internal.h"
+
+/* The chain fields a pop fills, as two groups of adjacent fields that a
+ * little-endian CPU writes with one store each (vr__chain_fill). */
+VR_STATIC_ASSERT(offsetof(struct vr_chain, n_out) == offsetof(struct vr_chain, id) + 2 &&
+			 offsetof(struct vr_chain, n_in) == offsetof(struct vr_chain, id) + 4 &&
+			 offsetof(struct vr_chain, ndesc) == offsetof(struct vr_chain, id) + 6 &&
+			 offsetof(struct vr_chain, in_bytes) ==
+				 offsetof(struct vr_chain, out_bytes) + 4,
+		 "vr_chain field groups");
+
+/* A one-descriptor chain: @w is 1 when the descriptor is writable. */
+static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
+				  uint32_t len, uint32_t w)
+{
+#if VR__BIG_ENDIAN
+	c->id = head;
+	c->n_out = (uint16_t)(w ^ 1u);
+	c->n_in = (uint16_t)w;
+	c->ndesc = 1;
+	c->out_bytes = len & (w - 1u);
+	c->in_bytes = len & (0u - w);
+#else
+	/* id, n_out, n_in, ndesc = 1; then out_bytes, in_bytes. memcpy:
+	 * the groups are only 2- and 4-byte aligned. */
+	static const uint64_t shape[2] = {
+		(uint64_t)1 << 16 | (uint64_t)1 << 48, /* readable: n_out 1 */
+		(uint64_t)1 << 32 | (uint64_t)1 << 48, /* writable: n_in 1 */
+	};
+	uint64_t ids = (uint64_t)head | shape[w];
+	uint64_t bytes = (uint64_t)len << (w << 5);
+
+	__builtin_memcpy(&c->id, &ids, sizeof(ids));
+	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
+#endif
+}
+
+/* A descriptor's 64-bit address, copied out once. On 64-bit CPUs one
+ * 64-bit relaxed load (8-byte aligned: the descriptor is 16-byte aligned);
+ * elsewhere the two untorn halves of vr__load_addr (no 64-bit atomics on
+ * Cortex-M4). Relaxed: the caller has acquired the descriptor (A1). */
+static inline uint64_t vr__load_desc_addr(const uint64_t *field)
+{
+#if UINTPTR_MAX > 0xffffffffu
+	return vr__le64(VR__LOAD((const VR__ATOMIC(uint64_t) *)(const void *)field,
+				 VR__MO(relaxed)));
+#else
+	return vr__load_addr(field);
+#endif
+}
+
+/* ---- Driver: add ------------------------------------------------------- */
+
+/* What a fast loop says when it stops before the end: VR__GENERAL means
+ * the entry it stopped at needs the single call; otherwise a VR_E* code
+ * (VR_EAGAIN: nothing more; a violation: the queue is broken already).
+ * The count and the code come back packed in one register (a pointer for
+ * the code would keep one more value alive through the loop). */
+#define VR__GENERAL 1
+
+#if defined(__GNUC__) || defined(__clang__)
+#define VR__NOINLINE static __attribute__((noinline))
+#else
+#define VR__NOINLINE static
+#endif
+
+static inline uint64_t vr__fast_ret(unsigned n, int err)
+{
+	return (uint64_t)(uint32_t)err << 32 | n;
+}
+
+static inline unsigned vr__fast_n(uint64_t r)
+{
+	return (unsigned)(uint32_t)r;
+}
+
+static inline int vr__fast_err(uint64_t r)
+{
+	return (int)(int32_t)(uint32_t)(r >> 32);
+}
+
+/* The fast loop of an add burst: one-segment chains, no cache hooks (the
+ * caller checked). No call inside, so that the state stays in registers. */
+VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
+				       const struct vr_add *a, unsigned n,
+				       uint16_t *ids, const bool in_order)
+{
+	const struct vr_add *const first = a, *const end = a + n;
+	struct vr_desc *const desc = q->desc;
+	uint16_t *const ring = vr_avail_ring(q->avail);
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t mask = q->mask;
+	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
+	uint16_t free_head = q->free_head;
+	uint16_t num_free = q->num_free;
+	uint16_t avail_idx = q->avail_idx;
+	unsigned done;
+	int err = 0;
+
+	for (; a != end; a++) {
+		const struct vr_seg *seg = a->seg;
+		struct vr_desc *d;
+		uint16_t head, next, w;
+		uint64_t addr;
+		uint32_t len;
+
+		/* One segment, present: the checks below are vr__segs_check's
+		 * for n = 1 (n <= num always holds). */
+		if (VR_UNLIKELY(a->n_out + a->n_in != 1 || seg == NULL)) {
+			err = VR__GENERAL;
+			break;
+		}
+		addr = seg->addr;
+		len = seg->len;
+		if (VR_UNLIKELY(len == 0) && !zero_ok) {
+			err = VR_EINVAL;
+			break;
+		}
+		if (VR_UNLIKELY(num_free == 0)) {
+			err = VR_ENOSPC;
+			break;
+		}
+		w = a->n_in; /* 0 or 1 */
+		head = free_head;
+		next = in_order ? (uint16_t)((head + 1) & mask) : slot[head].next;
+		d = &desc[head];
+		/* Plain stores: the device may not read this descriptor until
+		 * the release store of avail->idx in publish (R1). */
+		d->addr = vr__le64(addr);
+		d->len = vr__le32(len);
+		d->flags = vr__le16((uint16_t)(w << 1)); /* VR_DESC_F_WRITE */
+		d->next = vr__le16(next);
+		slot[head].cookie = a->cookie;
+		slot[head].in_len = len & (0u - w);
+		slot[head].ndesc = 1;
+		slot[head].last = in_order ? avail_idx : head;
+		/* Relaxed: published by the release store of avail->idx (R1). */
+		vr__store16(&ring[avail_idx & mask], vr__le16(head));
+		if (ids)
+			ids[a - first] = head;
+		free_head = next;
+		num_free--;
+		avail_idx++;
+	}
+	done = (unsigned)(a - first);
+	q->free_head = free_head;
+	q->num_free = num_free;
+	q->avail_idx = avail_idx;
+	q->in_flight = (uint16_t)(q->in_flight + done);
+	return vr__fast_ret(done, err);
+}
+
+VR__NOINLINE uint64_t split_add_fast_plain(struct vr_split_drv *q,
+					    const struct vr_add *a, unsigned n,
+					    uint16_t *ids)
+{
+	return split_add_fast(q, a, n, ids, false);
+}
+
+VR__NOINLINE uint64_t split_add_fast_in_order(struct vr_split_drv *q,
+					       const struct vr_add *a,
+					       unsigned n, uint16_t *ids)
+{
+	return split_add_fast(q, a, n, ids, true);
+}
+
+int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
+			   unsigned n, uint16_t *ids)
+{
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(adds == NULL && n != 0))
+		return VR_EINVAL;
+	while (i < n) {
+		/* Non-coherent memory: every chain through the single call,
+		 * which cleans what it writes. */
+		if (VR_LIKELY(q->mem.clean == NULL)) {
+			uint16_t *at = ids ? ids + i : NULL;
+			uint64_t r = q->in_order
+					     ? split_add_fast_in_order(q, adds + i, n - i, at)
+					     : split_add_fast_plain(q, adds + i, n - i, at);
+
+			i += vr__fast_n(r);
+			res = vr__fast_err(r);
+			if (res != VR__GENERAL)
+				break;
+		}
+		res = vr_split_drv_add(q, adds[i].seg, adds[i].n_out,
+				       adds[i].n_in, adds[i].cookie);
+		if (res < 0)
+			break;
+		if (ids)
+			ids[i] = (uint16_t)res;
+		res = 0;
+		i++;
+	}
+	return i ? (int)i : res;
+}
+
+/* ---- Driver: collect used ---------------------------------------------- */
+
+/* The loop of a get_used burst, without hooks (the caller checked); one
+ * copy per IN_ORDER mode. A violation is recorded in q->broken at the end,
+ * as vr__split_drv_break would. */
+VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
+					    struct vr_used_buf *out,
+					    unsigned max, const bool in_order)
+{
+	struct vr_used_buf *const first = out, *const end = out + max;
+	struct vr_used *const used = q->used;
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t mask = q->mask;
+	const bool clamp = (q->flags & VR_QF_CLAMP_USED_LEN) != 0;
+	uint16_t free_head = q->free_head;
+	uint16_t num_free = q->num_free;
+	uint16_t last_used = q->last_used;
+	uint16_t used_seen = q->used_seen;
+	uint16_t in_flight = q->in_flight;
+	uint16_t batch_end = q->batch_end;
+	uint32_t batch_len = q->batch_len;
+	unsigned n;
+	int err = 0;
+
+	for (; out != end; out++) {
+		struct vr_drv_slot *s;
+		uint32_t id, len;
+
+		if (!in_order || batch_end == VR__NONE) {
+			const struct vr_used_elem *elem;
+
+			if (last_used == used_seen) {
+				/* A2 (acquire): the used entries the device
+				 * wrote before its release of used->idx are
+				 * visible after this load. Partner: R2 in
+				 * vr_split_dev_publish. */
+				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
+
+				if (seen == last_used) {
+					err = VR_EAGAIN;
+					break;
+				}
+				if (VR_UNLIKELY((uint16_t)(seen - last_used) > in_flight)) {
+					err = VR_EUSEDIDX;
+					break;
+				}
+				used_seen = seen;
+			}
+			elem = &uring[last_used & mask];
+			/* Relaxed, each field read once: ordered after A2. */
+			id = vr__le32(vr__load32(&elem->id));
+			len = vr__le32(vr__load32(&elem->len));
+			if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
+				err = VR_EUSEDID;
+				break;
+			}
+			s = &slot[id];
+			/* IN_ORDER: the named head's avail position says how
+			 * many chains the entry closes; they must fit in what
+			 * used->idx announced. */
+			if (in_order && VR_UNLIKELY((uint16_t)(s->last - last_used) >=
+						    (uint16_t)(used_seen - last_used))) {
+				err = VR_EUSEDIDX;
+				break;
+			}
+			if (VR_UNLIKELY(len > s->in_len)) {
+				if (!clamp) {
+					err = VR_EUSEDLEN;
+					break;
+				}
+				len = s->in_len;
+				q->stats.used_len_clamped++;
+			}
+			if (in_order) {
+				batch_end = (uint16_t)id;
+				batch_len = len;
+			}
+		}
+		if (in_order) {
+			/* The oldest chain: at the oldest descriptor in
+			 * flight (sequential allocation). */
+			id = (uint16_t)((free_head + num_free) & mask);
+			s = &slot[id];
+			if (id == batch_end) {
+				len = batch_len;
+				batch_end = VR__NONE;
+			} else {
+				len = s->in_len;
+			}
+		} else {
+			/* Give the descriptors back through the private
+			 * record only. */
+			slot[s->last].next = free_head;
+			free_head = (uint16_t)id;
+		}
+		out->cookie = s->cookie;
+		out->len = len;
+		out->id = (uint16_t)id;
+		num_free = (uint16_t)(num_free + s->ndesc);
+		s->ndesc = 0;
+		in_flight--;
+		last_used++;
+	}
+	n = (unsigned)(out - first);
+	q->free_head = free_head;
+	q->num_free = num_free;
+	q->last_used = last_used;
+	q->used_seen = used_seen;
+	q->in_flight = in_flight;
+	q->batch_end = batch_end;
+	q->batch_len = batch_len;
+	if (err < VR_EAGAIN)
+		q->broken = err;
+	return vr__fast_ret(n, err);
+}
+
+VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
+						struct vr_used_buf *out,
+						unsigned max)
+{
+	return split_get_used_fast(q, out, max, false);
+}
+
+VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
+						   struct vr_used_buf *out,
+						   unsigned max)
+{
+	return split_get_used_fast(q, out, max, true);
+}
+
+int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
+				unsigned max)
+{
+	unsigned i;
+	uint64_t r;
+	int err = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL && max != 0))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.invalidate != NULL)) {
+		/* Non-coherent memory: every entry through the single call,
+		 * which invalidates what it reads. */
+		for (i = 0; i < max; i++) {
+			err = vr_split_drv_get_used(q, &out[i]);
+			if (err)
+				break;
+		}
+		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
+	}
+	r = q->in_order ? split_get_used_fast_in_order(q, out, max)
+			: split_get_used_fast_plain(q, out, max);
+	if (vr__fast_n(r))
+		return (int)vr__fast_n(r);
+	return vr__fast_err(r) == VR_EAGAIN ? 0 : vr__fast_err(r);
+}
+
+/* ---- Device: pop ------------------------------------------------------- */
+
+/*
+ * The fast loop of a pop burst: only one-descriptor chains on a window
+ * that does not wrap, without hooks (the caller checked). No call inside,
+ * so that the state stays in registers. @in_order is a constant in each of
+ * the two copies.
+ */
+VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
+				       struct vr_chain *c, unsigned max,
+				       const bool in_order)
+{
+	/* As few live values as possible: mask stands for num (head >= num
+	 * is head > mask), the avail ring is reached from the avail header,
+	 * and counters run down (pending entries seen, room in flight). */
+	struct vr_chain *const end = c + max;
+	const struct vr_desc *const desc = q->desc;
+	const uint16_t *const av = (const uint16_t *)(const void *)q->avail;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	uint16_t *const order = q->order;
+	const uint16_t mask = q->mask;
+	const uint64_t bus_base = q->mem.bus_base;
+	const uint64_t size = q->mem.size;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	uint16_t last_avail = q->last_avail;
+	uint16_t pending = (uint16_t)(q->avail_seen - q->last_avail);
+	uint16_t room = (uint16_t)(mask + 1 - q->in_flight);
+	unsigned n;
+	int err = 0;
+
+	for (; c != end; c++) {
+		const struct vr_desc *d;
+		uint64_t addr, off;
+		uint32_t len, w;
+		uint16_t head, flags;
+
+		/* No iov array (E2BIG or EINVAL): the single call says which. */
+		if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL)) {
+			err = VR__GENERAL;
+			break;
+		}
+		if (pending == 0) {
+			/* A1 (acquire): the ring entries and descriptors the
+			 * driver wrote before its release of avail->idx are
+			 * visible after this load. Partner: R1 in
+			 * vr_split_drv_publish. */
+			pending = (uint16_t)(vr__le16(vr__load_acquire16(&av[1])) -
+					     last_avail);
+			if (pending == 0) {
+				err = VR_EAGAIN;
+				break;
+			}
+			if (VR_UNLIKELY(pending > (uint16_t)(mask + 1))) {
+				pending = 0;
+				err = VR_EAVAILIDX;
+				break;
+			}
+		}
+		/* Relaxed, read once: ordered after A1 (avail->ring[]). */
+		head = vr__le16(vr__load16(&av[2 + (last_avail & mask)]));
+		if (VR_UNLIKELY(head > mask)) {
+			err = VR_EHEAD;
+			break;
+		}
+		if (VR_UNLIKELY(chain_ndesc[head] != 0 || room == 0)) {
+			err = VR_EINFLIGHT;
+			break;
+		}
+		d = &desc[head];
+		/* Relaxed, each field once into locals: ordered after A1. */
+		addr = vr__load_desc_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		/* Chained, indirect or empty: the general walk (which reads
+		 * the descriptor again and uses only its own copy). */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
+				len == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* The window check: [addr, addr + len) inside [bus_base,
+		 * bus_base + size), which does not wrap (checked by the
+		 * caller); an address below bus_base makes off wrap to at
+		 * least 2^64 - bus_base >= size. The exact code is worked out
+		 * only on failure. */
+		off = addr - bus_base;
+		if (VR_UNLIKELY(off >= size || len > size - off)) {
+			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
+			break;
+		}
+		w = (flags >> 1) & 1u; /* VR_DESC_F_WRITE */
+		c->iov[0].base = local + (size_t)off;
+		c->iov[0].len = len;
+		vr__chain_fill(c, head, len, w);
+		chain_ndesc[head] = 1;
+		if (in_order)
+			order[last_avail & mask] = head;
+		room--;
+		pending--;
+		last_avail++;
+	}
+	/* Every chain taken moved last_avail by one. */
+	n = (uint16_t)(last_avail - q->last_avail);
+	q->last_avail = last_avail;
+	q->avail_seen = (uint16_t)(last_avail + pending);
+	q->in_flight = (uint16_t)(q->in_flight + n);
+	if (err < VR_EAGAIN)
+		q->broken = err; /* a violation: as vr__split_dev_break */
+	return vr__fast_ret(n, err);
+}
+
+VR__NOINLINE uint64_t split_pop_fast_plain(struct vr_split_dev *q,
+					    struct vr_chain *c, unsigned max)
+{
+	return split_pop_fast(q, c, max, false);
+}
+
+VR__NOINLINE uint64_t split_pop_fast_in_order(struct vr_split_dev *q,
+					       struct vr_chain *c, unsigned max)
+{
+	return split_pop_fast(q, c, max, true);
+}
+
+int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
+			   unsigned max)
+{
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(chains == NULL && max != 0))
+		return VR_EINVAL;
+	/* A translate callback, cache hooks, or a window that wraps past
+	 * 2^64 (where the fast window check would not be exact): every
+	 * chain through the single call. */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			(q->mem.size != 0 &&
+			 q->mem.size - 1 > UINT64_MAX - q->mem.bus_base))) {
+		for (i = 0; i < max; i++) {
+			res = vr_split_dev_pop(q, &chains[i]);
+			if (res)
+				break;
+		}
+		return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
+	}
+	while (i < max) {
+		uint64_t r = q->in_order
+				     ? split_pop_fast_in_order(q, chains + i, max - i)
+				     : split_pop_fast_plain(q, chains + i, max - i);
+
+		i += vr__fast_n(r);
+		res = vr__fast_err(r);
+		if (res != VR__GENERAL)
+			break;
+		res = vr_split_dev_pop(q, &chains[i]);
+		if (res)
+			break;
+		i++;
+	}
+	return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
+}
+
+/* ---- Device: complete -------------------------------------------------- */
+
+/* The loop of a complete burst, without hooks (the caller checked); one
+ * copy per IN_ORDER mode. */
+VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
+					    const struct vr_done *done,
+					    unsigned n, const bool in_order)
+{
+	const struct vr_done *const end = done + n;
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order = q->order;
+	const uint16_t mask = q->mask;
+	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
+	uint16_t used_idx = q->used_idx;
+	uint16_t in_flight = q->in_flight;
+	int err = 0;
+
+	for (; done != end; done++) {
+		const uint16_t id = done->id;
+		struct vr_used_elem *elem;
+
+		if (in_order) {
+			/* Only the oldest in flight, popped at avail position
+			 * last_avail - in_flight. */
+			if (VR_UNLIKELY(in_flight == 0 || order[oldest & mask] != id)) {
+				err = VR_ESTATE;
+				break;
+			}
+			oldest++;
+		} else if (VR_UNLIKELY(id > mask || chain_ndesc[id] == 0)) {
+			err = VR_ESTATE;
+			break;
+		}
+		elem = &uring[used_idx & mask];
+		/* Relaxed: published by the release store of used->idx (R2). */
+		vr__store32(&elem->id, vr__le32(id));
+		vr__store32(&elem->len, vr__le32(done->len));
+		chain_ndesc[id] = 0;
+		in_flight--;
+		used_idx++;
+	}
+	n = (uint16_t)(used_idx - q->used_idx);
+	q->used_idx = used_idx;
+	q->in_flight = in_flight;
+	return vr__fast_ret(n, err);
+}
+
+VR__NOINLINE uint64_t split_complete_fast_plain(struct vr_split_dev *q,
+						const struct vr_done *done,
+						unsigned n)
+{
+	return split_complete_fast(q, done, n, false);
+}
+
+VR__NOINLINE uint64_t split_complete_fast_in_order(struct vr_split_dev *q,
+						   const struct vr_done *done,
+						   unsigned n)
+{
+	return split_complete_fast(q, done, n, true);
+}
+
+int vr_split_dev_complete_burst(struct vr_split_dev *q,
+				const struct vr_done *done, unsigned n)
+{
+	unsigned i;
+	uint64_t r;
+	int err = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(done == NULL && n != 0))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL)) {
+		/* Non-coherent memory: the single call cleans each entry. */
+		for (i = 0; i < n; i++) {
+			err = vr_split_dev_complete(q, done[i].id, done[i].len);
+			if (err)
+				break;
+		}
+		return i ? (int)i : err;
+	}
+	r = q->in_order ? split_complete_fast_in_order(q, done, n)
+			: split_complete_fast_plain(q, done, n);
+	return vr__fast_n(r) ? (int)vr__fast_n(r) : vr__fast_err(r);
+}
