@@ -9,7 +9,7 @@ size_t vr_packed_dev_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
 		return 0;
-	/* order[num] then chain_ndesc[num]: the array indexed by the peer's
+	/* order[num] (by ring position) then chain_ndesc[num]: the array indexed by the peer's
 	 * ids comes last, so that with a buffer of exactly this size a read
 	 * one past its end is outside the buffer (ASan sees it). */
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
@@ -68,7 +68,6 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 	q->unpub = q->since_notify = 0;
 	q->held = false;
 	q->in_flight = q->desc_in_flight = 0;
-	q->order_first = q->order_count = 0;
 	q->broken = 0;
 }
 
@@ -257,13 +256,8 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	chain->id = id;
 	q->chain_ndesc[id] = chain->ndesc;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight + chain->ndesc);
-	if (q->in_order) {
-		pos = (uint16_t)(q->order_first + q->order_count);
-		if (pos >= q->num)
-			pos = (uint16_t)(pos - q->num);
-		q->order[pos] = id;
-		q->order_count++;
-	}
+	if (q->in_order)
+		q->order[q->next_avail] = id; /* by the position of its head */
 	q->in_flight++;
 	pos = (uint16_t)(q->next_avail + chain->ndesc);
 	if (pos >= q->num) {
@@ -274,47 +268,285 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	return 0;
 }
 
-int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
-			    unsigned max)
-{
-	unsigned n = 0;
+/* The queue's taking state in locals for a burst: the stores into the
+ * caller's chains and the private arrays could alias the queue's own
+ * fields as far as the compiler knows, so the fields are read once and
+ * written back once. */
+struct dev_pop_st {
+	uint16_t next_avail;
+	uint16_t avail_bits; /* flags of an available descriptor now */
+	uint16_t in_flight;
+	uint16_t desc_in_flight;
+};
 
-	while (n < max) {
+static inline void dev_pop_load(const struct vr_packed_dev *q,
+				struct dev_pop_st *st)
+{
+	st->next_avail = q->next_avail;
+	st->avail_bits = vr__packed_avail_bits(q->avail_wrap);
+	st->in_flight = q->in_flight;
+	st->desc_in_flight = q->desc_in_flight;
+}
+
+static inline void dev_pop_store(struct vr_packed_dev *q,
+				 const struct dev_pop_st *st)
+{
+	q->next_avail = st->next_avail;
+	q->avail_wrap = st->avail_bits == VR_DESC_F_AVAIL;
+	q->in_flight = st->in_flight;
+	q->desc_in_flight = st->desc_in_flight;
+}
+
+/* Every chain through vr_packed_dev_pop(). */
+static int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
+			unsigned max)
+{
+	unsigned n;
+
+	for (n = 0; n < max; n++) {
 		int err = vr_packed_dev_pop(q, &chains[n]);
 
 		if (err == VR_EAGAIN)
 			break;
 		if (err < 0)
 			return n ? (int)n : err;
-		n++;
 	}
 	return (int)n;
+}
+
+int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
+			    unsigned max)
+{
+	const struct vr_packed_desc *const desc = q->desc;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	uint16_t *const order = q->in_order ? q->order : NULL;
+	const uint16_t num = q->num;
+	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	struct dev_pop_st st;
+	unsigned n;
+
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(chains == NULL))
+		return VR_EINVAL;
+	/* The short path checks a buffer against the window alone; a
+	 * translate callback, cache hooks, or a window reaching past 2^64
+	 * (where its range check would differ from vr__range_wraps) take
+	 * the single call for every chain. */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			size == 0 || size - 1 > UINT64_MAX - base))
+		return dev_pop_each(q, chains, max);
+	dev_pop_load(q, &st);
+	for (n = 0; n < max; n++) {
+		struct vr_chain *c = &chains[n];
+		struct vr_iov *iov = c->iov;
+		const struct vr_packed_desc *d = &desc[st.next_avail];
+		uint64_t addr, off;
+		uint32_t len;
+		uint16_t flags, id, pos;
+
+		if (VR_UNLIKELY(iov == NULL || c->iov_cap == 0))
+			goto general; /* VR_EINVAL or VR_E2BIG, exactly */
+		/* A1 (acquire): the chain's descriptors, written before the
+		 * driver released this flags word, are visible after it.
+		 * Partner: R1 in vr_packed_drv_publish. */
+		flags = vr__le16(vr__load_acquire16(&d->flags));
+		/* One compare: available in this wrap, no NEXT, no INDIRECT. */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+					  VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) !=
+				st.avail_bits)) {
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) !=
+			    st.avail_bits)
+				break; /* not available: VR_EAGAIN */
+			goto general;
+		}
+		/* Relaxed, each field once: ordered after A1. */
+		addr = vr__load_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		id = vr__le16(vr__load16(&d->id));
+		/* Inside the window, not empty (the window ends at or below
+		 * 2^64, so no range wraps): one subtraction, two compares.
+		 * Then the id is in range and not in flight, and the ring's
+		 * descriptors in flight stay within num. Any failure: the
+		 * single call finds the exact code. */
+		off = addr - base;
+		if (VR_UNLIKELY(off >= size || (uint64_t)len - 1 >= size - off ||
+				id >= num || chain_ndesc[id] != 0 ||
+				st.desc_in_flight >= num))
+			goto general;
+		iov[0].base = local + off;
+		iov[0].len = len;
+		c->id = id;
+		c->ndesc = 1;
+		if (flags & VR_DESC_F_WRITE) {
+			c->n_out = 0;
+			c->n_in = 1;
+			c->out_bytes = 0;
+			c->in_bytes = len;
+		} else {
+			c->n_out = 1;
+			c->n_in = 0;
+			c->out_bytes = len;
+			c->in_bytes = 0;
+		}
+		chain_ndesc[id] = 1;
+		pos = st.next_avail;
+		if (order)
+			order[pos] = id; /* by the position of its head */
+		if (++pos == num) {
+			pos = 0;
+			st.avail_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		st.next_avail = pos;
+		st.desc_in_flight++;
+		st.in_flight++;
+		continue;
+general:
+		{
+			int err;
+
+			dev_pop_store(q, &st);
+			err = vr_packed_dev_pop(q, c);
+			dev_pop_load(q, &st);
+			if (err == VR_EAGAIN)
+				break;
+			if (err < 0)
+				return n ? (int)n : err;
+		}
+	}
+	dev_pop_store(q, &st);
+	return (int)n;
+}
+
+/* Every completion through vr_packed_dev_complete(): cache hooks. */
+static int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *done,
+			     unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int err = vr_packed_dev_complete(q, done[i].id, done[i].len);
+
+		if (err < 0)
+			return i ? (int)i : err;
+	}
+	return (int)n;
+}
+
+int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
+				 const struct vr_done *done, unsigned n)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order = q->order;
+	const bool in_order = q->in_order;
+	const uint16_t num = q->num;
+	uint16_t pos, bits, held_pos, held_flags, in_flight, desc_in_flight;
+	uint32_t unpub;
+	bool held;
+	unsigned i;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(done == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return dev_complete_each(q, done, n);
+	/* In locals: the ring stores below could alias the queue's fields
+	 * as far as the compiler knows. */
+	pos = q->next_used;
+	bits = vr__packed_used_bits(q->used_wrap);
+	held = q->held;
+	held_pos = q->held_pos;
+	held_flags = q->held_flags;
+	in_flight = q->in_flight;
+	desc_in_flight = q->desc_in_flight;
+	unpub = q->unpub;
+	ret = (int)n;
+	for (i = 0; i < n; i++) {
+		struct vr_packed_desc *d = &desc[pos];
+		uint16_t id = done[i].id, ndesc, flags = bits;
+		uint32_t len = done[i].len;
+
+		/* Taken, and with IN_ORDER the chain whose head is here. */
+		if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
+				(in_order && order[pos] != id))) {
+			ret = i ? (int)i : VR_ESTATE;
+			break;
+		}
+		/* Relaxed: published by the release of the batch's first
+		 * flags (R2). */
+		vr__store16(&d->id, vr__le16(id));
+		vr__store32(&d->len, vr__le32(len));
+		if (len)
+			flags |= VR_DESC_F_WRITE;
+		if (!held) {
+			held = true;
+			held_pos = pos;
+			held_flags = flags;
+		} else {
+			/* Relaxed: the driver reads it only after acquiring
+			 * the held first flags, released (R2) after this
+			 * store. */
+			vr__store16(&d->flags, vr__le16(flags));
+		}
+		pos = (uint16_t)(pos + ndesc);
+		if (pos >= num) {
+			pos = (uint16_t)(pos - num);
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		chain_ndesc[id] = 0;
+		unpub += ndesc;
+		desc_in_flight = (uint16_t)(desc_in_flight - ndesc);
+		in_flight--;
+	}
+	q->next_used = pos;
+	q->used_wrap = bits != 0;
+	q->held = held;
+	q->held_pos = held_pos;
+	q->held_flags = held_flags;
+	q->in_flight = in_flight;
+	q->desc_in_flight = desc_in_flight;
+	q->unpub = unpub;
+	return ret;
 }
 
 int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 				    uint32_t last_len)
 {
 	struct vr_packed_desc *d;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t num = q->num;
 	uint32_t skip = 0;
-	uint16_t last = 0, flags, pos = q->next_used;
+	uint16_t last = 0, flags, pos = q->next_used, walk = pos;
 	unsigned i;
 
 	if (q->broken)
 		return VR_EBROKEN;
 	if (!q->in_order)
 		return VR_ENOTSUP;
-	if (count == 0 || count > q->order_count)
+	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
+	/* The chains in flight, oldest first, sit at next_used and after it
+	 * in ring order: each one's id is recorded by its head's position. */
 	for (i = 0; i < count; i++) {
-		last = q->order[q->order_first];
-		skip += q->chain_ndesc[last];
-		q->desc_in_flight = (uint16_t)(q->desc_in_flight -
-					       q->chain_ndesc[last]);
-		q->chain_ndesc[last] = 0;
-		if (++q->order_first == q->num)
-			q->order_first = 0;
+		uint16_t nd;
+
+		last = q->order[walk];
+		nd = chain_ndesc[last];
+		skip += nd;
+		chain_ndesc[last] = 0;
+		walk = (uint16_t)(walk + nd);
+		if (walk >= num)
+			walk = (uint16_t)(walk - num);
 	}
-	q->order_count = (uint16_t)(q->order_count - count);
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skip);
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];
@@ -328,13 +560,15 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		q->held_pos = pos;
 		q->held_flags = flags;
 	} else {
+		/* Relaxed: the driver reads it only after acquiring the held
+		 * first flags, released (R2) after this store. */
 		vr__store16(&d->flags, vr__le16(flags));
 	}
 	vr_mem_clean(&q->mem, d, sizeof(*d));
 	q->unpub += skip;
 	skip += pos;
-	if (skip >= q->num) {
-		skip -= q->num;
+	if (skip >= num) {
+		skip -= num;
 		q->used_wrap = !q->used_wrap;
 	}
 	q->next_used = (uint16_t)skip;

@@ -71,7 +71,6 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 	q->pub_wrap = q->kick_wrap = wrap;
 	q->held = false;
 	q->in_flight = 0;
-	q->order_head = q->order_tail = VR__NONE;
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
@@ -197,8 +196,7 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 	}
 	if (q->mem.clean)
 		vr_mem_clean(&q->mem, table, n * sizeof(*table));
-	id = q->free_id;
-	q->free_id = q->slot[id].next;
+	id = vr__packed_drv_take_id(q);
 	first = pos = q->next_avail;
 	wrap = q->avail_wrap;
 	d = &q->desc[pos];
@@ -217,99 +215,409 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 	return id;
 }
 
-/* Advance next_used past the chain of buffer id @p id and release it. */
-static void vr__packed_drv_release(struct vr_packed_drv *q, uint16_t id)
-{
-	struct vr_drv_slot *s = &q->slot[id];
+/* The queue's collecting state in locals for a burst: the stores into
+ * the caller's array and the private slots could alias the queue's own
+ * fields as far as the compiler knows, so the fields are read once and
+ * written back once. */
+struct drv_used_st {
+	uint16_t next_used;
+	uint16_t used_bits; /* flags of a used descriptor in the current wrap */
+	uint16_t num_free;
+	uint16_t free_id;
+	uint16_t in_flight;
+	uint16_t batch_end;
+	uint32_t batch_len;
+};
 
-	q->next_used = (uint16_t)(q->next_used + s->ndesc);
-	if (q->next_used >= q->num) {
-		q->next_used = (uint16_t)(q->next_used - q->num);
-		q->used_wrap = !q->used_wrap;
+static inline void drv_used_load(const struct vr_packed_drv *q,
+				 struct drv_used_st *st)
+{
+	st->next_used = q->next_used;
+	st->used_bits = vr__packed_used_bits(q->used_wrap);
+	st->num_free = q->num_free;
+	st->free_id = q->free_id;
+	st->in_flight = q->in_flight;
+	st->batch_end = q->batch_end;
+	st->batch_len = q->batch_len;
+}
+
+static inline void drv_used_store(struct vr_packed_drv *q,
+				  const struct drv_used_st *st)
+{
+	q->next_used = st->next_used;
+	q->used_wrap = st->used_bits != 0;
+	q->num_free = st->num_free;
+	q->free_id = st->free_id;
+	q->in_flight = st->in_flight;
+	q->batch_end = st->batch_end;
+	q->batch_len = st->batch_len;
+}
+
+/* The length handed to the caller for a used descriptor with @p flags and
+ * @p len naming a chain of @p in_len writable bytes (section 2.8.4: len is
+ * reserved without WRITE, unless the caller takes it anyway for QEMU with
+ * VR_QF_USED_LEN_WITHOUT_WRITE), or a negative code; clamps count in the
+ * stats. */
+static inline int64_t drv_used_len(struct vr_packed_drv *q, uint32_t qflags,
+				   uint16_t flags, uint32_t len,
+				   uint32_t in_len)
+{
+	if (!(flags & VR_DESC_F_WRITE) &&
+	    (!(qflags & VR_QF_USED_LEN_WITHOUT_WRITE) || in_len == 0))
+		len = 0;
+	if (VR_UNLIKELY(len > in_len)) {
+		if (!(qflags & VR_QF_CLAMP_USED_LEN))
+			return VR_EUSEDLEN;
+		len = in_len;
+		q->stats.used_len_clamped++;
 	}
-	q->num_free = (uint16_t)(q->num_free + s->ndesc);
-	s->ndesc = 0;
-	s->next = q->free_id;
-	q->free_id = id;
-	q->in_flight--;
+	return len;
 }
 
 /*
- * In-order collection (section 2.8.9): one used descriptor, written over
- * the first descriptor of a batch, names the batch's last buffer id; the
- * chains before it count as fully written, and next_used skips all of them.
+ * In-order collection (section 2.8.9). Buffer ids are ring positions (see
+ * vr__packed_drv_take_id), so the chain due next is the one whose head is
+ * at next_used. One used descriptor, written over the first descriptor of
+ * a batch, names the batch's last id; the chains before it count as fully
+ * written, and next_used skips all of them. That id is accepted only when
+ * walking the driver's own records from next_used, over the chains in
+ * flight, reaches it: never by anything else the device wrote.
  */
+static int drv_collect_in_order(struct vr_packed_drv *q,
+				struct vr_used_buf *out, unsigned max)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t num = q->num;
+	const uint32_t qflags = q->flags;
+	const bool inv = q->mem.invalidate != NULL;
+	struct drv_used_st st;
+	unsigned k;
+	int err = 0;
+
+	drv_used_load(q, &st);
+	for (k = 0; k < max; k++) {
+		struct vr_drv_slot *s;
+		uint16_t head = st.next_used;
+		uint32_t len;
+
+		if (st.batch_end == VR__NONE) {
+			struct vr_packed_desc *d = &desc[head];
+			uint16_t flags, id, walk;
+			unsigned left;
+			int64_t l;
+
+			if (VR_UNLIKELY(inv))
+				vr_mem_invalidate(&q->mem, d, sizeof(*d));
+			/* A2 (acquire): the used descriptor's id and len, and
+			 * the buffer contents, are visible after its flags.
+			 * Partner: R2 in vr_packed_dev_publish. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) !=
+			    st.used_bits)
+				break;
+			if (VR_UNLIKELY(st.in_flight == 0)) {
+				err = VR_EUSEDIDX;
+				break;
+			}
+			/* Relaxed, read once: ordered after A2. */
+			id = vr__le16(vr__load16(&d->id));
+			len = vr__le32(vr__load32(&d->len));
+			if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
+				err = VR_EUSEDID;
+				break;
+			}
+			if (id != head) {
+				/* A batch: id must be the head of a later chain
+				 * in flight, found by the driver's records. */
+				walk = head;
+				for (left = st.in_flight; walk != id && --left;) {
+					walk = (uint16_t)(walk + slot[walk].ndesc);
+					if (walk >= num)
+						walk = (uint16_t)(walk - num);
+				}
+				if (walk != id) {
+					err = VR_EUSEDID;
+					break;
+				}
+			}
+			l = drv_used_len(q, qflags, flags, len, slot[id].in_len);
+			if (VR_UNLIKELY(l < 0)) {
+				err = (int)l;
+				break;
+			}
+			st.batch_end = id;
+			st.batch_len = (uint32_t)l;
+		}
+		s = &slot[head];
+		if (head == st.batch_end) {
+			len = st.batch_len;
+			st.batch_end = VR__NONE;
+		} else {
+			len = s->in_len;
+		}
+		out[k].cookie = s->cookie;
+		out[k].len = len;
+		out[k].id = head;
+		/* Skip by the driver's own record of the chain. */
+		head = (uint16_t)(head + s->ndesc);
+		if (head >= num) {
+			head = (uint16_t)(head - num);
+			st.used_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		st.next_used = head;
+		st.num_free = (uint16_t)(st.num_free + s->ndesc);
+		s->ndesc = 0;
+		st.in_flight--;
+	}
+	drv_used_store(q, &st);
+	if (err) {
+		vr__packed_drv_break(q, err);
+		return k ? (int)k : err;
+	}
+	return (int)k;
+}
+
 int vr__packed_drv_get_used_in_order(struct vr_packed_drv *q,
 				     struct vr_used_buf *out)
 {
-	struct vr_drv_slot *s;
-	uint16_t head;
-	uint32_t len;
+	int n = drv_collect_in_order(q, out, 1);
 
-	if (q->batch_end == VR__NONE) {
-		struct vr_packed_desc *d = &q->desc[q->next_used];
-		uint16_t flags, id, walk;
-
-		vr_mem_invalidate(&q->mem, d, sizeof(*d));
-		/* A2 (acquire), as in vr_packed_drv_get_used. */
-		flags = vr__le16(vr__load_acquire16(&d->flags));
-		if (!vr__packed_is_used(flags, q->used_wrap))
-			return VR_EAGAIN;
-		if (q->in_flight == 0)
-			return vr__packed_drv_break(q, VR_EUSEDIDX);
-		/* Relaxed, read once: ordered after A2. */
-		id = vr__le16(vr__load16(&d->id));
-		len = vr__le32(vr__load32(&d->len));
-		if (id >= q->num || q->slot[id].ndesc == 0)
-			return vr__packed_drv_break(q, VR_EUSEDID);
-		for (walk = q->order_head; walk != id; walk = q->slot[walk].order_next)
-			if (walk == VR__NONE)
-				return vr__packed_drv_break(q, VR_EUSEDID);
-		if (!(flags & VR_DESC_F_WRITE) &&
-		    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) ||
-		     q->slot[id].in_len == 0))
-			len = 0;
-		if (len > q->slot[id].in_len) {
-			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
-				return vr__packed_drv_break(q, VR_EUSEDLEN);
-			len = q->slot[id].in_len;
-			q->stats.used_len_clamped++;
-		}
-		q->batch_end = id;
-		q->batch_len = len;
-	}
-	head = q->order_head;
-	s = &q->slot[head];
-	if (head == q->batch_end) {
-		len = q->batch_len;
-		q->batch_end = VR__NONE;
-	} else {
-		len = s->in_len;
-	}
-	out->cookie = s->cookie;
-	out->len = len;
-	out->id = head;
-	q->order_head = s->order_next;
-	if (q->order_head == VR__NONE)
-		q->order_tail = VR__NONE;
-	vr__packed_drv_release(q, head);
-	return 0;
+	return n == 1 ? 0 : n == 0 ? VR_EAGAIN : n;
 }
 
 int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 				 struct vr_used_buf *out, unsigned max)
 {
-	unsigned n = 0;
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t num = q->num;
+	const uint32_t qflags = q->flags;
+	const bool inv = q->mem.invalidate != NULL;
+	struct drv_used_st st;
+	unsigned k;
+	int err = 0;
 
-	while (n < max) {
-		int err = vr_packed_drv_get_used(q, &out[n]);
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL))
+		return VR_EINVAL;
+	if (q->in_order)
+		return drv_collect_in_order(q, out, max);
+	drv_used_load(q, &st);
+	for (k = 0; k < max; k++) {
+		struct vr_packed_desc *d = &desc[st.next_used];
+		struct vr_drv_slot *s;
+		uint16_t flags, id, ndesc, pos;
+		uint32_t len, in_len;
 
-		if (err == VR_EAGAIN)
+		if (VR_UNLIKELY(inv))
+			vr_mem_invalidate(&q->mem, d, sizeof(*d));
+		/* A2 (acquire): the used descriptor's id and len, and the
+		 * buffer contents, are visible after its flags. Partner: R2
+		 * in vr_packed_dev_publish. */
+		flags = vr__le16(vr__load_acquire16(&d->flags));
+		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != st.used_bits)
 			break;
-		if (err < 0)
-			return n ? (int)n : err;
-		n++;
+		if (VR_UNLIKELY(st.in_flight == 0)) {
+			err = VR_EUSEDIDX;
+			break;
+		}
+		/* Relaxed, read once: ordered after A2. */
+		id = vr__le16(vr__load16(&d->id));
+		len = vr__le32(vr__load32(&d->len));
+		if (VR_UNLIKELY(id >= num)) {
+			err = VR_EUSEDID;
+			break;
+		}
+		s = &slot[id];
+		ndesc = s->ndesc;
+		if (VR_UNLIKELY(ndesc == 0)) {
+			err = VR_EUSEDID;
+			break;
+		}
+		in_len = s->in_len;
+		if (!(flags & VR_DESC_F_WRITE) || VR_UNLIKELY(len > in_len)) {
+			int64_t l = drv_used_len(q, qflags, flags, len, in_len);
+
+			if (VR_UNLIKELY(l < 0)) {
+				err = (int)l;
+				break;
+			}
+			len = (uint32_t)l;
+		}
+		out[k].cookie = s->cookie;
+		out[k].len = len;
+		out[k].id = id;
+		/* Skip by the driver's own record of the chain, never by
+		 * anything the device wrote. */
+		pos = (uint16_t)(st.next_used + ndesc);
+		if (pos >= num) {
+			pos = (uint16_t)(pos - num);
+			st.used_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		st.next_used = pos;
+		st.num_free = (uint16_t)(st.num_free + ndesc);
+		s->ndesc = 0;
+		s->next = st.free_id;
+		st.free_id = id;
+		st.in_flight--;
 	}
+	drv_used_store(q, &st);
+	if (err) {
+		vr__packed_drv_break(q, err);
+		return k ? (int)k : err;
+	}
+	return (int)k;
+}
+
+/* The queue's adding state in locals for a burst (see drv_used_st). */
+struct drv_add_st {
+	uint16_t next_avail;
+	uint16_t avail_bits; /* flags of an available descriptor now */
+	uint16_t num_free;
+	uint16_t free_id;
+	uint16_t in_flight;
+	uint16_t held_pos;
+	uint16_t held_flags;
+	bool held;
+	uint32_t unpub;
+};
+
+static inline void drv_add_load(const struct vr_packed_drv *q,
+				struct drv_add_st *st)
+{
+	st->next_avail = q->next_avail;
+	st->avail_bits = vr__packed_avail_bits(q->avail_wrap);
+	st->num_free = q->num_free;
+	st->free_id = q->free_id;
+	st->in_flight = q->in_flight;
+	st->held = q->held;
+	st->held_pos = q->held_pos;
+	st->held_flags = q->held_flags;
+	st->unpub = q->unpub;
+}
+
+static inline void drv_add_store(struct vr_packed_drv *q,
+				 const struct drv_add_st *st)
+{
+	q->next_avail = st->next_avail;
+	q->avail_wrap = st->avail_bits == VR_DESC_F_AVAIL;
+	q->num_free = st->num_free;
+	q->free_id = st->free_id;
+	q->in_flight = st->in_flight;
+	q->held = st->held;
+	q->held_pos = st->held_pos;
+	q->held_flags = st->held_flags;
+	q->unpub = st->unpub;
+}
+
+/* Every chain through vr_packed_drv_add(): cache hooks are set. */
+static int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
+			unsigned n, uint16_t *ids)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int id = vr_packed_drv_add(q, adds[i].seg, adds[i].n_out,
+					   adds[i].n_in, adds[i].cookie);
+
+		if (id < 0)
+			return i ? (int)i : id;
+		if (ids)
+			ids[i] = (uint16_t)id;
+	}
+	return (int)n;
+}
+
+int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
+			    unsigned n, uint16_t *ids)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_drv_slot *const slot = q->slot;
+	const uint16_t num = q->num;
+	const bool in_order = q->in_order;
+	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
+	struct drv_add_st st;
+	unsigned i;
+
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(adds == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return drv_add_each(q, adds, n, ids);
+	drv_add_load(q, &st);
+	for (i = 0; i < n; i++) {
+		const struct vr_add *a = &adds[i];
+		const struct vr_seg *seg = a->seg;
+		struct vr_packed_desc *d;
+		struct vr_drv_slot *s;
+		uint16_t id, pos = st.next_avail, flags = st.avail_bits;
+		uint32_t len;
+
+		/* One segment, room, a length add accepts: the short path.
+		 * Anything else (a longer chain, or an error whose exact code
+		 * vr_packed_drv_add computes) goes through the single call. */
+		if (VR_UNLIKELY(a->n_out + a->n_in != 1 || seg == NULL ||
+				st.num_free == 0 ||
+				(seg->len == 0 && !zero_ok))) {
+			int ret;
+
+			drv_add_store(q, &st);
+			ret = vr_packed_drv_add(q, seg, a->n_out, a->n_in,
+						a->cookie);
+			drv_add_load(q, &st);
+			if (ret < 0)
+				return i ? (int)i : ret;
+			if (ids)
+				ids[i] = (uint16_t)ret;
+			continue;
+		}
+		len = seg->len;
+		if (in_order) {
+			id = pos; /* see vr__packed_drv_take_id */
+		} else {
+			id = st.free_id;
+			st.free_id = slot[id].next;
+		}
+		d = &desc[pos];
+		if (a->n_in)
+			flags |= VR_DESC_F_WRITE;
+		/* Plain stores: the device reads them only after acquiring
+		 * the batch's first head flags, released at publish (R1). */
+		d->addr = vr__le64(seg->addr);
+		d->len = vr__le32(len);
+		d->id = vr__le16(id);
+		if (!st.held) {
+			st.held = true;
+			st.held_pos = pos;
+			st.held_flags = flags;
+		} else {
+			/* Relaxed: the device reads it only after acquiring
+			 * the held head, released (R1) after this store. */
+			vr__store16(&d->flags, vr__le16(flags));
+		}
+		s = &slot[id];
+		s->cookie = a->cookie;
+		s->in_len = a->n_in ? len : 0;
+		s->ndesc = 1;
+		if (++pos == num) {
+			pos = 0;
+			st.avail_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		st.next_avail = pos;
+		st.num_free--;
+		st.in_flight++;
+		st.unpub++;
+		if (ids)
+			ids[i] = id;
+	}
+	drv_add_store(q, &st);
 	return (int)n;
 }
 

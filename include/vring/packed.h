@@ -34,6 +34,25 @@
 
 VR_EXTERN_C_BEGIN
 
+/* The burst calls' argument types; split.h defines the same two under the
+ * same guard. */
+#ifndef VR__BURST_TYPES
+#define VR__BURST_TYPES
+/** One chain for a driver's add burst. */
+struct vr_add {
+	const struct vr_seg *seg; /**< n_out readable then n_in writable */
+	uint16_t n_out;
+	uint16_t n_in;
+	void *cookie;
+};
+
+/** One completion for a device's complete burst. */
+struct vr_done {
+	uint16_t id;  /**< chain id as popped */
+	uint32_t len; /**< bytes written */
+};
+#endif
+
 /** The three areas of a packed queue, as virtio-mmio or PCI give them. */
 struct vr_packed_areas {
 	void *desc;         /**< descriptor ring: 16 * num bytes, align 16 */
@@ -143,8 +162,6 @@ struct vr_packed_drv {
 	uint16_t held_flags;  /* its flags, stored at publish */
 	uint16_t pub_pos;     /* next_avail at the last publish */
 	uint16_t kick_pos;    /* pub_pos at the last need_notify */
-	uint16_t order_head;  /* in-order: oldest buffer id in flight */
-	uint16_t order_tail;
 	uint16_t batch_end;   /* in-order: last id of the batch being
 				 collected, VR__NONE if none */
 	uint32_t batch_len;
@@ -276,15 +293,22 @@ VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
 	s->cookie = cookie;
 	s->in_len = in_len;
 	s->ndesc = (uint16_t)n;
-	if (q->in_order) {
-		s->order_next = VR__NONE;
-		if (q->order_tail == VR__NONE)
-			q->order_head = id;
-		else
-			q->slot[q->order_tail].order_next = id;
-		q->order_tail = id;
-	}
 	q->in_flight++;
+}
+
+/* The buffer id of the next chain. With IN_ORDER it is the ring position
+ * of the chain's head: unique among the chains in flight (their heads sit
+ * at different positions), and collection order is ring order, so neither
+ * a free list nor a FIFO is kept. Otherwise the head of the free list. */
+VR_INLINE uint16_t vr__packed_drv_take_id(struct vr_packed_drv *q)
+{
+	uint16_t id;
+
+	if (q->in_order)
+		return q->next_avail;
+	id = q->free_id;
+	q->free_id = q->slot[id].next;
+	return id;
 }
 
 /**
@@ -299,9 +323,9 @@ VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
 VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *seg,
 				unsigned n_out, unsigned n_in, void *cookie)
 {
+	struct vr_packed_desc *desc;
 	unsigned n = n_out + n_in, i;
-	uint16_t id, pos, first;
-	bool wrap;
+	uint16_t id, pos, first, num, bits, head_flags = 0;
 	uint32_t in_len;
 	int err;
 
@@ -321,13 +345,16 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 			return err;
 	}
 
-	id = q->free_id;
-	q->free_id = q->slot[id].next;
+	id = vr__packed_drv_take_id(q);
+	/* The queue's fields in locals: the descriptor stores below could
+	 * alias them as far as the compiler knows. */
+	desc = q->desc;
+	num = q->num;
 	first = pos = q->next_avail;
-	wrap = q->avail_wrap;
+	bits = vr__packed_avail_bits(q->avail_wrap);
 	for (i = 0; i < n; i++) {
-		struct vr_packed_desc *d = &q->desc[pos];
-		uint16_t flags = vr__packed_avail_bits(wrap);
+		struct vr_packed_desc *d = &desc[pos];
+		uint16_t flags = bits;
 
 		if (i >= n_out)
 			flags |= VR_DESC_F_WRITE;
@@ -340,16 +367,19 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 		d->len = vr__le32(seg[i].len);
 		d->id = vr__le16(id);
 		if (i == 0)
-			vr__packed_drv_set_head(q, pos, flags);
+			head_flags = flags; /* stored below, maybe held */
 		else
-			/* Relaxed: published with the head (R1). */
+			/* Relaxed: published with the head (R1); the device
+			 * stops at the batch's first head, held until then. */
 			vr__store16(&d->flags, vr__le16(flags));
-		if (++pos == q->num) {
+		if (++pos == num) {
 			pos = 0;
-			wrap = !wrap;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
 	}
-	vr__packed_drv_commit(q, id, pos, wrap, n, in_len, cookie);
+	vr__packed_drv_set_head(q, first, head_flags);
+	vr__packed_drv_commit(q, id, pos, bits == VR_DESC_F_AVAIL, n, in_len,
+			      cookie);
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr__packed_drv_clean_descs(q, first, n);
 	return id;
@@ -364,6 +394,23 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 			       unsigned n_out, unsigned n_in,
 			       struct vr_packed_desc *table, uint64_t table_addr,
 			       void *cookie);
+
+/**
+ * @brief Add @p n chains, as @p n calls of vr_packed_drv_add() would
+ *        (same ids, ring bytes and queue state), with the queue's state
+ *        kept in registers and the per-call checks made once. Chains of one
+ *        segment take a short path; longer ones, and every chain when cache
+ *        hooks are set, go through vr_packed_drv_add() inside this call.
+ *        Nothing is visible to the device until vr_packed_drv_publish()
+ *        (or kick_prepare), which the caller calls once after the burst.
+ * @param ids where the buffer id of each chain added goes (may be NULL)
+ * @return how many chains were added (0..@p n), stopping at the first that
+ *         cannot be; when that is the first, its code as vr_packed_drv_add()
+ *         returns it: VR_ENOSPC, VR_EINVAL (also @p adds NULL with
+ *         @p n > 0), VR_EFAULT, VR_EBROKEN
+ */
+int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
+			    unsigned n, uint16_t *ids);
 
 /** @brief Make every chain added since the last publish visible (nothing
  *         on a broken queue). */
@@ -473,6 +520,17 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	return 0;
 }
 
+/**
+ * @brief Collect up to @p max used chains into @p out: the same results as
+ *        calling vr_packed_drv_get_used() until it fails, with the queue's
+ *        state kept in registers and the per-call checks made once.
+ * @return how many were collected (0 when none is used: no VR_EAGAIN);
+ *         when the first one fails, its code as vr_packed_drv_get_used()
+ *         returns it: VR_EBROKEN, VR_EINVAL (@p out NULL with @p max > 0),
+ *         or a violation that breaks the queue (VR_EUSEDIDX, VR_EUSEDID,
+ *         VR_EUSEDLEN). A violation after the first breaks the queue too,
+ *         and the count so far is returned; the next call says VR_EBROKEN.
+ */
 int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 				 struct vr_used_buf *out, unsigned max);
 
@@ -498,7 +556,8 @@ struct vr_packed_dev {
 	struct vr_packed_event *device_event; /* we write it */
 	uint16_t *chain_ndesc; /* per buffer id: ring descriptors, 0 = free */
 	uint32_t max_indirect; /* longest indirect table accepted */
-	uint16_t *order;       /* in-order: ids taken, oldest first */
+	uint16_t *order;       /* in-order: per ring position, the id taken
+				  with its head there */
 	struct vr_mem mem;
 	uint64_t features;
 	uint32_t flags;
@@ -507,8 +566,6 @@ struct vr_packed_dev {
 	uint16_t next_used;   /* next ring position to write used to */
 	uint16_t in_flight;   /* chains taken, not yet returned */
 	uint16_t desc_in_flight; /* their ring descriptors */
-	uint16_t order_first; /* in-order: index in order[] of the oldest */
-	uint16_t order_count;
 	uint16_t held_pos;
 	uint16_t held_flags;
 	uint16_t pub_pos;     /* next_used at the last publish */
@@ -616,6 +673,25 @@ VR_INLINE int vr_packed_dev_avail(struct vr_packed_dev *q)
  */
 int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain);
 
+/**
+ * @brief Take up to @p max available chains into @p chains (each with its
+ *        iov and iov_cap set by the caller): the same results as calling
+ *        vr_packed_dev_pop() until it fails, with the queue's state kept in
+ *        registers and the per-call checks made once. A chain of one
+ *        direct descriptor inside the window takes a short path with every
+ *        check of the full walk; anything else (NEXT, INDIRECT, a
+ *        translate callback, cache hooks, any check failing) goes through
+ *        vr_packed_dev_pop() inside this call, which computes the exact
+ *        result.
+ * @return how many were taken (0 when none is available: no VR_EAGAIN);
+ *         when the first cannot be, its code as vr_packed_dev_pop()
+ *         returns it: VR_EBROKEN, VR_EINVAL (@p chains NULL with
+ *         @p max > 0, or an iov NULL with iov_cap > 0), VR_E2BIG (the chain
+ *         stays), or a violation that breaks the queue (see
+ *         vr_packed_dev_pop()). A violation after the first breaks the
+ *         queue too, and the count so far is returned; the next call says
+ *         VR_EBROKEN.
+ */
 int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			    unsigned max);
 
@@ -635,13 +711,9 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		return VR_EBROKEN;
 	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
 		return VR_ESTATE;
-	if (q->in_order) {
-		if (VR_UNLIKELY(q->order[q->order_first] != id))
-			return VR_ESTATE;
-		if (++q->order_first == q->num)
-			q->order_first = 0;
-		q->order_count--;
-	}
+	/* In order: only the chain popped with its head at next_used. */
+	if (q->in_order && VR_UNLIKELY(q->order[pos] != id))
+		return VR_ESTATE;
 	ndesc = q->chain_ndesc[id];
 	d = &q->desc[pos];
 	/* Relaxed: published by the release of the batch's first flags (R2). */
@@ -672,6 +744,20 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 	q->in_flight--;
 	return 0;
 }
+
+/**
+ * @brief Return @p n chains used, as @p n calls of
+ *        vr_packed_dev_complete() would (same ring bytes and queue state),
+ *        with the queue's state kept in registers and the per-call checks
+ *        made once. Not visible until vr_packed_dev_publish() (or
+ *        notify_prepare), which the caller calls once after the burst.
+ * @return how many were completed (0..@p n), stopping at the first that
+ *         cannot be; when that is the first, its code: VR_ESTATE (id not
+ *         taken, or not the oldest with IN_ORDER), VR_EINVAL (@p done
+ *         NULL with @p n > 0), VR_EBROKEN
+ */
+int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
+				 const struct vr_done *done, unsigned n);
 
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
