@@ -268,38 +268,9 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	return 0;
 }
 
-/* The queue's taking state in locals for a burst: the stores into the
- * caller's chains and the private arrays could alias the queue's own
- * fields as far as the compiler knows, so the fields are read once and
- * written back once. */
-struct dev_pop_st {
-	uint16_t next_avail;
-	uint16_t avail_bits; /* flags of an available descriptor now */
-	uint16_t in_flight;
-	uint16_t desc_in_flight;
-};
-
-static inline void dev_pop_load(const struct vr_packed_dev *q,
-				struct dev_pop_st *st)
-{
-	st->next_avail = q->next_avail;
-	st->avail_bits = vr__packed_avail_bits(q->avail_wrap);
-	st->in_flight = q->in_flight;
-	st->desc_in_flight = q->desc_in_flight;
-}
-
-static inline void dev_pop_store(struct vr_packed_dev *q,
-				 const struct dev_pop_st *st)
-{
-	q->next_avail = st->next_avail;
-	q->avail_wrap = st->avail_bits == VR_DESC_F_AVAIL;
-	q->in_flight = st->in_flight;
-	q->desc_in_flight = st->desc_in_flight;
-}
-
 /* Every chain through vr_packed_dev_pop(). */
-static int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
-			unsigned max)
+VR__COLD int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
+			  unsigned max)
 {
 	unsigned n;
 
@@ -314,39 +285,57 @@ static int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
 	return (int)n;
 }
 
-int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
-			    unsigned max)
+/* One chain of a pop burst through vr_packed_dev_pop(): out of line, so
+ * that the burst's loop keeps its state in registers. */
+VR__COLD int dev_pop_general(struct vr_packed_dev *q, struct vr_chain *c)
+{
+	return vr_packed_dev_pop(q, c);
+}
+
+/*
+ * The pop burst, specialised for IN_ORDER or not. The queue's fields live
+ * in locals (stores into the caller's chains and the private arrays could
+ * alias them as far as the compiler knows), read once and written back
+ * once, and around a chain that takes the single call. in_flight and
+ * desc_in_flight both grow by one per chain of the short path: one count
+ * @c k stands for both until they are written back.
+ */
+VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
+				 struct vr_chain *chains, unsigned max,
+				 const bool in_order)
 {
 	const struct vr_packed_desc *const desc = q->desc;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
-	uint16_t *const order = q->in_order ? q->order : NULL;
-	const uint16_t num = q->num;
+	uint16_t *const order = q->order;
+	const unsigned num = q->num;
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	struct dev_pop_st st;
-	unsigned n;
+	/* Full-width locals (see drv_add_burst in packed_drv.c). */
+	unsigned pos, bits, room, k, n;
 
-	if (max == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(chains == NULL))
-		return VR_EINVAL;
-	/* The short path checks a buffer against the window alone; a
-	 * translate callback, cache hooks, or a window reaching past 2^64
-	 * (where its range check would differ from vr__range_wraps) take
-	 * the single call for every chain. */
-	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
-			size == 0 || size - 1 > UINT64_MAX - base))
-		return dev_pop_each(q, chains, max);
-	dev_pop_load(q, &st);
+#define DEV_POP_LOAD()                                                         \
+	do {                                                                   \
+		pos = q->next_avail;                                           \
+		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		room = num - q->desc_in_flight;                                \
+		k = 0;                                                         \
+	} while (0)
+#define DEV_POP_STORE()                                                        \
+	do {                                                                   \
+		q->next_avail = (uint16_t)pos;                                 \
+		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
+		q->in_flight = (uint16_t)(q->in_flight + k);                   \
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight + k);         \
+	} while (0)
+
+	DEV_POP_LOAD();
 	for (n = 0; n < max; n++) {
 		struct vr_chain *c = &chains[n];
 		struct vr_iov *iov = c->iov;
-		const struct vr_packed_desc *d = &desc[st.next_avail];
+		const struct vr_packed_desc *d = &desc[pos];
 		uint64_t addr, off;
 		uint32_t len;
-		uint16_t flags, id, pos;
+		uint16_t flags, id;
 
 		if (VR_UNLIKELY(iov == NULL || c->iov_cap == 0))
 			goto general; /* VR_EINVAL or VR_E2BIG, exactly */
@@ -357,9 +346,8 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 		/* One compare: available in this wrap, no NEXT, no INDIRECT. */
 		if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
 					  VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) !=
-				st.avail_bits)) {
-			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) !=
-			    st.avail_bits)
+				bits)) {
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
 				break; /* not available: VR_EAGAIN */
 			goto general;
 		}
@@ -367,18 +355,17 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 		addr = vr__load_addr(&d->addr);
 		len = vr__le32(vr__load32(&d->len));
 		id = vr__le16(vr__load16(&d->id));
-		/* Inside the window, not empty (the window ends at or below
-		 * 2^64, so no range wraps): one subtraction, two compares.
-		 * Then the id is in range and not in flight, and the ring's
-		 * descriptors in flight stay within num. Any failure: the
-		 * single call finds the exact code. */
+		/* Inside the window and not empty (the window ends at or
+		 * below 2^64, so no range wraps): one subtraction, two
+		 * compares. Then the id is in range and not in flight, and
+		 * the ring's descriptors in flight stay within num. Any
+		 * failure: the single call finds the exact code. */
 		off = addr - base;
 		if (VR_UNLIKELY(off >= size || (uint64_t)len - 1 >= size - off ||
-				id >= num || chain_ndesc[id] != 0 ||
-				st.desc_in_flight >= num))
+				id >= num || chain_ndesc[id] != 0 || k == room))
 			goto general;
-		iov[0].base = local + off;
-		iov[0].len = len;
+		iov->base = local + off;
+		iov->len = len;
 		c->id = id;
 		c->ndesc = 1;
 		if (flags & VR_DESC_F_WRITE) {
@@ -393,36 +380,58 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			c->in_bytes = 0;
 		}
 		chain_ndesc[id] = 1;
-		pos = st.next_avail;
-		if (order)
+		if (in_order)
 			order[pos] = id; /* by the position of its head */
-		if (++pos == num) {
+		if (VR_UNLIKELY(++pos == num)) {
 			pos = 0;
-			st.avail_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
-		st.next_avail = pos;
-		st.desc_in_flight++;
-		st.in_flight++;
+		k++;
 		continue;
 general:
 		{
 			int err;
 
-			dev_pop_store(q, &st);
-			err = vr_packed_dev_pop(q, c);
-			dev_pop_load(q, &st);
+			DEV_POP_STORE();
+			err = dev_pop_general(q, c);
+			DEV_POP_LOAD();
 			if (err == VR_EAGAIN)
 				break;
 			if (err < 0)
 				return n ? (int)n : err;
 		}
 	}
-	dev_pop_store(q, &st);
+	DEV_POP_STORE();
+#undef DEV_POP_LOAD
+#undef DEV_POP_STORE
 	return (int)n;
 }
 
+int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
+			    unsigned max)
+{
+	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(chains == NULL))
+		return VR_EINVAL;
+	/* The short path checks a buffer against the window alone; a
+	 * translate callback, cache hooks, or a window reaching past 2^64
+	 * (where its range check would differ from vr__range_wraps) take
+	 * the single call for every chain. */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			size == 0 || size - 1 > UINT64_MAX - base))
+		return dev_pop_each(q, chains, max);
+	if (q->in_order)
+		return dev_pop_burst(q, chains, max, true);
+	return dev_pop_burst(q, chains, max, false);
+}
+
 /* Every completion through vr_packed_dev_complete(): cache hooks. */
-static int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *done,
+VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *done,
 			     unsigned n)
 {
 	unsigned i;
@@ -436,43 +445,29 @@ static int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *done
 	return (int)n;
 }
 
-int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
-				 const struct vr_done *done, unsigned n)
+/*
+ * The complete burst, specialised for IN_ORDER or not, with the queue's
+ * fields in full-width locals (see dev_pop_burst), written back once.
+ */
+VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
+				      const struct vr_done *done, unsigned n,
+				      const bool in_order)
 {
 	struct vr_packed_desc *const desc = q->desc;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
-	const bool in_order = q->in_order;
-	const uint16_t num = q->num;
-	uint16_t pos, bits, held_pos, held_flags, in_flight, desc_in_flight;
-	uint32_t unpub;
-	bool held;
-	unsigned i;
-	int ret;
+	const unsigned num = q->num;
+	unsigned pos = q->next_used, bits = vr__packed_used_bits(q->used_wrap);
+	unsigned skipped = 0, i;
+	bool held = q->held;
+	int ret = (int)n;
 
-	if (n == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(done == NULL))
-		return VR_EINVAL;
-	if (VR_UNLIKELY(q->mem.clean != NULL))
-		return dev_complete_each(q, done, n);
-	/* In locals: the ring stores below could alias the queue's fields
-	 * as far as the compiler knows. */
-	pos = q->next_used;
-	bits = vr__packed_used_bits(q->used_wrap);
-	held = q->held;
-	held_pos = q->held_pos;
-	held_flags = q->held_flags;
-	in_flight = q->in_flight;
-	desc_in_flight = q->desc_in_flight;
-	unpub = q->unpub;
-	ret = (int)n;
 	for (i = 0; i < n; i++) {
 		struct vr_packed_desc *d = &desc[pos];
-		uint16_t id = done[i].id, ndesc, flags = bits;
-		uint32_t len = done[i].len;
+		const unsigned id = done[i].id;
+		const uint32_t len = done[i].len;
+		unsigned ndesc;
+		uint16_t flags;
 
 		/* Taken, and with IN_ORDER the chain whose head is here. */
 		if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
@@ -482,39 +477,49 @@ int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 		}
 		/* Relaxed: published by the release of the batch's first
 		 * flags (R2). */
-		vr__store16(&d->id, vr__le16(id));
+		vr__store16(&d->id, vr__le16((uint16_t)id));
 		vr__store32(&d->len, vr__le32(len));
-		if (len)
-			flags |= VR_DESC_F_WRITE;
-		if (!held) {
-			held = true;
-			held_pos = pos;
-			held_flags = flags;
-		} else {
+		flags = (uint16_t)(len ? bits | VR_DESC_F_WRITE : bits);
+		if (VR_LIKELY(held)) {
 			/* Relaxed: the driver reads it only after acquiring
 			 * the held first flags, released (R2) after this
 			 * store. */
 			vr__store16(&d->flags, vr__le16(flags));
+		} else {
+			held = q->held = true;
+			q->held_pos = (uint16_t)pos;
+			q->held_flags = flags;
 		}
-		pos = (uint16_t)(pos + ndesc);
-		if (pos >= num) {
-			pos = (uint16_t)(pos - num);
+		pos += ndesc;
+		if (VR_UNLIKELY(pos >= num)) {
+			pos -= num;
 			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
 		chain_ndesc[id] = 0;
-		unpub += ndesc;
-		desc_in_flight = (uint16_t)(desc_in_flight - ndesc);
-		in_flight--;
+		skipped += ndesc;
 	}
-	q->next_used = pos;
+	q->next_used = (uint16_t)pos;
 	q->used_wrap = bits != 0;
-	q->held = held;
-	q->held_pos = held_pos;
-	q->held_flags = held_flags;
-	q->in_flight = in_flight;
-	q->desc_in_flight = desc_in_flight;
-	q->unpub = unpub;
+	q->unpub += skipped;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
+	q->in_flight = (uint16_t)(q->in_flight - (ret < 0 ? 0 : (unsigned)ret));
 	return ret;
+}
+
+int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
+				 const struct vr_done *done, unsigned n)
+{
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(done == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return dev_complete_each(q, done, n);
+	if (q->in_order)
+		return dev_complete_burst(q, done, n, true);
+	return dev_complete_burst(q, done, n, false);
 }
 
 int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,

@@ -215,64 +215,47 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 	return id;
 }
 
-/* The queue's collecting state in locals for a burst: the stores into
- * the caller's array and the private slots could alias the queue's own
- * fields as far as the compiler knows, so the fields are read once and
- * written back once. */
-struct drv_used_st {
-	uint16_t next_used;
-	uint16_t used_bits; /* flags of a used descriptor in the current wrap */
-	uint16_t num_free;
-	uint16_t free_id;
-	uint16_t in_flight;
-	uint16_t batch_end;
-	uint32_t batch_len;
-};
-
-static inline void drv_used_load(const struct vr_packed_drv *q,
-				 struct drv_used_st *st)
+/* A used length larger than the chain's @p in_len writable bytes: clamped
+ * and counted with VR_QF_CLAMP_USED_LEN, else VR_EUSEDLEN. */
+VR__COLD int64_t drv_used_len_over(struct vr_packed_drv *q, uint32_t in_len)
 {
-	st->next_used = q->next_used;
-	st->used_bits = vr__packed_used_bits(q->used_wrap);
-	st->num_free = q->num_free;
-	st->free_id = q->free_id;
-	st->in_flight = q->in_flight;
-	st->batch_end = q->batch_end;
-	st->batch_len = q->batch_len;
-}
-
-static inline void drv_used_store(struct vr_packed_drv *q,
-				  const struct drv_used_st *st)
-{
-	q->next_used = st->next_used;
-	q->used_wrap = st->used_bits != 0;
-	q->num_free = st->num_free;
-	q->free_id = st->free_id;
-	q->in_flight = st->in_flight;
-	q->batch_end = st->batch_end;
-	q->batch_len = st->batch_len;
+	if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+		return VR_EUSEDLEN;
+	q->stats.used_len_clamped++;
+	return in_len;
 }
 
 /* The length handed to the caller for a used descriptor with @p flags and
  * @p len naming a chain of @p in_len writable bytes (section 2.8.4: len is
  * reserved without WRITE, unless the caller takes it anyway for QEMU with
- * VR_QF_USED_LEN_WITHOUT_WRITE), or a negative code; clamps count in the
- * stats. */
+ * VR_QF_USED_LEN_WITHOUT_WRITE), or VR_EUSEDLEN. */
 static inline int64_t drv_used_len(struct vr_packed_drv *q, uint32_t qflags,
 				   uint16_t flags, uint32_t len,
 				   uint32_t in_len)
 {
 	if (!(flags & VR_DESC_F_WRITE) &&
-	    (!(qflags & VR_QF_USED_LEN_WITHOUT_WRITE) || in_len == 0))
+	    (in_len == 0 || !(qflags & VR_QF_USED_LEN_WITHOUT_WRITE)))
 		len = 0;
-	if (VR_UNLIKELY(len > in_len)) {
-		if (!(qflags & VR_QF_CLAMP_USED_LEN))
-			return VR_EUSEDLEN;
-		len = in_len;
-		q->stats.used_len_clamped++;
-	}
+	if (VR_UNLIKELY(len > in_len))
+		return drv_used_len_over(q, in_len);
 	return len;
 }
+
+/* The queue's collecting fields in full-width locals (see drv_add_burst:
+ * the stores into the caller's array and the private slots could alias
+ * them as far as the compiler knows), read once, written back once. The
+ * @c freed descriptors count for num_free, @c k chains for in_flight. */
+#define DRV_USED_LOCALS                                                        \
+	unsigned pos = q->next_used;                                           \
+	unsigned bits = vr__packed_used_bits(q->used_wrap);                    \
+	unsigned in_flight = q->in_flight, freed = 0, k
+#define DRV_USED_STORE()                                                       \
+	do {                                                                   \
+		q->next_used = (uint16_t)pos;                                  \
+		q->used_wrap = bits != 0;                                      \
+		q->num_free = (uint16_t)(q->num_free + freed);                 \
+		q->in_flight = (uint16_t)(in_flight - k);                      \
+	} while (0)
 
 /*
  * In-order collection (section 2.8.9). Buffer ids are ring positions (see
@@ -288,23 +271,23 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 {
 	struct vr_packed_desc *const desc = q->desc;
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t num = q->num;
+	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
 	const bool inv = q->mem.invalidate != NULL;
-	struct drv_used_st st;
-	unsigned k;
+	unsigned batch_end = q->batch_end;
+	uint32_t batch_len = q->batch_len;
 	int err = 0;
+	DRV_USED_LOCALS;
 
-	drv_used_load(q, &st);
 	for (k = 0; k < max; k++) {
 		struct vr_drv_slot *s;
-		uint16_t head = st.next_used;
+		unsigned ndesc;
 		uint32_t len;
 
-		if (st.batch_end == VR__NONE) {
-			struct vr_packed_desc *d = &desc[head];
-			uint16_t flags, id, walk;
-			unsigned left;
+		if (batch_end == VR__NONE) {
+			struct vr_packed_desc *d = &desc[pos];
+			unsigned id, walk, left;
+			uint16_t flags;
 			int64_t l;
 
 			if (VR_UNLIKELY(inv))
@@ -313,11 +296,10 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 			 * the buffer contents, are visible after its flags.
 			 * Partner: R2 in vr_packed_dev_publish. */
 			flags = vr__le16(vr__load_acquire16(&d->flags));
-			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) !=
-			    st.used_bits)
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
 				break;
-			if (VR_UNLIKELY(st.in_flight == 0)) {
-				err = VR_EUSEDIDX;
+			if (VR_UNLIKELY(in_flight == k)) {
+				err = VR_EUSEDIDX; /* nothing in flight */
 				break;
 			}
 			/* Relaxed, read once: ordered after A2. */
@@ -327,14 +309,14 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 				err = VR_EUSEDID;
 				break;
 			}
-			if (id != head) {
+			if (id != pos) {
 				/* A batch: id must be the head of a later chain
 				 * in flight, found by the driver's records. */
-				walk = head;
-				for (left = st.in_flight; walk != id && --left;) {
-					walk = (uint16_t)(walk + slot[walk].ndesc);
+				walk = pos;
+				for (left = in_flight - k; walk != id && --left;) {
+					walk += slot[walk].ndesc;
 					if (walk >= num)
-						walk = (uint16_t)(walk - num);
+						walk -= num;
 				}
 				if (walk != id) {
 					err = VR_EUSEDID;
@@ -346,31 +328,33 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 				err = (int)l;
 				break;
 			}
-			st.batch_end = id;
-			st.batch_len = (uint32_t)l;
+			len = (uint32_t)l;
+			batch_end = id;
+			batch_len = len;
 		}
-		s = &slot[head];
-		if (head == st.batch_end) {
-			len = st.batch_len;
-			st.batch_end = VR__NONE;
+		s = &slot[pos];
+		if (pos == batch_end) {
+			len = batch_len;
+			batch_end = VR__NONE;
 		} else {
-			len = s->in_len;
+			len = s->in_len; /* skipped: fully written */
 		}
 		out[k].cookie = s->cookie;
 		out[k].len = len;
-		out[k].id = head;
+		out[k].id = (uint16_t)pos;
 		/* Skip by the driver's own record of the chain. */
-		head = (uint16_t)(head + s->ndesc);
-		if (head >= num) {
-			head = (uint16_t)(head - num);
-			st.used_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
-		st.next_used = head;
-		st.num_free = (uint16_t)(st.num_free + s->ndesc);
+		ndesc = s->ndesc;
 		s->ndesc = 0;
-		st.in_flight--;
+		pos += ndesc;
+		if (VR_UNLIKELY(pos >= num)) {
+			pos -= num;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		freed += ndesc;
 	}
-	drv_used_store(q, &st);
+	DRV_USED_STORE();
+	q->batch_end = (uint16_t)batch_end;
+	q->batch_len = batch_len;
 	if (err) {
 		vr__packed_drv_break(q, err);
 		return k ? (int)k : err;
@@ -386,32 +370,25 @@ int vr__packed_drv_get_used_in_order(struct vr_packed_drv *q,
 	return n == 1 ? 0 : n == 0 ? VR_EAGAIN : n;
 }
 
-int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
-				 struct vr_used_buf *out, unsigned max)
+/* Collection without IN_ORDER: any chain in flight may come back. */
+static int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
+		       unsigned max)
 {
 	struct vr_packed_desc *const desc = q->desc;
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t num = q->num;
+	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
 	const bool inv = q->mem.invalidate != NULL;
-	struct drv_used_st st;
-	unsigned k;
+	unsigned free_id = q->free_id;
 	int err = 0;
+	DRV_USED_LOCALS;
 
-	if (max == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(out == NULL))
-		return VR_EINVAL;
-	if (q->in_order)
-		return drv_collect_in_order(q, out, max);
-	drv_used_load(q, &st);
 	for (k = 0; k < max; k++) {
-		struct vr_packed_desc *d = &desc[st.next_used];
+		struct vr_packed_desc *d = &desc[pos];
 		struct vr_drv_slot *s;
-		uint16_t flags, id, ndesc, pos;
+		unsigned id, ndesc;
 		uint32_t len, in_len;
+		uint16_t flags;
 
 		if (VR_UNLIKELY(inv))
 			vr_mem_invalidate(&q->mem, d, sizeof(*d));
@@ -419,10 +396,10 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		 * buffer contents, are visible after its flags. Partner: R2
 		 * in vr_packed_dev_publish. */
 		flags = vr__le16(vr__load_acquire16(&d->flags));
-		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != st.used_bits)
+		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
 			break;
-		if (VR_UNLIKELY(st.in_flight == 0)) {
-			err = VR_EUSEDIDX;
+		if (VR_UNLIKELY(in_flight == k)) {
+			err = VR_EUSEDIDX; /* nothing in flight */
 			break;
 		}
 		/* Relaxed, read once: ordered after A2. */
@@ -435,11 +412,11 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		s = &slot[id];
 		ndesc = s->ndesc;
 		if (VR_UNLIKELY(ndesc == 0)) {
-			err = VR_EUSEDID;
+			err = VR_EUSEDID; /* not in flight */
 			break;
 		}
 		in_len = s->in_len;
-		if (!(flags & VR_DESC_F_WRITE) || VR_UNLIKELY(len > in_len)) {
+		{
 			int64_t l = drv_used_len(q, qflags, flags, len, in_len);
 
 			if (VR_UNLIKELY(l < 0)) {
@@ -450,22 +427,21 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		}
 		out[k].cookie = s->cookie;
 		out[k].len = len;
-		out[k].id = id;
+		out[k].id = (uint16_t)id;
 		/* Skip by the driver's own record of the chain, never by
 		 * anything the device wrote. */
-		pos = (uint16_t)(st.next_used + ndesc);
-		if (pos >= num) {
-			pos = (uint16_t)(pos - num);
-			st.used_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		pos += ndesc;
+		if (VR_UNLIKELY(pos >= num)) {
+			pos -= num;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
-		st.next_used = pos;
-		st.num_free = (uint16_t)(st.num_free + ndesc);
+		freed += ndesc;
 		s->ndesc = 0;
-		s->next = st.free_id;
-		st.free_id = id;
-		st.in_flight--;
+		s->next = (uint16_t)free_id;
+		free_id = id;
 	}
-	drv_used_store(q, &st);
+	DRV_USED_STORE();
+	q->free_id = (uint16_t)free_id;
 	if (err) {
 		vr__packed_drv_break(q, err);
 		return k ? (int)k : err;
@@ -473,56 +449,39 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 	return (int)k;
 }
 
-/* The queue's adding state in locals for a burst (see drv_used_st). */
-struct drv_add_st {
-	uint16_t next_avail;
-	uint16_t avail_bits; /* flags of an available descriptor now */
-	uint16_t num_free;
-	uint16_t free_id;
-	uint16_t in_flight;
-	uint16_t held_pos;
-	uint16_t held_flags;
-	bool held;
-	uint32_t unpub;
-};
+#undef DRV_USED_LOCALS
+#undef DRV_USED_STORE
 
-static inline void drv_add_load(const struct vr_packed_drv *q,
-				struct drv_add_st *st)
+int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
+				 struct vr_used_buf *out, unsigned max)
 {
-	st->next_avail = q->next_avail;
-	st->avail_bits = vr__packed_avail_bits(q->avail_wrap);
-	st->num_free = q->num_free;
-	st->free_id = q->free_id;
-	st->in_flight = q->in_flight;
-	st->held = q->held;
-	st->held_pos = q->held_pos;
-	st->held_flags = q->held_flags;
-	st->unpub = q->unpub;
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL))
+		return VR_EINVAL;
+	if (q->in_order)
+		return drv_collect_in_order(q, out, max);
+	return drv_collect(q, out, max);
 }
 
-static inline void drv_add_store(struct vr_packed_drv *q,
-				 const struct drv_add_st *st)
+/* One chain of an add burst through vr_packed_drv_add(): a longer chain,
+ * or one that fails (the single call computes the exact code). Out of
+ * line, so that the burst's loop keeps its state in registers. */
+VR__COLD int drv_add_general(struct vr_packed_drv *q, const struct vr_add *a)
 {
-	q->next_avail = st->next_avail;
-	q->avail_wrap = st->avail_bits == VR_DESC_F_AVAIL;
-	q->num_free = st->num_free;
-	q->free_id = st->free_id;
-	q->in_flight = st->in_flight;
-	q->held = st->held;
-	q->held_pos = st->held_pos;
-	q->held_flags = st->held_flags;
-	q->unpub = st->unpub;
+	return vr_packed_drv_add(q, a->seg, a->n_out, a->n_in, a->cookie);
 }
 
 /* Every chain through vr_packed_drv_add(): cache hooks are set. */
-static int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
-			unsigned n, uint16_t *ids)
+VR__COLD int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
+			  unsigned n, uint16_t *ids)
 {
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		int id = vr_packed_drv_add(q, adds[i].seg, adds[i].n_out,
-					   adds[i].n_in, adds[i].cookie);
+		int id = drv_add_general(q, &adds[i]);
 
 		if (id < 0)
 			return i ? (int)i : id;
@@ -532,17 +491,122 @@ static int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
 	return (int)n;
 }
 
-int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
-			    unsigned n, uint16_t *ids)
+/*
+ * The add burst, specialised for IN_ORDER or not. The queue's fields live
+ * in locals (stores into the ring and the private slots could alias them
+ * as far as the compiler knows), read once and written back once, and
+ * around a chain that takes the single call. num_free, in_flight and unpub
+ * all move by one per chain of the short path: one count @c k stands for
+ * the three until they are written back.
+ */
+VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
+				 const struct vr_add *adds, unsigned n,
+				 uint16_t *ids, const bool in_order)
 {
 	struct vr_packed_desc *const desc = q->desc;
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t num = q->num;
-	const bool in_order = q->in_order;
-	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
-	struct drv_add_st st;
-	unsigned i;
+	const unsigned num = q->num;
+	const uint32_t zero_ok = q->flags & VR_QF_ZERO_LEN_OK;
+	/* Full-width locals: with 16-bit ones GCC's SLP vectoriser packed
+	 * them into one vector register rebuilt on every chain (pextrw and
+	 * shifts, seen in a callgrind count). */
+	unsigned pos, bits, room, free_id, k, i;
+	bool held;
 
+#define DRV_ADD_LOAD()                                                         \
+	do {                                                                   \
+		pos = q->next_avail;                                           \
+		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		room = q->num_free;                                            \
+		free_id = q->free_id;                                          \
+		held = q->held;                                                \
+		k = 0;                                                         \
+	} while (0)
+#define DRV_ADD_STORE()                                                        \
+	do {                                                                   \
+		q->next_avail = (uint16_t)pos;                                 \
+		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
+		q->num_free = (uint16_t)(room - k);                            \
+		q->free_id = (uint16_t)free_id;                                \
+		q->in_flight = (uint16_t)(q->in_flight + k);                   \
+		q->unpub += k;                                                 \
+	} while (0)
+
+	DRV_ADD_LOAD();
+	for (i = 0; i < n; i++) {
+		const struct vr_add *a = &adds[i];
+		/* Each field of the caller's entry once, before the stores. */
+		const struct vr_seg *seg = a->seg;
+		const unsigned n_out = a->n_out, n_in = a->n_in;
+		void *const cookie = a->cookie;
+		struct vr_packed_desc *d;
+		struct vr_drv_slot *s;
+		uint16_t id, flags;
+		uint64_t addr;
+		uint32_t len;
+
+		/* One segment, room, a length add accepts: the short path.
+		 * Anything else (a longer chain, or an error whose exact code
+		 * vr_packed_drv_add computes) goes through the single call. */
+		if (VR_UNLIKELY(n_out + n_in != 1 || seg == NULL || k == room ||
+				(seg->len == 0 && !zero_ok))) {
+			int ret;
+
+			DRV_ADD_STORE();
+			ret = drv_add_general(q, a);
+			DRV_ADD_LOAD();
+			if (ret < 0)
+				return i ? (int)i : ret;
+			if (ids)
+				ids[i] = (uint16_t)ret;
+			continue;
+		}
+		addr = seg->addr;
+		len = seg->len;
+		if (in_order) {
+			id = (uint16_t)pos; /* see vr__packed_drv_take_id */
+		} else {
+			id = (uint16_t)free_id;
+			free_id = slot[id].next;
+		}
+		d = &desc[pos];
+		flags = (uint16_t)(n_in ? bits | VR_DESC_F_WRITE : bits);
+		/* Plain stores: the device reads them only after acquiring
+		 * the batch's first head flags, released at publish (R1). */
+		d->addr = vr__le64(addr);
+		d->len = vr__le32(len);
+		d->id = vr__le16(id);
+		if (VR_LIKELY(held)) {
+			/* Relaxed: the device reads it only after acquiring
+			 * the held head, released (R1) after this store. */
+			vr__store16(&d->flags, vr__le16(flags));
+		} else {
+			/* The batch's first head: held until publish. */
+			held = q->held = true;
+			q->held_pos = (uint16_t)pos;
+			q->held_flags = flags;
+		}
+		s = &slot[id];
+		s->cookie = cookie;
+		s->in_len = n_in ? len : 0;
+		s->ndesc = 1;
+		if (VR_UNLIKELY(++pos == num)) {
+			pos = 0;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		k++;
+		if (ids)
+			ids[i] = id;
+	}
+	DRV_ADD_STORE();
+#undef DRV_ADD_LOAD
+#undef DRV_ADD_STORE
+	return (int)n;
+}
+
+int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
+			    unsigned n, uint16_t *ids)
+{
 	if (n == 0)
 		return 0;
 	if (VR_UNLIKELY(q->broken))
@@ -551,74 +615,9 @@ int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return drv_add_each(q, adds, n, ids);
-	drv_add_load(q, &st);
-	for (i = 0; i < n; i++) {
-		const struct vr_add *a = &adds[i];
-		const struct vr_seg *seg = a->seg;
-		struct vr_packed_desc *d;
-		struct vr_drv_slot *s;
-		uint16_t id, pos = st.next_avail, flags = st.avail_bits;
-		uint32_t len;
-
-		/* One segment, room, a length add accepts: the short path.
-		 * Anything else (a longer chain, or an error whose exact code
-		 * vr_packed_drv_add computes) goes through the single call. */
-		if (VR_UNLIKELY(a->n_out + a->n_in != 1 || seg == NULL ||
-				st.num_free == 0 ||
-				(seg->len == 0 && !zero_ok))) {
-			int ret;
-
-			drv_add_store(q, &st);
-			ret = vr_packed_drv_add(q, seg, a->n_out, a->n_in,
-						a->cookie);
-			drv_add_load(q, &st);
-			if (ret < 0)
-				return i ? (int)i : ret;
-			if (ids)
-				ids[i] = (uint16_t)ret;
-			continue;
-		}
-		len = seg->len;
-		if (in_order) {
-			id = pos; /* see vr__packed_drv_take_id */
-		} else {
-			id = st.free_id;
-			st.free_id = slot[id].next;
-		}
-		d = &desc[pos];
-		if (a->n_in)
-			flags |= VR_DESC_F_WRITE;
-		/* Plain stores: the device reads them only after acquiring
-		 * the batch's first head flags, released at publish (R1). */
-		d->addr = vr__le64(seg->addr);
-		d->len = vr__le32(len);
-		d->id = vr__le16(id);
-		if (!st.held) {
-			st.held = true;
-			st.held_pos = pos;
-			st.held_flags = flags;
-		} else {
-			/* Relaxed: the device reads it only after acquiring
-			 * the held head, released (R1) after this store. */
-			vr__store16(&d->flags, vr__le16(flags));
-		}
-		s = &slot[id];
-		s->cookie = a->cookie;
-		s->in_len = a->n_in ? len : 0;
-		s->ndesc = 1;
-		if (++pos == num) {
-			pos = 0;
-			st.avail_bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
-		st.next_avail = pos;
-		st.num_free--;
-		st.in_flight++;
-		st.unpub++;
-		if (ids)
-			ids[i] = id;
-	}
-	drv_add_store(q, &st);
-	return (int)n;
+	if (q->in_order)
+		return drv_add_burst(q, adds, n, ids, true);
+	return drv_add_burst(q, adds, n, ids, false);
 }
 
 void vr_packed_drv_suppress_used_notify(struct vr_packed_drv *q)
