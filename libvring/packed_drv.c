@@ -262,9 +262,18 @@ static inline int64_t drv_used_len(struct vr_packed_drv *q, uint32_t qflags,
  * vr__packed_drv_take_id), so the chain due next is the one whose head is
  * at next_used. One used descriptor, written over the first descriptor of
  * a batch, names the batch's last id; the chains before it count as fully
- * written, and next_used skips all of them. That id is accepted only when
- * walking the driver's own records from next_used, over the chains in
- * flight, reaches it: never by anything else the device wrote.
+ * written, and next_used skips all of them, each by the driver's own
+ * record of its length.
+ *
+ * Which ids may end a batch: the chains in flight occupy the ring
+ * contiguously from next_used to next_avail, each recorded (ndesc != 0) in
+ * the slot of its head's position, and every other slot is 0 (cleared when
+ * its chain is collected, never set but by add). So "id < num and
+ * slot[id].ndesc != 0" holds exactly for the heads of chains in flight,
+ * all of which lie at or after next_used in ring order: the check that
+ * walking the driver's records from next_used would reach id, without the
+ * walk. Anything else (a collected id, a position inside a chain, an id
+ * never issued) is VR_EUSEDID.
  */
 static int drv_collect_in_order(struct vr_packed_drv *q,
 				struct vr_used_buf *out, unsigned max)
@@ -286,7 +295,7 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 
 		if (batch_end == VR__NONE) {
 			struct vr_packed_desc *d = &desc[pos];
-			unsigned id, walk, left;
+			unsigned id;
 			uint16_t flags;
 			int64_t l;
 
@@ -305,23 +314,13 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 			/* Relaxed, read once: ordered after A2. */
 			id = vr__le16(vr__load16(&d->id));
 			len = vr__le32(vr__load32(&d->len));
+			/* In range and the head of a chain in flight: then it
+			 * is the chain at next_used or one after it (see
+			 * above), and collecting walks to it by the driver's
+			 * own records, chain by chain. */
 			if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
 				err = VR_EUSEDID;
 				break;
-			}
-			if (id != pos) {
-				/* A batch: id must be the head of a later chain
-				 * in flight, found by the driver's records. */
-				walk = pos;
-				for (left = in_flight - k; walk != id && --left;) {
-					walk += slot[walk].ndesc;
-					if (walk >= num)
-						walk -= num;
-				}
-				if (walk != id) {
-					err = VR_EUSEDID;
-					break;
-				}
 			}
 			l = drv_used_len(q, qflags, flags, len, slot[id].in_len);
 			if (VR_UNLIKELY(l < 0)) {
