@@ -361,12 +361,67 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 	return (int)k;
 }
 
+/* The single call's in-order path (vr_packed_drv_get_used): the same
+ * checks as drv_collect_in_order for one chain, without a burst's set-up. */
 int vr__packed_drv_get_used_in_order(struct vr_packed_drv *q,
 				     struct vr_used_buf *out)
 {
-	int n = drv_collect_in_order(q, out, 1);
+	struct vr_drv_slot *const slot = q->slot;
+	struct vr_drv_slot *s;
+	unsigned head = q->next_used;
+	uint32_t len;
 
-	return n == 1 ? 0 : n == 0 ? VR_EAGAIN : n;
+	if (q->batch_end == VR__NONE) {
+		struct vr_packed_desc *d = &q->desc[head];
+		uint16_t flags, id;
+		int64_t l;
+
+		vr_mem_invalidate(&q->mem, d, sizeof(*d));
+		/* A2 (acquire), as in drv_collect_in_order. */
+		flags = vr__le16(vr__load_acquire16(&d->flags));
+		if (!vr__packed_is_used(flags, q->used_wrap))
+			return VR_EAGAIN;
+		if (VR_UNLIKELY(q->in_flight == 0))
+			return vr__packed_drv_break(q, VR_EUSEDIDX);
+		/* Relaxed, read once: ordered after A2. */
+		id = vr__le16(vr__load16(&d->id));
+		len = vr__le32(vr__load32(&d->len));
+		/* The head of a chain in flight (see drv_collect_in_order). */
+		if (VR_UNLIKELY(id >= q->num || slot[id].ndesc == 0))
+			return vr__packed_drv_break(q, VR_EUSEDID);
+		l = drv_used_len(q, q->flags, flags, len, slot[id].in_len);
+		if (VR_UNLIKELY(l < 0))
+			return vr__packed_drv_break(q, (int)l);
+		s = &slot[head];
+		if (id == head) {
+			len = (uint32_t)l; /* one chain: no batch to remember */
+			goto release;
+		}
+		q->batch_end = id;
+		q->batch_len = (uint32_t)l;
+	}
+	s = &slot[head];
+	if (head == q->batch_end) {
+		len = q->batch_len;
+		q->batch_end = VR__NONE;
+	} else {
+		len = s->in_len; /* skipped: fully written */
+	}
+release:
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = (uint16_t)head;
+	/* Skip by the driver's own record of the chain. */
+	head += s->ndesc;
+	if (head >= q->num) {
+		head -= q->num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)head;
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	return 0;
 }
 
 /* Collection without IN_ORDER: any chain in flight may come back. */

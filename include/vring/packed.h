@@ -323,9 +323,9 @@ VR_INLINE uint16_t vr__packed_drv_take_id(struct vr_packed_drv *q)
 VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *seg,
 				unsigned n_out, unsigned n_in, void *cookie)
 {
-	struct vr_packed_desc *desc;
 	unsigned n = n_out + n_in, i;
-	uint16_t id, pos, first, num, bits, head_flags = 0;
+	uint16_t id, pos, first;
+	bool wrap;
 	uint32_t in_len;
 	int err;
 
@@ -346,15 +346,11 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 	}
 
 	id = vr__packed_drv_take_id(q);
-	/* The queue's fields in locals: the descriptor stores below could
-	 * alias them as far as the compiler knows. */
-	desc = q->desc;
-	num = q->num;
 	first = pos = q->next_avail;
-	bits = vr__packed_avail_bits(q->avail_wrap);
+	wrap = q->avail_wrap;
 	for (i = 0; i < n; i++) {
-		struct vr_packed_desc *d = &desc[pos];
-		uint16_t flags = bits;
+		struct vr_packed_desc *d = &q->desc[pos];
+		uint16_t flags = vr__packed_avail_bits(wrap);
 
 		if (i >= n_out)
 			flags |= VR_DESC_F_WRITE;
@@ -367,19 +363,16 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 		d->len = vr__le32(seg[i].len);
 		d->id = vr__le16(id);
 		if (i == 0)
-			head_flags = flags; /* stored below, maybe held */
+			vr__packed_drv_set_head(q, pos, flags);
 		else
-			/* Relaxed: published with the head (R1); the device
-			 * stops at the batch's first head, held until then. */
+			/* Relaxed: published with the head (R1). */
 			vr__store16(&d->flags, vr__le16(flags));
-		if (++pos == num) {
+		if (++pos == q->num) {
 			pos = 0;
-			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			wrap = !wrap;
 		}
 	}
-	vr__packed_drv_set_head(q, first, head_flags);
-	vr__packed_drv_commit(q, id, pos, bits == VR_DESC_F_AVAIL, n, in_len,
-			      cookie);
+	vr__packed_drv_commit(q, id, pos, wrap, n, in_len, cookie);
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr__packed_drv_clean_descs(q, first, n);
 	return id;
