@@ -310,27 +310,29 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 	const unsigned num = q->num;
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	/* Full-width locals (see drv_add_burst in packed_drv.c). */
-	unsigned pos, bits, room, k, n;
+	struct vr_chain *c = chains, *const end = chains + max;
+	/* Full-width locals (see drv_add_burst in packed_drv.c); @c left
+	 * counts down the room for descriptors in flight, so left0 - left
+	 * chains of one descriptor were taken since the last load. */
+	unsigned pos, bits, left, left0;
 
 #define DEV_POP_LOAD()                                                         \
 	do {                                                                   \
 		pos = q->next_avail;                                           \
 		bits = vr__packed_avail_bits(q->avail_wrap);                   \
-		room = num - q->desc_in_flight;                                \
-		k = 0;                                                         \
+		left = left0 = num - q->desc_in_flight;                        \
 	} while (0)
 #define DEV_POP_STORE()                                                        \
 	do {                                                                   \
 		q->next_avail = (uint16_t)pos;                                 \
 		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
-		q->in_flight = (uint16_t)(q->in_flight + k);                   \
-		q->desc_in_flight = (uint16_t)(q->desc_in_flight + k);         \
+		q->in_flight = (uint16_t)(q->in_flight + (left0 - left));      \
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight +             \
+					       (left0 - left));                \
 	} while (0)
 
 	DEV_POP_LOAD();
-	for (n = 0; n < max; n++) {
-		struct vr_chain *c = &chains[n];
+	for (; c != end; c++) {
 		struct vr_iov *iov = c->iov;
 		const struct vr_packed_desc *d = &desc[pos];
 		uint64_t addr, off;
@@ -362,7 +364,7 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 		 * failure: the single call finds the exact code. */
 		off = addr - base;
 		if (VR_UNLIKELY(off >= size || (uint64_t)len - 1 >= size - off ||
-				id >= num || chain_ndesc[id] != 0 || k == room))
+				id >= num || chain_ndesc[id] != 0 || left == 0))
 			goto general;
 		iov->base = local + off;
 		iov->len = len;
@@ -386,7 +388,7 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 			pos = 0;
 			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
-		k++;
+		left--;
 		continue;
 general:
 		{
@@ -398,13 +400,13 @@ general:
 			if (err == VR_EAGAIN)
 				break;
 			if (err < 0)
-				return n ? (int)n : err;
+				return c != chains ? (int)(c - chains) : err;
 		}
 	}
 	DEV_POP_STORE();
 #undef DEV_POP_LOAD
 #undef DEV_POP_STORE
-	return (int)n;
+	return (int)(c - chains);
 }
 
 int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
@@ -527,10 +529,11 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 {
 	struct vr_packed_desc *d;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
-	const uint16_t num = q->num;
-	uint32_t skip = 0;
-	uint16_t last = 0, flags, pos = q->next_used, walk = pos;
-	unsigned i;
+	const uint16_t *const order = q->order;
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned skip = 0, walk = pos, last = 0, i;
+	bool wrap = q->used_wrap;
+	uint16_t flags;
 
 	if (q->broken)
 		return VR_EBROKEN;
@@ -541,28 +544,29 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	/* The chains in flight, oldest first, sit at next_used and after it
 	 * in ring order: each one's id is recorded by its head's position. */
 	for (i = 0; i < count; i++) {
-		uint16_t nd;
+		unsigned nd;
 
-		last = q->order[walk];
+		last = order[walk];
 		nd = chain_ndesc[last];
-		skip += nd;
 		chain_ndesc[last] = 0;
-		walk = (uint16_t)(walk + nd);
-		if (walk >= num)
-			walk = (uint16_t)(walk - num);
+		skip += nd;
+		walk += nd;
+		if (walk >= num) {
+			walk -= num;
+			wrap = !wrap;
+		}
 	}
-	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skip);
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];
-	vr__store16(&d->id, vr__le16(last));
+	vr__store16(&d->id, vr__le16((uint16_t)last));
 	vr__store32(&d->len, vr__le32(last_len));
 	flags = vr__packed_used_bits(q->used_wrap);
 	if (last_len)
 		flags |= VR_DESC_F_WRITE;
 	if (!q->held) {
 		q->held = true;
-		q->held_pos = pos;
+		q->held_pos = (uint16_t)pos;
 		q->held_flags = flags;
 	} else {
 		/* Relaxed: the driver reads it only after acquiring the held
@@ -570,13 +574,10 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		vr__store16(&d->flags, vr__le16(flags));
 	}
 	vr_mem_clean(&q->mem, d, sizeof(*d));
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skip);
 	q->unpub += skip;
-	skip += pos;
-	if (skip >= num) {
-		skip -= num;
-		q->used_wrap = !q->used_wrap;
-	}
-	q->next_used = (uint16_t)skip;
+	q->next_used = (uint16_t)walk;
+	q->used_wrap = wrap;
 	q->in_flight = (uint16_t)(q->in_flight - count);
 	return 0;
 }

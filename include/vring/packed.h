@@ -451,6 +451,55 @@ VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
 	return vr_packed_drv_need_notify(q);
 }
 
+/* vr_packed_drv_get_used with IN_ORDER: the chain at next_used, returned
+ * alone by a used descriptor carrying its id (ids are head positions), is
+ * collected here; anything else (a batch of several chains, cache hooks,
+ * a violation) goes to the compiled path, which reads the descriptor again
+ * and makes every check. No free list: see vr__packed_drv_take_id. */
+VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
+					 struct vr_used_buf *out)
+{
+	const unsigned head = q->next_used;
+	struct vr_packed_desc *d = &q->desc[head];
+	struct vr_drv_slot *s = &q->slot[head];
+	uint16_t flags, id;
+	uint32_t len, in_len;
+	unsigned next;
+
+	if (VR_UNLIKELY(q->batch_end != VR__NONE || q->mem.invalidate != NULL))
+		return vr__packed_drv_get_used_in_order(q, out);
+	/* A2 (acquire): the used descriptor's id and len, and the buffer
+	 * contents, are visible after its flags. Partner: R2 in
+	 * vr_packed_dev_publish. */
+	flags = vr__le16(vr__load_acquire16(&d->flags));
+	if (!vr__packed_is_used(flags, q->used_wrap))
+		return VR_EAGAIN;
+	/* Relaxed, read once: ordered after A2. */
+	id = vr__le16(vr__load16(&d->id));
+	len = vr__le32(vr__load32(&d->len));
+	in_len = s->in_len;
+	if (!(flags & VR_DESC_F_WRITE) &&
+	    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) || in_len == 0))
+		len = 0;
+	if (VR_UNLIKELY(id != head || q->in_flight == 0 || s->ndesc == 0 ||
+			len > in_len))
+		return vr__packed_drv_get_used_in_order(q, out);
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = id;
+	/* Skip by the driver's own record of the chain. */
+	next = head + s->ndesc;
+	if (next >= q->num) {
+		next -= q->num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)next;
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	return 0;
+}
+
 /**
  * @brief Collect one used chain.
  * @return 0; VR_EAGAIN; VR_EBROKEN; or a violation that breaks the queue:
@@ -468,7 +517,7 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
 	if (q->in_order)
-		return vr__packed_drv_get_used_in_order(q, out);
+		return vr__packed_drv_get_used_io(q, out);
 	vr_mem_invalidate(&q->mem, d, sizeof(*d));
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
