@@ -26,6 +26,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include <vring/vring.h>
 
@@ -1095,6 +1098,143 @@ static void test_in_order_used_burst_bad_id(void **state)
 	}
 }
 
+/* ---- Two threads: the bursts' acquire and release edges under load ------ */
+
+#define TH_MSGS 20000u
+#define TH_PAY 16u
+
+struct th {
+	struct side s;
+	atomic_int dev_err; /* read by the driver thread while it runs */
+	unsigned dev_got;   /* the device thread's, read after the join */
+};
+
+static void th_fill(unsigned char *p, unsigned seq)
+{
+	unsigned i;
+
+	for (i = 0; i < TH_PAY; i++)
+		p[i] = (unsigned char)(seq * 13u + i);
+}
+
+/* Device: pop a burst, check each payload, complete the burst, publish. */
+static void *th_device(void *arg)
+{
+	struct th *t = (struct th *)arg;
+	struct vr_chain c[MAXB];
+	struct vr_iov iov[MAXB][1];
+	struct vr_done d[MAXB];
+	unsigned i;
+
+	while (t->dev_got < TH_MSGS) {
+		int n;
+
+		for (i = 0; i < MAXB; i++) {
+			c[i].iov = iov[i];
+			c[i].iov_cap = 1;
+		}
+		n = vr_packed_dev_pop_burst(&t->s.dev, c, 1 + t->dev_got % MAXB);
+		if (n < 0) {
+			atomic_store(&t->dev_err, n);
+			return NULL;
+		}
+		if (n == 0) {
+			sched_yield();
+			continue;
+		}
+		for (i = 0; i < (unsigned)n; i++) {
+			unsigned char want[TH_PAY];
+
+			th_fill(want, t->dev_got + i);
+			if (c[i].n_out != 1 || iov[i][0].len != TH_PAY ||
+			    memcmp(iov[i][0].base, want, TH_PAY) != 0) {
+				atomic_store(&t->dev_err, -1000);
+				return NULL;
+			}
+			d[i].id = c[i].id;
+			d[i].len = 0;
+		}
+		if (vr_packed_dev_complete_burst(&t->s.dev, d, (unsigned)n) != n) {
+			atomic_store(&t->dev_err, -1001);
+			return NULL;
+		}
+		vr_packed_dev_publish(&t->s.dev);
+		t->dev_got += (unsigned)n;
+	}
+	return NULL;
+}
+
+static void run_threads(uint64_t feat)
+{
+	struct th t;
+	struct cfgx c;
+	pthread_t dev;
+	unsigned sent = 0, done = 0, i;
+
+	memset(&t, 0, sizeof(t));
+	atomic_init(&t.dev_err, 0);
+	c.num = 13;
+	c.features = feat;
+	c.qflags = 0;
+	c.hooks = false;
+	side_init(&t.s, &c);
+	assert_int_equal(pthread_create(&dev, NULL, th_device, &t), 0);
+	while (done < TH_MSGS) {
+		struct vr_seg seg[MAXB];
+		struct vr_add adds[MAXB];
+		struct vr_used_buf u[MAXB];
+		unsigned want = 1 + sent % MAXB, k;
+		int n;
+
+		if (want > TH_MSGS - sent)
+			want = TH_MSGS - sent;
+		if (want > vr_packed_drv_free(&t.s.drv))
+			want = vr_packed_drv_free(&t.s.drv);
+		for (k = 0; k < want; k++) {
+			/* Buffer of message m: slot m % 32 of the pool; at most
+			 * 13 are in flight, collected in order of sending. */
+			size_t off = t.s.pool_off + 4096 + ((sent + k) % 32) * 64;
+
+			th_fill(t.s.region + off, sent + k);
+			seg[k].addr = off;
+			seg[k].len = TH_PAY;
+			adds[k].seg = &seg[k];
+			adds[k].n_out = 1;
+			adds[k].n_in = 0;
+			adds[k].cookie = (void *)(uintptr_t)(sent + k);
+		}
+		if (want) {
+			n = vr_packed_drv_add_burst(&t.s.drv, adds, want, NULL);
+			assert_int_equal(n, (int)want);
+			vr_packed_drv_publish(&t.s.drv);
+			sent += want;
+		}
+		n = vr_packed_drv_get_used_burst(&t.s.drv, u, MAXB);
+		assert_true(n >= 0);
+		for (i = 0; i < (unsigned)n; i++) {
+			/* Both modes return in order here: the device completes
+			 * in the order it pops. */
+			assert_int_equal((uintptr_t)u[i].cookie, done);
+			done++;
+		}
+		if (n == 0 && want == 0)
+			sched_yield();
+		if (atomic_load(&t.dev_err) != 0)
+			break; /* the device thread has stopped */
+	}
+	assert_int_equal(pthread_join(dev, NULL), 0);
+	assert_int_equal(atomic_load(&t.dev_err), 0);
+	assert_int_equal(t.dev_got, TH_MSGS);
+	side_fini(&t.s);
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	run_threads(0);
+	run_threads(F_ORD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1104,6 +1244,7 @@ int main(void)
 		cmocka_unit_test(test_pop_burst_ring_overcommit),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
