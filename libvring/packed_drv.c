@@ -424,15 +424,15 @@ release:
 	return 0;
 }
 
-/* Collection without IN_ORDER: any chain in flight may come back. */
-static int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
-		       unsigned max)
+/* Collection without IN_ORDER: any chain in flight may come back.
+ * Specialised for cache hooks (@p inv) or not. */
+VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
+			       unsigned max, const bool inv)
 {
 	struct vr_packed_desc *const desc = q->desc;
 	struct vr_drv_slot *const slot = q->slot;
 	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
-	const bool inv = q->mem.invalidate != NULL;
 	unsigned free_id = q->free_id;
 	int err = 0;
 	DRV_USED_LOCALS;
@@ -517,7 +517,9 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		return VR_EINVAL;
 	if (q->in_order)
 		return drv_collect_in_order(q, out, max);
-	return drv_collect(q, out, max);
+	if (VR_UNLIKELY(q->mem.invalidate != NULL))
+		return drv_collect(q, out, max, true);
+	return drv_collect(q, out, max, false);
 }
 
 /* One chain of an add burst through vr_packed_drv_add(): a longer chain,
