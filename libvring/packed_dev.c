@@ -5,13 +5,22 @@
 
 #include "internal.h"
 
+/* The burst loops are specialised (IN_ORDER or not, hooks or not) where
+ * speed counts; a build for size (-Os) keeps one copy of each. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__SPECIALISE(cond, call) call(cond)
+#else
+#define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#endif
+
 size_t vr_packed_dev_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
 		return 0;
-	/* order[num] (by ring position) then chain_ndesc[num]: the array indexed by the peer's
-	 * ids comes last, so that with a buffer of exactly this size a read
-	 * one past its end is outside the buffer (ASan sees it). */
+	/* order[num] (by ring position) then chain_ndesc[num]: the array
+	 * indexed by the peer's ids comes last, so that with a buffer of
+	 * exactly this size a read one past its end is outside the buffer
+	 * (ASan sees it). */
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
@@ -427,9 +436,9 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
 			size == 0 || size - 1 > UINT64_MAX - base))
 		return dev_pop_each(q, chains, max);
-	if (q->in_order)
-		return dev_pop_burst(q, chains, max, true);
-	return dev_pop_burst(q, chains, max, false);
+#define CALL(in_order) dev_pop_burst(q, chains, max, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
 }
 
 /* Every completion through vr_packed_dev_complete(): cache hooks. */
@@ -519,9 +528,9 @@ int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return dev_complete_each(q, done, n);
-	if (q->in_order)
-		return dev_complete_burst(q, done, n, true);
-	return dev_complete_burst(q, done, n, false);
+#define CALL(in_order) dev_complete_burst(q, done, n, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
 }
 
 int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,

@@ -5,6 +5,14 @@
 
 #include "internal.h"
 
+/* The burst loops are specialised (IN_ORDER or not, hooks or not) where
+ * speed counts; a build for size (-Os) keeps one copy of each. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__SPECIALISE(cond, call) call(cond)
+#else
+#define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#endif
+
 size_t vr_packed_drv_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
@@ -517,9 +525,9 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		return VR_EINVAL;
 	if (q->in_order)
 		return drv_collect_in_order(q, out, max);
-	if (VR_UNLIKELY(q->mem.invalidate != NULL))
-		return drv_collect(q, out, max, true);
-	return drv_collect(q, out, max, false);
+#define CALL(inv) drv_collect(q, out, max, inv)
+	return VR__SPECIALISE(q->mem.invalidate != NULL, CALL);
+#undef CALL
 }
 
 /* One chain of an add burst through vr_packed_drv_add(): a longer chain,
@@ -671,9 +679,9 @@ int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return drv_add_each(q, adds, n, ids);
-	if (q->in_order)
-		return drv_add_burst(q, adds, n, ids, true);
-	return drv_add_burst(q, adds, n, ids, false);
+#define CALL(in_order) drv_add_burst(q, adds, n, ids, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
 }
 
 void vr_packed_drv_suppress_used_notify(struct vr_packed_drv *q)
