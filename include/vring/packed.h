@@ -15,6 +15,20 @@
  * batch: everything after it is written first, and one release store of
  * that first flags word publishes the whole batch (the device stops at the
  * first descriptor that is not available).
+ *
+ * Bursts: vr_packed_drv_add_burst(), vr_packed_dev_pop_burst(),
+ * vr_packed_dev_complete_burst() and vr_packed_drv_get_used_burst() give
+ * exactly the results of the single calls in a loop (same ids, chains,
+ * codes, ring bytes and queue state, every check made), with the queue's
+ * state in registers and the per-call checks made once per burst; a chain
+ * of one descriptor takes a short path, anything else the single call
+ * inside the burst. They do not publish: call publish (or kick_prepare /
+ * notify_prepare) once after them. The single calls stay the cheaper way
+ * to move one message.
+ *
+ * With VIRTIO_F_IN_ORDER the driver's buffer id of a chain is the ring
+ * position of its head (unique among chains in flight), and both sides
+ * keep their order by ring position instead of a list.
  */
 #ifndef VRING_PACKED_H
 #define VRING_PACKED_H
@@ -314,6 +328,7 @@ VR_INLINE uint16_t vr__packed_drv_take_id(struct vr_packed_drv *q)
 /**
  * @brief Add a chain of @p n_out readable then @p n_in writable buffers.
  *        Not visible to the device until vr_packed_drv_publish().
+ * With IN_ORDER the buffer id is the ring position of the chain's head.
  * @return the buffer id (>= 0); VR_ENOSPC; VR_EINVAL (no segment, a zero
  *         length without VR_QF_ZERO_LEN_OK, more than num segments or
  *         4 GiB in total); VR_EFAULT
