@@ -436,6 +436,15 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
 			size == 0 || size - 1 > UINT64_MAX - base))
 		return dev_pop_each(q, chains, max);
+	if (chains[0].iov != NULL || chains[0].iov_cap == 0) {
+		/* Relaxed: a peek, so that polling an empty ring costs no
+		 * set-up; the loop reads the flags again with acquire (A1).
+		 * After the argument checks the single call makes first. */
+		uint16_t flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));
+
+		if (!vr__packed_is_avail(flags, q->avail_wrap))
+			return 0;
+	}
 #define CALL(in_order) dev_pop_burst(q, chains, max, in_order)
 	return VR__SPECIALISE(q->in_order, CALL);
 #undef CALL

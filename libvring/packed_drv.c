@@ -523,6 +523,14 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		return VR_EBROKEN;
 	if (VR_UNLIKELY(out == NULL))
 		return VR_EINVAL;
+	if (q->mem.invalidate == NULL && q->batch_end == VR__NONE) {
+		/* Relaxed: a peek, so that polling an empty ring costs no
+		 * set-up; the loop reads the flags again with acquire (A2). */
+		uint16_t flags = vr__le16(vr__load16(&q->desc[q->next_used].flags));
+
+		if (!vr__packed_is_used(flags, q->used_wrap))
+			return 0;
+	}
 	if (q->in_order)
 		return drv_collect_in_order(q, out, max);
 #define CALL(inv) drv_collect(q, out, max, inv)
