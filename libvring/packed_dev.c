@@ -77,6 +77,7 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 	q->unpub = q->since_notify = 0;
 	q->held = false;
 	q->in_flight = q->desc_in_flight = 0;
+	q->order_pos = b->avail_pos;
 	q->broken = 0;
 }
 
@@ -478,7 +479,7 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num;
 	unsigned pos = q->next_used, bits = vr__packed_used_bits(q->used_wrap);
-	unsigned skipped = 0, i;
+	unsigned opos = q->order_pos, skipped = 0, i;
 	bool held = q->held;
 	int ret = (int)n;
 
@@ -489,11 +490,17 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 		unsigned ndesc;
 		uint16_t flags;
 
-		/* Taken, and with IN_ORDER the chain whose head is here. */
+		/* Taken, and with IN_ORDER the oldest: the chain whose head
+		 * is at order_pos. */
 		if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
-				(in_order && order[pos] != id))) {
+				(in_order && order[opos] != id))) {
 			ret = i ? (int)i : VR_ESTATE;
 			break;
+		}
+		if (in_order) {
+			opos += ndesc;
+			if (opos >= num)
+				opos -= num;
 		}
 		/* Relaxed: published by the release of the batch's first
 		 * flags (R2). */
@@ -520,6 +527,7 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	}
 	q->next_used = (uint16_t)pos;
 	q->used_wrap = bits != 0;
+	q->order_pos = (uint16_t)opos;
 	q->unpub += skipped;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
 	q->in_flight = (uint16_t)(q->in_flight - (ret < 0 ? 0 : (unsigned)ret));
@@ -549,8 +557,7 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num, pos = q->next_used;
-	unsigned skip = 0, walk = pos, last = 0, i;
-	bool wrap = q->used_wrap;
+	unsigned skip = 0, walk = q->order_pos, last = 0, i;
 	uint16_t flags;
 
 	if (q->broken)
@@ -559,7 +566,7 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		return VR_ENOTSUP;
 	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
-	/* The chains in flight, oldest first, sit at next_used and after it
+	/* The chains in flight, oldest first, sit at order_pos and after it
 	 * in ring order: each one's id is recorded by its head's position. */
 	for (i = 0; i < count; i++) {
 		unsigned nd;
@@ -569,11 +576,10 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		chain_ndesc[last] = 0;
 		skip += nd;
 		walk += nd;
-		if (walk >= num) {
+		if (walk >= num)
 			walk -= num;
-			wrap = !wrap;
-		}
 	}
+	q->order_pos = (uint16_t)walk;
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];
@@ -594,8 +600,13 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	vr_mem_clean(&q->mem, d, sizeof(*d));
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skip);
 	q->unpub += skip;
-	q->next_used = (uint16_t)walk;
-	q->used_wrap = wrap;
+	/* next_used moves by the descriptors returned, from its own place. */
+	skip += pos;
+	if (skip >= num) {
+		skip -= num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)skip;
 	q->in_flight = (uint16_t)(q->in_flight - count);
 	return 0;
 }

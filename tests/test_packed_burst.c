@@ -183,6 +183,7 @@ static void same_state(const struct side *a, const struct side *b)
 	assert_int_equal(u->next_used, v->next_used);
 	assert_int_equal(u->in_flight, v->in_flight);
 	assert_int_equal(u->desc_in_flight, v->desc_in_flight);
+	assert_int_equal(u->order_pos, v->order_pos);
 	assert_int_equal(u->held, v->held);
 	if (u->held) {
 		assert_int_equal(u->held_pos, v->held_pos);
@@ -1235,6 +1236,70 @@ static void test_threads(void **state)
 	run_threads(F_ORD);
 }
 
+/* IN_ORDER after a device attach that left chains behind (avail != used,
+ * see vr_packed_dev_attach): the new device's oldest chain is the first it
+ * pops, not the one at next_used, and it returns it at next_used; the
+ * driver takes that as a batch (section 2.8.9) ending at its id. */
+static void test_in_order_attach_left_behind(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 3; pass++) {
+		struct fx2 f;
+		struct vr_seg seg[4];
+		struct vr_add adds[4];
+		struct vr_chain c[4];
+		struct vr_iov iov[4][1];
+		struct vr_used_buf u[8];
+		struct vr_packed_base base = { 3, 0, true, true };
+		struct vr_queue_cfg cfg;
+		struct vr_done d;
+		uint16_t ids[4];
+		unsigned i;
+
+		fx2_up(&f, 8, F_ORD, 0);
+		make_adds(&f, seg, adds, 4, 1);
+		assert_int_equal(vr_packed_drv_add_burst(&f.s.drv, adds, 3, ids), 3);
+		vr_packed_drv_publish(&f.s.drv);
+		memset(c, 0, sizeof(c));
+		for (i = 0; i < 4; i++) {
+			c[i].iov = iov[i];
+			c[i].iov_cap = 1;
+		}
+		assert_int_equal(vr_packed_dev_pop_burst(&f.s.dev, c, 4), 3);
+		/* A new device takes over at avail 3, used 0. */
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.num = 8;
+		cfg.features = F_ORD | PKD;
+		cfg.mem = vr_mem_window(f.s.region, 0, f.s.region_len);
+		assert_int_equal(vr_packed_dev_attach(&f.s.dev, &cfg, &f.s.areas,
+						      f.s.dev_state, f.s.dev_state_len,
+						      &base), 0);
+		assert_int_equal(vr_packed_drv_add_burst(&f.s.drv, &adds[3], 1, ids), 1);
+		vr_packed_drv_publish(&f.s.drv);
+		assert_int_equal(vr_packed_dev_pop_burst(&f.s.dev, c, 4), 1);
+		assert_int_equal(c[0].id, 3);
+		d.id = 3;
+		d.len = 5;
+		if (pass == 0)
+			assert_int_equal(vr_packed_dev_complete(&f.s.dev, 3, 5), 0);
+		else if (pass == 1)
+			assert_int_equal(vr_packed_dev_complete_burst(&f.s.dev, &d, 1), 1);
+		else
+			assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 5), 0);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+		vr_packed_dev_publish(&f.s.dev);
+		assert_int_equal(vr_packed_drv_get_used_burst(&f.s.drv, u, 8), 4);
+		for (i = 0; i < 4; i++) {
+			assert_int_equal(u[i].id, i);
+			assert_int_equal(u[i].len, i < 3 ? 32 : 5);
+		}
+		assert_int_equal(vr_packed_drv_free(&f.s.drv), 8);
+		side_fini(&f.s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1243,6 +1308,7 @@ int main(void)
 		cmocka_unit_test(test_get_used_burst_violation),
 		cmocka_unit_test(test_pop_burst_ring_overcommit),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
+		cmocka_unit_test(test_in_order_attach_left_behind),
 		cmocka_unit_test(test_differential),
 		cmocka_unit_test(test_threads),
 	};

@@ -623,6 +623,9 @@ struct vr_packed_dev {
 	uint16_t next_used;   /* next ring position to write used to */
 	uint16_t in_flight;   /* chains taken, not yet returned */
 	uint16_t desc_in_flight; /* their ring descriptors */
+	uint16_t order_pos;   /* in-order: head position of the oldest chain
+				 in flight (next_used but after an attach
+				 that left chains behind) */
 	uint16_t held_pos;
 	uint16_t held_flags;
 	uint16_t pub_pos;     /* next_used at the last publish */
@@ -768,10 +771,17 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		return VR_EBROKEN;
 	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
 		return VR_ESTATE;
-	/* In order: only the chain popped with its head at next_used. */
-	if (q->in_order && VR_UNLIKELY(q->order[pos] != id))
-		return VR_ESTATE;
 	ndesc = q->chain_ndesc[id];
+	if (q->in_order) {
+		/* Only the oldest chain: the one popped with its head at
+		 * order_pos. */
+		unsigned opos = q->order_pos;
+
+		if (VR_UNLIKELY(q->order[opos] != id))
+			return VR_ESTATE;
+		opos += ndesc;
+		q->order_pos = (uint16_t)(opos >= q->num ? opos - q->num : opos);
+	}
 	d = &q->desc[pos];
 	/* Relaxed: published by the release of the batch's first flags (R2). */
 	vr__store16(&d->id, vr__le16(id));
