@@ -765,13 +765,16 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 				     uint32_t len)
 {
 	struct vr_packed_desc *d;
-	uint16_t pos = q->next_used, ndesc, flags;
+	/* In locals: the ring stores below could alias the queue's fields
+	 * as far as the compiler knows. */
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned ndesc, next;
+	uint16_t flags;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
+	if (VR_UNLIKELY(id >= num || (ndesc = q->chain_ndesc[id]) == 0))
 		return VR_ESTATE;
-	ndesc = q->chain_ndesc[id];
 	if (q->in_order) {
 		/* Only the oldest chain: the one popped with its head at
 		 * order_pos. */
@@ -780,7 +783,7 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		if (VR_UNLIKELY(q->order[opos] != id))
 			return VR_ESTATE;
 		opos += ndesc;
-		q->order_pos = (uint16_t)(opos >= q->num ? opos - q->num : opos);
+		q->order_pos = (uint16_t)(opos >= num ? opos - num : opos);
 	}
 	d = &q->desc[pos];
 	/* Relaxed: published by the release of the batch's first flags (R2). */
@@ -791,7 +794,7 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		flags |= VR_DESC_F_WRITE;
 	if (!q->held) {
 		q->held = true;
-		q->held_pos = pos;
+		q->held_pos = (uint16_t)pos;
 		q->held_flags = flags;
 	} else {
 		/* Relaxed: the driver reads it only after acquiring the
@@ -800,11 +803,12 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 	}
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, d, sizeof(*d));
-	q->next_used = (uint16_t)(pos + ndesc);
-	if (q->next_used >= q->num) {
-		q->next_used = (uint16_t)(q->next_used - q->num);
+	next = pos + ndesc;
+	if (next >= num) {
+		next -= num;
 		q->used_wrap = !q->used_wrap;
 	}
+	q->next_used = (uint16_t)next;
 	q->chain_ndesc[id] = 0;
 	q->unpub += ndesc;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
