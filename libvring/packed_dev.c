@@ -5,13 +5,22 @@
 
 #include "internal.h"
 
+/* The burst loops are specialised (IN_ORDER or not, hooks or not) where
+ * speed counts; a build for size (-Os) keeps one copy of each. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__SPECIALISE(cond, call) call(cond)
+#else
+#define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#endif
+
 size_t vr_packed_dev_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
 		return 0;
-	/* order[num] then chain_ndesc[num]: the array indexed by the peer's
-	 * ids comes last, so that with a buffer of exactly this size a read
-	 * one past its end is outside the buffer (ASan sees it). */
+	/* order[num] (by ring position) then chain_ndesc[num]: the array
+	 * indexed by the peer's ids comes last, so that with a buffer of
+	 * exactly this size a read one past its end is outside the buffer
+	 * (ASan sees it). */
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
@@ -68,7 +77,7 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 	q->unpub = q->since_notify = 0;
 	q->held = false;
 	q->in_flight = q->desc_in_flight = 0;
-	q->order_first = q->order_count = 0;
+	q->order_pos = b->avail_pos;
 	q->broken = 0;
 }
 
@@ -257,13 +266,8 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	chain->id = id;
 	q->chain_ndesc[id] = chain->ndesc;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight + chain->ndesc);
-	if (q->in_order) {
-		pos = (uint16_t)(q->order_first + q->order_count);
-		if (pos >= q->num)
-			pos = (uint16_t)(pos - q->num);
-		q->order[pos] = id;
-		q->order_count++;
-	}
+	if (q->in_order)
+		q->order[q->next_avail] = id; /* by the position of its head */
 	q->in_flight++;
 	pos = (uint16_t)(q->next_avail + chain->ndesc);
 	if (pos >= q->num) {
@@ -274,67 +278,332 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	return 0;
 }
 
-int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
-			    unsigned max)
+/* Every chain through vr_packed_dev_pop(). */
+VR__COLD int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
+			  unsigned max)
 {
-	unsigned n = 0;
+	unsigned n;
 
-	while (n < max) {
+	for (n = 0; n < max; n++) {
 		int err = vr_packed_dev_pop(q, &chains[n]);
 
 		if (err == VR_EAGAIN)
 			break;
 		if (err < 0)
 			return n ? (int)n : err;
-		n++;
 	}
 	return (int)n;
+}
+
+/* One chain of a pop burst through vr_packed_dev_pop(): out of line, so
+ * that the burst's loop keeps its state in registers. */
+VR__COLD int dev_pop_general(struct vr_packed_dev *q, struct vr_chain *c)
+{
+	return vr_packed_dev_pop(q, c);
+}
+
+/*
+ * The pop burst, specialised for IN_ORDER or not. The queue's fields live
+ * in locals (stores into the caller's chains and the private arrays could
+ * alias them as far as the compiler knows), read once and written back
+ * once, and around a chain that takes the single call. in_flight and
+ * desc_in_flight both grow by one per chain of the short path: one count
+ * @c k stands for both until they are written back.
+ */
+VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
+				 struct vr_chain *chains, unsigned max,
+				 const bool in_order)
+{
+	const struct vr_packed_desc *const desc = q->desc;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	uint16_t *const order = q->order;
+	const unsigned num = q->num;
+	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	struct vr_chain *c = chains, *const end = chains + max;
+	/* Full-width locals (see drv_add_burst in packed_drv.c); @c left
+	 * counts down the room for descriptors in flight, so left0 - left
+	 * chains of one descriptor were taken since the last load. */
+	unsigned pos, bits, left, left0;
+
+#define DEV_POP_LOAD()                                                         \
+	do {                                                                   \
+		pos = q->next_avail;                                           \
+		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		left = left0 = num - q->desc_in_flight;                        \
+	} while (0)
+#define DEV_POP_STORE()                                                        \
+	do {                                                                   \
+		q->next_avail = (uint16_t)pos;                                 \
+		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
+		q->in_flight = (uint16_t)(q->in_flight + (left0 - left));      \
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight +             \
+					       (left0 - left));                \
+	} while (0)
+
+	DEV_POP_LOAD();
+	for (; c != end; c++) {
+		struct vr_iov *iov = c->iov;
+		const struct vr_packed_desc *d = &desc[pos];
+		uint64_t addr, off;
+		uint32_t len;
+		uint16_t flags, id;
+
+		if (VR_UNLIKELY(iov == NULL || c->iov_cap == 0))
+			goto general; /* VR_EINVAL or VR_E2BIG, exactly */
+		/* A1 (acquire): the chain's descriptors, written before the
+		 * driver released this flags word, are visible after it.
+		 * Partner: R1 in vr_packed_drv_publish. */
+		flags = vr__le16(vr__load_acquire16(&d->flags));
+		/* One compare: available in this wrap, no NEXT, no INDIRECT. */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+					  VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) !=
+				bits)) {
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+				break; /* not available: VR_EAGAIN */
+			goto general;
+		}
+		/* Relaxed, each field once: ordered after A1. */
+		addr = vr__load_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		id = vr__le16(vr__load16(&d->id));
+		/* Inside the window and not empty (the window ends at or
+		 * below 2^64, so no range wraps): one subtraction, two
+		 * compares. Then the id is in range and not in flight, and
+		 * the ring's descriptors in flight stay within num. Any
+		 * failure: the single call finds the exact code. */
+		off = addr - base;
+		if (VR_UNLIKELY(off >= size || (uint64_t)len - 1 >= size - off ||
+				id >= num || chain_ndesc[id] != 0 || left == 0))
+			goto general;
+		iov->base = local + off;
+		iov->len = len;
+		c->id = id;
+		c->ndesc = 1;
+		if (flags & VR_DESC_F_WRITE) {
+			c->n_out = 0;
+			c->n_in = 1;
+			c->out_bytes = 0;
+			c->in_bytes = len;
+		} else {
+			c->n_out = 1;
+			c->n_in = 0;
+			c->out_bytes = len;
+			c->in_bytes = 0;
+		}
+		chain_ndesc[id] = 1;
+		if (in_order)
+			order[pos] = id; /* by the position of its head */
+		if (VR_UNLIKELY(++pos == num)) {
+			pos = 0;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		left--;
+		continue;
+general:
+		{
+			int err;
+
+			DEV_POP_STORE();
+			err = dev_pop_general(q, c);
+			DEV_POP_LOAD();
+			if (err == VR_EAGAIN)
+				break;
+			if (err < 0)
+				return c != chains ? (int)(c - chains) : err;
+		}
+	}
+	DEV_POP_STORE();
+#undef DEV_POP_LOAD
+#undef DEV_POP_STORE
+	return (int)(c - chains);
+}
+
+int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
+			    unsigned max)
+{
+	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(chains == NULL))
+		return VR_EINVAL;
+	/* The short path checks a buffer against the window alone; a
+	 * translate callback, cache hooks, or a window reaching past 2^64
+	 * (where its range check would differ from vr__range_wraps) take
+	 * the single call for every chain. */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			size == 0 || size - 1 > UINT64_MAX - base))
+		return dev_pop_each(q, chains, max);
+	if (chains[0].iov != NULL || chains[0].iov_cap == 0) {
+		/* Relaxed: a peek, so that polling an empty ring costs no
+		 * set-up; the loop reads the flags again with acquire (A1).
+		 * After the argument checks the single call makes first. */
+		uint16_t flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));
+
+		if (!vr__packed_is_avail(flags, q->avail_wrap))
+			return 0;
+	}
+#define CALL(in_order) dev_pop_burst(q, chains, max, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+
+/* Every completion through vr_packed_dev_complete(): cache hooks. */
+VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *done,
+			     unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int err = vr_packed_dev_complete(q, done[i].id, done[i].len);
+
+		if (err < 0)
+			return i ? (int)i : err;
+	}
+	return (int)n;
+}
+
+/*
+ * The complete burst, specialised for IN_ORDER or not, with the queue's
+ * fields in full-width locals (see dev_pop_burst), written back once.
+ */
+VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
+				      const struct vr_done *done, unsigned n,
+				      const bool in_order)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order = q->order;
+	const unsigned num = q->num;
+	unsigned pos = q->next_used, bits = vr__packed_used_bits(q->used_wrap);
+	unsigned opos = q->order_pos, skipped = 0, i;
+	bool held = q->held;
+	int ret = (int)n;
+
+	for (i = 0; i < n; i++) {
+		struct vr_packed_desc *d = &desc[pos];
+		const unsigned id = done[i].id;
+		const uint32_t len = done[i].len;
+		unsigned ndesc;
+		uint16_t flags;
+
+		/* Taken, and with IN_ORDER the oldest: the chain whose head
+		 * is at order_pos. */
+		if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
+				(in_order && order[opos] != id))) {
+			ret = i ? (int)i : VR_ESTATE;
+			break;
+		}
+		if (in_order) {
+			opos += ndesc;
+			if (opos >= num)
+				opos -= num;
+		}
+		/* Relaxed: published by the release of the batch's first
+		 * flags (R2). */
+		vr__store16(&d->id, vr__le16((uint16_t)id));
+		vr__store32(&d->len, vr__le32(len));
+		flags = (uint16_t)(len ? bits | VR_DESC_F_WRITE : bits);
+		if (VR_LIKELY(held)) {
+			/* Relaxed: the driver reads it only after acquiring
+			 * the held first flags, released (R2) after this
+			 * store. */
+			vr__store16(&d->flags, vr__le16(flags));
+		} else {
+			held = q->held = true;
+			q->held_pos = (uint16_t)pos;
+			q->held_flags = flags;
+		}
+		pos += ndesc;
+		if (VR_UNLIKELY(pos >= num)) {
+			pos -= num;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		chain_ndesc[id] = 0;
+		skipped += ndesc;
+	}
+	q->next_used = (uint16_t)pos;
+	q->used_wrap = bits != 0;
+	q->order_pos = (uint16_t)opos;
+	q->unpub += skipped;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
+	q->in_flight = (uint16_t)(q->in_flight - (ret < 0 ? 0 : (unsigned)ret));
+	return ret;
+}
+
+int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
+				 const struct vr_done *done, unsigned n)
+{
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(done == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return dev_complete_each(q, done, n);
+#define CALL(in_order) dev_complete_burst(q, done, n, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
 }
 
 int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 				    uint32_t last_len)
 {
 	struct vr_packed_desc *d;
-	uint32_t skip = 0;
-	uint16_t last = 0, flags, pos = q->next_used;
-	unsigned i;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order = q->order;
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned skip = 0, walk = q->order_pos, last = 0, i;
+	uint16_t flags;
 
 	if (q->broken)
 		return VR_EBROKEN;
 	if (!q->in_order)
 		return VR_ENOTSUP;
-	if (count == 0 || count > q->order_count)
+	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
+	/* The chains in flight, oldest first, sit at order_pos and after it
+	 * in ring order: each one's id is recorded by its head's position. */
 	for (i = 0; i < count; i++) {
-		last = q->order[q->order_first];
-		skip += q->chain_ndesc[last];
-		q->desc_in_flight = (uint16_t)(q->desc_in_flight -
-					       q->chain_ndesc[last]);
-		q->chain_ndesc[last] = 0;
-		if (++q->order_first == q->num)
-			q->order_first = 0;
+		unsigned nd;
+
+		last = order[walk];
+		nd = chain_ndesc[last];
+		chain_ndesc[last] = 0;
+		skip += nd;
+		walk += nd;
+		if (walk >= num)
+			walk -= num;
 	}
-	q->order_count = (uint16_t)(q->order_count - count);
+	q->order_pos = (uint16_t)walk;
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];
-	vr__store16(&d->id, vr__le16(last));
+	vr__store16(&d->id, vr__le16((uint16_t)last));
 	vr__store32(&d->len, vr__le32(last_len));
 	flags = vr__packed_used_bits(q->used_wrap);
 	if (last_len)
 		flags |= VR_DESC_F_WRITE;
 	if (!q->held) {
 		q->held = true;
-		q->held_pos = pos;
+		q->held_pos = (uint16_t)pos;
 		q->held_flags = flags;
 	} else {
+		/* Relaxed: the driver reads it only after acquiring the held
+		 * first flags, released (R2) after this store. */
 		vr__store16(&d->flags, vr__le16(flags));
 	}
 	vr_mem_clean(&q->mem, d, sizeof(*d));
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skip);
 	q->unpub += skip;
+	/* next_used moves by the descriptors returned, from its own place. */
 	skip += pos;
-	if (skip >= q->num) {
-		skip -= q->num;
+	if (skip >= num) {
+		skip -= num;
 		q->used_wrap = !q->used_wrap;
 	}
 	q->next_used = (uint16_t)skip;

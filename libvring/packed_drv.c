@@ -5,6 +5,14 @@
 
 #include "internal.h"
 
+/* The burst loops are specialised (IN_ORDER or not, hooks or not) where
+ * speed counts; a build for size (-Os) keeps one copy of each. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__SPECIALISE(cond, call) call(cond)
+#else
+#define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#endif
+
 size_t vr_packed_drv_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))
@@ -71,7 +79,6 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 	q->pub_wrap = q->kick_wrap = wrap;
 	q->held = false;
 	q->in_flight = 0;
-	q->order_head = q->order_tail = VR__NONE;
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
@@ -197,8 +204,7 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 	}
 	if (q->mem.clean)
 		vr_mem_clean(&q->mem, table, n * sizeof(*table));
-	id = q->free_id;
-	q->free_id = q->slot[id].next;
+	id = vr__packed_drv_take_id(q);
 	first = pos = q->next_avail;
 	wrap = q->avail_wrap;
 	d = &q->desc[pos];
@@ -217,100 +223,473 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 	return id;
 }
 
-/* Advance next_used past the chain of buffer id @p id and release it. */
-static void vr__packed_drv_release(struct vr_packed_drv *q, uint16_t id)
+/* A used length larger than the chain's @p in_len writable bytes: clamped
+ * and counted with VR_QF_CLAMP_USED_LEN, else VR_EUSEDLEN. */
+VR__COLD int64_t drv_used_len_over(struct vr_packed_drv *q, uint32_t in_len)
 {
-	struct vr_drv_slot *s = &q->slot[id];
-
-	q->next_used = (uint16_t)(q->next_used + s->ndesc);
-	if (q->next_used >= q->num) {
-		q->next_used = (uint16_t)(q->next_used - q->num);
-		q->used_wrap = !q->used_wrap;
-	}
-	q->num_free = (uint16_t)(q->num_free + s->ndesc);
-	s->ndesc = 0;
-	s->next = q->free_id;
-	q->free_id = id;
-	q->in_flight--;
+	if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+		return VR_EUSEDLEN;
+	q->stats.used_len_clamped++;
+	return in_len;
 }
 
+/* The length handed to the caller for a used descriptor with @p flags and
+ * @p len naming a chain of @p in_len writable bytes (section 2.8.4: len is
+ * reserved without WRITE, unless the caller takes it anyway for QEMU with
+ * VR_QF_USED_LEN_WITHOUT_WRITE), or VR_EUSEDLEN. */
+static inline int64_t drv_used_len(struct vr_packed_drv *q, uint32_t qflags,
+				   uint16_t flags, uint32_t len,
+				   uint32_t in_len)
+{
+	if (!(flags & VR_DESC_F_WRITE) &&
+	    (in_len == 0 || !(qflags & VR_QF_USED_LEN_WITHOUT_WRITE)))
+		len = 0;
+	if (VR_UNLIKELY(len > in_len))
+		return drv_used_len_over(q, in_len);
+	return len;
+}
+
+/* The queue's collecting fields in full-width locals (see drv_add_burst:
+ * the stores into the caller's array and the private slots could alias
+ * them as far as the compiler knows), read once, written back once. The
+ * @c freed descriptors count for num_free, @c k chains for in_flight. */
+#define DRV_USED_LOCALS                                                        \
+	unsigned pos = q->next_used;                                           \
+	unsigned bits = vr__packed_used_bits(q->used_wrap);                    \
+	unsigned in_flight = q->in_flight, freed = 0, k
+#define DRV_USED_STORE()                                                       \
+	do {                                                                   \
+		q->next_used = (uint16_t)pos;                                  \
+		q->used_wrap = bits != 0;                                      \
+		q->num_free = (uint16_t)(q->num_free + freed);                 \
+		q->in_flight = (uint16_t)(in_flight - k);                      \
+	} while (0)
+
 /*
- * In-order collection (section 2.8.9): one used descriptor, written over
- * the first descriptor of a batch, names the batch's last buffer id; the
- * chains before it count as fully written, and next_used skips all of them.
+ * In-order collection (section 2.8.9). Buffer ids are ring positions (see
+ * vr__packed_drv_take_id), so the chain due next is the one whose head is
+ * at next_used. One used descriptor, written over the first descriptor of
+ * a batch, names the batch's last id; the chains before it count as fully
+ * written, and next_used skips all of them, each by the driver's own
+ * record of its length.
+ *
+ * Which ids may end a batch: the chains in flight occupy the ring
+ * contiguously from next_used to next_avail, each recorded (ndesc != 0) in
+ * the slot of its head's position, and every other slot is 0 (cleared when
+ * its chain is collected, never set but by add). So "id < num and
+ * slot[id].ndesc != 0" holds exactly for the heads of chains in flight,
+ * all of which lie at or after next_used in ring order: the check that
+ * walking the driver's records from next_used would reach id, without the
+ * walk. Anything else (a collected id, a position inside a chain, an id
+ * never issued) is VR_EUSEDID.
  */
+static int drv_collect_in_order(struct vr_packed_drv *q,
+				struct vr_used_buf *out, unsigned max)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned num = q->num;
+	const uint32_t qflags = q->flags;
+	const bool inv = q->mem.invalidate != NULL;
+	unsigned batch_end = q->batch_end;
+	uint32_t batch_len = q->batch_len;
+	int err = 0;
+	DRV_USED_LOCALS;
+
+	for (k = 0; k < max; k++) {
+		struct vr_drv_slot *s;
+		unsigned ndesc;
+		uint32_t len;
+
+		if (batch_end == VR__NONE) {
+			struct vr_packed_desc *d = &desc[pos];
+			unsigned id;
+			uint16_t flags;
+			int64_t l;
+
+			if (VR_UNLIKELY(inv))
+				vr_mem_invalidate(&q->mem, d, sizeof(*d));
+			/* A2 (acquire): the used descriptor's id and len, and
+			 * the buffer contents, are visible after its flags.
+			 * Partner: R2 in vr_packed_dev_publish. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+				break;
+			if (VR_UNLIKELY(in_flight == k)) {
+				err = VR_EUSEDIDX; /* nothing in flight */
+				break;
+			}
+			/* Relaxed, read once: ordered after A2. */
+			id = vr__le16(vr__load16(&d->id));
+			len = vr__le32(vr__load32(&d->len));
+			/* In range and the head of a chain in flight: then it
+			 * is the chain at next_used or one after it (see
+			 * above), and collecting walks to it by the driver's
+			 * own records, chain by chain. */
+			if (VR_UNLIKELY(id >= num || slot[id].ndesc == 0)) {
+				err = VR_EUSEDID;
+				break;
+			}
+			l = drv_used_len(q, qflags, flags, len, slot[id].in_len);
+			if (VR_UNLIKELY(l < 0)) {
+				err = (int)l;
+				break;
+			}
+			len = (uint32_t)l;
+			batch_end = id;
+			batch_len = len;
+		}
+		s = &slot[pos];
+		if (pos == batch_end) {
+			len = batch_len;
+			batch_end = VR__NONE;
+		} else {
+			len = s->in_len; /* skipped: fully written */
+		}
+		out[k].cookie = s->cookie;
+		out[k].len = len;
+		out[k].id = (uint16_t)pos;
+		/* Skip by the driver's own record of the chain. */
+		ndesc = s->ndesc;
+		s->ndesc = 0;
+		pos += ndesc;
+		if (VR_UNLIKELY(pos >= num)) {
+			pos -= num;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		freed += ndesc;
+	}
+	DRV_USED_STORE();
+	q->batch_end = (uint16_t)batch_end;
+	q->batch_len = batch_len;
+	if (err) {
+		vr__packed_drv_break(q, err);
+		return k ? (int)k : err;
+	}
+	return (int)k;
+}
+
+/* The single call's in-order path (vr_packed_drv_get_used): the same
+ * checks as drv_collect_in_order for one chain, without a burst's set-up. */
 int vr__packed_drv_get_used_in_order(struct vr_packed_drv *q,
 				     struct vr_used_buf *out)
 {
+	struct vr_drv_slot *const slot = q->slot;
 	struct vr_drv_slot *s;
-	uint16_t head;
+	unsigned head = q->next_used;
 	uint32_t len;
 
 	if (q->batch_end == VR__NONE) {
-		struct vr_packed_desc *d = &q->desc[q->next_used];
-		uint16_t flags, id, walk;
+		struct vr_packed_desc *d = &q->desc[head];
+		uint16_t flags, id;
+		int64_t l;
 
 		vr_mem_invalidate(&q->mem, d, sizeof(*d));
-		/* A2 (acquire), as in vr_packed_drv_get_used. */
+		/* A2 (acquire), as in drv_collect_in_order. */
 		flags = vr__le16(vr__load_acquire16(&d->flags));
 		if (!vr__packed_is_used(flags, q->used_wrap))
 			return VR_EAGAIN;
-		if (q->in_flight == 0)
+		if (VR_UNLIKELY(q->in_flight == 0))
 			return vr__packed_drv_break(q, VR_EUSEDIDX);
 		/* Relaxed, read once: ordered after A2. */
 		id = vr__le16(vr__load16(&d->id));
 		len = vr__le32(vr__load32(&d->len));
-		if (id >= q->num || q->slot[id].ndesc == 0)
+		/* The head of a chain in flight (see drv_collect_in_order). */
+		if (VR_UNLIKELY(id >= q->num || slot[id].ndesc == 0))
 			return vr__packed_drv_break(q, VR_EUSEDID);
-		for (walk = q->order_head; walk != id; walk = q->slot[walk].order_next)
-			if (walk == VR__NONE)
-				return vr__packed_drv_break(q, VR_EUSEDID);
-		if (!(flags & VR_DESC_F_WRITE) &&
-		    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) ||
-		     q->slot[id].in_len == 0))
-			len = 0;
-		if (len > q->slot[id].in_len) {
-			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
-				return vr__packed_drv_break(q, VR_EUSEDLEN);
-			len = q->slot[id].in_len;
-			q->stats.used_len_clamped++;
+		l = drv_used_len(q, q->flags, flags, len, slot[id].in_len);
+		if (VR_UNLIKELY(l < 0))
+			return vr__packed_drv_break(q, (int)l);
+		s = &slot[head];
+		if (id == head) {
+			len = (uint32_t)l; /* one chain: no batch to remember */
+			goto release;
 		}
 		q->batch_end = id;
-		q->batch_len = len;
+		q->batch_len = (uint32_t)l;
 	}
-	head = q->order_head;
-	s = &q->slot[head];
+	s = &slot[head];
 	if (head == q->batch_end) {
 		len = q->batch_len;
 		q->batch_end = VR__NONE;
 	} else {
-		len = s->in_len;
+		len = s->in_len; /* skipped: fully written */
 	}
+release:
 	out->cookie = s->cookie;
 	out->len = len;
-	out->id = head;
-	q->order_head = s->order_next;
-	if (q->order_head == VR__NONE)
-		q->order_tail = VR__NONE;
-	vr__packed_drv_release(q, head);
+	out->id = (uint16_t)head;
+	/* Skip by the driver's own record of the chain. */
+	head += s->ndesc;
+	if (head >= q->num) {
+		head -= q->num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)head;
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
 	return 0;
 }
+
+/* Collection without IN_ORDER: any chain in flight may come back.
+ * Specialised for cache hooks (@p inv) or not. */
+VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
+			       unsigned max, const bool inv)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned num = q->num;
+	const uint32_t qflags = q->flags;
+	unsigned free_id = q->free_id;
+	int err = 0;
+	DRV_USED_LOCALS;
+
+	for (k = 0; k < max; k++) {
+		struct vr_packed_desc *d = &desc[pos];
+		struct vr_drv_slot *s;
+		unsigned id, ndesc;
+		uint32_t len, in_len;
+		uint16_t flags;
+
+		if (VR_UNLIKELY(inv))
+			vr_mem_invalidate(&q->mem, d, sizeof(*d));
+		/* A2 (acquire): the used descriptor's id and len, and the
+		 * buffer contents, are visible after its flags. Partner: R2
+		 * in vr_packed_dev_publish. */
+		flags = vr__le16(vr__load_acquire16(&d->flags));
+		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+			break;
+		if (VR_UNLIKELY(in_flight == k)) {
+			err = VR_EUSEDIDX; /* nothing in flight */
+			break;
+		}
+		/* Relaxed, read once: ordered after A2. */
+		id = vr__le16(vr__load16(&d->id));
+		len = vr__le32(vr__load32(&d->len));
+		if (VR_UNLIKELY(id >= num)) {
+			err = VR_EUSEDID;
+			break;
+		}
+		s = &slot[id];
+		ndesc = s->ndesc;
+		if (VR_UNLIKELY(ndesc == 0)) {
+			err = VR_EUSEDID; /* not in flight */
+			break;
+		}
+		in_len = s->in_len;
+		{
+			int64_t l = drv_used_len(q, qflags, flags, len, in_len);
+
+			if (VR_UNLIKELY(l < 0)) {
+				err = (int)l;
+				break;
+			}
+			len = (uint32_t)l;
+		}
+		out[k].cookie = s->cookie;
+		out[k].len = len;
+		out[k].id = (uint16_t)id;
+		/* Skip by the driver's own record of the chain, never by
+		 * anything the device wrote. */
+		pos += ndesc;
+		if (VR_UNLIKELY(pos >= num)) {
+			pos -= num;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		freed += ndesc;
+		s->ndesc = 0;
+		s->next = (uint16_t)free_id;
+		free_id = id;
+	}
+	DRV_USED_STORE();
+	q->free_id = (uint16_t)free_id;
+	if (err) {
+		vr__packed_drv_break(q, err);
+		return k ? (int)k : err;
+	}
+	return (int)k;
+}
+
+#undef DRV_USED_LOCALS
+#undef DRV_USED_STORE
 
 int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 				 struct vr_used_buf *out, unsigned max)
 {
-	unsigned n = 0;
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL))
+		return VR_EINVAL;
+	if (q->mem.invalidate == NULL && q->batch_end == VR__NONE) {
+		/* Relaxed: a peek, so that polling an empty ring costs no
+		 * set-up; the loop reads the flags again with acquire (A2). */
+		uint16_t flags = vr__le16(vr__load16(&q->desc[q->next_used].flags));
 
-	while (n < max) {
-		int err = vr_packed_drv_get_used(q, &out[n]);
+		if (!vr__packed_is_used(flags, q->used_wrap))
+			return 0;
+	}
+	if (q->in_order)
+		return drv_collect_in_order(q, out, max);
+#define CALL(inv) drv_collect(q, out, max, inv)
+	return VR__SPECIALISE(q->mem.invalidate != NULL, CALL);
+#undef CALL
+}
 
-		if (err == VR_EAGAIN)
-			break;
-		if (err < 0)
-			return n ? (int)n : err;
-		n++;
+/* One chain of an add burst through vr_packed_drv_add(): a longer chain,
+ * or one that fails (the single call computes the exact code). Out of
+ * line, so that the burst's loop keeps its state in registers. */
+VR__COLD int drv_add_general(struct vr_packed_drv *q, const struct vr_add *a)
+{
+	return vr_packed_drv_add(q, a->seg, a->n_out, a->n_in, a->cookie);
+}
+
+/* Every chain through vr_packed_drv_add(): cache hooks are set. */
+VR__COLD int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
+			  unsigned n, uint16_t *ids)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int id = drv_add_general(q, &adds[i]);
+
+		if (id < 0)
+			return i ? (int)i : id;
+		if (ids)
+			ids[i] = (uint16_t)id;
 	}
 	return (int)n;
+}
+
+/*
+ * The add burst, specialised for IN_ORDER or not. The queue's fields live
+ * in locals (stores into the ring and the private slots could alias them
+ * as far as the compiler knows), read once and written back once, and
+ * around a chain that takes the single call. num_free, in_flight and unpub
+ * all move by one per chain of the short path: one count @c k stands for
+ * the three until they are written back.
+ */
+VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
+				 const struct vr_add *adds, unsigned n,
+				 uint16_t *ids, const bool in_order)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned num = q->num;
+	const uint32_t zero_ok = q->flags & VR_QF_ZERO_LEN_OK;
+	/* Full-width locals: with 16-bit ones GCC's SLP vectoriser packed
+	 * them into one vector register rebuilt on every chain (pextrw and
+	 * shifts, seen in a callgrind count). */
+	unsigned pos, bits, room, free_id, k, i;
+	bool held;
+
+#define DRV_ADD_LOAD()                                                         \
+	do {                                                                   \
+		pos = q->next_avail;                                           \
+		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		room = q->num_free;                                            \
+		free_id = q->free_id;                                          \
+		held = q->held;                                                \
+		k = 0;                                                         \
+	} while (0)
+#define DRV_ADD_STORE()                                                        \
+	do {                                                                   \
+		q->next_avail = (uint16_t)pos;                                 \
+		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
+		q->num_free = (uint16_t)(room - k);                            \
+		q->free_id = (uint16_t)free_id;                                \
+		q->in_flight = (uint16_t)(q->in_flight + k);                   \
+		q->unpub += k;                                                 \
+	} while (0)
+
+	DRV_ADD_LOAD();
+	for (i = 0; i < n; i++) {
+		const struct vr_add *a = &adds[i];
+		/* Each field of the caller's entry once, before the stores. */
+		const struct vr_seg *seg = a->seg;
+		const unsigned n_out = a->n_out, n_in = a->n_in;
+		void *const cookie = a->cookie;
+		struct vr_packed_desc *d;
+		struct vr_drv_slot *s;
+		uint16_t id, flags;
+		uint64_t addr;
+		uint32_t len;
+
+		/* One segment, room, a length add accepts: the short path.
+		 * Anything else (a longer chain, or an error whose exact code
+		 * vr_packed_drv_add computes) goes through the single call. */
+		if (VR_UNLIKELY(n_out + n_in != 1 || seg == NULL || k == room ||
+				(seg->len == 0 && !zero_ok))) {
+			int ret;
+
+			DRV_ADD_STORE();
+			ret = drv_add_general(q, a);
+			DRV_ADD_LOAD();
+			if (ret < 0)
+				return i ? (int)i : ret;
+			if (ids)
+				ids[i] = (uint16_t)ret;
+			continue;
+		}
+		addr = seg->addr;
+		len = seg->len;
+		if (in_order) {
+			id = (uint16_t)pos; /* see vr__packed_drv_take_id */
+		} else {
+			id = (uint16_t)free_id;
+			free_id = slot[id].next;
+		}
+		d = &desc[pos];
+		flags = (uint16_t)(n_in ? bits | VR_DESC_F_WRITE : bits);
+		/* Plain stores: the device reads them only after acquiring
+		 * the batch's first head flags, released at publish (R1). */
+		d->addr = vr__le64(addr);
+		d->len = vr__le32(len);
+		d->id = vr__le16(id);
+		if (VR_LIKELY(held)) {
+			/* Relaxed: the device reads it only after acquiring
+			 * the held head, released (R1) after this store. */
+			vr__store16(&d->flags, vr__le16(flags));
+		} else {
+			/* The batch's first head: held until publish. */
+			held = q->held = true;
+			q->held_pos = (uint16_t)pos;
+			q->held_flags = flags;
+		}
+		s = &slot[id];
+		s->cookie = cookie;
+		s->in_len = n_in ? len : 0;
+		s->ndesc = 1;
+		if (VR_UNLIKELY(++pos == num)) {
+			pos = 0;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		k++;
+		if (ids)
+			ids[i] = id;
+	}
+	DRV_ADD_STORE();
+#undef DRV_ADD_LOAD
+#undef DRV_ADD_STORE
+	return (int)n;
+}
+
+int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
+			    unsigned n, uint16_t *ids)
+{
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(adds == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return drv_add_each(q, adds, n, ids);
+#define CALL(in_order) drv_add_burst(q, adds, n, ids, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
 }
 
 void vr_packed_drv_suppress_used_notify(struct vr_packed_drv *q)

@@ -15,6 +15,20 @@
  * batch: everything after it is written first, and one release store of
  * that first flags word publishes the whole batch (the device stops at the
  * first descriptor that is not available).
+ *
+ * Bursts: vr_packed_drv_add_burst(), vr_packed_dev_pop_burst(),
+ * vr_packed_dev_complete_burst() and vr_packed_drv_get_used_burst() give
+ * exactly the results of the single calls in a loop (same ids, chains,
+ * codes, ring bytes and queue state, every check made), with the queue's
+ * state in registers and the per-call checks made once per burst; a chain
+ * of one descriptor takes a short path, anything else the single call
+ * inside the burst. They do not publish: call publish (or kick_prepare /
+ * notify_prepare) once after them. The single calls stay the cheaper way
+ * to move one message.
+ *
+ * With VIRTIO_F_IN_ORDER the driver's buffer id of a chain is the ring
+ * position of its head (unique among chains in flight), and both sides
+ * keep their order by ring position instead of a list.
  */
 #ifndef VRING_PACKED_H
 #define VRING_PACKED_H
@@ -33,6 +47,25 @@
 #include "queue.h"
 
 VR_EXTERN_C_BEGIN
+
+/* The burst calls' argument types; split.h defines the same two under the
+ * same guard. */
+#ifndef VR__BURST_TYPES
+#define VR__BURST_TYPES
+/** One chain for a driver's add burst. */
+struct vr_add {
+	const struct vr_seg *seg; /**< n_out readable then n_in writable */
+	uint16_t n_out;
+	uint16_t n_in;
+	void *cookie;
+};
+
+/** One completion for a device's complete burst. */
+struct vr_done {
+	uint16_t id;  /**< chain id as popped */
+	uint32_t len; /**< bytes written */
+};
+#endif
 
 /** The three areas of a packed queue, as virtio-mmio or PCI give them. */
 struct vr_packed_areas {
@@ -143,8 +176,6 @@ struct vr_packed_drv {
 	uint16_t held_flags;  /* its flags, stored at publish */
 	uint16_t pub_pos;     /* next_avail at the last publish */
 	uint16_t kick_pos;    /* pub_pos at the last need_notify */
-	uint16_t order_head;  /* in-order: oldest buffer id in flight */
-	uint16_t order_tail;
 	uint16_t batch_end;   /* in-order: last id of the batch being
 				 collected, VR__NONE if none */
 	uint32_t batch_len;
@@ -276,20 +307,28 @@ VR_INLINE void vr__packed_drv_commit(struct vr_packed_drv *q, uint16_t id,
 	s->cookie = cookie;
 	s->in_len = in_len;
 	s->ndesc = (uint16_t)n;
-	if (q->in_order) {
-		s->order_next = VR__NONE;
-		if (q->order_tail == VR__NONE)
-			q->order_head = id;
-		else
-			q->slot[q->order_tail].order_next = id;
-		q->order_tail = id;
-	}
 	q->in_flight++;
+}
+
+/* The buffer id of the next chain. With IN_ORDER it is the ring position
+ * of the chain's head: unique among the chains in flight (their heads sit
+ * at different positions), and collection order is ring order, so neither
+ * a free list nor a FIFO is kept. Otherwise the head of the free list. */
+VR_INLINE uint16_t vr__packed_drv_take_id(struct vr_packed_drv *q)
+{
+	uint16_t id;
+
+	if (q->in_order)
+		return q->next_avail;
+	id = q->free_id;
+	q->free_id = q->slot[id].next;
+	return id;
 }
 
 /**
  * @brief Add a chain of @p n_out readable then @p n_in writable buffers.
  *        Not visible to the device until vr_packed_drv_publish().
+ * With IN_ORDER the buffer id is the ring position of the chain's head.
  * @return the buffer id (>= 0); VR_ENOSPC; VR_EINVAL (no segment, a zero
  *         length without VR_QF_ZERO_LEN_OK, more than num segments or
  *         4 GiB in total); VR_EFAULT
@@ -321,8 +360,7 @@ VR_INLINE int vr_packed_drv_add(struct vr_packed_drv *q, const struct vr_seg *se
 			return err;
 	}
 
-	id = q->free_id;
-	q->free_id = q->slot[id].next;
+	id = vr__packed_drv_take_id(q);
 	first = pos = q->next_avail;
 	wrap = q->avail_wrap;
 	for (i = 0; i < n; i++) {
@@ -364,6 +402,23 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 			       unsigned n_out, unsigned n_in,
 			       struct vr_packed_desc *table, uint64_t table_addr,
 			       void *cookie);
+
+/**
+ * @brief Add @p n chains, as @p n calls of vr_packed_drv_add() would
+ *        (same ids, ring bytes and queue state), with the queue's state
+ *        kept in registers and the per-call checks made once. Chains of one
+ *        segment take a short path; longer ones, and every chain when cache
+ *        hooks are set, go through vr_packed_drv_add() inside this call.
+ *        Nothing is visible to the device until vr_packed_drv_publish()
+ *        (or kick_prepare), which the caller calls once after the burst.
+ * @param ids where the buffer id of each chain added goes (may be NULL)
+ * @return how many chains were added (0..@p n), stopping at the first that
+ *         cannot be; when that is the first, its code as vr_packed_drv_add()
+ *         returns it: VR_ENOSPC, VR_EINVAL (also @p adds NULL with
+ *         @p n > 0), VR_EFAULT, VR_EBROKEN
+ */
+int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
+			    unsigned n, uint16_t *ids);
 
 /** @brief Make every chain added since the last publish visible (nothing
  *         on a broken queue). */
@@ -411,6 +466,55 @@ VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
 	return vr_packed_drv_need_notify(q);
 }
 
+/* vr_packed_drv_get_used with IN_ORDER: the chain at next_used, returned
+ * alone by a used descriptor carrying its id (ids are head positions), is
+ * collected here; anything else (a batch of several chains, cache hooks,
+ * a violation) goes to the compiled path, which reads the descriptor again
+ * and makes every check. No free list: see vr__packed_drv_take_id. */
+VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
+					 struct vr_used_buf *out)
+{
+	const unsigned head = q->next_used;
+	struct vr_packed_desc *d = &q->desc[head];
+	struct vr_drv_slot *s = &q->slot[head];
+	uint16_t flags, id;
+	uint32_t len, in_len;
+	unsigned next;
+
+	if (VR_UNLIKELY(q->batch_end != VR__NONE || q->mem.invalidate != NULL))
+		return vr__packed_drv_get_used_in_order(q, out);
+	/* A2 (acquire): the used descriptor's id and len, and the buffer
+	 * contents, are visible after its flags. Partner: R2 in
+	 * vr_packed_dev_publish. */
+	flags = vr__le16(vr__load_acquire16(&d->flags));
+	if (!vr__packed_is_used(flags, q->used_wrap))
+		return VR_EAGAIN;
+	/* Relaxed, read once: ordered after A2. */
+	id = vr__le16(vr__load16(&d->id));
+	len = vr__le32(vr__load32(&d->len));
+	in_len = s->in_len;
+	if (!(flags & VR_DESC_F_WRITE) &&
+	    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) || in_len == 0))
+		len = 0;
+	if (VR_UNLIKELY(id != head || q->in_flight == 0 || s->ndesc == 0 ||
+			len > in_len))
+		return vr__packed_drv_get_used_in_order(q, out);
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = id;
+	/* Skip by the driver's own record of the chain. */
+	next = head + s->ndesc;
+	if (next >= q->num) {
+		next -= q->num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)next;
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	return 0;
+}
+
 /**
  * @brief Collect one used chain.
  * @return 0; VR_EAGAIN; VR_EBROKEN; or a violation that breaks the queue:
@@ -428,7 +532,7 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
 	if (q->in_order)
-		return vr__packed_drv_get_used_in_order(q, out);
+		return vr__packed_drv_get_used_io(q, out);
 	vr_mem_invalidate(&q->mem, d, sizeof(*d));
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
@@ -473,6 +577,17 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	return 0;
 }
 
+/**
+ * @brief Collect up to @p max used chains into @p out: the same results as
+ *        calling vr_packed_drv_get_used() until it fails, with the queue's
+ *        state kept in registers and the per-call checks made once.
+ * @return how many were collected (0 when none is used: no VR_EAGAIN);
+ *         when the first one fails, its code as vr_packed_drv_get_used()
+ *         returns it: VR_EBROKEN, VR_EINVAL (@p out NULL with @p max > 0),
+ *         or a violation that breaks the queue (VR_EUSEDIDX, VR_EUSEDID,
+ *         VR_EUSEDLEN). A violation after the first breaks the queue too,
+ *         and the count so far is returned; the next call says VR_EBROKEN.
+ */
 int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 				 struct vr_used_buf *out, unsigned max);
 
@@ -498,7 +613,8 @@ struct vr_packed_dev {
 	struct vr_packed_event *device_event; /* we write it */
 	uint16_t *chain_ndesc; /* per buffer id: ring descriptors, 0 = free */
 	uint32_t max_indirect; /* longest indirect table accepted */
-	uint16_t *order;       /* in-order: ids taken, oldest first */
+	uint16_t *order;       /* in-order: per ring position, the id taken
+				  with its head there */
 	struct vr_mem mem;
 	uint64_t features;
 	uint32_t flags;
@@ -507,8 +623,9 @@ struct vr_packed_dev {
 	uint16_t next_used;   /* next ring position to write used to */
 	uint16_t in_flight;   /* chains taken, not yet returned */
 	uint16_t desc_in_flight; /* their ring descriptors */
-	uint16_t order_first; /* in-order: index in order[] of the oldest */
-	uint16_t order_count;
+	uint16_t order_pos;   /* in-order: head position of the oldest chain
+				 in flight (next_used but after an attach
+				 that left chains behind) */
 	uint16_t held_pos;
 	uint16_t held_flags;
 	uint16_t pub_pos;     /* next_used at the last publish */
@@ -616,6 +733,25 @@ VR_INLINE int vr_packed_dev_avail(struct vr_packed_dev *q)
  */
 int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain);
 
+/**
+ * @brief Take up to @p max available chains into @p chains (each with its
+ *        iov and iov_cap set by the caller): the same results as calling
+ *        vr_packed_dev_pop() until it fails, with the queue's state kept in
+ *        registers and the per-call checks made once. A chain of one
+ *        direct descriptor inside the window takes a short path with every
+ *        check of the full walk; anything else (NEXT, INDIRECT, a
+ *        translate callback, cache hooks, any check failing) goes through
+ *        vr_packed_dev_pop() inside this call, which computes the exact
+ *        result.
+ * @return how many were taken (0 when none is available: no VR_EAGAIN);
+ *         when the first cannot be, its code as vr_packed_dev_pop()
+ *         returns it: VR_EBROKEN, VR_EINVAL (@p chains NULL with
+ *         @p max > 0, or an iov NULL with iov_cap > 0), VR_E2BIG (the chain
+ *         stays), or a violation that breaks the queue (see
+ *         vr_packed_dev_pop()). A violation after the first breaks the
+ *         queue too, and the count so far is returned; the next call says
+ *         VR_EBROKEN.
+ */
 int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			    unsigned max);
 
@@ -629,20 +765,26 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 				     uint32_t len)
 {
 	struct vr_packed_desc *d;
-	uint16_t pos = q->next_used, ndesc, flags;
+	/* In locals: the ring stores below could alias the queue's fields
+	 * as far as the compiler knows. */
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned ndesc, next;
+	uint16_t flags;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(id >= q->num || q->chain_ndesc[id] == 0))
+	if (VR_UNLIKELY(id >= num || (ndesc = q->chain_ndesc[id]) == 0))
 		return VR_ESTATE;
 	if (q->in_order) {
-		if (VR_UNLIKELY(q->order[q->order_first] != id))
+		/* Only the oldest chain: the one popped with its head at
+		 * order_pos. */
+		unsigned opos = q->order_pos;
+
+		if (VR_UNLIKELY(q->order[opos] != id))
 			return VR_ESTATE;
-		if (++q->order_first == q->num)
-			q->order_first = 0;
-		q->order_count--;
+		opos += ndesc;
+		q->order_pos = (uint16_t)(opos >= num ? opos - num : opos);
 	}
-	ndesc = q->chain_ndesc[id];
 	d = &q->desc[pos];
 	/* Relaxed: published by the release of the batch's first flags (R2). */
 	vr__store16(&d->id, vr__le16(id));
@@ -652,7 +794,7 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		flags |= VR_DESC_F_WRITE;
 	if (!q->held) {
 		q->held = true;
-		q->held_pos = pos;
+		q->held_pos = (uint16_t)pos;
 		q->held_flags = flags;
 	} else {
 		/* Relaxed: the driver reads it only after acquiring the
@@ -661,17 +803,32 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 	}
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, d, sizeof(*d));
-	q->next_used = (uint16_t)(pos + ndesc);
-	if (q->next_used >= q->num) {
-		q->next_used = (uint16_t)(q->next_used - q->num);
+	next = pos + ndesc;
+	if (next >= num) {
+		next -= num;
 		q->used_wrap = !q->used_wrap;
 	}
+	q->next_used = (uint16_t)next;
 	q->chain_ndesc[id] = 0;
 	q->unpub += ndesc;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
 	q->in_flight--;
 	return 0;
 }
+
+/**
+ * @brief Return @p n chains used, as @p n calls of
+ *        vr_packed_dev_complete() would (same ring bytes and queue state),
+ *        with the queue's state kept in registers and the per-call checks
+ *        made once. Not visible until vr_packed_dev_publish() (or
+ *        notify_prepare), which the caller calls once after the burst.
+ * @return how many were completed (0..@p n), stopping at the first that
+ *         cannot be; when that is the first, its code: VR_ESTATE (id not
+ *         taken, or not the oldest with IN_ORDER), VR_EINVAL (@p done
+ *         NULL with @p n > 0), VR_EBROKEN
+ */
+int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
+				 const struct vr_done *done, unsigned n);
 
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
