@@ -13,8 +13,14 @@
 /* VR__COLD: a function off the hot path, not inlined, laid out apart.
  * VR__HOT_INLINE: a helper of every device pop, inlined whatever the size
  * heuristics say (GCC 12 stopped inlining vr__walk_segment once the walk
- * grew, which cost 55 instructions per message in a callgrind count). */
-#if defined(__GNUC__) || defined(__clang__)
+ * grew, which cost 55 instructions per message in a callgrind count).
+ * Except in a build optimised for size (-Os, __OPTIMIZE_SIZE__): there the
+ * compiler keeps one copy where inlining would duplicate it (the walk
+ * calls it twice), which is what a flash-bound image asked for. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__OPTIMIZE_SIZE__)
+#define VR__COLD static __attribute__((noinline, cold, unused))
+#define VR__HOT_INLINE static inline
+#elif defined(__GNUC__) || defined(__clang__)
 #define VR__COLD static __attribute__((noinline, cold, unused))
 #define VR__HOT_INLINE static inline __attribute__((always_inline))
 #else
@@ -40,6 +46,19 @@ static inline bool vr__overlap(const void *a, size_t alen, const void *b,
 	uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
 
 	return pa >= pb ? pa - pb < blen : pb - pa < alen;
+}
+
+/*
+ * What every queue init refuses before anything else is looked at: a
+ * feature or a hook this build does not carry (vring/config.h). VR_ENOTSUP,
+ * so that a configuration never changes behaviour in silence.
+ */
+static inline int vr__queue_cfg_unsupported(const struct vr_queue_cfg *cfg)
+{
+	if (!VR_CONFIG_INDIRECT &&
+	    (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)))
+		return VR_ENOTSUP;
+	return vr_mem_supported(&cfg->mem) ? 0 : VR_ENOTSUP;
 }
 
 /* Round a private-state size up so the next array stays pointer-aligned. */
@@ -210,7 +229,10 @@ static inline int vr__map_indirect(const struct vr_mem *mem, bool negotiated,
 				   uint32_t max_entries,
 				   const unsigned char **table)
 {
-	if (!negotiated || (flags & VR_DESC_F_NEXT))
+	/* Without VR_CONFIG_INDIRECT no queue negotiated the feature (init
+	 * refused it): the answer is a constant, and the table walk behind
+	 * the call folds away. */
+	if (!VR_CONFIG_INDIRECT || !negotiated || (flags & VR_DESC_F_NEXT))
 		return VR_EINDIRECT;
 	if (len == 0 || len % 16 != 0 || len / 16 > max_entries)
 		return VR_EINDIRECT;

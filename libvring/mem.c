@@ -27,7 +27,9 @@ void vr_chain_clean_written(const struct vr_mem *mem,
 {
 	unsigned i, end = (unsigned)chain->n_out + chain->n_in;
 
-	if (!mem->clean)
+	/* Without VR_CONFIG_CACHE_HOOKS no queue accepted a mem with hooks:
+	 * there is nothing to clean. */
+	if (!VR_CONFIG_CACHE_HOOKS || !mem->clean)
 		return;
 	if (end > chain->iov_cap)
 		end = chain->iov_cap;

@@ -56,8 +56,10 @@ build() {
 
 build ring-split-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}"
 build ring-packed-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}" -DRING_PACKED
-split_dev=(-DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0)
-packed_dev=(-DVR_CONFIG_SPLIT=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0)
+minimal=(-DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0 -DVR_CONFIG_INDIRECT=0
+         -DVR_CONFIG_STATS=0 -DVR_CONFIG_CACHE_HOOKS=0)
+split_dev=(-DVR_CONFIG_PACKED=0 "${minimal[@]}")
+packed_dev=(-DVR_CONFIG_SPLIT=0 "${minimal[@]}")
 build chan-device-split-m4 "${m4[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-packed-m4 "${m4[@]}" "${packed_dev[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-full-m4 "${m4[@]}" -- "$ex/main.c" "${core[@]}"

@@ -300,15 +300,17 @@ VR_INLINE uint32_t vr_chan_max_msg(const struct vr_chan *ch)
  * @brief Read the channel end's counters into @p out, from any thread,
  *        while the end is in use. Each counter has one writer and is a
  *        native-word atomic (so on a 32-bit MCU it wraps after 2^32).
+ * @return 0; VR_ENOTSUP when statistics are configured out
+ *         (VR_CONFIG_STATS=0 in vring/config.h: @p out is zeroed)
  */
-void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out);
+int vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out);
 
 /** @brief vr_chan_get_stats() by value. */
 VR_INLINE struct vr_chan_stats vr_chan_stats(const struct vr_chan *ch)
 {
 	struct vr_chan_stats s;
 
-	vr_chan_get_stats(ch, &s);
+	(void)vr_chan_get_stats(ch, &s); /* zeroed when configured out */
 	return s;
 }
 
@@ -361,6 +363,8 @@ uint64_t vr_chan_service(struct vr_chan *ch);
  * @brief One queue's counters (the same values the end writes into the
  *        region's statistics record, as 64-bit counts), indexed by enum
  *        vr_region_stat; from any thread.
+ * @return 0; VR_EINVAL (NULL, bad queue); VR_ENOTSUP when statistics are
+ *         configured out (VR_CONFIG_STATS=0: @p out is zeroed)
  */
 int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
 			    uint64_t out[VR_RS_COUNT]);
