@@ -75,7 +75,10 @@ static inline void vr__chan_count(struct vr_chan *ch, uint32_t q,
 
 /* The same, by @n, for a counter that any thread of this end may bump
  * (doorbells rung by vr_chan_service from a timer): an atomic add. The region copy
- * may briefly lag when two threads race; it is informational. */
+ * may briefly lag when two threads race; it is informational. Without
+ * VR_CONFIG_NOTIFY_POLICIES nothing is ever owed, so only the thread that
+ * publishes on @q rings its doorbell: one writer, a relaxed load and store
+ * as in vr__chan_count (no read-modify-write: Cortex-M0+ has none). */
 static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
 					 enum vr_region_stat which, uintptr_t n)
 {
@@ -85,7 +88,12 @@ static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
 
 	if (!VR_CONFIG_STATS)
 		return;
-	v = VR__FETCH_ADD(a, n, VR__MO(relaxed)) + n;
+	if (!VR_CONFIG_NOTIFY_POLICIES) {
+		v = VR__LOAD(a, VR__MO(relaxed)) + n;
+		VR__STORE(a, v, VR__MO(relaxed));
+	} else {
+		v = VR__FETCH_ADD(a, n, VR__MO(relaxed)) + n;
+	}
 
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
 }

@@ -294,6 +294,8 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		return VR_EINVAL;
 	if (!vr__chan_has_role(t->role))
 		return VR_ENOTSUP; /* configured out (vring/config.h) */
+	if (!VR_CONFIG_INDIRECT && (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)))
+		return VR_ENOTSUP; /* asked for, not in this build */
 	vr__zero(ch, sizeof(*ch));
 	ch->t = t;
 	ch->base = (unsigned char *)t->region;
@@ -393,6 +395,8 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	    ((ch->features & VR_FEATURE(VR_F_RING_PACKED)) != 0) != vr__chan_is_packed(ch))
 		return VR_EFEATURES;
 	ch->features &= VR_RING_FEATURES;
+	/* Indirect descriptors negotiated by a driver while this build has
+	 * no table walk: the queue init refuses them (VR_ENOTSUP). */
 	err = setup_queues(ch);
 	if (err)
 		return err;
@@ -676,7 +680,7 @@ static int dev_copy(struct vr_chan *ch, uint32_t q, unsigned char *buf,
 		    size_t len, uint64_t timeout_ns)
 {
 	bool send = q == VR_CHAN_RX;
-	struct vr_chain *c;
+	struct vr_chain *c = NULL; /* set when dev_next returns 0 */
 	unsigned i, end;
 	size_t left;
 	int r;

@@ -86,7 +86,9 @@ static void area_shape(uint32_t format, uint32_t size, int which,
 	unsigned f = format == VR_FORMAT_PACKED;
 
 	*align = area_table[f][which].align;
-	*bytes = (uint64_t)area_table[f][which].per_entry * size +
+	/* size <= 32768 (queue_size_ok came first): the product fits 32
+	 * bits, so no 64-bit multiply (a libgcc call on Cortex-M0+). */
+	*bytes = (uint32_t)(area_table[f][which].per_entry * size) +
 		 area_table[f][which].fixed;
 }
 
@@ -134,7 +136,7 @@ static uint64_t plan(const struct vr_region_cfg *cfg, struct vr_region_info *inf
 	info->pool_off = align_up(off, VR_REGION_ALIGN);
 	info->buf_bytes = cfg->buf_bytes;
 	info->buf_count = cfg->buf_count;
-	info->pool_bytes = (uint64_t)cfg->buf_bytes * cfg->buf_count;
+	info->pool_bytes = vr__mul32_wide(cfg->buf_bytes, cfg->buf_count);
 	info->region_bytes = info->pool_off + info->pool_bytes;
 	return info->region_bytes;
 }
@@ -299,7 +301,7 @@ static int parse_header(const void *base, size_t len, struct vr_region_info *inf
 		}
 	}
 	if (info->buf_bytes == 0 || info->buf_count == 0 ||
-	    (uint64_t)info->buf_bytes * info->buf_count > info->pool_bytes ||
+	    vr__mul32_wide(info->buf_bytes, info->buf_count) > info->pool_bytes ||
 	    !place(sp, info->pool_off, info->pool_bytes, 1, end))
 		return VR_EREGION;
 	if (info->stats_off != 0 &&

@@ -271,7 +271,10 @@ size_t vr_chan_state_size(const struct vr_transport *t);
  * subset of the offer, initialises its side, sets its DRIVER_OK.
  * @return 0; VR_EAGAIN (device: the driver is not ready); VR_EINVAL;
  *         VR_ERANGE (state too small); region errors (VR_EMAGIC,
- *         VR_EVERSION, VR_EREGION, VR_ETRUNC); VR_EFEATURES
+ *         VR_EVERSION, VR_EREGION, VR_ETRUNC); VR_EFEATURES; VR_ENOTSUP
+ *         (the region's format, this role, or indirect descriptors asked
+ *         for by @p cfg or negotiated by the driver are not in this
+ *         build: vring/config.h)
  */
 int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		 const struct vr_chan_cfg *cfg, void *state, size_t state_len);
