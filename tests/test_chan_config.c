@@ -359,6 +359,15 @@ static void test_chan_indirect_refused(void **state)
 	/* Not negotiated: opens. */
 	driver_ready(base, 0);
 	assert_int_equal(vr_chan_open(&ch, &t, &cc, st, sizeof(st)), 0);
+#if VR_CONFIG_DRIVER
+	/* A driver end asking for them, though the region offers them. */
+	t.role = VR_ROLE_DRIVER;
+	cc.features = VR_FEATURE(VR_F_INDIRECT_DESC);
+	assert_int_equal(vr_chan_open(&ch, &t, &cc, st, sizeof(st)), VR_ENOTSUP);
+	cc.features = VR_FEATURE(VR_F_EVENT_IDX);
+	assert_int_equal(vr_chan_open(&ch, &t, &cc, st, sizeof(st)), 0);
+	assert_int_equal(vr_chan_features(&ch) & VR_FEATURE(VR_F_INDIRECT_DESC), 0);
+#endif
 	free(base);
 }
 
