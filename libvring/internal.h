@@ -123,6 +123,26 @@ static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain)
 }
 
 /*
+ * Compiled once or inlined: in a build optimised for size (-Os) the two
+ * helpers below are one compiled copy each (libvring/mem.c defines them,
+ * with VR__WALK_HELPERS_HERE), shared by the split and packed walks, which
+ * would otherwise carry one copy each; elsewhere vr__walk_segment is
+ * inlined into each walk (see VR__HOT_INLINE) and vr__walk_fail_cold is a
+ * cold static function.
+ */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__WALK_COLD
+#define VR__WALK_HOT
+int vr__walk_fail_cold(uint32_t qflags, int err, bool write, bool seen_write);
+int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
+		     uint64_t addr, uint32_t len, bool write);
+#else
+#define VR__WALK_COLD VR__COLD
+#define VR__WALK_HOT VR__HOT_INLINE
+#endif
+
+#if !defined(__OPTIMIZE_SIZE__) || defined(VR__WALK_HELPERS_HERE)
+/*
  * What a failed vr__walk_segment means for the walk: its error, except for a
  * zero-length descriptor on a queue with VR_QF_ZERO_LEN_OK, which adds
  * nothing (its address is never looked at) but whose direction still counts
@@ -130,21 +150,12 @@ static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain)
  * the flag costs nothing on the hot path; takes values only, so that the
  * caller's walk state can stay in registers.
  */
-VR__COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
+VR__WALK_COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
 				bool seen_write)
 {
 	if (err != VR_EZEROLEN || !(qflags & VR_QF_ZERO_LEN_OK))
 		return err;
 	return !write && seen_write ? VR_EORDER : 0;
-}
-
-static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
-				bool write)
-{
-	err = vr__walk_fail_cold(qflags, err, write, w->seen_write);
-	if (err == 0 && write)
-		w->seen_write = true;
-	return err;
 }
 
 /*
@@ -153,7 +164,7 @@ static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
  * entries is not an error here: the walk goes on validating and reports
  * VR_E2BIG at the end, so that a malformed chain is always caught.
  */
-VR__HOT_INLINE int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
+VR__WALK_HOT int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
 				    uint64_t addr, uint32_t len, bool write)
 {
 	struct vr_chain *c = w->chain;
@@ -191,6 +202,16 @@ VR__HOT_INLINE int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem
 		c->out_bytes += len;
 	}
 	return 0;
+}
+#endif
+
+static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
+				bool write)
+{
+	err = vr__walk_fail_cold(qflags, err, write, w->seen_write);
+	if (err == 0 && write)
+		w->seen_write = true;
+	return err;
 }
 
 /*

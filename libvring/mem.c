@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Cache maintenance of buffer contents (the ring structures are handled
- * where they are written). */
+ * where they are written), and in a build optimised for size the shared
+ * segment check of the device walks. */
 #include <vring/vring.h>
+
+/* In a build optimised for size, the one compiled copy of the device
+ * walks' segment check (internal.h). */
+#define VR__WALK_HELPERS_HERE
+#include "internal.h"
 
 int vr__mem_clean_segs(const struct vr_mem *mem, const struct vr_seg *seg,
 		       unsigned n)
