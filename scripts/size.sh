@@ -9,6 +9,8 @@
 # then, per program, the functions that cost the most. Programs:
 #   ring-split-device-m4, ring-packed-device-m4   the ring core alone: pop,
 #       complete, notify decision, arm (examples/rtos_min/ring_only.c)
+#   ring-split-device-min-m4                      the same without indirect
+#       descriptors and cache hooks (the switches that concern the core)
 #   chan-device-split-m4, chan-device-packed-m4   the device end of a channel
 #       echoing messages over a polled transport (examples/rtos_min/main.c),
 #       built with only that format, the device role and the default
@@ -69,10 +71,11 @@ build() {
     awk '$3 ~ /[TtRr]/ { printf "%6d  %s\n", $2, $4 }' | sort -rn | head -n "$top" >"$out/$name.top"
 }
 
-build ring-split-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}"
-build ring-packed-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}" -DRING_PACKED
 minimal=(-DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0 -DVR_CONFIG_INDIRECT=0
          -DVR_CONFIG_STATS=0 -DVR_CONFIG_CACHE_HOOKS=0)
+build ring-split-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}"
+build ring-packed-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}" -DRING_PACKED
+build ring-split-device-min-m4 "${m4[@]}" "${minimal[@]}" -- "$ex/ring_only.c" "${core[@]}"
 split_dev=(-DVR_CONFIG_PACKED=0 "${minimal[@]}")
 packed_dev=(-DVR_CONFIG_SPLIT=0 "${minimal[@]}")
 build chan-device-split-m4 "${m4[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"

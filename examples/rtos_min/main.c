@@ -4,8 +4,10 @@
  * device end of a channel over a region at a fixed address (the other side,
  * the driver, laid it out: an application core, another VM), with a polled
  * transport: no doorbells, a tick counter for timeouts. It echoes every
- * message back. Built for Cortex-M4 and Cortex-R5 by scripts/size.sh (and
- * the ctest size_rtos_min), which report what it costs in flash.
+ * message back. Built for Cortex-M4, Cortex-R5 and Cortex-M0+ by
+ * scripts/size.sh (and the ctest size_rtos_min), in the minimal and the
+ * default configuration of vring/config.h, which report what it costs in
+ * flash; on Cortex-M0+ the default configuration links atomic_armv6m.c.
  *
  * A board port replaces three things: REGION_BASE/REGION_LEN (where the
  * shared memory is), now_ns() (a hardware timer), and, with doorbells, the
