@@ -216,20 +216,21 @@ int vr_region_format(void *base, size_t len, const struct vr_region_cfg *cfg,
  * no 64-bit arithmetic, and no sum below can wrap.
  */
 struct spans {
+	size_t end; /* the region's size */
 	unsigned n;
 	size_t off[VR_REGION_MAX_QUEUES * 3 + 2], len[VR_REGION_MAX_QUEUES * 3 + 2];
 };
 
 /* Record area [off, off + bytes) if it lies inside [VR_REGION_HEADER_BYTES,
- * end), aligned to @align (a power of two), clear of every area recorded
+ * sp->end), aligned to @align (a power of two), clear of every area recorded
  * before; false if not. One check for every area of the region. */
 static bool place(struct spans *sp, uint64_t off, uint64_t bytes,
-		  uint64_t align, size_t end)
+		  unsigned align)
 {
 	unsigned i;
 
-	if (off < VR_REGION_HEADER_BYTES || off > end || bytes > end - off ||
-	    (off & (align - 1)) != 0)
+	if (off < VR_REGION_HEADER_BYTES || off > sp->end || bytes > sp->end - off ||
+	    ((size_t)off & (align - 1)) != 0)
 		return false;
 	for (i = 0; i < sp->n; i++)
 		if (!((size_t)off + (size_t)bytes <= sp->off[i] ||
@@ -258,7 +259,6 @@ static int parse_header(const void *base, size_t len, struct vr_region_info *inf
 			struct spans *sp)
 {
 	uint32_t i;
-	size_t end;
 	int a;
 
 	info->version = get16(base, VR_RH_VERSION);
@@ -269,7 +269,7 @@ static int parse_header(const void *base, size_t len, struct vr_region_info *inf
 	info->region_bytes = get64(base, VR_RH_REGION_BYTES);
 	if (info->region_bytes > len)
 		return VR_ETRUNC;
-	end = (size_t)info->region_bytes; /* <= len: a size_t */
+	sp->end = (size_t)info->region_bytes; /* <= len: a size_t */
 	info->queue_count = get32(base, VR_RH_QUEUE_COUNT);
 	info->generation = get32(base, VR_RH_GENERATION);
 	info->device_features = get64(base, VR_RH_DEVICE_FEATURES);
@@ -296,17 +296,17 @@ static int parse_header(const void *base, size_t len, struct vr_region_info *inf
 			uint64_t bytes, align;
 
 			area_shape(q->format, q->size, a, &bytes, &align);
-			if (!place(sp, *area_off(q, a), bytes, align, end))
+			if (!place(sp, *area_off(q, a), bytes, (unsigned)align))
 				return VR_EREGION;
 		}
 	}
 	if (info->buf_bytes == 0 || info->buf_count == 0 ||
 	    vr__mul32_wide(info->buf_bytes, info->buf_count) > info->pool_bytes ||
-	    !place(sp, info->pool_off, info->pool_bytes, 1, end))
+	    !place(sp, info->pool_off, info->pool_bytes, 1))
 		return VR_EREGION;
 	if (info->stats_off != 0 &&
 	    !place(sp, info->stats_off, VR_REGION_STATS_BYTES(info->queue_count),
-		   VR_REGION_ALIGN, end))
+		   VR_REGION_ALIGN))
 		return VR_EREGION;
 	return 0;
 }
