@@ -13,14 +13,8 @@
 /* VR__COLD: a function off the hot path, not inlined, laid out apart.
  * VR__HOT_INLINE: a helper of every device pop, inlined whatever the size
  * heuristics say (GCC 12 stopped inlining vr__walk_segment once the walk
- * grew, which cost 55 instructions per message in a callgrind count).
- * Except in a build optimised for size (-Os, __OPTIMIZE_SIZE__): there the
- * compiler keeps one copy where inlining would duplicate it (the walk
- * calls it twice), which is what a flash-bound image asked for. */
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__OPTIMIZE_SIZE__)
-#define VR__COLD static __attribute__((noinline, cold, unused))
-#define VR__HOT_INLINE static inline
-#elif defined(__GNUC__) || defined(__clang__)
+ * grew, which cost 55 instructions per message in a callgrind count). */
+#if defined(__GNUC__) || defined(__clang__)
 #define VR__COLD static __attribute__((noinline, cold, unused))
 #define VR__HOT_INLINE static inline __attribute__((always_inline))
 #else
@@ -151,7 +145,7 @@ int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
  * caller's walk state can stay in registers.
  */
 VR__WALK_COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
-				bool seen_write)
+				     bool seen_write)
 {
 	if (err != VR_EZEROLEN || !(qflags & VR_QF_ZERO_LEN_OK))
 		return err;
@@ -165,7 +159,7 @@ VR__WALK_COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
  * VR_E2BIG at the end, so that a malformed chain is always caught.
  */
 VR__WALK_HOT int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
-				    uint64_t addr, uint32_t len, bool write)
+				  uint64_t addr, uint32_t len, bool write)
 {
 	struct vr_chain *c = w->chain;
 	unsigned n = (unsigned)c->n_out + c->n_in;
