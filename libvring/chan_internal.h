@@ -108,7 +108,7 @@ static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
  * device stopped between this check and its store can still write once:
  * a mapping cannot be revoked (docs/HOSTILE.md).
  */
-static inline bool vr__chan_stale_inline(struct vr_chan *ch)
+VR_INLINE bool vr__chan_stale_inline(struct vr_chan *ch)
 {
 	return ch->role != VR_ROLE_DRIVER &&
 	       vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation;

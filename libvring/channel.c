@@ -37,7 +37,7 @@ static void bump(uintptr_t *c)
 #if defined(__OPTIMIZE_SIZE__)
 bool vr__chan_stale(struct vr_chan *ch)
 {
-	return vr__chan_stale_inline(ch);
+	return vr__chan_stale_inline(ch); /* the one compiled copy */
 }
 #endif
 
