@@ -64,21 +64,36 @@ static inline void vr__chan_count(struct vr_chan *ch, uint32_t q,
 {
 	VR__ATOMIC(uintptr_t) *a =
 		(VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[which];
-	uintptr_t v = VR__LOAD(a, VR__MO(relaxed)) + 1;
+	uintptr_t v;
 
+	if (!VR_CONFIG_STATS)
+		return; /* nothing is counted in this build */
+	v = VR__LOAD(a, VR__MO(relaxed)) + 1;
 	VR__STORE(a, v, VR__MO(relaxed));
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
 }
 
 /* The same, by @n, for a counter that any thread of this end may bump
  * (doorbells rung by vr_chan_service from a timer): an atomic add. The region copy
- * may briefly lag when two threads race; it is informational. */
+ * may briefly lag when two threads race; it is informational. Without
+ * VR_CONFIG_NOTIFY_POLICIES nothing is ever owed, so only the thread that
+ * publishes on @q rings its doorbell: one writer, a relaxed load and store
+ * as in vr__chan_count (no read-modify-write: Cortex-M0+ has none). */
 static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
 					 enum vr_region_stat which, uintptr_t n)
 {
 	VR__ATOMIC(uintptr_t) *a =
 		(VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[which];
-	uintptr_t v = VR__FETCH_ADD(a, n, VR__MO(relaxed)) + n;
+	uintptr_t v;
+
+	if (!VR_CONFIG_STATS)
+		return;
+	if (!VR_CONFIG_NOTIFY_POLICIES) {
+		v = VR__LOAD(a, VR__MO(relaxed)) + n;
+		VR__STORE(a, v, VR__MO(relaxed));
+	} else {
+		v = VR__FETCH_ADD(a, n, VR__MO(relaxed)) + n;
+	}
 
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
 }
@@ -93,11 +108,20 @@ static inline void vr__chan_count_shared(struct vr_chan *ch, uint32_t q,
  * device stopped between this check and its store can still write once:
  * a mapping cannot be revoked (docs/HOSTILE.md).
  */
-static inline bool vr__chan_stale(struct vr_chan *ch)
+VR_INLINE bool vr__chan_stale_inline(struct vr_chan *ch)
 {
 	return ch->role != VR_ROLE_DRIVER &&
 	       vr_region_load(ch->base, VR_RH_GENERATION) != ch->generation;
 }
+
+/* Inlined where speed was asked for; one compiled copy (channel.c) in a
+ * build optimised for size, where the compiler would otherwise keep one
+ * per file. */
+#if defined(__OPTIMIZE_SIZE__)
+bool vr__chan_stale(struct vr_chan *ch);
+#else
+#define vr__chan_stale vr__chan_stale_inline
+#endif
 
 static inline uint64_t vr__chan_peek(const uintptr_t *c)
 {
@@ -119,6 +143,8 @@ void vr__chan_policy_reset(struct vr_chan *ch);
 
 static inline bool vr__chan_owes(struct vr_chan *ch)
 {
+	if (!VR_CONFIG_NOTIFY_POLICIES)
+		return false; /* no coalescing in this build: nothing is owed */
 	/* Relaxed: a hint; vr__chan_pay_due decides with an exchange. */
 	return VR__LOAD((VR__ATOMIC(uint32_t) *)(void *)&ch->pol[0].owed,
 			VR__MO(relaxed)) != 0 ||

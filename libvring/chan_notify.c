@@ -32,11 +32,15 @@ static uint32_t tick_of(uint64_t now_ns)
 }
 
 /* T in ticks, rounded down: a doorbell may come a little early, never
- * late. */
+ * late. us * 1000 / 1024 = us * 125 / 128, computed in 32 bits (no 64-bit
+ * multiply, a libgcc call on Cortex-M0+): with us = 128 a + b,
+ * 125 us / 128 = 125 a + 125 b / 128 exactly, and 125 a < 2^32. */
+VR_STATIC_ASSERT(TICK_SHIFT == 10u, "limit_ticks assumes 1024 ns ticks");
 static uint32_t limit_ticks(const struct vr_chan *ch, uint32_t q)
 {
-	return (uint32_t)(((uint64_t)ch->pol[q].notify.coalesce_us * 1000u) >>
-			  TICK_SHIFT);
+	uint32_t us = ch->pol[q].notify.coalesce_us;
+
+	return (us >> 7) * 125u + (((us & 127u) * 125u) >> 7);
 }
 
 static void doorbell(struct vr_chan *ch, uint32_t q)
@@ -84,10 +88,14 @@ static bool due(const struct vr_chan *ch, uint32_t q, uint32_t now)
 static void owe(struct vr_chan *ch, uint32_t q)
 {
 	const struct vr_notify_policy *p = &ch->pol[q].notify;
-	uint32_t now = tick_of(ch->t->ops->now_ns(ch->t));
+	uint32_t now, owed;
+
+	if (!VR_CONFIG_NOTIFY_POLICIES)
+		return; /* never called then; no read-modify-write in the image */
+	now = tick_of(ch->t->ops->now_ns(ch->t));
 	/* Relaxed add: the publishing store and the full fence in
 	 * need_notify come first in this thread; pay() orders the rest. */
-	uint32_t owed = VR__FETCH_ADD(OWED(ch, q), 1, VR__MO(relaxed)) + 1;
+	owed = VR__FETCH_ADD(OWED(ch, q), 1, VR__MO(relaxed)) + 1;
 
 	if (owed == 1)
 		/* Relaxed: read by due(); a payer that sees owed before this
@@ -129,12 +137,16 @@ void vr__chan_published(struct vr_chan *ch, uint32_t q)
 	struct vr__chan_qpol *p = &ch->pol[q];
 
 	vr__chan_count(ch, q, VR_RS_PUBLISHED);
-	if (++p->unpublished >= p->notify.batch)
+	/* Without policies every batch is one buffer (batch 1: nothing is
+	 * ever left unpublished). */
+	if (!VR_CONFIG_NOTIFY_POLICIES || ++p->unpublished >= p->notify.batch)
 		publish(ch, q);
 }
 
 void vr__chan_flush_queue(struct vr_chan *ch, uint32_t q)
 {
+	if (!VR_CONFIG_NOTIFY_POLICIES)
+		return; /* batch 1, nothing owed: all is out already */
 	if (ch->pol[q].unpublished)
 		publish(ch, q);
 	pay(ch, q);

@@ -30,8 +30,16 @@ static void bump(uintptr_t *c)
 {
 	VR__ATOMIC(uintptr_t) *a = (VR__ATOMIC(uintptr_t) *)(void *)c;
 
-	VR__STORE(a, VR__LOAD(a, VR__MO(relaxed)) + 1, VR__MO(relaxed));
+	if (VR_CONFIG_STATS)
+		VR__STORE(a, VR__LOAD(a, VR__MO(relaxed)) + 1, VR__MO(relaxed));
 }
+
+#if defined(__OPTIMIZE_SIZE__)
+bool vr__chan_stale(struct vr_chan *ch)
+{
+	return vr__chan_stale_inline(ch); /* the one compiled copy */
+}
+#endif
 
 /* Driver buffer states. */
 enum {
@@ -79,29 +87,36 @@ static size_t queue_state_size(uint32_t role, uint32_t format, uint32_t num)
 
 static int q_init(struct vr_chan *ch, uint32_t q)
 {
+	const struct vr_region_queue *rq = &ch->info.queue[q];
 	struct vr_queue_cfg qc;
-	int err;
+	void *desc, *drv, *dev;
 
 	vr__zero(&qc, sizeof(qc));
 	qc.num = ch->info.queue[q].size;
 	qc.features = ch->features;
 	qc.flags = ch->cfg.queue_flags;
 	qc.mem = vr_region_pool_window(ch->base, &ch->info);
+	/* The areas straight from the parsed table (what
+	 * vr_region_*_areas() return): the queue exists and has the
+	 * channel's format (plan_state checked both). */
+	desc = ch->base + rq->desc_off;
+	drv = ch->base + rq->driver_off;
+	dev = ch->base + rq->device_off;
 	if (vr__chan_is_packed(ch)) {
 		struct vr_packed_areas a;
 
-		err = vr_region_packed_areas(ch->base, &ch->info, q, &a);
-		if (err)
-			return err;
+		a.desc = desc;
+		a.driver_event = drv;
+		a.device_event = dev;
 		return vr__chan_is_driver(ch)
 			? vr_packed_drv_init(&ch->pdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
 			: vr_packed_dev_init(&ch->pdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
 	} else {
 		struct vr_split_areas a;
 
-		err = vr_region_split_areas(ch->base, &ch->info, q, &a);
-		if (err)
-			return err;
+		a.desc = desc;
+		a.avail = drv;
+		a.used = dev;
 		return vr__chan_is_driver(ch)
 			? vr_split_drv_init(&ch->sdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
 			: vr_split_dev_init(&ch->sdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
@@ -118,8 +133,10 @@ int vr__chan_break(struct vr_chan *ch, int err)
 	if (!vr_is_protocol_error(err) && err != VR_E2BIG)
 		return err;
 	set_broken(ch, err);
-	vr_region_stat_store(ch->rstats[VR_CHAN_TX], VR_RS_ERROR, (uint32_t)err);
-	vr_region_stat_store(ch->rstats[VR_CHAN_RX], VR_RS_ERROR, (uint32_t)err);
+	if (VR_CONFIG_STATS) {
+		vr_region_stat_store(ch->rstats[VR_CHAN_TX], VR_RS_ERROR, (uint32_t)err);
+		vr_region_stat_store(ch->rstats[VR_CHAN_RX], VR_RS_ERROR, (uint32_t)err);
+	}
 	vr_region_store(ch->base, f, vr_region_load(ch->base, f) | VR_STATUS_NEEDS_RESET);
 	return err;
 }
@@ -277,6 +294,8 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		return VR_EINVAL;
 	if (!vr__chan_has_role(t->role))
 		return VR_ENOTSUP; /* configured out (vring/config.h) */
+	if (!VR_CONFIG_INDIRECT && (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)))
+		return VR_ENOTSUP; /* asked for, not in this build */
 	vr__zero(ch, sizeof(*ch));
 	ch->t = t;
 	ch->base = (unsigned char *)t->region;
@@ -286,6 +305,9 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	if (err)
 		return err;
 	for (i = 0; i < 2; i++) {
+		ch->pol[i].notify.batch = 1;
+		if (!VR_CONFIG_STATS)
+			continue; /* this end writes no records */
 		ch->rstats[i] = vr_region_stats(ch->base, &ch->info, i, ch->role);
 		if (!ch->rstats[i])
 			ch->rstats[i] = ch->rstats_none[i];
@@ -295,7 +317,6 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 			for (n = 0; n < VR_RS_COUNT; n++)
 				vr_region_stat_store(ch->rstats[i],
 						     (enum vr_region_stat)n, 0);
-		ch->pol[i].notify.batch = 1;
 	}
 	err = plan_state(&ch->info, ch->role, &l);
 	if (err)
@@ -374,6 +395,8 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 	    ((ch->features & VR_FEATURE(VR_F_RING_PACKED)) != 0) != vr__chan_is_packed(ch))
 		return VR_EFEATURES;
 	ch->features &= VR_RING_FEATURES;
+	/* Indirect descriptors negotiated by a driver while this build has
+	 * no table walk: the queue init refuses them (VR_ENOTSUP). */
 	err = setup_queues(ch);
 	if (err)
 		return err;
@@ -644,6 +667,59 @@ static int dev_done(struct vr_chan *ch, uint32_t q, uint32_t len)
 	return err ? vr__chan_break(ch, err) : 0;
 }
 
+/*
+ * Device, by copy, both directions in one: send (@q = VR_CHAN_RX) copies
+ * @len bytes from @buf into the next chain with that much writable room;
+ * recv (@q = VR_CHAN_TX) copies the next message (chains with nothing to
+ * read go straight back) into @buf of @len bytes. The chain is returned
+ * used (send: with the bytes written). Returns the bytes copied, or
+ * VR_EMSGSIZE (the chain is kept: its buffer is too small to send into,
+ * or its message too large for @buf) or what waiting returned.
+ */
+static int dev_copy(struct vr_chan *ch, uint32_t q, unsigned char *buf,
+		    size_t len, uint64_t timeout_ns)
+{
+	bool send = q == VR_CHAN_RX;
+	struct vr_chain *c = NULL; /* set when dev_next returns 0 */
+	unsigned i, end;
+	size_t left;
+	int r;
+
+	for (;;) {
+		r = dev_next(ch, q, timeout_ns, &c);
+		if (r)
+			return r;
+		if (send || c->out_bytes > 0)
+			break;
+		r = dev_done(ch, q, 0); /* nothing to read */
+		if (r)
+			return r;
+	}
+	if (send ? c->in_bytes < len : c->out_bytes > len)
+		return VR_EMSGSIZE; /* kept (see above) */
+	if (!send)
+		len = c->out_bytes;
+	i = send ? c->n_out : 0;
+	end = send ? (unsigned)c->n_out + c->n_in : c->n_out;
+	/* A kept chain has every segment in iov (VR_E2BIG never gets
+	 * here): the segments hold out_bytes / in_bytes. */
+	for (left = len; left > 0 && i < end; i++) {
+		size_t part = c->iov[i].len < left ? c->iov[i].len : left;
+
+		if (send)
+			vr__copy(c->iov[i].base, buf, part);
+		else
+			vr__copy(buf, c->iov[i].base, part);
+		buf += part;
+		left -= part;
+	}
+	r = dev_done(ch, q, send ? (uint32_t)len : 0);
+	if (r)
+		return r;
+	bump(&ch->qs[q].msgs);
+	return (int)len;
+}
+
 /* ---- The calls ------------------------------------------------------------- */
 
 static int usable(struct vr_chan *ch)
@@ -681,29 +757,9 @@ int vr_chan_send(struct vr_chan *ch, const void *data, size_t len,
 			return r;
 		vr__copy(buf_ptr(ch, idx), data, len);
 		return drv_submit(ch, idx, (uint32_t)len);
-	} else {
-		struct vr_chain *c;
-		const unsigned char *src = (const unsigned char *)data;
-		size_t left = len;
-		unsigned i;
-
-		r = dev_next(ch, VR_CHAN_RX, timeout_ns, &c);
-		if (r)
-			return r;
-		if (c->in_bytes < len)
-			return VR_EMSGSIZE; /* this buffer is too small: kept */
-		for (i = c->n_out; left > 0 && i < (unsigned)c->n_out + c->n_in; i++) {
-			size_t part = c->iov[i].len < left ? c->iov[i].len : left;
-
-			vr__copy(c->iov[i].base, src, part);
-			src += part;
-			left -= part;
-		}
-		r = dev_done(ch, VR_CHAN_RX, (uint32_t)len);
-		if (!r)
-			bump(&ch->qs[VR_CHAN_RX].msgs);
-		return r;
 	}
+	r = dev_copy(ch, VR_CHAN_RX, (unsigned char *)(uintptr_t)data, len, timeout_ns);
+	return r < 0 ? r : 0;
 }
 
 int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
@@ -728,35 +784,8 @@ int vr_chan_recv(struct vr_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
 		ch->buf[idx].state = BUF_POSTED;
 		r = drv_post(ch, VR_CHAN_RX, idx, ch->info.buf_bytes);
 		return r ? vr__chan_break(ch, r) : (int)len;
-	} else {
-		struct vr_chain *c;
-		unsigned char *dst = (unsigned char *)buf;
-		unsigned i;
-		uint32_t len;
-
-		for (;;) {
-			r = dev_next(ch, VR_CHAN_TX, timeout_ns, &c);
-			if (r)
-				return r;
-			if (c->out_bytes > 0)
-				break;
-			r = dev_done(ch, VR_CHAN_TX, 0); /* nothing to read */
-			if (r)
-				return r;
-		}
-		len = c->out_bytes;
-		if (len > cap)
-			return VR_EMSGSIZE; /* kept for a larger buffer */
-		for (i = 0; i < c->n_out; i++) {
-			vr__copy(dst, c->iov[i].base, c->iov[i].len);
-			dst += c->iov[i].len;
-		}
-		r = dev_done(ch, VR_CHAN_TX, 0);
-		if (r)
-			return r;
-		bump(&ch->qs[VR_CHAN_TX].msgs);
-		return (int)len;
 	}
+	return dev_copy(ch, VR_CHAN_TX, (unsigned char *)buf, cap, timeout_ns);
 }
 
 int vr_chan_send_reserve(struct vr_chan *ch, void **buf, uint32_t *cap,
@@ -948,10 +977,14 @@ static uint64_t both(const struct vr_chan *ch, enum vr_region_stat which)
 	return vr__chan_peek(&ch->qs[0].c[which]) + vr__chan_peek(&ch->qs[1].c[which]);
 }
 
-void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out)
+int vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out)
 {
 	uint32_t tx = ch->role == VR_ROLE_DRIVER ? VR_CHAN_TX : VR_CHAN_RX;
 
+	if (!VR_CONFIG_STATS) {
+		vr__zero(out, sizeof(*out));
+		return VR_ENOTSUP; /* nothing is counted in this build */
+	}
 	out->sent = vr__chan_peek(&ch->qs[tx].msgs);
 	out->received = vr__chan_peek(&ch->qs[tx ^ 1].msgs);
 	out->notifies = both(ch, VR_RS_NOTIFIES);
@@ -963,6 +996,7 @@ void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out)
 	out->spurious_wakeups = both(ch, VR_RS_SPURIOUS);
 	out->spins = both(ch, VR_RS_SPINS);
 	out->spin_hits = both(ch, VR_RS_SPIN_HITS);
+	return 0;
 }
 
 int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
@@ -973,6 +1007,6 @@ int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
 	if (!ch || !out || q > VR_CHAN_RX)
 		return VR_EINVAL;
 	for (i = 0; i < VR_RS_COUNT; i++)
-		out[i] = vr__chan_peek(&ch->qs[q].c[i]);
-	return 0;
+		out[i] = VR_CONFIG_STATS ? vr__chan_peek(&ch->qs[q].c[i]) : 0;
+	return VR_CONFIG_STATS ? 0 : VR_ENOTSUP;
 }

@@ -42,6 +42,19 @@ static inline bool vr__overlap(const void *a, size_t alen, const void *b,
 	return pa >= pb ? pa - pb < blen : pb - pa < alen;
 }
 
+/*
+ * What every queue init refuses before anything else is looked at: a
+ * feature or a hook this build does not carry (vring/config.h). VR_ENOTSUP,
+ * so that a configuration never changes behaviour in silence.
+ */
+static inline int vr__queue_cfg_unsupported(const struct vr_queue_cfg *cfg)
+{
+	if (!VR_CONFIG_INDIRECT &&
+	    (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)))
+		return VR_ENOTSUP;
+	return vr_mem_supported(&cfg->mem) ? 0 : VR_ENOTSUP;
+}
+
 /* Round a private-state size up so the next array stays pointer-aligned. */
 static inline size_t vr__round_up(size_t n, size_t align)
 {
@@ -88,7 +101,7 @@ static inline bool vr__range_wraps(uint64_t addr, uint32_t len)
  */
 struct vr__walk {
 	struct vr_chain *chain;
-	uint64_t total;  /* all bytes so far, to catch the 4 GiB limit */
+	uint32_t total;  /* all bytes so far: at most 4 GiB - 1 */
 	bool seen_write; /* a writable segment was seen */
 	bool too_many;   /* more segments than chain->iov_cap */
 };
@@ -104,6 +117,26 @@ static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain)
 }
 
 /*
+ * Compiled once or inlined: in a build optimised for size (-Os) the two
+ * helpers below are one compiled copy each (libvring/mem.c defines them,
+ * with VR__WALK_HELPERS_HERE), shared by the split and packed walks, which
+ * would otherwise carry one copy each; elsewhere vr__walk_segment is
+ * inlined into each walk (see VR__HOT_INLINE) and vr__walk_fail_cold is a
+ * cold static function.
+ */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__WALK_COLD
+#define VR__WALK_HOT
+int vr__walk_fail_cold(uint32_t qflags, int err, bool write, bool seen_write);
+int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
+		     uint64_t addr, uint32_t len, bool write);
+#else
+#define VR__WALK_COLD VR__COLD
+#define VR__WALK_HOT VR__HOT_INLINE
+#endif
+
+#if !defined(__OPTIMIZE_SIZE__) || defined(VR__WALK_HELPERS_HERE)
+/*
  * What a failed vr__walk_segment means for the walk: its error, except for a
  * zero-length descriptor on a queue with VR_QF_ZERO_LEN_OK, which adds
  * nothing (its address is never looked at) but whose direction still counts
@@ -111,21 +144,12 @@ static inline void vr__walk_start(struct vr__walk *w, struct vr_chain *chain)
  * the flag costs nothing on the hot path; takes values only, so that the
  * caller's walk state can stay in registers.
  */
-VR__COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
-				bool seen_write)
+VR__WALK_COLD int vr__walk_fail_cold(uint32_t qflags, int err, bool write,
+				     bool seen_write)
 {
 	if (err != VR_EZEROLEN || !(qflags & VR_QF_ZERO_LEN_OK))
 		return err;
 	return !write && seen_write ? VR_EORDER : 0;
-}
-
-static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
-				bool write)
-{
-	err = vr__walk_fail_cold(qflags, err, write, w->seen_write);
-	if (err == 0 && write)
-		w->seen_write = true;
-	return err;
 }
 
 /*
@@ -134,8 +158,8 @@ static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
  * entries is not an error here: the walk goes on validating and reports
  * VR_E2BIG at the end, so that a malformed chain is always caught.
  */
-VR__HOT_INLINE int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
-				    uint64_t addr, uint32_t len, bool write)
+VR__WALK_HOT int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem,
+				  uint64_t addr, uint32_t len, bool write)
 {
 	struct vr_chain *c = w->chain;
 	unsigned n = (unsigned)c->n_out + c->n_in;
@@ -149,9 +173,11 @@ VR__HOT_INLINE int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem
 		w->seen_write = true;
 	else if (w->seen_write)
 		return VR_EORDER;
-	w->total += len;
-	if (w->total > UINT32_MAX)
+	/* The chain's bytes must fit 32 bits: checked before the sum, in
+	 * 32-bit arithmetic (cheaper on a 32-bit core, as cheap on x86). */
+	if (len > UINT32_MAX - w->total)
 		return VR_EOVERFLOW;
+	w->total += len;
 	p = vr_mem_translate(mem, addr, len,
 			     write ? VR_ACCESS_WRITE : VR_ACCESS_READ);
 	if (!p)
@@ -172,6 +198,16 @@ VR__HOT_INLINE int vr__walk_segment(struct vr__walk *w, const struct vr_mem *mem
 		c->out_bytes += len;
 	}
 	return 0;
+}
+#endif
+
+static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
+				bool write)
+{
+	err = vr__walk_fail_cold(qflags, err, write, w->seen_write);
+	if (err == 0 && write)
+		w->seen_write = true;
+	return err;
 }
 
 /*
@@ -210,7 +246,10 @@ static inline int vr__map_indirect(const struct vr_mem *mem, bool negotiated,
 				   uint32_t max_entries,
 				   const unsigned char **table)
 {
-	if (!negotiated || (flags & VR_DESC_F_NEXT))
+	/* Without VR_CONFIG_INDIRECT no queue negotiated the feature (init
+	 * refused it): the answer is a constant, and the table walk behind
+	 * the call folds away. */
+	if (!VR_CONFIG_INDIRECT || !negotiated || (flags & VR_DESC_F_NEXT))
 		return VR_EINDIRECT;
 	if (len == 0 || len % 16 != 0 || len / 16 > max_entries)
 		return VR_EINDIRECT;

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Cache maintenance of buffer contents (the ring structures are handled
- * where they are written). */
+ * where they are written), and in a build optimised for size the shared
+ * segment check of the device walks. */
 #include <vring/vring.h>
+
+/* In a build optimised for size, the one compiled copy of the device
+ * walks' segment check (internal.h). */
+#define VR__WALK_HELPERS_HERE
+#include "internal.h"
 
 int vr__mem_clean_segs(const struct vr_mem *mem, const struct vr_seg *seg,
 		       unsigned n)
@@ -27,7 +33,9 @@ void vr_chain_clean_written(const struct vr_mem *mem,
 {
 	unsigned i, end = (unsigned)chain->n_out + chain->n_in;
 
-	if (!mem->clean)
+	/* Without VR_CONFIG_CACHE_HOOKS no queue accepted a mem with hooks:
+	 * there is nothing to clean. */
+	if (!VR_CONFIG_CACHE_HOOKS || !mem->clean)
 		return;
 	if (end > chain->iov_cap)
 		end = chain->iov_cap;

@@ -35,6 +35,8 @@ static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 		return VR_EINVAL;
 	if (!vr_packed_size_valid(cfg->num))
 		return VR_EINVAL;
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP; /* not in this build (vring/config.h) */
 	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
 	    !vr__aligned(areas->driver_event, VR_EVENT_ALIGN) ||
 	    !vr__aligned(areas->device_event, VR_EVENT_ALIGN) ||

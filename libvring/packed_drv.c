@@ -31,6 +31,8 @@ static int drv_setup(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 		return VR_EINVAL;
 	if (!vr_packed_size_valid(cfg->num))
 		return VR_EINVAL;
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP; /* not in this build (vring/config.h) */
 	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
 	    !vr__aligned(areas->driver_event, VR_EVENT_ALIGN) ||
 	    !vr__aligned(areas->device_event, VR_EVENT_ALIGN) ||
@@ -172,7 +174,7 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 
 	if (q->broken)
 		return VR_EBROKEN;
-	if (!q->indirect)
+	if (!VR_CONFIG_INDIRECT || !q->indirect)
 		return VR_ENOTSUP;
 	err = vr__segs_check(seg, n_out, n_in, q->num,
 			     (q->flags & VR_QF_ZERO_LEN_OK) != 0, &in_len);

@@ -65,22 +65,31 @@ static bool queue_size_ok(uint32_t format, uint32_t size)
 	return false;
 }
 
-/* Bytes and alignment of area @which (0 desc, 1 driver, 2 device). */
+/*
+ * Bytes and alignment of area @which (0 desc, 1 driver, 2 device) of a
+ * queue of @size entries: bytes = per_entry * size + fixed (layout.h:
+ * split desc 16 n, avail 6 + 2 n, used 6 + 8 n; packed desc 16 n, each
+ * event area 4). One table for both formats.
+ */
+static const struct {
+	uint8_t per_entry, fixed, align;
+} area_table[2][3] = {
+	{{16, 0, VR_DESC_ALIGN}, {2, 6, VR_AVAIL_ALIGN}, {8, 6, VR_USED_ALIGN}},
+	{{16, 0, VR_DESC_ALIGN},
+	 {0, sizeof(struct vr_packed_event), VR_EVENT_ALIGN},
+	 {0, sizeof(struct vr_packed_event), VR_EVENT_ALIGN}},
+};
+
 static void area_shape(uint32_t format, uint32_t size, int which,
 		       uint64_t *bytes, uint64_t *align)
 {
-	if (format == VR_FORMAT_SPLIT) {
-		static const uint64_t aligns[3] = {VR_DESC_ALIGN, VR_AVAIL_ALIGN,
-						   VR_USED_ALIGN};
-		*align = aligns[which];
-		*bytes = which == 0 ? vr_split_desc_bytes(size)
-			 : which == 1 ? vr_split_avail_bytes(size)
-				      : vr_split_used_bytes(size);
-	} else {
-		*align = which == 0 ? VR_DESC_ALIGN : VR_EVENT_ALIGN;
-		*bytes = which == 0 ? vr_packed_desc_bytes(size)
-				    : sizeof(struct vr_packed_event);
-	}
+	unsigned f = format == VR_FORMAT_PACKED;
+
+	*align = area_table[f][which].align;
+	/* size <= 32768 (queue_size_ok came first): the product fits 32
+	 * bits, so no 64-bit multiply (a libgcc call on Cortex-M0+). */
+	*bytes = (uint32_t)(area_table[f][which].per_entry * size) +
+		 area_table[f][which].fixed;
 }
 
 static uint64_t *area_off(struct vr_region_queue *q, int which)
@@ -127,7 +136,7 @@ static uint64_t plan(const struct vr_region_cfg *cfg, struct vr_region_info *inf
 	info->pool_off = align_up(off, VR_REGION_ALIGN);
 	info->buf_bytes = cfg->buf_bytes;
 	info->buf_count = cfg->buf_count;
-	info->pool_bytes = (uint64_t)cfg->buf_bytes * cfg->buf_count;
+	info->pool_bytes = vr__mul32_wide(cfg->buf_bytes, cfg->buf_count);
 	info->region_bytes = info->pool_off + info->pool_bytes;
 	return info->region_bytes;
 }
@@ -199,69 +208,82 @@ int vr_region_format(void *base, size_t len, const struct vr_region_cfg *cfg,
 
 /* ---- Parse ---------------------------------------------------------------- */
 
-/* Is [off, off + bytes) inside [VR_REGION_HEADER_BYTES, end)? No sum here
- * can wrap: every operand was bounded first. */
-static bool inside(uint64_t off, uint64_t bytes, uint64_t end)
+/*
+ * The areas a parse has placed so far (every queue's three, the pool, the
+ * statistics area), to check them against each other. Each one was first
+ * bounded by the region's size, which is at most the caller's mapping
+ * length: from there on offsets and sizes are size_t, so a 32-bit MCU does
+ * no 64-bit arithmetic, and no sum below can wrap.
+ */
+struct spans {
+	size_t end; /* the region's size */
+	unsigned n;
+	size_t off[VR_REGION_MAX_QUEUES * 3 + 2], len[VR_REGION_MAX_QUEUES * 3 + 2];
+};
+
+/* Record area [off, off + bytes) if it lies inside [VR_REGION_HEADER_BYTES,
+ * sp->end), aligned to @align (a power of two), clear of every area recorded
+ * before; false if not. One check for every area of the region. */
+static bool place(struct spans *sp, uint64_t off, uint64_t bytes,
+		  unsigned align)
 {
-	return off >= VR_REGION_HEADER_BYTES && off <= end && bytes <= end - off;
+	unsigned i;
+
+	if (off < VR_REGION_HEADER_BYTES || off > sp->end || bytes > sp->end - off ||
+	    ((size_t)off & (align - 1)) != 0)
+		return false;
+	for (i = 0; i < sp->n; i++)
+		if (!((size_t)off + (size_t)bytes <= sp->off[i] ||
+		      sp->off[i] + sp->len[i] <= (size_t)off))
+			return false;
+	sp->off[sp->n] = (size_t)off;
+	sp->len[sp->n] = (size_t)bytes;
+	sp->n++;
+	return true;
 }
 
-static bool disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a + alen <= b || b + blen <= a;
-}
-
-int vr_region_parse(const void *base, size_t len, struct vr_region_info *out)
+/* The magic as the two little-endian words it is stored as. */
+static uint32_t magic_word(unsigned i)
 {
 	static const char magic[8] = VR_REGION_MAGIC;
-	struct vr_region_info info;
-	/* Every area of every queue, then the pool: offsets and sizes. */
-	uint64_t aoff[VR_REGION_MAX_QUEUES * 3 + 2], alen[VR_REGION_MAX_QUEUES * 3 + 2];
-	unsigned n = 0, i, j;
-	uint32_t w;
 
-	if (!base || !out)
-		return VR_EINVAL;
-	if (!vr__aligned(base, VR_REGION_ALIGN))
-		return VR_EALIGN;
-	if (len < VR_REGION_HEADER_BYTES)
-		return VR_ETRUNC;
-	for (i = 0; i < 8; i += 4) {
-		/* Acquire on the first word: pairs with the release that
-		 * vr_region_format stores it with, after the rest. */
-		w = i == 0 ? vr__le32(vr__load32_acquire((const uint32_t *)base))
-			   : get32(base, i);
-		if (w != ((uint32_t)(unsigned char)magic[i] |
-				    (uint32_t)(unsigned char)magic[i + 1] << 8 |
-				    (uint32_t)(unsigned char)magic[i + 2] << 16 |
-				    (uint32_t)(unsigned char)magic[i + 3] << 24))
-			return VR_EMAGIC;
-	}
-	vr__zero(&info, sizeof(info));
-	info.version = get16(base, VR_RH_VERSION);
-	if (info.version != VR_REGION_VERSION)
+	return (uint32_t)(unsigned char)magic[i] |
+	       (uint32_t)(unsigned char)magic[i + 1] << 8 |
+	       (uint32_t)(unsigned char)magic[i + 2] << 16 |
+	       (uint32_t)(unsigned char)magic[i + 3] << 24;
+}
+
+/* The checks after the magic, on a copy of the header: VR_ETRUNC,
+ * VR_EVERSION or VR_EREGION. */
+static int parse_header(const void *base, size_t len, struct vr_region_info *info,
+			struct spans *sp)
+{
+	uint32_t i;
+	int a;
+
+	info->version = get16(base, VR_RH_VERSION);
+	if (info->version != VR_REGION_VERSION)
 		return VR_EVERSION;
 	if (get16(base, VR_RH_HEADER_BYTES) != VR_REGION_HEADER_BYTES)
 		return VR_EREGION;
-	info.region_bytes = get64(base, VR_RH_REGION_BYTES);
-	if (info.region_bytes > len)
+	info->region_bytes = get64(base, VR_RH_REGION_BYTES);
+	if (info->region_bytes > len)
 		return VR_ETRUNC;
-	if (info.region_bytes < VR_REGION_HEADER_BYTES)
+	sp->end = (size_t)info->region_bytes; /* <= len: a size_t */
+	info->queue_count = get32(base, VR_RH_QUEUE_COUNT);
+	info->generation = get32(base, VR_RH_GENERATION);
+	info->device_features = get64(base, VR_RH_DEVICE_FEATURES);
+	info->pool_off = get64(base, VR_RH_POOL_OFF);
+	info->pool_bytes = get64(base, VR_RH_POOL_BYTES);
+	info->buf_bytes = get32(base, VR_RH_BUF_BYTES);
+	info->buf_count = get32(base, VR_RH_BUF_COUNT);
+	info->stats_off = get64(base, VR_RH_STATS_OFF);
+	if (info->region_bytes < VR_REGION_HEADER_BYTES ||
+	    info->queue_count == 0 || info->queue_count > VR_REGION_MAX_QUEUES)
 		return VR_EREGION;
-	info.queue_count = get32(base, VR_RH_QUEUE_COUNT);
-	if (info.queue_count == 0 || info.queue_count > VR_REGION_MAX_QUEUES)
-		return VR_EREGION;
-	info.generation = get32(base, VR_RH_GENERATION);
-	info.device_features = get64(base, VR_RH_DEVICE_FEATURES);
-	info.pool_off = get64(base, VR_RH_POOL_OFF);
-	info.pool_bytes = get64(base, VR_RH_POOL_BYTES);
-	info.buf_bytes = get32(base, VR_RH_BUF_BYTES);
-	info.buf_count = get32(base, VR_RH_BUF_COUNT);
-
-	for (i = 0; i < info.queue_count; i++) {
+	for (i = 0; i < info->queue_count; i++) {
 		unsigned e = VR_REGION_QTABLE_OFF + i * VR_REGION_QENTRY_BYTES;
-		struct vr_region_queue *q = &info.queue[i];
-		int a;
+		struct vr_region_queue *q = &info->queue[i];
 
 		q->size = get16(base, e + VR_RQ_SIZE);
 		q->format = get16(base, e + VR_RQ_FORMAT);
@@ -271,39 +293,46 @@ int vr_region_parse(const void *base, size_t len, struct vr_region_info *out)
 		if (!queue_size_ok(q->format, q->size))
 			return VR_EREGION;
 		for (a = 0; a < 3; a++) {
-			uint64_t bytes, align, off = *area_off(q, a);
+			uint64_t bytes, align;
 
 			area_shape(q->format, q->size, a, &bytes, &align);
-			if (!inside(off, bytes, info.region_bytes) ||
-			    (off & (align - 1)) != 0)
+			if (!place(sp, *area_off(q, a), bytes, (unsigned)align))
 				return VR_EREGION;
-			aoff[n] = off;
-			alen[n] = bytes;
-			n++;
 		}
 	}
-	if (info.buf_bytes == 0 || info.buf_count == 0 ||
-	    !inside(info.pool_off, info.pool_bytes, info.region_bytes) ||
-	    (uint64_t)info.buf_bytes * info.buf_count > info.pool_bytes)
+	if (info->buf_bytes == 0 || info->buf_count == 0 ||
+	    vr__mul32_wide(info->buf_bytes, info->buf_count) > info->pool_bytes ||
+	    !place(sp, info->pool_off, info->pool_bytes, 1))
 		return VR_EREGION;
-	aoff[n] = info.pool_off;
-	alen[n] = info.pool_bytes;
-	n++;
-	info.stats_off = get64(base, VR_RH_STATS_OFF);
-	if (info.stats_off != 0) {
-		uint64_t bytes = VR_REGION_STATS_BYTES(info.queue_count);
+	if (info->stats_off != 0 &&
+	    !place(sp, info->stats_off, VR_REGION_STATS_BYTES(info->queue_count),
+		   VR_REGION_ALIGN))
+		return VR_EREGION;
+	return 0;
+}
 
-		if (!inside(info.stats_off, bytes, info.region_bytes) ||
-		    (info.stats_off & (VR_REGION_ALIGN - 1)) != 0)
-			return VR_EREGION;
-		aoff[n] = info.stats_off;
-		alen[n] = bytes;
-		n++;
-	}
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			if (!disjoint(aoff[i], alen[i], aoff[j], alen[j]))
-				return VR_EREGION;
+int vr_region_parse(const void *base, size_t len, struct vr_region_info *out)
+{
+	struct vr_region_info info;
+	struct spans sp;
+	int err;
+
+	if (!base || !out)
+		return VR_EINVAL;
+	if (!vr__aligned(base, VR_REGION_ALIGN))
+		return VR_EALIGN;
+	if (len < VR_REGION_HEADER_BYTES)
+		return VR_ETRUNC;
+	/* Acquire on the first word: pairs with the release that
+	 * vr_region_format stores it with, after the rest. */
+	if (vr__le32(vr__load32_acquire((const uint32_t *)base)) != magic_word(0) ||
+	    get32(base, 4) != magic_word(4))
+		return VR_EMAGIC;
+	vr__zero(&info, sizeof(info));
+	sp.n = 0;
+	err = parse_header(base, len, &info, &sp);
+	if (err)
+		return err;
 	*out = info;
 	return 0;
 }

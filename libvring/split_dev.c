@@ -27,6 +27,8 @@ static int dev_setup(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 	if (!vr_split_size_valid(cfg->num) ||
 	    (cfg->features & VR_FEATURE(VR_F_RING_PACKED)))
 		return VR_EINVAL;
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP; /* not in this build (vring/config.h) */
 	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
 	    !vr__aligned(areas->avail, VR_AVAIL_ALIGN) ||
 	    !vr__aligned(areas->used, VR_USED_ALIGN) ||

@@ -25,6 +25,8 @@ static int drv_setup(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 	if (!vr_split_size_valid(cfg->num) ||
 	    (cfg->features & VR_FEATURE(VR_F_RING_PACKED)))
 		return VR_EINVAL;
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP; /* not in this build (vring/config.h) */
 	if (!vr__aligned(areas->desc, VR_DESC_ALIGN) ||
 	    !vr__aligned(areas->avail, VR_AVAIL_ALIGN) ||
 	    !vr__aligned(areas->used, VR_USED_ALIGN) ||
@@ -165,7 +167,7 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 
 	if (q->broken)
 		return VR_EBROKEN;
-	if (!q->indirect)
+	if (!VR_CONFIG_INDIRECT || !q->indirect)
 		return VR_ENOTSUP;
 	err = vr__segs_check(seg, n_out, n_in, q->num,
 			     (q->flags & VR_QF_ZERO_LEN_OK) != 0, &in_len);

@@ -9,6 +9,8 @@
 # then, per program, the functions that cost the most. Programs:
 #   ring-split-device-m4, ring-packed-device-m4   the ring core alone: pop,
 #       complete, notify decision, arm (examples/rtos_min/ring_only.c)
+#   ring-split-device-min-m4                      the same without indirect
+#       descriptors and cache hooks (the switches that concern the core)
 #   chan-device-split-m4, chan-device-packed-m4   the device end of a channel
 #       echoing messages over a polled transport (examples/rtos_min/main.c),
 #       built with only that format, the device role and the default
@@ -16,8 +18,18 @@
 #       or -DVR_CONFIG_SPLIT=0, -DVR_CONFIG_DRIVER=0,
 #       -DVR_CONFIG_NOTIFY_POLICIES=0)
 #   chan-device-full-m4                           the same with the default
-#       configuration (both formats, both roles)
+#       configuration (both formats, both roles, every feature)
 #   chan-device-split-r5                          the split device on Cortex-R5
+#   chan-device-split-m0p, chan-device-full-m0p   on Cortex-M0+ (armv6-m); the
+#       default configuration there links the two read-modify-write helpers
+#       an RTOS provides (examples/rtos_min/atomic_armv6m.c), the minimal
+#       one needs none
+#   chan-device-split-m4-lto                      chan-device-split-m4 with
+#       -flto (an extra figure: the targets count the plain build)
+# The minimal configurations leave out the packed format (or split), the
+# driver role, the policies beyond the default, indirect descriptors,
+# statistics and cache hooks (vring/config.h). Nothing is linked from
+# libgcc or a C library: a helper the code would call fails the link.
 # Usage: scripts/size.sh [OUT_DIR] [--top N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +46,8 @@ common=(-std=c11 -ffreestanding -nostdlib -Os -ffunction-sections -fdata-section
         -Wall -Wextra -Werror -Iinclude)
 m4=(-mcpu=cortex-m4 -mthumb)
 r5=(-mcpu=cortex-r5 -marm)
+m0p=(-mcpu=cortex-m0plus -mthumb)
+lto=()
 
 # build NAME CPU_FLAGS... -- SOURCES... [-DDEFINES]
 build() {
@@ -43,9 +57,12 @@ build() {
   while [ "$1" != "--" ]; do cpu+=("$1"); shift; done
   shift
   src=("$@")
-  "$CC" "${common[@]}" "${cpu[@]}" -T "$ex/link.ld" -Wl,--gc-sections \
+  # The C library stand-in (memcpy, memset) outside any LTO: GCC would
+  # otherwise fold its definitions into the builtins they implement.
+  "$CC" "${common[@]}" "${cpu[@]}" -c examples/baremetal_virtio/libc.c -o "$out/$name.libc.o"
+  "$CC" "${common[@]}" "${lto[@]}" "${cpu[@]}" -T "$ex/link.ld" -Wl,--gc-sections \
     -Wl,--no-warn-rwx-segments -Wl,-Map="$out/$name.map" \
-    "$ex/startup.c" examples/baremetal_virtio/libc.c "${src[@]}" -lgcc -o "$out/$name.elf"
+    "$ex/startup.c" "$out/$name.libc.o" "${src[@]}" -o "$out/$name.elf"
   local text
   text=$("${prefix}size" "$out/$name.elf" | awk 'NR == 2 { print $1 }')
   echo "size: $name $text"
@@ -54,14 +71,22 @@ build() {
     awk '$3 ~ /[TtRr]/ { printf "%6d  %s\n", $2, $4 }' | sort -rn | head -n "$top" >"$out/$name.top"
 }
 
+minimal=(-DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0 -DVR_CONFIG_INDIRECT=0
+         -DVR_CONFIG_STATS=0 -DVR_CONFIG_CACHE_HOOKS=0)
 build ring-split-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}"
 build ring-packed-device-m4 "${m4[@]}" -- "$ex/ring_only.c" "${core[@]}" -DRING_PACKED
-split_dev=(-DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0)
-packed_dev=(-DVR_CONFIG_SPLIT=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0)
+build ring-split-device-min-m4 "${m4[@]}" "${minimal[@]}" -- "$ex/ring_only.c" "${core[@]}"
+split_dev=(-DVR_CONFIG_PACKED=0 "${minimal[@]}")
+packed_dev=(-DVR_CONFIG_SPLIT=0 "${minimal[@]}")
 build chan-device-split-m4 "${m4[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-packed-m4 "${m4[@]}" "${packed_dev[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-full-m4 "${m4[@]}" -- "$ex/main.c" "${core[@]}"
 build chan-device-split-r5 "${r5[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"
+build chan-device-split-m0p "${m0p[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"
+build chan-device-full-m0p "${m0p[@]}" -- "$ex/main.c" "$ex/atomic_armv6m.c" "${core[@]}"
+lto=(-flto)
+build chan-device-split-m4-lto "${m4[@]}" "${split_dev[@]}" -- "$ex/main.c" "${core[@]}"
+lto=()
 
 echo
 for f in "$out"/*.top; do

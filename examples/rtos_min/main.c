@@ -4,8 +4,10 @@
  * device end of a channel over a region at a fixed address (the other side,
  * the driver, laid it out: an application core, another VM), with a polled
  * transport: no doorbells, a tick counter for timeouts. It echoes every
- * message back. Built for Cortex-M4 and Cortex-R5 by scripts/size.sh (and
- * the ctest size_rtos_min), which report what it costs in flash.
+ * message back. Built for Cortex-M4, Cortex-R5 and Cortex-M0+ by
+ * scripts/size.sh (and the ctest size_rtos_min), in the minimal and the
+ * default configuration of vring/config.h, which report what it costs in
+ * flash; on Cortex-M0+ the default configuration links atomic_armv6m.c.
  *
  * A board port replaces three things: REGION_BASE/REGION_LEN (where the
  * shared memory is), now_ns() (a hardware timer), and, with doorbells, the
@@ -76,16 +78,28 @@ int main(void)
 	transport.region_len = REGION_LEN;
 	transport.role = VR_ROLE_DEVICE;
 	transport.flags = VR_TRANSPORT_POLLING;
-	if (vr_chan_state_size(&transport) > sizeof(chan_state))
-		return 1;
-	/* The driver lays the region out; wait until it is there. */
-	while (vr_chan_open(&chan, &transport, &cfg, chan_state, sizeof(chan_state)) != 0)
-		;
 	for (;;) {
-		n = vr_chan_recv(&chan, msg, sizeof(msg), 1000000u);
-		if (n > 0)
-			(void)vr_chan_send(&chan, msg, (size_t)n, 1000000u);
-		else if (n == VR_EPEERDEAD || vr_is_protocol_error(n))
-			(void)vr_chan_reset(&chan);
+		uint32_t gen;
+
+		/* The driver lays the region out and marks it ready; wait
+		 * until it has. A state buffer too small for the region the
+		 * driver made is final. */
+		while ((n = vr_chan_open(&chan, &transport, &cfg, chan_state,
+					 sizeof(chan_state))) != 0)
+			if (n == VR_ERANGE)
+				return 1;
+		gen = vr_region_load(transport.region, VR_RH_GENERATION);
+		do {
+			n = vr_chan_recv(&chan, msg, sizeof(msg), 1000000u);
+			if (n > 0)
+				n = vr_chan_send(&chan, msg, (size_t)n, 1000000u);
+		} while (n >= 0 || n == VR_ETIMEDOUT);
+		/* The session ended (VR_EPEERDEAD: the driver started a new
+		 * one) or the driver broke the protocol (the channel is
+		 * broken; NEEDS_RESET tells the driver): a device does not
+		 * reset, it waits for the driver's next session (the
+		 * generation moves) and opens that. */
+		while (vr_region_load(transport.region, VR_RH_GENERATION) == gen)
+			;
 	}
 }

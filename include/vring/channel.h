@@ -271,7 +271,10 @@ size_t vr_chan_state_size(const struct vr_transport *t);
  * subset of the offer, initialises its side, sets its DRIVER_OK.
  * @return 0; VR_EAGAIN (device: the driver is not ready); VR_EINVAL;
  *         VR_ERANGE (state too small); region errors (VR_EMAGIC,
- *         VR_EVERSION, VR_EREGION, VR_ETRUNC); VR_EFEATURES
+ *         VR_EVERSION, VR_EREGION, VR_ETRUNC); VR_EFEATURES; VR_ENOTSUP
+ *         (the region's format, this role, or indirect descriptors asked
+ *         for by @p cfg or negotiated by the driver are not in this
+ *         build: vring/config.h)
  */
 int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 		 const struct vr_chan_cfg *cfg, void *state, size_t state_len);
@@ -300,15 +303,17 @@ VR_INLINE uint32_t vr_chan_max_msg(const struct vr_chan *ch)
  * @brief Read the channel end's counters into @p out, from any thread,
  *        while the end is in use. Each counter has one writer and is a
  *        native-word atomic (so on a 32-bit MCU it wraps after 2^32).
+ * @return 0; VR_ENOTSUP when statistics are configured out
+ *         (VR_CONFIG_STATS=0 in vring/config.h: @p out is zeroed)
  */
-void vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out);
+int vr_chan_get_stats(const struct vr_chan *ch, struct vr_chan_stats *out);
 
 /** @brief vr_chan_get_stats() by value. */
 VR_INLINE struct vr_chan_stats vr_chan_stats(const struct vr_chan *ch)
 {
 	struct vr_chan_stats s;
 
-	vr_chan_get_stats(ch, &s);
+	(void)vr_chan_get_stats(ch, &s); /* zeroed when configured out */
 	return s;
 }
 
@@ -361,6 +366,8 @@ uint64_t vr_chan_service(struct vr_chan *ch);
  * @brief One queue's counters (the same values the end writes into the
  *        region's statistics record, as 64-bit counts), indexed by enum
  *        vr_region_stat; from any thread.
+ * @return 0; VR_EINVAL (NULL, bad queue); VR_ENOTSUP when statistics are
+ *         configured out (VR_CONFIG_STATS=0: @p out is zeroed)
  */
 int vr_chan_get_queue_stats(const struct vr_chan *ch, uint32_t q,
 			    uint64_t out[VR_RS_COUNT]);

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file vring/config.h
- * @brief Compile-time configuration of the channel: which ring formats and
- *        roles a build of libvring carries.
+ * @brief Compile-time configuration: which ring formats, roles and
+ *        optional features a build of libvring carries.
  *
  * An RTOS image that is only ever the device end of split rings need not
  * carry the packed format or the driver role, nor policies it never sets:
  * built with
  *
  *     -DVR_CONFIG_PACKED=0 -DVR_CONFIG_DRIVER=0 -DVR_CONFIG_NOTIFY_POLICIES=0
+ *     -DVR_CONFIG_INDIRECT=0 -DVR_CONFIG_STATS=0 -DVR_CONFIG_CACHE_HOOKS=0
  *
  * the channel's dispatch on format and role folds to one branch and the
  * linker drops the rest (scripts/size.sh shows what each configuration
@@ -22,8 +23,10 @@
  * same values must be used for the library and for the code that includes
  * its headers. Freestanding: only the preprocessor.
  *
- * The ring core itself (split.h, packed.h) is not affected: an application
- * that calls the ring functions directly links only those it calls.
+ * The formats, roles and policies concern the channel only: an application
+ * that calls the ring functions (split.h, packed.h) directly links only
+ * those it calls. Indirect descriptors and cache hooks concern the ring
+ * core as well (its queues refuse them at init).
  */
 #ifndef VRING_CONFIG_H
 #define VRING_CONFIG_H
@@ -52,6 +55,39 @@
  *  VR_ENOTSUP. */
 #ifndef VR_CONFIG_NOTIFY_POLICIES
 #define VR_CONFIG_NOTIFY_POLICIES 1
+#endif
+
+/** Indirect descriptors (VIRTIO_F_INDIRECT_DESC, section 2.7.5.3). Without
+ *  them no queue carries the feature: a vr_queue_cfg that asks for it is
+ *  refused at init (VR_ENOTSUP), the channel neither asks for it as a
+ *  driver nor accepts it as a device (vr_chan_open: VR_ENOTSUP), the
+ *  driver's *_add_indirect calls return VR_ENOTSUP, and a device meets an
+ *  INDIRECT descriptor exactly as on a queue that did not negotiate the
+ *  feature: VR_EINDIRECT, and the queue is broken. The table walk is not
+ *  compiled. */
+#ifndef VR_CONFIG_INDIRECT
+#define VR_CONFIG_INDIRECT 1
+#endif
+
+/** The channel's statistics: its counters (vr_chan_get_stats(),
+ *  vr_chan_get_queue_stats()) and the copies it writes into the region's
+ *  statistics records (vringctl shows them). Without them the two calls
+ *  zero what they fill and return VR_ENOTSUP, nothing is counted, and this
+ *  end never writes its records in the region (they keep what the region's
+ *  creator wrote: zeros). A protocol error is still reported in the
+ *  region header (NEEDS_RESET in this side's status). The ring core's own
+ *  counters (vr_split_dev.notifies...) are not affected. */
+#ifndef VR_CONFIG_STATS
+#define VR_CONFIG_STATS 1
+#endif
+
+/** Cache-maintenance hooks (vring/mem.h: vr_mem.clean, vr_mem.invalidate)
+ *  for shared memory that is not coherent. Without them the hook calls
+ *  compile to nothing, and a vr_queue_cfg whose mem sets either hook is
+ *  refused at init (VR_ENOTSUP): memory that needs them cannot be used by
+ *  mistake. The address translation (window or callback) is unaffected. */
+#ifndef VR_CONFIG_CACHE_HOOKS
+#define VR_CONFIG_CACHE_HOOKS 1
 #endif
 
 #if !VR_CONFIG_SPLIT && !VR_CONFIG_PACKED

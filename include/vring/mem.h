@@ -31,6 +31,10 @@
  * after collecting it are invalidated by the driver, which alone knows where
  * that buffer is (the core keeps no copy of the peer-visible addresses).
  *
+ * The hooks can be configured out (VR_CONFIG_CACHE_HOOKS=0 in
+ * vring/config.h): the calls then compile to nothing, and a queue init
+ * whose vr_mem sets a hook returns VR_ENOTSUP.
+ *
  * A struct vr_mem is copied into the queue at init: the caller's copy may go
  * away. The callbacks run on the thread that calls the queue function.
  */
@@ -40,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "detail/compiler.h"
 
 VR_EXTERN_C_BEGIN
@@ -96,17 +101,44 @@ VR_INLINE void *vr_mem_translate(const struct vr_mem *mem, uint64_t addr,
 	return (void *)((unsigned char *)mem->local + (size_t)off);
 }
 
+/* Without VR_CONFIG_CACHE_HOOKS (vring/config.h) the two calls below are
+ * empty: every queue init refused a vr_mem with hooks, so none is set. */
 VR_INLINE void vr_mem_clean(const struct vr_mem *mem, const void *p, size_t len)
 {
+#if VR_CONFIG_CACHE_HOOKS
 	if (mem->clean)
 		mem->clean(mem->ctx, p, len);
+#else
+	(void)mem;
+	(void)p;
+	(void)len;
+#endif
 }
 
 VR_INLINE void vr_mem_invalidate(const struct vr_mem *mem, const void *p,
 				 size_t len)
 {
+#if VR_CONFIG_CACHE_HOOKS
 	if (mem->invalidate)
 		mem->invalidate(mem->ctx, p, len);
+#else
+	(void)mem;
+	(void)p;
+	(void)len;
+#endif
+}
+
+/** Does @p mem ask for something this build does not carry (cache hooks
+ *  without VR_CONFIG_CACHE_HOOKS)? Every queue init refuses it
+ *  (VR_ENOTSUP). */
+VR_INLINE int vr_mem_supported(const struct vr_mem *mem)
+{
+#if VR_CONFIG_CACHE_HOOKS
+	(void)mem;
+	return 1;
+#else
+	return !mem->clean && !mem->invalidate;
+#endif
 }
 
 /**

@@ -210,11 +210,27 @@ int vr_region_split_areas(void *base, const struct vr_region_info *info,
 int vr_region_packed_areas(void *base, const struct vr_region_info *info,
 			   uint32_t q, struct vr_packed_areas *areas);
 
+/* @p a times @p b, all 64 bits of it. Cortex-M0+ (armv6-m) has no 32x32->64
+ * multiply, and GCC would call libgcc's __aeabi_lmul, which a freestanding
+ * image need not carry: there, four 16-bit products (each fits 32 bits).
+ * Elsewhere the plain product. */
+VR_INLINE uint64_t vr__mul32_wide(uint32_t a, uint32_t b)
+{
+#if defined(__ARM_ARCH_6M__)
+	uint32_t al = a & 0xffffu, ah = a >> 16, bl = b & 0xffffu, bh = b >> 16;
+	uint64_t mid = (uint64_t)(ah * bl) + (al * bh);
+
+	return ((uint64_t)(ah * bh) << 32) + (mid << 16) + (al * bl);
+#else
+	return (uint64_t)a * b;
+#endif
+}
+
 /** @brief Bus address (region offset) and pointer of pool buffer @p i. */
 VR_INLINE uint64_t vr_region_buf_addr(const struct vr_region_info *info,
 				      uint32_t i)
 {
-	return info->pool_off + (uint64_t)i * info->buf_bytes;
+	return info->pool_off + vr__mul32_wide(i, info->buf_bytes);
 }
 
 /**
