@@ -165,12 +165,43 @@ static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 	return 0;
 }
 
-static int drv_get_used(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u)
-{
-	int r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
-				       : vr_split_drv_get_used(&ch->sdrv[q], u);
+/* Used buffers a driver collects per call (on the stack). */
+#define COLLECT_MAX 16u
 
-	if (r == 0)
+/*
+ * Driver: collect up to @max used buffers of queue @q into @u. Returns how
+ * many (0: none there yet) or the violation that broke the queue. Speed
+ * builds take them with one burst call (one set-up, the queue's state in
+ * registers, every check per buffer kept); size builds (-Os: an RTOS
+ * image) loop over the single call, which the channel links anyway, so
+ * that the burst code is not carried twice in flash.
+ */
+static int drv_collect(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u,
+		       unsigned max)
+{
+	int r;
+#ifndef __OPTIMIZE_SIZE__
+	r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used_burst(&ch->pdrv[q], u, max)
+				   : vr_split_drv_get_used_burst(&ch->sdrv[q], u, max);
+	if (r == VR_EAGAIN)
+		r = 0;
+	else if (r == VR_EBROKEN)
+		/* A burst that met a violation returned the buffers before
+		 * it; the next call says only "broken": the queue keeps the
+		 * violation's own code, which is what the channel reports. */
+		r = vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q])
+					   : vr_split_drv_broken(&ch->sdrv[q]);
+#else
+	unsigned n = 0;
+
+	while (n < max &&
+	       (r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], &u[n])
+					   : vr_split_drv_get_used(&ch->sdrv[q], &u[n])) == 0)
+		n++;
+	if (n > 0 || r == VR_EAGAIN)
+		r = (int)n;
+#endif
+	for (unsigned i = 0; i < (r > 0 ? (unsigned)r : 0u); i++)
 		vr__chan_count(ch, q, VR_RS_CONSUMED);
 	return r;
 }
@@ -409,36 +440,42 @@ int vr_chan_open(struct vr_chan *ch, struct vr_transport *t,
 /* Driver: take every acknowledged TX buffer back. */
 static int drv_reclaim_tx(struct vr_chan *ch)
 {
-	struct vr_used_buf u;
-	int r;
+	struct vr_used_buf u[COLLECT_MAX];
+	int r, i;
 
-	while ((r = drv_get_used(ch, VR_CHAN_TX, &u)) == 0) {
-		uint32_t idx = (uint32_t)(uintptr_t)u.cookie - 1;
+	do {
+		r = drv_collect(ch, VR_CHAN_TX, u, COLLECT_MAX);
+		for (i = 0; i < r; i++) {
+			uint32_t idx = (uint32_t)(uintptr_t)u[i].cookie - 1;
 
-		ch->buf[idx].state = BUF_FREE;
-		ch->free_tx[ch->n_free_tx++] = idx;
-	}
-	return r == VR_EAGAIN ? 0 : vr__chan_break(ch, r);
+			ch->buf[idx].state = BUF_FREE;
+			ch->free_tx[ch->n_free_tx++] = idx;
+		}
+	} while (r == (int)COLLECT_MAX);
+	return r >= 0 ? 0 : vr__chan_break(ch, r);
 }
 
 /* Driver: move every filled RX buffer into the backlog, in order. */
 static int drv_collect_rx(struct vr_chan *ch)
 {
-	struct vr_used_buf u;
-	int r;
+	struct vr_used_buf u[COLLECT_MAX];
+	int r, i;
 
-	while ((r = drv_get_used(ch, VR_CHAN_RX, &u)) == 0) {
-		uint32_t idx = (uint32_t)(uintptr_t)u.cookie - 1;
-		uint32_t slot = ch->backlog_head + ch->backlog_count;
+	do {
+		r = drv_collect(ch, VR_CHAN_RX, u, COLLECT_MAX);
+		for (i = 0; i < r; i++) {
+			uint32_t idx = (uint32_t)(uintptr_t)u[i].cookie - 1;
+			uint32_t slot = ch->backlog_head + ch->backlog_count;
 
-		if (slot >= rx_bufs(ch))
-			slot -= rx_bufs(ch);
-		ch->buf[idx].state = BUF_RECEIVED;
-		ch->buf[idx].len = u.len;
-		ch->backlog[slot] = idx;
-		ch->backlog_count++;
-	}
-	return r == VR_EAGAIN ? 0 : vr__chan_break(ch, r);
+			if (slot >= rx_bufs(ch))
+				slot -= rx_bufs(ch);
+			ch->buf[idx].state = BUF_RECEIVED;
+			ch->buf[idx].len = u[i].len;
+			ch->backlog[slot] = idx;
+			ch->backlog_count++;
+		}
+	} while (r == (int)COLLECT_MAX);
+	return r >= 0 ? 0 : vr__chan_break(ch, r);
 }
 
 /* Driver reset, with the queues empty: offer the receive buffers again and

@@ -52,7 +52,13 @@ static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
 		(uint64_t)1 << 32 | (uint64_t)1 << 48, /* writable: n_in 1 */
 	};
 	uint64_t ids = (uint64_t)head | shape[w];
+#if UINTPTR_MAX > 0xffffffffu
 	uint64_t bytes = (uint64_t)len << (w << 5);
+#else
+	/* A select on 32-bit CPUs: a 64-bit shift by a variable is a
+	 * libgcc call there (__aeabi_llsl on armv6-m). */
+	uint64_t bytes = w ? (uint64_t)len << 32 : (uint64_t)len;
+#endif
 
 	__builtin_memcpy(&c->id, &ids, sizeof(ids));
 	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
