@@ -165,6 +165,16 @@ static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 	return 0;
 }
 
+/* The violation that broke driver queue @q, 0 if none: a burst that meets
+ * one returns the buffers before it, and the calls after it say only
+ * VR_EBROKEN; the queue keeps the violation's own code, which is what the
+ * channel reports. */
+static int drv_violation(const struct vr_chan *ch, uint32_t q)
+{
+	return vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q])
+				      : vr_split_drv_broken(&ch->sdrv[q]);
+}
+
 /* Used buffers a driver collects per call (on the stack). */
 #define COLLECT_MAX 16u
 
@@ -186,11 +196,7 @@ static int drv_collect(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u,
 	if (r == VR_EAGAIN)
 		r = 0;
 	else if (r == VR_EBROKEN)
-		/* A burst that met a violation returned the buffers before
-		 * it; the next call says only "broken": the queue keeps the
-		 * violation's own code, which is what the channel reports. */
-		r = vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q])
-					   : vr_split_drv_broken(&ch->sdrv[q]);
+		r = drv_violation(ch, q);
 #else
 	unsigned n = 0;
 
@@ -452,7 +458,10 @@ static int drv_reclaim_tx(struct vr_chan *ch)
 			ch->free_tx[ch->n_free_tx++] = idx;
 		}
 	} while (r == (int)COLLECT_MAX);
-	return r >= 0 ? 0 : vr__chan_break(ch, r);
+	/* A short burst may have stopped at a violation. */
+	if (r >= 0)
+		r = drv_violation(ch, VR_CHAN_TX);
+	return r == 0 ? 0 : vr__chan_break(ch, r);
 }
 
 /* Driver: move every filled RX buffer into the backlog, in order. */
@@ -475,7 +484,10 @@ static int drv_collect_rx(struct vr_chan *ch)
 			ch->backlog_count++;
 		}
 	} while (r == (int)COLLECT_MAX);
-	return r >= 0 ? 0 : vr__chan_break(ch, r);
+	/* A short burst may have stopped at a violation. */
+	if (r >= 0)
+		r = drv_violation(ch, VR_CHAN_RX);
+	return r == 0 ? 0 : vr__chan_break(ch, r);
 }
 
 /* Driver reset, with the queues empty: offer the receive buffers again and
