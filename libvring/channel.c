@@ -165,18 +165,13 @@ static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 	return 0;
 }
 
-/* The violation that broke driver queue @q, 0 if none: a burst that meets
- * one returns the buffers before it, and the calls after it say only
- * VR_EBROKEN; the queue keeps the violation's own code, which is what the
- * channel reports. */
-static int drv_violation(const struct vr_chan *ch, uint32_t q)
-{
-	return vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q])
-				      : vr_split_drv_broken(&ch->sdrv[q]);
-}
-
-/* Used buffers a driver collects per call (on the stack). */
+/* Used buffers a driver collects per call (on the stack); one at a time in
+ * size builds (see drv_collect). */
+#ifndef __OPTIMIZE_SIZE__
 #define COLLECT_MAX 16u
+#else
+#define COLLECT_MAX 1u
+#endif
 
 /*
  * Driver: collect up to @max used buffers of queue @q into @u. Returns how
@@ -196,16 +191,16 @@ static int drv_collect(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u,
 	if (r == VR_EAGAIN)
 		r = 0;
 	else if (r == VR_EBROKEN)
-		r = drv_violation(ch, q);
+		/* A burst that meets a violation returns the buffers before it;
+		 * the next call says only "broken". The queue keeps the
+		 * violation's own code, which is what the channel reports. */
+		r = vr__chan_is_packed(ch) ? vr_packed_drv_broken(&ch->pdrv[q])
+					   : vr_split_drv_broken(&ch->sdrv[q]);
 #else
-	unsigned n = 0;
-
-	while (n < max &&
-	       (r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], &u[n])
-					   : vr_split_drv_get_used(&ch->sdrv[q], &u[n])) == 0)
-		n++;
-	if (n > 0 || r == VR_EAGAIN)
-		r = (int)n;
+	(void)max; /* COLLECT_MAX is 1 here */
+	r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
+				   : vr_split_drv_get_used(&ch->sdrv[q], u);
+	r = r == 0 ? 1 : r == VR_EAGAIN ? 0 : r;
 #endif
 	for (unsigned i = 0; i < (r > 0 ? (unsigned)r : 0u); i++)
 		vr__chan_count(ch, q, VR_RS_CONSUMED);
@@ -449,18 +444,16 @@ static int drv_reclaim_tx(struct vr_chan *ch)
 	struct vr_used_buf u[COLLECT_MAX];
 	int r, i;
 
-	do {
-		r = drv_collect(ch, VR_CHAN_TX, u, COLLECT_MAX);
+	/* Until none is left: a short burst may have stopped at a violation,
+	 * which the next call reports (drv_collect). */
+	while ((r = drv_collect(ch, VR_CHAN_TX, u, COLLECT_MAX)) > 0) {
 		for (i = 0; i < r; i++) {
 			uint32_t idx = (uint32_t)(uintptr_t)u[i].cookie - 1;
 
 			ch->buf[idx].state = BUF_FREE;
 			ch->free_tx[ch->n_free_tx++] = idx;
 		}
-	} while (r == (int)COLLECT_MAX);
-	/* A short burst may have stopped at a violation. */
-	if (r >= 0)
-		r = drv_violation(ch, VR_CHAN_TX);
+	}
 	return r == 0 ? 0 : vr__chan_break(ch, r);
 }
 
@@ -470,8 +463,9 @@ static int drv_collect_rx(struct vr_chan *ch)
 	struct vr_used_buf u[COLLECT_MAX];
 	int r, i;
 
-	do {
-		r = drv_collect(ch, VR_CHAN_RX, u, COLLECT_MAX);
+	/* Until none is left: a short burst may have stopped at a violation,
+	 * which the next call reports (drv_collect). */
+	while ((r = drv_collect(ch, VR_CHAN_RX, u, COLLECT_MAX)) > 0) {
 		for (i = 0; i < r; i++) {
 			uint32_t idx = (uint32_t)(uintptr_t)u[i].cookie - 1;
 			uint32_t slot = ch->backlog_head + ch->backlog_count;
@@ -483,10 +477,7 @@ static int drv_collect_rx(struct vr_chan *ch)
 			ch->backlog[slot] = idx;
 			ch->backlog_count++;
 		}
-	} while (r == (int)COLLECT_MAX);
-	/* A short burst may have stopped at a violation. */
-	if (r >= 0)
-		r = drv_violation(ch, VR_CHAN_RX);
+	}
 	return r == 0 ? 0 : vr__chan_break(ch, r);
 }
 
