@@ -33,10 +33,13 @@ VR_STATIC_ASSERT(offsetof(struct vr_chain, n_out) == offsetof(struct vr_chain, i
 				 offsetof(struct vr_chain, out_bytes) + 4,
 		 "vr_chain field groups");
 
-/* A one-descriptor chain: @w is 1 when the descriptor is writable. */
+/* A one-descriptor chain: @wf is the descriptor's VR_DESC_F_WRITE bit (0
+ * or VR_DESC_F_WRITE). */
 static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
-				  uint32_t len, uint32_t w)
+				  uint32_t len, uint32_t wf)
 {
+	const uint32_t w = wf / VR_DESC_F_WRITE; /* 0 or 1 */
+
 #if VR__BIG_ENDIAN
 	c->id = head;
 	c->n_out = (uint16_t)(w ^ 1u);
@@ -52,7 +55,7 @@ static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
 		(uint64_t)1 << 32 | (uint64_t)1 << 48, /* writable: n_in 1 */
 	};
 	uint64_t ids = (uint64_t)head | shape[w];
-	uint64_t bytes = (uint64_t)len << (w << 5);
+	uint64_t bytes = (uint64_t)len << (wf << 4); /* 0 or 32 */
 
 	__builtin_memcpy(&c->id, &ids, sizeof(ids));
 	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
@@ -390,104 +393,135 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * that does not wrap, without hooks (the caller checked). No call inside,
  * so that the state stays in registers. @in_order is a constant in each of
  * the two copies.
+ *
+ * Two nested loops, so that the inner one (per message) keeps as few
+ * values alive as possible: the outer one (per run of entries) reads
+ * avail->idx when the entries seen are used up and bounds the run by what
+ * is pending, the room in flight, the chains left and the end of the
+ * avail ring (so that the inner one indexes the ring without a mask and
+ * makes no count or room test). Queue state is worked out from the chains
+ * taken so far (each moved last_avail and in_flight by one).
  */
 VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 				       struct vr_chain *c, unsigned max,
 				       const bool in_order)
 {
-	/* As few live values as possible: mask stands for num (head >= num
-	 * is head > mask), the avail ring is reached from the avail header,
-	 * and counters run down (pending entries seen, room in flight). */
-	struct vr_chain *const end = c + max;
+	struct vr_chain *const first = c, *const end = c + max;
 	const struct vr_desc *const desc = q->desc;
-	const uint16_t *const av = (const uint16_t *)(const void *)q->avail;
+	const uint16_t *const ring = vr_avail_ring(q->avail);
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	uint16_t *const order = q->order;
-	const uint16_t mask = q->mask;
+	const unsigned mask = q->mask;
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	uint16_t last_avail = q->last_avail;
-	uint16_t pending = (uint16_t)(q->avail_seen - q->last_avail);
-	uint16_t room = (uint16_t)(mask + 1 - q->in_flight);
+	uint16_t avail_seen = q->avail_seen;
 	unsigned n;
 	int err = 0;
 
-	for (; c != end; c++) {
-		const struct vr_desc *d;
-		uint64_t addr, off;
-		uint32_t len, w;
-		uint16_t head, flags;
+	while (c != end) {
+		const uint16_t taken = (uint16_t)(c - first);
+		const uint16_t last_avail = (uint16_t)(q->last_avail + taken);
+		const unsigned room = mask + 1 - (uint16_t)(q->in_flight + taken);
+		unsigned i, iend, k = (uint16_t)(avail_seen - last_avail);
 
-		/* No iov array (E2BIG or EINVAL): the single call says which. */
-		if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL)) {
-			err = VR__GENERAL;
-			break;
-		}
-		if (pending == 0) {
+		if (k == 0) {
+			uint16_t seen;
+
+			/* The single call checks the iov arguments before the
+			 * avail index: a bad one goes to it. */
+			if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL)) {
+				err = VR__GENERAL;
+				break;
+			}
 			/* A1 (acquire): the ring entries and descriptors the
 			 * driver wrote before its release of avail->idx are
 			 * visible after this load. Partner: R1 in
 			 * vr_split_drv_publish. */
-			pending = (uint16_t)(vr__le16(vr__load_acquire16(&av[1])) -
-					     last_avail);
-			if (pending == 0) {
+			seen = vr__le16(vr__load_acquire16(&q->avail->idx));
+			k = (uint16_t)(seen - last_avail);
+			if (k == 0) {
 				err = VR_EAGAIN;
 				break;
 			}
-			if (VR_UNLIKELY(pending > (uint16_t)(mask + 1))) {
-				pending = 0;
+			if (VR_UNLIKELY(k > mask + 1)) {
 				err = VR_EAVAILIDX;
 				break;
 			}
+			avail_seen = seen;
 		}
-		/* Relaxed, read once: ordered after A1 (avail->ring[]). */
-		head = vr__le16(vr__load16(&av[2 + (last_avail & mask)]));
-		if (VR_UNLIKELY(head > mask)) {
-			err = VR_EHEAD;
-			break;
-		}
-		if (VR_UNLIKELY(chain_ndesc[head] != 0 || room == 0)) {
-			err = VR_EINFLIGHT;
-			break;
-		}
-		d = &desc[head];
-		/* Relaxed, each field once into locals: ordered after A1. */
-		addr = vr__load_desc_addr(&d->addr);
-		len = vr__le32(vr__load32(&d->len));
-		flags = vr__le16(vr__load16(&d->flags));
-		/* Chained, indirect or empty: the general walk (which reads
-		 * the descriptor again and uses only its own copy). */
-		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
-				len == 0)) {
+		/* No room in flight: a violation if an entry is pending, which
+		 * the single call works out (head checks first). */
+		if (VR_UNLIKELY(room == 0)) {
 			err = VR__GENERAL;
 			break;
 		}
-		/* The window check: [addr, addr + len) inside [bus_base,
-		 * bus_base + size), which does not wrap (checked by the
-		 * caller); an address below bus_base makes off wrap to at
-		 * least 2^64 - bus_base >= size. The exact code is worked out
-		 * only on failure. */
-		off = addr - bus_base;
-		if (VR_UNLIKELY(off >= size || len > size - off)) {
-			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
-			break;
+		if (k > room)
+			k = room;
+		if (k > (unsigned)(end - c))
+			k = (unsigned)(end - c);
+		i = last_avail & mask;
+		if (k > mask + 1 - i)
+			k = mask + 1 - i;
+		for (iend = i + k; i != iend; i++, c++) {
+			struct vr_iov *const iov = c->iov;
+			const struct vr_desc *d;
+			uint64_t addr, off;
+			uint32_t len, flags;
+			unsigned head;
+
+			/* No iov array (E2BIG or EINVAL): the single call
+			 * says which. */
+			if (VR_UNLIKELY(c->iov_cap == 0 || iov == NULL)) {
+				err = VR__GENERAL;
+				goto out;
+			}
+			/* Relaxed, read once: ordered after A1. */
+			head = vr__le16(vr__load16(&ring[i]));
+			if (VR_UNLIKELY(head > mask)) {
+				err = VR_EHEAD;
+				goto out;
+			}
+			if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
+				err = VR_EINFLIGHT;
+				goto out;
+			}
+			d = &desc[head];
+			/* Relaxed, each field once into locals: after A1. */
+			addr = vr__load_desc_addr(&d->addr);
+			len = vr__le32(vr__load32(&d->len));
+			flags = vr__le16(vr__load16(&d->flags));
+			/* Chained, indirect or empty: the general walk (which
+			 * reads the descriptor again and uses only its own
+			 * copy). */
+			if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
+					len == 0)) {
+				err = VR__GENERAL;
+				goto out;
+			}
+			/* The window check: [addr, addr + len) inside
+			 * [bus_base, bus_base + size), which does not wrap
+			 * (checked by the caller); an address below bus_base
+			 * makes off wrap to at least 2^64 - bus_base >= size.
+			 * The exact code is worked out only on failure. */
+			off = addr - bus_base;
+			if (VR_UNLIKELY(off >= size || len > size - off)) {
+				err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
+				goto out;
+			}
+			iov->base = local + (size_t)off;
+			iov->len = len;
+			vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
+			chain_ndesc[head] = 1;
+			if (in_order)
+				order[i] = (uint16_t)head;
 		}
-		w = (flags >> 1) & 1u; /* VR_DESC_F_WRITE */
-		c->iov[0].base = local + (size_t)off;
-		c->iov[0].len = len;
-		vr__chain_fill(c, head, len, w);
-		chain_ndesc[head] = 1;
-		if (in_order)
-			order[last_avail & mask] = head;
-		room--;
-		pending--;
-		last_avail++;
 	}
-	/* Every chain taken moved last_avail by one. */
-	n = (uint16_t)(last_avail - q->last_avail);
-	q->last_avail = last_avail;
-	q->avail_seen = (uint16_t)(last_avail + pending);
+out:
+	/* Every chain taken moved last_avail and in_flight by one. */
+	n = (unsigned)(c - first);
+	q->last_avail = (uint16_t)(q->last_avail + n);
+	q->avail_seen = avail_seen;
 	q->in_flight = (uint16_t)(q->in_flight + n);
 	if (err < VR_EAGAIN)
 		q->broken = err; /* a violation: as vr__split_dev_break */
