@@ -402,19 +402,123 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * makes no count or room test). Queue state is worked out from the chains
  * taken so far (each moved last_avail and in_flight by one).
  */
+/* What a run of the pop burst needs, read once per call from the queue. */
+struct vr__pop_ctx {
+	const struct vr_desc *desc;
+	uint16_t *chain_ndesc;
+	uint16_t *order;
+	unsigned char *local;
+	uint64_t bus_base;
+	uint64_t size;
+	unsigned mask;
+};
+
+/*
+ * One run of a pop burst: the @k avail entries from ring position @i on
+ * (no wrap, no more than pending, room in flight or chains left: the
+ * caller bounded k). A function of its own so that only what the run
+ * needs is alive in it (inlined into the outer loop, GCC spilled the
+ * window and table pointers to the stack). Returns the chains taken, and
+ * the code that stopped the run in *errp (0 when all k were taken).
+ */
+VR__HOT_INLINE unsigned split_pop_run(const struct vr__pop_ctx *x,
+				      struct vr_chain *c,
+				      const uint16_t *ring, unsigned i,
+				      unsigned k, int *errp, const bool in_order)
+{
+	const struct vr_desc *const desc = x->desc;
+	uint16_t *const chain_ndesc = x->chain_ndesc;
+	uint16_t *const order = x->order;
+	unsigned char *const local = x->local;
+	const uint64_t bus_base = x->bus_base;
+	const uint64_t size = x->size;
+	const unsigned mask = x->mask;
+	const unsigned i0 = i, iend = i + k;
+	int err = 0;
+
+	for (; i != iend; i++, c++) {
+		struct vr_iov *const iov = c->iov;
+		const struct vr_desc *d;
+		uint64_t addr, off;
+		uint32_t len, flags;
+		unsigned head;
+
+		/* No iov array (E2BIG or EINVAL): the single call says
+		 * which. */
+		if (VR_UNLIKELY(c->iov_cap == 0 || iov == NULL)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* Relaxed, read once: ordered after A1. */
+		head = vr__le16(vr__load16(&ring[i]));
+		if (VR_UNLIKELY(head > mask)) {
+			err = VR_EHEAD;
+			break;
+		}
+		if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
+			err = VR_EINFLIGHT;
+			break;
+		}
+		d = &desc[head];
+		/* Relaxed, each field once into locals: after A1. */
+		addr = vr__load_desc_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		/* Chained, indirect or empty: the general walk (which reads
+		 * the descriptor again and uses only its own copy). */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
+				len == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* The window check: [addr, addr + len) inside [bus_base,
+		 * bus_base + size), which does not wrap (checked by the
+		 * caller); an address below bus_base makes off wrap to at
+		 * least 2^64 - bus_base >= size. The exact code is worked out
+		 * only on failure. */
+		off = addr - bus_base;
+		if (VR_UNLIKELY(off >= size || len > size - off)) {
+			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
+			break;
+		}
+		iov->base = local + (size_t)off;
+		iov->len = len;
+		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
+		chain_ndesc[head] = 1;
+		if (in_order)
+			order[i] = (uint16_t)head;
+	}
+	*errp = err;
+	return i - i0;
+}
+
+VR__NOINLINE unsigned split_pop_run_plain(const struct vr__pop_ctx *x,
+					  struct vr_chain *c,
+					  const uint16_t *ring, unsigned i,
+					  unsigned k, int *errp)
+{
+	return split_pop_run(x, c, ring, i, k, errp, false);
+}
+
+VR__NOINLINE unsigned split_pop_run_in_order(const struct vr__pop_ctx *x,
+					     struct vr_chain *c,
+					     const uint16_t *ring, unsigned i,
+					     unsigned k, int *errp)
+{
+	return split_pop_run(x, c, ring, i, k, errp, true);
+}
+
 VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 				       struct vr_chain *c, unsigned max,
 				       const bool in_order)
 {
 	struct vr_chain *const first = c, *const end = c + max;
-	const struct vr_desc *const desc = q->desc;
 	const uint16_t *const ring = vr_avail_ring(q->avail);
-	uint16_t *const chain_ndesc = q->chain_ndesc;
-	uint16_t *const order = q->order;
 	const unsigned mask = q->mask;
-	const uint64_t bus_base = q->mem.bus_base;
-	const uint64_t size = q->mem.size;
-	unsigned char *const local = (unsigned char *)q->mem.local;
+	const struct vr__pop_ctx x = {
+		q->desc, q->chain_ndesc, q->order, (unsigned char *)q->mem.local,
+		q->mem.bus_base, q->mem.size, q->mask,
+	};
 	uint16_t avail_seen = q->avail_seen;
 	unsigned n;
 	int err = 0;
@@ -423,7 +527,7 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		const uint16_t taken = (uint16_t)(c - first);
 		const uint16_t last_avail = (uint16_t)(q->last_avail + taken);
 		const unsigned room = mask + 1 - (uint16_t)(q->in_flight + taken);
-		unsigned i, iend, k = (uint16_t)(avail_seen - last_avail);
+		unsigned i, k = (uint16_t)(avail_seen - last_avail);
 
 		if (k == 0) {
 			uint16_t seen;
@@ -463,61 +567,11 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		i = last_avail & mask;
 		if (k > mask + 1 - i)
 			k = mask + 1 - i;
-		for (iend = i + k; i != iend; i++, c++) {
-			struct vr_iov *const iov = c->iov;
-			const struct vr_desc *d;
-			uint64_t addr, off;
-			uint32_t len, flags;
-			unsigned head;
-
-			/* No iov array (E2BIG or EINVAL): the single call
-			 * says which. */
-			if (VR_UNLIKELY(c->iov_cap == 0 || iov == NULL)) {
-				err = VR__GENERAL;
-				goto out;
-			}
-			/* Relaxed, read once: ordered after A1. */
-			head = vr__le16(vr__load16(&ring[i]));
-			if (VR_UNLIKELY(head > mask)) {
-				err = VR_EHEAD;
-				goto out;
-			}
-			if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
-				err = VR_EINFLIGHT;
-				goto out;
-			}
-			d = &desc[head];
-			/* Relaxed, each field once into locals: after A1. */
-			addr = vr__load_desc_addr(&d->addr);
-			len = vr__le32(vr__load32(&d->len));
-			flags = vr__le16(vr__load16(&d->flags));
-			/* Chained, indirect or empty: the general walk (which
-			 * reads the descriptor again and uses only its own
-			 * copy). */
-			if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
-					len == 0)) {
-				err = VR__GENERAL;
-				goto out;
-			}
-			/* The window check: [addr, addr + len) inside
-			 * [bus_base, bus_base + size), which does not wrap
-			 * (checked by the caller); an address below bus_base
-			 * makes off wrap to at least 2^64 - bus_base >= size.
-			 * The exact code is worked out only on failure. */
-			off = addr - bus_base;
-			if (VR_UNLIKELY(off >= size || len > size - off)) {
-				err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
-				goto out;
-			}
-			iov->base = local + (size_t)off;
-			iov->len = len;
-			vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
-			chain_ndesc[head] = 1;
-			if (in_order)
-				order[i] = (uint16_t)head;
-		}
+		c += in_order ? split_pop_run_in_order(&x, c, ring, i, k, &err)
+			      : split_pop_run_plain(&x, c, ring, i, k, &err);
+		if (err)
+			break;
 	}
-out:
 	/* Every chain taken moved last_avail and in_flight by one. */
 	n = (unsigned)(c - first);
 	q->last_avail = (uint16_t)(q->last_avail + n);
