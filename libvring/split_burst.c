@@ -106,20 +106,30 @@ static inline int vr__fast_err(uint64_t r)
 	return (int)(int32_t)(uint32_t)(r >> 32);
 }
 
+/* The private slot fields an add writes after the cookie, as one group
+ * that a little-endian CPU writes with one store (split_add_fast). */
+VR_STATIC_ASSERT(offsetof(struct vr_drv_slot, in_len) == 8 &&
+			 offsetof(struct vr_drv_slot, ndesc) == 12 &&
+			 offsetof(struct vr_drv_slot, next) == 14,
+		 "vr_drv_slot field group");
+
 /* The fast loop of an add burst: one-segment chains, no cache hooks (the
- * caller checked). No call inside, so that the state stays in registers. */
+ * caller checked). No call inside, so that the state stays in registers.
+ * The run is bounded by the free descriptors once, so that the loop makes
+ * no room test: past them, the single call says what the next entry gets
+ * (its argument checks come before the room check). */
 VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 				       const struct vr_add *a, unsigned n,
 				       uint16_t *ids, const bool in_order)
 {
-	const struct vr_add *const first = a, *const end = a + n;
+	const struct vr_add *const first = a;
+	const struct vr_add *const end = a + (n < q->num_free ? n : q->num_free);
 	struct vr_desc *const desc = q->desc;
 	uint16_t *const ring = vr_avail_ring(q->avail);
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t mask = q->mask;
+	const unsigned mask = q->mask;
 	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
 	uint16_t free_head = q->free_head;
-	uint16_t num_free = q->num_free;
 	uint16_t avail_idx = q->avail_idx;
 	unsigned done;
 	int err = 0;
@@ -127,7 +137,9 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 	for (; a != end; a++) {
 		const struct vr_seg *seg = a->seg;
 		struct vr_desc *d;
-		uint16_t head, next, w;
+		struct vr_drv_slot *s;
+		uint16_t head, next;
+		uint32_t w;
 		uint64_t addr;
 		uint32_t len;
 
@@ -143,35 +155,55 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 			err = VR_EINVAL;
 			break;
 		}
-		if (VR_UNLIKELY(num_free == 0)) {
-			err = VR_ENOSPC;
-			break;
-		}
 		w = a->n_in; /* 0 or 1 */
 		head = free_head;
-		next = in_order ? (uint16_t)((head + 1) & mask) : slot[head].next;
+		s = &slot[head];
+		next = in_order ? (uint16_t)((head + 1) & mask) : s->next;
 		d = &desc[head];
 		/* Plain stores: the device may not read this descriptor until
 		 * the release store of avail->idx in publish (R1). */
 		d->addr = vr__le64(addr);
+#if VR__BIG_ENDIAN
 		d->len = vr__le32(len);
 		d->flags = vr__le16((uint16_t)(w << 1)); /* VR_DESC_F_WRITE */
 		d->next = vr__le16(next);
-		slot[head].cookie = a->cookie;
-		slot[head].in_len = len & (0u - w);
-		slot[head].ndesc = 1;
-		slot[head].last = in_order ? avail_idx : head;
+#else
+		{
+			/* len, flags (VR_DESC_F_WRITE or 0), next: one store
+			 * (8-byte aligned: the descriptor is 16-byte aligned). */
+			const uint64_t tail = (uint64_t)len | (uint64_t)(w << 1) << 32 |
+					      (uint64_t)next << 48;
+
+			__builtin_memcpy(&d->len, &tail, sizeof(tail));
+		}
+#endif
+		s->cookie = a->cookie;
+#if !VR__BIG_ENDIAN
+		if (!in_order) {
+			/* in_len, ndesc = 1, next (unchanged): one store. */
+			const uint64_t group = (uint64_t)(len & (0u - w)) |
+					       (uint64_t)1 << 32 | (uint64_t)next << 48;
+
+			__builtin_memcpy(&s->in_len, &group, sizeof(group));
+		} else
+#endif
+		{
+			s->in_len = len & (0u - w);
+			s->ndesc = 1;
+		}
+		s->last = in_order ? avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
 		if (ids)
-			ids[a - first] = head;
+			*ids++ = head;
 		free_head = next;
-		num_free--;
 		avail_idx++;
 	}
+	if (a == end && end != first + n)
+		err = VR__GENERAL; /* out of descriptors: the single call */
 	done = (unsigned)(a - first);
 	q->free_head = free_head;
-	q->num_free = num_free;
+	q->num_free = (uint16_t)(q->num_free - done);
 	q->avail_idx = avail_idx;
 	q->in_flight = (uint16_t)(q->in_flight + done);
 	return vr__fast_ret(done, err);
