@@ -106,13 +106,6 @@ static inline int vr__fast_err(uint64_t r)
 	return (int)(int32_t)(uint32_t)(r >> 32);
 }
 
-/* The private slot fields an add writes after the cookie, as one group
- * that a little-endian CPU writes with one store (split_add_fast). */
-VR_STATIC_ASSERT(offsetof(struct vr_drv_slot, in_len) == 8 &&
-			 offsetof(struct vr_drv_slot, ndesc) == 12 &&
-			 offsetof(struct vr_drv_slot, next) == 14,
-		 "vr_drv_slot field group");
-
 /* The fast loop of an add burst: one-segment chains, no cache hooks (the
  * caller checked). No call inside, so that the state stays in registers.
  * The run is bounded by the free descriptors once, so that the loop makes
@@ -163,34 +156,14 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		/* Plain stores: the device may not read this descriptor until
 		 * the release store of avail->idx in publish (R1). */
 		d->addr = vr__le64(addr);
-#if VR__BIG_ENDIAN
+		/* Separate stores: merging them into wider ones takes more
+		 * shifts and ors than it saves stores. */
 		d->len = vr__le32(len);
 		d->flags = vr__le16((uint16_t)(w << 1)); /* VR_DESC_F_WRITE */
 		d->next = vr__le16(next);
-#else
-		{
-			/* len, flags (VR_DESC_F_WRITE or 0), next: one store
-			 * (8-byte aligned: the descriptor is 16-byte aligned). */
-			const uint64_t tail = (uint64_t)len | (uint64_t)(w << 1) << 32 |
-					      (uint64_t)next << 48;
-
-			__builtin_memcpy(&d->len, &tail, sizeof(tail));
-		}
-#endif
 		s->cookie = a->cookie;
-#if !VR__BIG_ENDIAN
-		if (!in_order) {
-			/* in_len, ndesc = 1, next (unchanged): one store. */
-			const uint64_t group = (uint64_t)(len & (0u - w)) |
-					       (uint64_t)1 << 32 | (uint64_t)next << 48;
-
-			__builtin_memcpy(&s->in_len, &group, sizeof(group));
-		} else
-#endif
-		{
-			s->in_len = len & (0u - w);
-			s->ndesc = 1;
-		}
+		s->in_len = len & (0u - w);
+		s->ndesc = 1;
 		s->last = in_order ? avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
@@ -284,7 +257,69 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 	unsigned n;
 	int err = 0;
 
-	for (; out != end; out++) {
+	if (!in_order) {
+		/* Runs of the entries announced: the index test and reload
+		 * once per run, not per message. */
+		while (out != end) {
+			unsigned k = (uint16_t)(used_seen - last_used);
+			struct vr_used_buf *stop;
+
+			if (k == 0) {
+				/* A2 (acquire): as below. Partner: R2 in
+				 * vr_split_dev_publish. */
+				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
+
+				k = (uint16_t)(seen - last_used);
+				if (k == 0) {
+					err = VR_EAGAIN;
+					break;
+				}
+				if (VR_UNLIKELY(k > (uint16_t)(q->in_flight - (out - first)))) {
+					err = VR_EUSEDIDX;
+					break;
+				}
+				used_seen = seen;
+			}
+			if (k > (unsigned)(end - out))
+				k = (unsigned)(end - out);
+			for (stop = out + k; out != stop; out++) {
+				const struct vr_used_elem *const elem =
+					&uring[last_used & mask];
+				struct vr_drv_slot *s;
+				uint32_t id, len;
+				/* Relaxed, each field read once: after A2.
+				 * (Not one 64-bit load: the entry is only
+				 * 4-byte aligned, the used area too.) */
+				id = vr__le32(vr__load32(&elem->id));
+				len = vr__le32(vr__load32(&elem->len));
+				if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
+					err = VR_EUSEDID;
+					goto out;
+				}
+				s = &slot[id];
+				if (VR_UNLIKELY(len > s->in_len)) {
+					if (!clamp) {
+						err = VR_EUSEDLEN;
+						goto out;
+					}
+					len = s->in_len;
+					q->stats.used_len_clamped++;
+				}
+				/* Give the descriptors back through the
+				 * private record only. */
+				slot[s->last].next = free_head;
+				free_head = (uint16_t)id;
+				out->cookie = s->cookie;
+				out->len = len;
+				out->id = (uint16_t)id;
+				num_free = (uint16_t)(num_free + s->ndesc);
+				s->ndesc = 0;
+				last_used++;
+			}
+		}
+	out:
+		in_flight = (uint16_t)(in_flight - (out - first));
+	} else for (; out != end; out++) {
 		struct vr_drv_slot *s;
 		uint32_t id, len;
 
