@@ -50,12 +50,18 @@ static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
 #else
 	/* id, n_out, n_in, ndesc = 1; then out_bytes, in_bytes. memcpy:
 	 * the groups are only 2- and 4-byte aligned. */
-	static const uint64_t shape[2] = {
-		(uint64_t)1 << 16 | (uint64_t)1 << 48, /* readable: n_out 1 */
-		(uint64_t)1 << 32 | (uint64_t)1 << 48, /* writable: n_in 1 */
+	static const struct {
+		uint64_t ids, scale;
+	} shape[2] = {
+		/* readable: n_out 1; the length is out_bytes */
+		{ (uint64_t)1 << 16 | (uint64_t)1 << 48, 1 },
+		/* writable: n_in 1; the length is in_bytes */
+		{ (uint64_t)1 << 32 | (uint64_t)1 << 48, (uint64_t)1 << 32 },
 	};
-	uint64_t ids = (uint64_t)head | shape[w];
-	uint64_t bytes = (uint64_t)len << (wf << 4); /* 0 or 32 */
+	uint64_t ids = (uint64_t)head | shape[w].ids;
+	/* A multiply from the table, not a shift by a variable count: x86
+	 * wants that count in cl, which costs the pop loop a register. */
+	uint64_t bytes = (uint64_t)len * shape[w].scale;
 
 	__builtin_memcpy(&c->id, &ids, sizeof(ids));
 	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
@@ -469,41 +475,44 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * makes no count or room test). Queue state is worked out from the chains
  * taken so far (each moved last_avail and in_flight by one).
  */
-/* What a run of the pop burst needs, read once per call from the queue. */
+/* What a run of the pop burst needs, read once per call from the queue;
+ * @at and @order_at are the run's first avail entry and order slot. */
 struct vr__pop_ctx {
 	const struct vr_desc *desc;
 	uint16_t *chain_ndesc;
-	uint16_t *order;
 	unsigned char *local;
 	uint64_t bus_base;
 	uint64_t size;
+	const uint16_t *at;
+	uint16_t *order_at;
 	unsigned mask;
 };
 
 /*
- * One run of a pop burst: the @k avail entries from ring position @i on
- * (no wrap, no more than pending, room in flight or chains left: the
- * caller bounded k). A function of its own so that only what the run
+ * One run of a pop burst: the @k avail entries from x->at on (no wrap, no
+ * more than pending, room in flight or chains left: the caller bounded k).
+ * A function of its own with few arguments, so that only what the run
  * needs is alive in it (inlined into the outer loop, GCC spilled the
- * window and table pointers to the stack). Returns the chains taken, and
- * the code that stopped the run in *errp (0 when all k were taken).
+ * window and table pointers to the stack). Returns the entries of the run
+ * not taken and the code that stopped the run (0 when all k were taken),
+ * packed.
  */
-VR__HOT_INLINE unsigned split_pop_run(const struct vr__pop_ctx *x,
-				      struct vr_chain *c,
-				      const uint16_t *ring, unsigned i,
-				      unsigned k, int *errp, const bool in_order)
+VR__HOT_INLINE uint64_t split_pop_run(const struct vr__pop_ctx *x,
+				      struct vr_chain *c, unsigned k,
+				      const bool in_order)
 {
 	const struct vr_desc *const desc = x->desc;
 	uint16_t *const chain_ndesc = x->chain_ndesc;
-	uint16_t *const order = x->order;
 	unsigned char *const local = x->local;
 	const uint64_t bus_base = x->bus_base;
 	const uint64_t size = x->size;
 	const unsigned mask = x->mask;
-	const unsigned i0 = i, iend = i + k;
+	const uint16_t *p = x->at;
+	const uint16_t *const pend = p + k;
+	uint16_t *order = x->order_at;
 	int err = 0;
 
-	for (; i != iend; i++, c++) {
+	for (; p != pend; p++, c++) {
 		struct vr_iov *const iov = c->iov;
 		const struct vr_desc *d;
 		uint64_t addr, off;
@@ -517,7 +526,7 @@ VR__HOT_INLINE unsigned split_pop_run(const struct vr__pop_ctx *x,
 			break;
 		}
 		/* Relaxed, read once: ordered after A1. */
-		head = vr__le16(vr__load16(&ring[i]));
+		head = vr__le16(vr__load16(p));
 		if (VR_UNLIKELY(head > mask)) {
 			err = VR_EHEAD;
 			break;
@@ -553,26 +562,23 @@ VR__HOT_INLINE unsigned split_pop_run(const struct vr__pop_ctx *x,
 		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
 		chain_ndesc[head] = 1;
 		if (in_order)
-			order[i] = (uint16_t)head;
+			*order++ = (uint16_t)head;
 	}
-	*errp = err;
-	return i - i0;
+	/* What is left of the run (the caller knows k): one live value
+	 * less than the count taken. */
+	return vr__fast_ret((unsigned)(pend - p), err);
 }
 
-VR__NOINLINE unsigned split_pop_run_plain(const struct vr__pop_ctx *x,
-					  struct vr_chain *c,
-					  const uint16_t *ring, unsigned i,
-					  unsigned k, int *errp)
+VR__NOINLINE uint64_t split_pop_run_plain(const struct vr__pop_ctx *x,
+					  struct vr_chain *c, unsigned k)
 {
-	return split_pop_run(x, c, ring, i, k, errp, false);
+	return split_pop_run(x, c, k, false);
 }
 
-VR__NOINLINE unsigned split_pop_run_in_order(const struct vr__pop_ctx *x,
-					     struct vr_chain *c,
-					     const uint16_t *ring, unsigned i,
-					     unsigned k, int *errp)
+VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr__pop_ctx *x,
+					     struct vr_chain *c, unsigned k)
 {
-	return split_pop_run(x, c, ring, i, k, errp, true);
+	return split_pop_run(x, c, k, true);
 }
 
 VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
@@ -582,9 +588,9 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	struct vr_chain *const first = c, *const end = c + max;
 	const uint16_t *const ring = vr_avail_ring(q->avail);
 	const unsigned mask = q->mask;
-	const struct vr__pop_ctx x = {
-		q->desc, q->chain_ndesc, q->order, (unsigned char *)q->mem.local,
-		q->mem.bus_base, q->mem.size, q->mask,
+	struct vr__pop_ctx x = {
+		q->desc, q->chain_ndesc, (unsigned char *)q->mem.local,
+		q->mem.bus_base, q->mem.size, NULL, NULL, q->mask,
 	};
 	uint16_t avail_seen = q->avail_seen;
 	unsigned n;
@@ -634,8 +640,15 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		i = last_avail & mask;
 		if (k > mask + 1 - i)
 			k = mask + 1 - i;
-		c += in_order ? split_pop_run_in_order(&x, c, ring, i, k, &err)
-			      : split_pop_run_plain(&x, c, ring, i, k, &err);
+		x.at = &ring[i];
+		x.order_at = in_order ? &q->order[i] : NULL;
+		{
+			const uint64_t r = in_order ? split_pop_run_in_order(&x, c, k)
+						    : split_pop_run_plain(&x, c, k);
+
+			c += k - vr__fast_n(r);
+			err = vr__fast_err(r);
+		}
 		if (err)
 			break;
 	}
