@@ -729,6 +729,8 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 	const uint16_t mask = q->mask;
 	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
 	uint16_t used_idx = q->used_idx;
+	/* In flight before this entry: q->in_flight less the entries done
+	 * (only IN_ORDER tests it; the count is stored back once). */
 	uint16_t in_flight = q->in_flight;
 	int err = 0;
 
@@ -753,12 +755,13 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 		vr__store32(&elem->id, vr__le32(id));
 		vr__store32(&elem->len, vr__le32(done->len));
 		chain_ndesc[id] = 0;
-		in_flight--;
+		if (in_order)
+			in_flight--;
 		used_idx++;
 	}
 	n = (uint16_t)(used_idx - q->used_idx);
 	q->used_idx = used_idx;
-	q->in_flight = in_flight;
+	q->in_flight = (uint16_t)(q->in_flight - n);
 	return vr__fast_ret(n, err);
 }
 
