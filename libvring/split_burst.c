@@ -162,14 +162,15 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		/* Plain stores: the device may not read this descriptor until
 		 * the release store of avail->idx in publish (R1). */
 		d->addr = vr__le64(addr);
-		/* Separate stores: merging them into wider ones takes more
-		 * shifts and ors than it saves stores. */
+		/* Separate stores, d->next apart from d->flags: merging them
+		 * into wider ones (GCC does, when they are adjacent) takes
+		 * more shifts and ors than it saves stores. */
 		d->len = vr__le32(len);
 		d->flags = vr__le16((uint16_t)(w << 1)); /* VR_DESC_F_WRITE */
-		d->next = vr__le16(next);
 		s->cookie = a->cookie;
 		s->in_len = len & (0u - w);
 		s->ndesc = 1;
+		d->next = vr__le16(next);
 		s->last = in_order ? avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
