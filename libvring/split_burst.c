@@ -463,54 +463,29 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 /* ---- Device: pop ------------------------------------------------------- */
 
 /*
- * The fast loop of a pop burst: only one-descriptor chains on a window
- * that does not wrap, without hooks (the caller checked). No call inside,
- * so that the state stays in registers. @in_order is a constant in each of
- * the two copies.
- *
- * Two nested loops, so that the inner one (per message) keeps as few
- * values alive as possible: the outer one (per run of entries) reads
- * avail->idx when the entries seen are used up and bounds the run by what
- * is pending, the room in flight, the chains left and the end of the
- * avail ring (so that the inner one indexes the ring without a mask and
- * makes no count or room test). Queue state is worked out from the chains
- * taken so far (each moved last_avail and in_flight by one).
+ * One run of a pop burst: the @k avail entries from ring position @i on
+ * (no wrap, no more than pending, room in flight or chains left: the
+ * caller bounded k), each a one-descriptor chain on a window that does not
+ * wrap, without hooks (the caller checked). No call inside, and a function
+ * of its own: inlined into the outer loop, GCC kept the outer loop's
+ * values in registers and spilled the window and table pointers, read on
+ * every message. Returns the entries of the run not taken (one live value
+ * less than the count taken: the caller knows k) and the code that stopped
+ * the run (0 when all k were taken), packed.
  */
-/* What a run of the pop burst needs, read once per call from the queue;
- * @at and @order_at are the run's first avail entry and order slot. */
-struct vr__pop_ctx {
-	const struct vr_desc *desc;
-	uint16_t *chain_ndesc;
-	unsigned char *local;
-	uint64_t bus_base;
-	uint64_t size;
-	const uint16_t *at;
-	uint16_t *order_at;
-	unsigned mask;
-};
-
-/*
- * One run of a pop burst: the @k avail entries from x->at on (no wrap, no
- * more than pending, room in flight or chains left: the caller bounded k).
- * A function of its own with few arguments, so that only what the run
- * needs is alive in it (inlined into the outer loop, GCC spilled the
- * window and table pointers to the stack). Returns the entries of the run
- * not taken and the code that stopped the run (0 when all k were taken),
- * packed.
- */
-VR__HOT_INLINE uint64_t split_pop_run(const struct vr__pop_ctx *x,
-				      struct vr_chain *c, unsigned k,
-				      const bool in_order)
+VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
+				      struct vr_chain *c, unsigned i,
+				      unsigned k, const bool in_order)
 {
-	const struct vr_desc *const desc = x->desc;
-	uint16_t *const chain_ndesc = x->chain_ndesc;
-	unsigned char *const local = x->local;
-	const uint64_t bus_base = x->bus_base;
-	const uint64_t size = x->size;
-	const unsigned mask = x->mask;
-	const uint16_t *p = x->at;
+	const struct vr_desc *const desc = q->desc;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	const uint64_t bus_base = q->mem.bus_base;
+	const uint64_t size = q->mem.size;
+	const unsigned mask = q->mask;
+	const uint16_t *p = &vr_avail_ring(q->avail)[i];
 	const uint16_t *const pend = p + k;
-	uint16_t *order = x->order_at;
+	uint16_t *order = in_order ? &q->order[i] : NULL;
 	int err = 0;
 
 	for (; p != pend; p++, c++) {
@@ -570,29 +545,38 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr__pop_ctx *x,
 	return vr__fast_ret((unsigned)(pend - p), err);
 }
 
-VR__NOINLINE uint64_t split_pop_run_plain(const struct vr__pop_ctx *x,
-					  struct vr_chain *c, unsigned k)
+VR__NOINLINE uint64_t split_pop_run_plain(const struct vr_split_dev *q,
+					  struct vr_chain *c, unsigned i,
+					  unsigned k)
 {
-	return split_pop_run(x, c, k, false);
+	return split_pop_run(q, c, i, k, false);
 }
 
-VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr__pop_ctx *x,
-					     struct vr_chain *c, unsigned k)
+VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr_split_dev *q,
+					     struct vr_chain *c, unsigned i,
+					     unsigned k)
 {
-	return split_pop_run(x, c, k, true);
+	return split_pop_run(q, c, i, k, true);
 }
 
+/*
+ * The fast path of a pop burst, without hooks (the caller checked);
+ * @in_order is a constant in each of the two copies. Per run of entries,
+ * not per message: avail->idx is read when the entries seen are used up,
+ * and the run is bounded by what is pending, the room in flight, the
+ * chains left and the end of the avail ring, so that split_pop_run
+ * indexes the ring without a mask and makes no count or room test. The
+ * room bound is also implied by the in-flight test on each head (every
+ * chain in flight holds a marked head); exhausted, the single call says
+ * what the next entry gets. Queue state is worked out from the chains
+ * taken (each moved last_avail and in_flight by one) and stored once.
+ */
 VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 				       struct vr_chain *c, unsigned max,
 				       const bool in_order)
 {
 	struct vr_chain *const first = c, *const end = c + max;
-	const uint16_t *const ring = vr_avail_ring(q->avail);
 	const unsigned mask = q->mask;
-	struct vr__pop_ctx x = {
-		q->desc, q->chain_ndesc, (unsigned char *)q->mem.local,
-		q->mem.bus_base, q->mem.size, NULL, NULL, q->mask,
-	};
 	uint16_t avail_seen = q->avail_seen;
 	unsigned n;
 	int err = 0;
@@ -641,11 +625,9 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		i = last_avail & mask;
 		if (k > mask + 1 - i)
 			k = mask + 1 - i;
-		x.at = &ring[i];
-		x.order_at = in_order ? &q->order[i] : NULL;
 		{
-			const uint64_t r = in_order ? split_pop_run_in_order(&x, c, k)
-						    : split_pop_run_plain(&x, c, k);
+			const uint64_t r = in_order ? split_pop_run_in_order(q, c, i, k)
+						    : split_pop_run_plain(q, c, i, k);
 
 			c += k - vr__fast_n(r);
 			err = vr__fast_err(r);
