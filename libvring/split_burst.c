@@ -264,69 +264,7 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 	unsigned n;
 	int err = 0;
 
-	if (!in_order) {
-		/* Runs of the entries announced: the index test and reload
-		 * once per run, not per message. */
-		while (out != end) {
-			unsigned k = (uint16_t)(used_seen - last_used);
-			struct vr_used_buf *stop;
-
-			if (k == 0) {
-				/* A2 (acquire): as below. Partner: R2 in
-				 * vr_split_dev_publish. */
-				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
-
-				k = (uint16_t)(seen - last_used);
-				if (k == 0) {
-					err = VR_EAGAIN;
-					break;
-				}
-				if (VR_UNLIKELY(k > (uint16_t)(q->in_flight - (out - first)))) {
-					err = VR_EUSEDIDX;
-					break;
-				}
-				used_seen = seen;
-			}
-			if (k > (unsigned)(end - out))
-				k = (unsigned)(end - out);
-			for (stop = out + k; out != stop; out++) {
-				const struct vr_used_elem *const elem =
-					&uring[last_used & mask];
-				struct vr_drv_slot *s;
-				uint32_t id, len;
-				/* Relaxed, each field read once: after A2.
-				 * (Not one 64-bit load: the entry is only
-				 * 4-byte aligned, the used area too.) */
-				id = vr__le32(vr__load32(&elem->id));
-				len = vr__le32(vr__load32(&elem->len));
-				if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
-					err = VR_EUSEDID;
-					goto out;
-				}
-				s = &slot[id];
-				if (VR_UNLIKELY(len > s->in_len)) {
-					if (!clamp) {
-						err = VR_EUSEDLEN;
-						goto out;
-					}
-					len = s->in_len;
-					q->stats.used_len_clamped++;
-				}
-				/* Give the descriptors back through the
-				 * private record only. */
-				slot[s->last].next = free_head;
-				free_head = (uint16_t)id;
-				out->cookie = s->cookie;
-				out->len = len;
-				out->id = (uint16_t)id;
-				num_free = (uint16_t)(num_free + s->ndesc);
-				s->ndesc = 0;
-				last_used++;
-			}
-		}
-	out:
-		in_flight = (uint16_t)(in_flight - (out - first));
-	} else for (; out != end; out++) {
+	for (; out != end; out++) {
 		struct vr_drv_slot *s;
 		uint32_t id, len;
 
@@ -645,18 +583,6 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	return vr__fast_ret(n, err);
 }
 
-VR__NOINLINE uint64_t split_pop_fast_plain(struct vr_split_dev *q,
-					    struct vr_chain *c, unsigned max)
-{
-	return split_pop_fast(q, c, max, false);
-}
-
-VR__NOINLINE uint64_t split_pop_fast_in_order(struct vr_split_dev *q,
-					       struct vr_chain *c, unsigned max)
-{
-	return split_pop_fast(q, c, max, true);
-}
-
 int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 			   unsigned max)
 {
@@ -682,8 +608,8 @@ int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 	}
 	while (i < max) {
 		uint64_t r = q->in_order
-				     ? split_pop_fast_in_order(q, chains + i, max - i)
-				     : split_pop_fast_plain(q, chains + i, max - i);
+				     ? split_pop_fast(q, chains + i, max - i, true)
+				     : split_pop_fast(q, chains + i, max - i, false);
 
 		i += vr__fast_n(r);
 		res = vr__fast_err(r);
