@@ -129,7 +129,9 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 	const unsigned mask = q->mask;
 	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
 	uint16_t free_head = q->free_head;
-	uint16_t avail_idx = q->avail_idx;
+	/* Wider than the 16-bit index, so that masking it needs no zero
+	 * extension; stored back truncated. */
+	unsigned avail_idx = q->avail_idx;
 	unsigned done;
 	int err = 0;
 
@@ -171,7 +173,7 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		s->in_len = len & (0u - w);
 		s->ndesc = 1;
 		d->next = vr__le16(next);
-		s->last = in_order ? avail_idx : head;
+		s->last = in_order ? (uint16_t)avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
 		if (ids)
@@ -184,7 +186,7 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 	done = (unsigned)(a - first);
 	q->free_head = free_head;
 	q->num_free = (uint16_t)(q->num_free - done);
-	q->avail_idx = avail_idx;
+	q->avail_idx = (uint16_t)avail_idx;
 	q->in_flight = (uint16_t)(q->in_flight + done);
 	return vr__fast_ret(done, err);
 }
@@ -635,9 +637,11 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
-	const uint16_t mask = q->mask;
+	const unsigned mask = q->mask;
 	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
-	uint16_t used_idx = q->used_idx;
+	/* Wider than the 16-bit index (no zero extension to mask it);
+	 * stored back truncated. */
+	unsigned used_idx = q->used_idx;
 	/* In flight before this entry: q->in_flight less the entries done
 	 * (only IN_ORDER tests it; the count is stored back once). */
 	uint16_t in_flight = q->in_flight;
@@ -669,7 +673,7 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 		used_idx++;
 	}
 	n = (uint16_t)(used_idx - q->used_idx);
-	q->used_idx = used_idx;
+	q->used_idx = (uint16_t)used_idx;
 	q->in_flight = (uint16_t)(q->in_flight - n);
 	return vr__fast_ret(n, err);
 }
