@@ -33,10 +33,13 @@ VR_STATIC_ASSERT(offsetof(struct vr_chain, n_out) == offsetof(struct vr_chain, i
 				 offsetof(struct vr_chain, out_bytes) + 4,
 		 "vr_chain field groups");
 
-/* A one-descriptor chain: @w is 1 when the descriptor is writable. */
+/* A one-descriptor chain: @wf is the descriptor's VR_DESC_F_WRITE bit (0
+ * or VR_DESC_F_WRITE). */
 static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
-				  uint32_t len, uint32_t w)
+				  uint32_t len, uint32_t wf)
 {
+	const uint32_t w = wf / VR_DESC_F_WRITE; /* 0 or 1 */
+
 #if VR__BIG_ENDIAN
 	c->id = head;
 	c->n_out = (uint16_t)(w ^ 1u);
@@ -47,16 +50,22 @@ static inline void vr__chain_fill(struct vr_chain *c, uint16_t head,
 #else
 	/* id, n_out, n_in, ndesc = 1; then out_bytes, in_bytes. memcpy:
 	 * the groups are only 2- and 4-byte aligned. */
-	static const uint64_t shape[2] = {
-		(uint64_t)1 << 16 | (uint64_t)1 << 48, /* readable: n_out 1 */
-		(uint64_t)1 << 32 | (uint64_t)1 << 48, /* writable: n_in 1 */
+	static const struct {
+		uint64_t ids, scale;
+	} shape[2] = {
+		/* readable: n_out 1; the length is out_bytes */
+		{ (uint64_t)1 << 16 | (uint64_t)1 << 48, 1 },
+		/* writable: n_in 1; the length is in_bytes */
+		{ (uint64_t)1 << 32 | (uint64_t)1 << 48, (uint64_t)1 << 32 },
 	};
-	uint64_t ids = (uint64_t)head | shape[w];
+	uint64_t ids = (uint64_t)head | shape[w].ids;
 #if UINTPTR_MAX > 0xffffffffu
-	uint64_t bytes = (uint64_t)len << (w << 5);
+	/* A multiply from the table, not a shift by a variable count: x86
+	 * wants that count in cl, which costs the pop loop a register. */
+	uint64_t bytes = (uint64_t)len * shape[w].scale;
 #else
-	/* A select on 32-bit CPUs: a 64-bit shift by a variable is a
-	 * libgcc call there (__aeabi_llsl on armv6-m). */
+	/* A select on 32-bit CPUs: a 64-bit multiply or shift by a variable
+	 * is a libgcc call there (__aeabi_lmul / __aeabi_llsl on armv6-m). */
 	uint64_t bytes = w ? (uint64_t)len << 32 : (uint64_t)len;
 #endif
 
@@ -110,27 +119,34 @@ static inline int vr__fast_err(uint64_t r)
 }
 
 /* The fast loop of an add burst: one-segment chains, no cache hooks (the
- * caller checked). No call inside, so that the state stays in registers. */
+ * caller checked). No call inside, so that the state stays in registers.
+ * The run is bounded by the free descriptors once, so that the loop makes
+ * no room test: past them, the single call says what the next entry gets
+ * (its argument checks come before the room check). */
 VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 				       const struct vr_add *a, unsigned n,
 				       uint16_t *ids, const bool in_order)
 {
-	const struct vr_add *const first = a, *const end = a + n;
+	const struct vr_add *const first = a;
+	const struct vr_add *const end = a + (n < q->num_free ? n : q->num_free);
 	struct vr_desc *const desc = q->desc;
 	uint16_t *const ring = vr_avail_ring(q->avail);
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t mask = q->mask;
+	const unsigned mask = q->mask;
 	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
 	uint16_t free_head = q->free_head;
-	uint16_t num_free = q->num_free;
-	uint16_t avail_idx = q->avail_idx;
+	/* Wider than the 16-bit index, so that masking it needs no zero
+	 * extension; stored back truncated. */
+	unsigned avail_idx = q->avail_idx;
 	unsigned done;
 	int err = 0;
 
 	for (; a != end; a++) {
 		const struct vr_seg *seg = a->seg;
 		struct vr_desc *d;
-		uint16_t head, next, w;
+		struct vr_drv_slot *s;
+		uint16_t head, next;
+		uint32_t w;
 		uint64_t addr;
 		uint32_t len;
 
@@ -146,36 +162,37 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 			err = VR_EINVAL;
 			break;
 		}
-		if (VR_UNLIKELY(num_free == 0)) {
-			err = VR_ENOSPC;
-			break;
-		}
 		w = a->n_in; /* 0 or 1 */
 		head = free_head;
-		next = in_order ? (uint16_t)((head + 1) & mask) : slot[head].next;
+		s = &slot[head];
+		next = in_order ? (uint16_t)((head + 1) & mask) : s->next;
 		d = &desc[head];
 		/* Plain stores: the device may not read this descriptor until
 		 * the release store of avail->idx in publish (R1). */
 		d->addr = vr__le64(addr);
+		/* Separate stores, d->next apart from d->flags: merging them
+		 * into wider ones (GCC does, when they are adjacent) takes
+		 * more shifts and ors than it saves stores. */
 		d->len = vr__le32(len);
 		d->flags = vr__le16((uint16_t)(w << 1)); /* VR_DESC_F_WRITE */
+		s->cookie = a->cookie;
+		s->in_len = len & (0u - w);
+		s->ndesc = 1;
 		d->next = vr__le16(next);
-		slot[head].cookie = a->cookie;
-		slot[head].in_len = len & (0u - w);
-		slot[head].ndesc = 1;
-		slot[head].last = in_order ? avail_idx : head;
+		s->last = in_order ? (uint16_t)avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
 		if (ids)
-			ids[a - first] = head;
+			*ids++ = head;
 		free_head = next;
-		num_free--;
 		avail_idx++;
 	}
+	if (a == end && end != first + n)
+		err = VR__GENERAL; /* out of descriptors: the single call */
 	done = (unsigned)(a - first);
 	q->free_head = free_head;
-	q->num_free = num_free;
-	q->avail_idx = avail_idx;
+	q->num_free = (uint16_t)(q->num_free - done);
+	q->avail_idx = (uint16_t)avail_idx;
 	q->in_flight = (uint16_t)(q->in_flight + done);
 	return vr__fast_ret(done, err);
 }
@@ -392,73 +409,56 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 /* ---- Device: pop ------------------------------------------------------- */
 
 /*
- * The fast loop of a pop burst: only one-descriptor chains on a window
- * that does not wrap, without hooks (the caller checked). No call inside,
- * so that the state stays in registers. @in_order is a constant in each of
- * the two copies.
+ * One run of a pop burst: the @k avail entries from ring position @i on
+ * (no wrap, no more than pending, room in flight or chains left: the
+ * caller bounded k), each a one-descriptor chain on a window that does not
+ * wrap, without hooks (the caller checked). No call inside, and a function
+ * of its own: inlined into the outer loop, GCC kept the outer loop's
+ * values in registers and spilled the window and table pointers, read on
+ * every message. Returns the entries of the run not taken (one live value
+ * less than the count taken: the caller knows k) and the code that stopped
+ * the run (0 when all k were taken), packed.
  */
-VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
-				       struct vr_chain *c, unsigned max,
-				       const bool in_order)
+VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
+				      struct vr_chain *c, unsigned i,
+				      unsigned k, const bool in_order)
 {
-	/* As few live values as possible: mask stands for num (head >= num
-	 * is head > mask), the avail ring is reached from the avail header,
-	 * and counters run down (pending entries seen, room in flight). */
-	struct vr_chain *const end = c + max;
 	const struct vr_desc *const desc = q->desc;
-	const uint16_t *const av = (const uint16_t *)(const void *)q->avail;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
-	uint16_t *const order = q->order;
-	const uint16_t mask = q->mask;
+	unsigned char *const local = (unsigned char *)q->mem.local;
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
-	unsigned char *const local = (unsigned char *)q->mem.local;
-	uint16_t last_avail = q->last_avail;
-	uint16_t pending = (uint16_t)(q->avail_seen - q->last_avail);
-	uint16_t room = (uint16_t)(mask + 1 - q->in_flight);
-	unsigned n;
+	const unsigned mask = q->mask;
+	const uint16_t *p = &vr_avail_ring(q->avail)[i];
+	const uint16_t *const pend = p + k;
+	uint16_t *order = in_order ? &q->order[i] : NULL;
 	int err = 0;
 
-	for (; c != end; c++) {
+	for (; p != pend; p++, c++) {
+		struct vr_iov *const iov = c->iov;
 		const struct vr_desc *d;
 		uint64_t addr, off;
-		uint32_t len, w;
-		uint16_t head, flags;
+		uint32_t len, flags;
+		unsigned head;
 
-		/* No iov array (E2BIG or EINVAL): the single call says which. */
-		if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL)) {
+		/* No iov array (E2BIG or EINVAL): the single call says
+		 * which. */
+		if (VR_UNLIKELY(c->iov_cap == 0 || iov == NULL)) {
 			err = VR__GENERAL;
 			break;
 		}
-		if (pending == 0) {
-			/* A1 (acquire): the ring entries and descriptors the
-			 * driver wrote before its release of avail->idx are
-			 * visible after this load. Partner: R1 in
-			 * vr_split_drv_publish. */
-			pending = (uint16_t)(vr__le16(vr__load_acquire16(&av[1])) -
-					     last_avail);
-			if (pending == 0) {
-				err = VR_EAGAIN;
-				break;
-			}
-			if (VR_UNLIKELY(pending > (uint16_t)(mask + 1))) {
-				pending = 0;
-				err = VR_EAVAILIDX;
-				break;
-			}
-		}
-		/* Relaxed, read once: ordered after A1 (avail->ring[]). */
-		head = vr__le16(vr__load16(&av[2 + (last_avail & mask)]));
+		/* Relaxed, read once: ordered after A1. */
+		head = vr__le16(vr__load16(p));
 		if (VR_UNLIKELY(head > mask)) {
 			err = VR_EHEAD;
 			break;
 		}
-		if (VR_UNLIKELY(chain_ndesc[head] != 0 || room == 0)) {
+		if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
 			err = VR_EINFLIGHT;
 			break;
 		}
 		d = &desc[head];
-		/* Relaxed, each field once into locals: ordered after A1. */
+		/* Relaxed, each field once into locals: after A1. */
 		addr = vr__load_desc_addr(&d->addr);
 		len = vr__le32(vr__load32(&d->len));
 		flags = vr__le16(vr__load16(&d->flags));
@@ -479,37 +479,116 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
 			break;
 		}
-		w = (flags >> 1) & 1u; /* VR_DESC_F_WRITE */
-		c->iov[0].base = local + (size_t)off;
-		c->iov[0].len = len;
-		vr__chain_fill(c, head, len, w);
+		iov->base = local + (size_t)off;
+		iov->len = len;
+		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
 		chain_ndesc[head] = 1;
 		if (in_order)
-			order[last_avail & mask] = head;
-		room--;
-		pending--;
-		last_avail++;
+			*order++ = (uint16_t)head;
 	}
-	/* Every chain taken moved last_avail by one. */
-	n = (uint16_t)(last_avail - q->last_avail);
-	q->last_avail = last_avail;
-	q->avail_seen = (uint16_t)(last_avail + pending);
+	/* What is left of the run (the caller knows k): one live value
+	 * less than the count taken. */
+	return vr__fast_ret((unsigned)(pend - p), err);
+}
+
+VR__NOINLINE uint64_t split_pop_run_plain(const struct vr_split_dev *q,
+					  struct vr_chain *c, unsigned i,
+					  unsigned k)
+{
+	return split_pop_run(q, c, i, k, false);
+}
+
+VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr_split_dev *q,
+					     struct vr_chain *c, unsigned i,
+					     unsigned k)
+{
+	return split_pop_run(q, c, i, k, true);
+}
+
+/*
+ * The fast path of a pop burst, without hooks (the caller checked);
+ * @in_order is a constant in each of the two copies. Per run of entries,
+ * not per message: avail->idx is read when the entries seen are used up,
+ * and the run is bounded by what is pending, the room in flight, the
+ * chains left and the end of the avail ring, so that split_pop_run
+ * indexes the ring without a mask and makes no count or room test. The
+ * room bound is also implied by the in-flight test on each head (every
+ * chain in flight holds a marked head); exhausted, the single call says
+ * what the next entry gets. Queue state is worked out from the chains
+ * taken (each moved last_avail and in_flight by one) and stored once.
+ */
+VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
+				       struct vr_chain *c, unsigned max,
+				       const bool in_order)
+{
+	struct vr_chain *const first = c, *const end = c + max;
+	const unsigned mask = q->mask;
+	uint16_t avail_seen = q->avail_seen;
+	unsigned n;
+	int err = 0;
+
+	while (c != end) {
+		const uint16_t taken = (uint16_t)(c - first);
+		const uint16_t last_avail = (uint16_t)(q->last_avail + taken);
+		const unsigned room = mask + 1 - (uint16_t)(q->in_flight + taken);
+		unsigned i, k = (uint16_t)(avail_seen - last_avail);
+
+		if (k == 0) {
+			uint16_t seen;
+
+			/* The single call checks the iov arguments before the
+			 * avail index: a bad one goes to it. */
+			if (VR_UNLIKELY(c->iov_cap == 0 || c->iov == NULL)) {
+				err = VR__GENERAL;
+				break;
+			}
+			/* A1 (acquire): the ring entries and descriptors the
+			 * driver wrote before its release of avail->idx are
+			 * visible after this load. Partner: R1 in
+			 * vr_split_drv_publish. */
+			seen = vr__le16(vr__load_acquire16(&q->avail->idx));
+			k = (uint16_t)(seen - last_avail);
+			if (k == 0) {
+				err = VR_EAGAIN;
+				break;
+			}
+			if (VR_UNLIKELY(k > mask + 1)) {
+				err = VR_EAVAILIDX;
+				break;
+			}
+			avail_seen = seen;
+		}
+		/* No room in flight: a violation if an entry is pending, which
+		 * the single call works out (head checks first). */
+		if (VR_UNLIKELY(room == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		if (k > room)
+			k = room;
+		if (k > (unsigned)(end - c))
+			k = (unsigned)(end - c);
+		i = last_avail & mask;
+		if (k > mask + 1 - i)
+			k = mask + 1 - i;
+		{
+			const uint64_t r = in_order ? split_pop_run_in_order(q, c, i, k)
+						    : split_pop_run_plain(q, c, i, k);
+
+			c += k - vr__fast_n(r);
+			err = vr__fast_err(r);
+		}
+		if (err)
+			break;
+	}
+	/* Every chain taken moved last_avail and in_flight by one. */
+	n = (unsigned)(c - first);
+	q->last_avail = (uint16_t)(q->last_avail + n);
+	q->avail_seen = avail_seen;
 	q->in_flight = (uint16_t)(q->in_flight + n);
 	if (err < VR_EAGAIN)
 		q->broken = err; /* a violation: as vr__split_dev_break */
 	return vr__fast_ret(n, err);
-}
-
-VR__NOINLINE uint64_t split_pop_fast_plain(struct vr_split_dev *q,
-					    struct vr_chain *c, unsigned max)
-{
-	return split_pop_fast(q, c, max, false);
-}
-
-VR__NOINLINE uint64_t split_pop_fast_in_order(struct vr_split_dev *q,
-					       struct vr_chain *c, unsigned max)
-{
-	return split_pop_fast(q, c, max, true);
 }
 
 int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
@@ -537,8 +616,8 @@ int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 	}
 	while (i < max) {
 		uint64_t r = q->in_order
-				     ? split_pop_fast_in_order(q, chains + i, max - i)
-				     : split_pop_fast_plain(q, chains + i, max - i);
+				     ? split_pop_fast(q, chains + i, max - i, true)
+				     : split_pop_fast(q, chains + i, max - i, false);
 
 		i += vr__fast_n(r);
 		res = vr__fast_err(r);
@@ -564,9 +643,13 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
-	const uint16_t mask = q->mask;
+	const unsigned mask = q->mask;
 	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
-	uint16_t used_idx = q->used_idx;
+	/* Wider than the 16-bit index (no zero extension to mask it);
+	 * stored back truncated. */
+	unsigned used_idx = q->used_idx;
+	/* In flight before this entry: q->in_flight less the entries done
+	 * (only IN_ORDER tests it; the count is stored back once). */
 	uint16_t in_flight = q->in_flight;
 	int err = 0;
 
@@ -591,12 +674,13 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 		vr__store32(&elem->id, vr__le32(id));
 		vr__store32(&elem->len, vr__le32(done->len));
 		chain_ndesc[id] = 0;
-		in_flight--;
+		if (in_order)
+			in_flight--;
 		used_idx++;
 	}
 	n = (uint16_t)(used_idx - q->used_idx);
-	q->used_idx = used_idx;
-	q->in_flight = in_flight;
+	q->used_idx = (uint16_t)used_idx;
+	q->in_flight = (uint16_t)(q->in_flight - n);
 	return vr__fast_ret(n, err);
 }
 
