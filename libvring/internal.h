@@ -61,6 +61,15 @@ static inline size_t vr__round_up(size_t n, size_t align)
 	return (n + align - 1) & ~(align - 1);
 }
 
+/* vr_split_dev_init for areas and state that vr_region_parse and the
+ * channel have already checked (the queue's size, the areas' alignment,
+ * bounds and overlap, the state's size and alignment, no RING_PACKED
+ * feature, max_indirect 0): only what this build leaves out is checked
+ * here (VR_ENOTSUP). Never for areas an application hands in. */
+int vr__split_dev_init_parsed(struct vr_split_dev *q,
+			      const struct vr_queue_cfg *cfg,
+			      const struct vr_split_areas *areas, void *state);
+
 /* Ring areas must not overlap each other (hostile-inputs #23). */
 static inline bool vr__split_areas_overlap(const struct vr_split_areas *a,
 					   uint32_t num)
