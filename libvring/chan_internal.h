@@ -135,7 +135,14 @@ static inline uint64_t vr__chan_peek(const uintptr_t *c)
  * or when the batch is full, then ring the peer if it asked (or owe it). */
 void vr__chan_published(struct vr_chan *ch, uint32_t q);
 /* Publish @q's pending batch and ring what is owed on @q. */
-void vr__chan_flush_queue(struct vr_chan *ch, uint32_t q);
+void vr__chan_flush_owed(struct vr_chan *ch, uint32_t q);
+static inline void vr__chan_flush_queue(struct vr_chan *ch, uint32_t q)
+{
+	/* Without policies every batch is one buffer, published at once,
+	 * and nothing is ever owed: no call at all. */
+	if (VR_CONFIG_NOTIFY_POLICIES)
+		vr__chan_flush_owed(ch, q);
+}
 /* Ring the owed doorbells that are due; ns until the next is due. */
 uint64_t vr__chan_pay_due(struct vr_chan *ch, uint64_t now_ns);
 /* Forget batches and owed doorbells (the queues were reset). */

@@ -111,7 +111,8 @@ static void publish(struct vr_chan *ch, uint32_t q)
 	const struct vr_notify_policy *p = &ch->pol[q].notify;
 	int need;
 
-	ch->pol[q].unpublished = 0;
+	if (VR_CONFIG_NOTIFY_POLICIES)
+		ch->pol[q].unpublished = 0; /* otherwise always 0: batch 1 */
 	if (vr__chan_stale(ch))
 		return; /* a device whose session ended writes nothing */
 	if (vr__chan_is_driver(ch))
@@ -143,10 +144,10 @@ void vr__chan_published(struct vr_chan *ch, uint32_t q)
 		publish(ch, q);
 }
 
-void vr__chan_flush_queue(struct vr_chan *ch, uint32_t q)
+void vr__chan_flush_owed(struct vr_chan *ch, uint32_t q)
 {
 	if (!VR_CONFIG_NOTIFY_POLICIES)
-		return; /* batch 1, nothing owed: all is out already */
+		return; /* never called then (vr__chan_flush_queue) */
 	if (ch->pol[q].unpublished)
 		publish(ch, q);
 	pay(ch, q);

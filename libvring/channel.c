@@ -119,7 +119,10 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 		a.used = dev;
 		return vr__chan_is_driver(ch)
 			? vr_split_drv_init(&ch->sdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
-			: vr_split_dev_init(&ch->sdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
+			/* The region parser and plan_state checked what
+			 * vr_split_dev_init would (the sizes, areas and
+			 * state), so the unchecked binding suffices. */
+			: vr__split_dev_init_parsed(&ch->sdev[q], &qc, &a, ch->qstate[q]);
 	}
 }
 

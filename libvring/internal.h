@@ -61,6 +61,15 @@ static inline size_t vr__round_up(size_t n, size_t align)
 	return (n + align - 1) & ~(align - 1);
 }
 
+/* vr_split_dev_init for areas and state that vr_region_parse and the
+ * channel have already checked (the queue's size, the areas' alignment,
+ * bounds and overlap, the state's size and alignment, no RING_PACKED
+ * feature, max_indirect 0): only what this build leaves out is checked
+ * here (VR_ENOTSUP). Never for areas an application hands in. */
+int vr__split_dev_init_parsed(struct vr_split_dev *q,
+			      const struct vr_queue_cfg *cfg,
+			      const struct vr_split_areas *areas, void *state);
+
 /* Ring areas must not overlap each other (hostile-inputs #23). */
 static inline bool vr__split_areas_overlap(const struct vr_split_areas *a,
 					   uint32_t num)
@@ -307,6 +316,35 @@ static inline uint32_t vr__load_le_bytes(const unsigned char *p, unsigned n)
  * read with the 32- and 16-bit loads of the ring path. Relaxed: the caller
  * has acquired what publishes it (A1).
  */
+#if defined(__OPTIMIZE_SIZE__)
+/* For size: four 32-bit words, each as one load or (an unaligned table)
+ * four byte loads, in one loop; the 16-bit words at 12 and 14 are the
+ * halves of the last (each byte still read once). */
+static inline void vr__load_entry(const unsigned char *e, bool any_align,
+				  struct vr__entry *out)
+{
+	const uint32_t *w = (const uint32_t *)(const void *)e;
+	uint32_t v[4];
+	unsigned i;
+
+	if (VR_CONFIG_INDIRECT) {
+		for (i = 0; i < 4; i++)
+			v[i] = VR_UNLIKELY(any_align) ? vr__load_le_bytes(e + 4 * i, 4)
+						      : vr__le32(vr__load32(&w[i]));
+	} else {
+		/* No table: @e is a ring descriptor, aligned; straight
+		 * loads are smaller than the loop then. */
+		v[0] = vr__le32(vr__load32(&w[0]));
+		v[1] = vr__le32(vr__load32(&w[1]));
+		v[2] = vr__le32(vr__load32(&w[2]));
+		v[3] = vr__le32(vr__load32(&w[3]));
+	}
+	out->addr = (uint64_t)v[1] << 32 | v[0];
+	out->len = v[2];
+	out->w12 = (uint16_t)v[3];
+	out->w14 = (uint16_t)(v[3] >> 16);
+}
+#else
 static inline void vr__load_entry(const unsigned char *e, bool any_align,
 				  struct vr__entry *out)
 {
@@ -329,6 +367,7 @@ static inline void vr__load_entry(const unsigned char *e, bool any_align,
 		out->w14 = vr__le16(vr__load16(&h[7]));
 	}
 }
+#endif
 
 /* Is an indirect table at @t aligned enough for the word loads? */
 static inline bool vr__table_any_align(const unsigned char *t)

@@ -287,16 +287,19 @@ static int parse_header(const void *base, size_t len, struct vr_region_info *inf
 
 		q->size = get16(base, e + VR_RQ_SIZE);
 		q->format = get16(base, e + VR_RQ_FORMAT);
-		q->desc_off = get64(base, e + VR_RQ_DESC_OFF);
-		q->driver_off = get64(base, e + VR_RQ_DRIVER_OFF);
-		q->device_off = get64(base, e + VR_RQ_DEVICE_OFF);
 		if (!queue_size_ok(q->format, q->size))
 			return VR_EREGION;
+		/* The three offsets follow each other in the entry (desc,
+		 * driver, device), in the order of area_shape's areas. */
+		VR_STATIC_ASSERT(VR_RQ_DRIVER_OFF == VR_RQ_DESC_OFF + 8 &&
+					 VR_RQ_DEVICE_OFF == VR_RQ_DESC_OFF + 16,
+				 "queue entry offsets are consecutive");
 		for (a = 0; a < 3; a++) {
-			uint64_t bytes, align;
+			uint64_t bytes, align, *off = area_off(q, a);
 
+			*off = get64(base, e + VR_RQ_DESC_OFF + 8 * (unsigned)a);
 			area_shape(q->format, q->size, a, &bytes, &align);
-			if (!place(sp, *area_off(q, a), bytes, (unsigned)align))
+			if (!place(sp, *off, bytes, (unsigned)align))
 				return VR_EREGION;
 		}
 	}

@@ -15,8 +15,29 @@ size_t vr_split_dev_state_size(uint32_t num)
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
-/* Check the arguments and bind the queue object to its areas and state;
- * touches neither shared memory nor the state buffer. */
+/* Bind the queue object to its areas and state; touches neither shared
+ * memory nor the state buffer. The caller has checked everything. */
+static void dev_bind(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_split_areas *areas, void *state)
+{
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_desc *)areas->desc;
+	q->avail = (struct vr_avail *)areas->avail;
+	q->used = (struct vr_used *)areas->used;
+	q->order = (uint16_t *)state;
+	q->chain_ndesc = q->order + cfg->num;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->mask = (uint16_t)(cfg->num - 1);
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+}
+
+/* Check the arguments, then bind. */
 static int dev_setup(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 		     const struct vr_split_areas *areas, void *state,
 		     size_t state_len)
@@ -42,21 +63,7 @@ static int dev_setup(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 	 * chain's segment count still fits the 16-bit chain counters. */
 	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
 		return VR_EINVAL;
-	vr__zero(q, sizeof(*q));
-	q->desc = (struct vr_desc *)areas->desc;
-	q->avail = (struct vr_avail *)areas->avail;
-	q->used = (struct vr_used *)areas->used;
-	q->order = (uint16_t *)state;
-	q->chain_ndesc = q->order + cfg->num;
-	q->mem = cfg->mem;
-	q->features = cfg->features;
-	q->flags = cfg->flags;
-	q->num = (uint16_t)cfg->num;
-	q->mask = (uint16_t)(cfg->num - 1);
-	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
-	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
-	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	dev_bind(q, cfg, areas, state);
 	return 0;
 }
 
@@ -81,6 +88,19 @@ int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 
 	if (err)
 		return err;
+	vr_split_dev_reset(q);
+	return 0;
+}
+
+int vr__split_dev_init_parsed(struct vr_split_dev *q,
+			      const struct vr_queue_cfg *cfg,
+			      const struct vr_split_areas *areas, void *state)
+{
+	/* What the region parser cannot know: the features and the memory
+	 * hooks this build leaves out. */
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP;
+	dev_bind(q, cfg, areas, state);
 	vr_split_dev_reset(q);
 	return 0;
 }
@@ -116,6 +136,79 @@ int vr__split_dev_break(struct vr_split_dev *q, int err)
 	return err;
 }
 
+#if defined(__OPTIMIZE_SIZE__)
+/*
+ * The walk in a build optimised for size (the RTOS builds): the same checks
+ * in the same order with the same codes as the walk below, as one loop that
+ * loads every descriptor, ring or table entry, in one place, and no
+ * separate path for a single descriptor (which the loop handles in one
+ * pass). The speed-optimised walk below keeps both.
+ */
+static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
+			  struct vr_chain *chain)
+{
+	struct vr__walk w;
+	const unsigned char *table = NULL; /* the indirect table, once reached */
+	bool any_align = false;   /* the table is not 4-byte aligned */
+	uint32_t limit = q->num;  /* entries in the current table */
+	uint32_t count = 0;       /* descriptors read from it */
+	uint16_t ring_desc = 0, next = head;
+
+	chain->id = head;
+	vr__walk_start(&w, chain);
+	for (;;) {
+		struct vr__entry e;
+		const unsigned char *p;
+		int err;
+
+		if (++count > limit)
+			return VR_ELOOP; /* chain longer than its table: a loop */
+		if (!table) {
+			p = (const unsigned char *)&q->desc[next];
+			vr_mem_invalidate(&q->mem, p, sizeof(struct vr_desc));
+			ring_desc++;
+		} else {
+			p = table + 16 * (size_t)next;
+		}
+		/* Each field once; relaxed: ordered after A1 (a ring
+		 * descriptor, 16-byte aligned) or reached through a
+		 * descriptor acquired by A1 (a table entry, at whatever
+		 * alignment the driver chose). */
+		vr__load_entry(p, any_align, &e);
+		next = e.w14;
+		if (e.w12 & VR_DESC_F_INDIRECT) {
+			int entries;
+
+			if (table)
+				return VR_ENESTED;
+			entries = vr__map_indirect(&q->mem, q->indirect, e.addr,
+						   e.len, e.w12, q->max_indirect,
+						   &table);
+			if (entries < 0)
+				return entries;
+			any_align = vr__table_any_align(table);
+			limit = (uint32_t)entries;
+			count = 0;
+			next = 0;
+			continue;
+		}
+		{
+			bool write = (e.w12 & VR_DESC_F_WRITE) != 0;
+
+			err = vr__walk_segment(&w, &q->mem, e.addr, e.len, write);
+			if (VR_UNLIKELY(err) &&
+			    (err = vr__walk_fail(&w, q->flags, err, write)) != 0)
+				return err;
+		}
+		if (!(e.w12 & VR_DESC_F_NEXT))
+			break;
+		if (next >= limit)
+			return VR_ENEXT;
+	}
+	chain->ndesc = ring_desc;
+	return w.too_many ? VR_E2BIG : 0;
+}
+#else
 /*
  * Walk the chain at @head: ring descriptors first (at most num of them),
  * then optionally one indirect table at the tail (at most num entries, each
@@ -205,6 +298,8 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 	chain->ndesc = ring_desc;
 	return w.too_many ? VR_E2BIG : 0;
 }
+
+#endif
 
 int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 {
