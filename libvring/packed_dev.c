@@ -341,19 +341,23 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 				 const bool in_order)
 {
 	const struct vr_packed_desc *const desc = q->desc;
+	const struct vr_packed_desc *const desc_end = desc + q->num;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
-	uint16_t *const order = q->order;
 	const unsigned num = q->num;
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
 	struct vr_chain *c = chains, *const end = chains + max, *from, *lim;
-	/* Full-width locals (see drv_add_burst in packed_drv.c). */
-	unsigned pos, bits;
+	/* One pointer walks the ring (and with IN_ORDER one the order array
+	 * beside it): fewer live values than a base and an index. */
+	const struct vr_packed_desc *d;
+	uint16_t *op;
+	unsigned bits;
 
 #define DEV_POP_LOAD()                                                         \
 	do {                                                                   \
 		unsigned room_ = num - q->desc_in_flight;                      \
-		pos = q->next_avail;                                           \
+		d = desc + q->next_avail;                                      \
+		op = q->order + q->next_avail;                                 \
 		bits = vr__packed_avail_bits(q->avail_wrap);                   \
 		from = c;                                                      \
 		lim = (size_t)(end - c) > room_ ? c + room_ : end;             \
@@ -361,7 +365,7 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 #define DEV_POP_STORE()                                                        \
 	do {                                                                   \
 		unsigned taken_ = (unsigned)(c - from);                        \
-		q->next_avail = (uint16_t)pos;                                 \
+		q->next_avail = (uint16_t)(d - desc);                          \
 		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
 		q->in_flight = (uint16_t)(q->in_flight + taken_);              \
 		q->desc_in_flight = (uint16_t)(q->desc_in_flight + taken_);    \
@@ -374,7 +378,6 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 		DEV_POP_LOAD();
 		for (; c != lim; c++) {
 			struct vr_iov *iov = c->iov;
-			const struct vr_packed_desc *d;
 			uint64_t addr, off;
 			uint32_t len;
 			unsigned id;
@@ -382,7 +385,6 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 
 			if (VR_UNLIKELY(iov == NULL || c->iov_cap == 0))
 				goto general; /* VR_EINVAL or VR_E2BIG, exactly */
-			d = &desc[pos];
 			/* A1 (acquire): the chain's descriptors, written
 			 * before the driver released this flags word, are
 			 * visible after it. Partner: R1 in
@@ -439,9 +441,10 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 			}
 			chain_ndesc[id] = 1;
 			if (in_order)
-				order[pos] = (uint16_t)id; /* by its head's position */
-			if (VR_UNLIKELY(++pos == num)) {
-				pos = 0;
+				*op++ = (uint16_t)id; /* by its head's position */
+			if (VR_UNLIKELY(++d == desc_end)) {
+				d = desc;
+				op = q->order;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 			}
 		}
