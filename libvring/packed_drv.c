@@ -295,18 +295,22 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 	const bool inv = q->mem.invalidate != NULL;
 	unsigned batch_end = q->batch_end;
 	uint32_t batch_len = q->batch_len;
+	struct vr_used_buf *o = out, *const oend = out + max;
+	const unsigned pos0 = q->next_used;
+	/* pos + wrapped - pos0: the descriptors skipped (for num_free). */
+	unsigned wrapped = 0;
 	int err = 0;
 	DRV_USED_LOCALS;
 
-	for (k = 0; k < max; k++) {
+	while (o != oend) {
 		struct vr_drv_slot *s;
 		unsigned ndesc;
-		uint32_t len;
 
 		if (batch_end == VR__NONE) {
 			struct vr_packed_desc *d = &desc[pos];
 			unsigned id;
 			uint16_t flags;
+			uint32_t len;
 			int64_t l;
 
 			if (VR_UNLIKELY(inv))
@@ -317,7 +321,7 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 			flags = vr__le16(vr__load_acquire16(&d->flags));
 			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
 				break;
-			if (VR_UNLIKELY(in_flight == k)) {
+			if (VR_UNLIKELY(in_flight == (unsigned)(o - out))) {
 				err = VR_EUSEDIDX; /* nothing in flight */
 				break;
 			}
@@ -337,30 +341,47 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 				err = (int)l;
 				break;
 			}
-			len = (uint32_t)l;
 			batch_end = id;
-			batch_len = len;
+			batch_len = (uint32_t)l;
 		}
-		s = &slot[pos];
-		if (pos == batch_end) {
-			len = batch_len;
-			batch_end = VR__NONE;
-		} else {
-			len = s->in_len; /* skipped: fully written */
+		/* The chains before the batch's last: fully written. Each
+		 * skipped by the driver's own record of the chain. */
+		for (;;) {
+			s = &slot[pos];
+			if (pos == batch_end)
+				break;
+			o->cookie = s->cookie;
+			o->len = s->in_len;
+			o->id = (uint16_t)pos;
+			ndesc = s->ndesc;
+			s->ndesc = 0;
+			pos += ndesc;
+			if (VR_UNLIKELY(pos >= num)) {
+				pos -= num;
+				wrapped += num;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			}
+			if (++o == oend)
+				goto done;
 		}
-		out[k].cookie = s->cookie;
-		out[k].len = len;
-		out[k].id = (uint16_t)pos;
-		/* Skip by the driver's own record of the chain. */
+		/* The batch's last: the length the device wrote. */
+		o->cookie = s->cookie;
+		o->len = batch_len;
+		o->id = (uint16_t)pos;
 		ndesc = s->ndesc;
 		s->ndesc = 0;
 		pos += ndesc;
 		if (VR_UNLIKELY(pos >= num)) {
 			pos -= num;
+			wrapped += num;
 			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
-		freed += ndesc;
+		batch_end = VR__NONE;
+		o++;
 	}
+done:
+	k = (unsigned)(o - out);
+	freed = pos + wrapped - pos0;
 	DRV_USED_STORE();
 	q->batch_end = (uint16_t)batch_end;
 	q->batch_len = batch_len;
