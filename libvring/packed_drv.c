@@ -469,6 +469,9 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
 	unsigned free_id = q->free_id, lim;
+	const unsigned pos0 = q->next_used;
+	/* pos + wrapped - pos0: the descriptors freed. */
+	unsigned wrapped = 0;
 	int err = 0;
 	DRV_USED_LOCALS;
 
@@ -520,9 +523,9 @@ emit:
 			pos += ndesc;
 			if (VR_UNLIKELY(pos >= num)) {
 				pos -= num;
+				wrapped += num;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 			}
-			freed += ndesc;
 			s->ndesc = 0;
 			s->next = (uint16_t)free_id;
 			free_id = id;
@@ -552,6 +555,7 @@ over:
 		goto emit;
 	}
 done:
+	freed = pos + wrapped - pos0;
 	DRV_USED_STORE();
 	q->free_id = (uint16_t)free_id;
 	if (err) {
