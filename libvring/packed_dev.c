@@ -9,8 +9,10 @@
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)
 #define VR__SPECIALISE(cond, call) call(cond)
+#define VR__OPT_SIZE 1
 #else
 #define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#define VR__OPT_SIZE 0
 #endif
 
 size_t vr_packed_dev_state_size(uint32_t num)
@@ -595,6 +597,7 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	st.bits = vr__packed_used_bits(q->used_wrap);
 	st.opos = q->order_pos;
 	st.skipped = 0;
+#if !defined(__OPTIMIZE_SIZE__)
 	if (!q->held) {
 		if (dev_complete_one(q, desc, chain_ndesc, order, num, &st,
 				     done[0].id, done[0].len, in_order, true))
@@ -602,9 +605,12 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 		else
 			n = 0; /* the first fails: VR_ESTATE below */
 	}
+#endif
+	/* -Os: one copy of the completion's code, which asks. */
 	for (; i < n; i++)
 		if (!dev_complete_one(q, desc, chain_ndesc, order, num, &st,
-				      done[i].id, done[i].len, in_order, false))
+				      done[i].id, done[i].len, in_order,
+				      VR__OPT_SIZE && !q->held))
 			break;
 	q->next_used = (uint16_t)st.pos;
 	q->used_wrap = st.bits != 0;

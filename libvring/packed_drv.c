@@ -9,8 +9,10 @@
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)
 #define VR__SPECIALISE(cond, call) call(cond)
+#define VR__OPT_SIZE 1
 #else
 #define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#define VR__OPT_SIZE 0
 #endif
 
 size_t vr_packed_drv_state_size(uint32_t num)
@@ -735,6 +737,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 
 	for (i = 0;;) {
 		DRV_ADD_LOAD();
+#if !defined(__OPTIMIZE_SIZE__)
 		if (!q->held && i < lim) {
 			if (!drv_add_one(q, desc, slot, num, zero_ok, &st,
 					 &adds[i], &id, in_order, true))
@@ -743,9 +746,12 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 				ids[i] = id;
 			i++;
 		}
+#endif
 		for (; i < lim; i++) {
+			/* -Os: one copy of the chain's code, which asks. */
 			if (!drv_add_one(q, desc, slot, num, zero_ok, &st,
-					 &adds[i], &id, in_order, false))
+					 &adds[i], &id, in_order,
+					 VR__OPT_SIZE && !q->held))
 				goto general;
 			if (ids)
 				ids[i] = id;
