@@ -623,7 +623,8 @@ VR__COLD int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
  * SLP vectoriser packed them into one vector register rebuilt on every
  * chain (pextrw and shifts, seen in a callgrind count). */
 struct drv_astate {
-	unsigned pos, bits, free_id;
+	struct vr_packed_desc *d; /* at next_avail: one pointer walks the ring */
+	unsigned bits, free_id;
 };
 
 /*
@@ -635,7 +636,8 @@ struct drv_astate {
  */
 VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 				struct vr_packed_desc *desc,
-				struct vr_drv_slot *slot, unsigned num,
+				struct vr_packed_desc *desc_end,
+				struct vr_drv_slot *slot,
 				uint32_t zero_ok, struct drv_astate *st,
 				const struct vr_add *a, uint16_t *id_out,
 				const bool in_order, const bool hold)
@@ -644,7 +646,7 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 	const struct vr_seg *seg = a->seg;
 	const unsigned n_out = a->n_out, n_in = a->n_in;
 	void *const cookie = a->cookie;
-	struct vr_packed_desc *d;
+	struct vr_packed_desc *const d = st->d;
 	struct vr_drv_slot *s;
 	uint16_t id, flags;
 	uint64_t addr;
@@ -657,12 +659,11 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 	if (VR_UNLIKELY(len == 0 && !zero_ok))
 		return false;
 	if (in_order) {
-		id = (uint16_t)st->pos; /* see vr__packed_drv_take_id */
+		id = (uint16_t)(d - desc); /* see vr__packed_drv_take_id */
 	} else {
 		id = (uint16_t)st->free_id;
 		st->free_id = slot[id].next;
 	}
-	d = &desc[st->pos];
 	flags = (uint16_t)(n_in ? st->bits | VR_DESC_F_WRITE : st->bits);
 	/* Plain stores: the device reads them only after acquiring the
 	 * batch's first head flags, released at publish (R1). */
@@ -675,15 +676,15 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 		vr__store16(&d->flags, vr__le16(flags));
 	} else {
 		q->held = true;
-		q->held_pos = (uint16_t)st->pos;
+		q->held_pos = (uint16_t)(d - desc);
 		q->held_flags = flags;
 	}
 	s = &slot[id];
 	s->cookie = cookie;
 	s->in_len = n_in ? len : 0;
 	s->ndesc = 1;
-	if (VR_UNLIKELY(++st->pos == num)) {
-		st->pos = 0;
+	if (VR_UNLIKELY(++st->d == desc_end)) {
+		st->d = desc;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 	}
 	*id_out = id;
@@ -709,8 +710,8 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 				 uint16_t *ids, const bool in_order)
 {
 	struct vr_packed_desc *const desc = q->desc;
+	struct vr_packed_desc *const desc_end = desc + q->num;
 	struct vr_drv_slot *const slot = q->slot;
-	const unsigned num = q->num;
 	const uint32_t zero_ok = q->flags & VR_QF_ZERO_LEN_OK;
 	struct drv_astate st;
 	unsigned room, i, i0, lim;
@@ -718,7 +719,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 
 #define DRV_ADD_LOAD()                                                         \
 	do {                                                                   \
-		st.pos = q->next_avail;                                        \
+		st.d = desc + q->next_avail;                                   \
 		st.bits = vr__packed_avail_bits(q->avail_wrap);                \
 		st.free_id = q->free_id;                                       \
 		room = q->num_free;                                            \
@@ -727,7 +728,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 	} while (0)
 #define DRV_ADD_STORE()                                                        \
 	do {                                                                   \
-		q->next_avail = (uint16_t)st.pos;                              \
+		q->next_avail = (uint16_t)(st.d - desc);                       \
 		q->avail_wrap = st.bits == VR_DESC_F_AVAIL;                    \
 		q->num_free = (uint16_t)(room - (i - i0));                     \
 		q->free_id = (uint16_t)st.free_id;                             \
@@ -739,7 +740,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 		DRV_ADD_LOAD();
 #if !defined(__OPTIMIZE_SIZE__)
 		if (!q->held && i < lim) {
-			if (!drv_add_one(q, desc, slot, num, zero_ok, &st,
+			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
 					 &adds[i], &id, in_order, true))
 				goto general;
 			if (ids)
@@ -749,7 +750,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 #endif
 		for (; i < lim; i++) {
 			/* -Os: one copy of the chain's code, which asks. */
-			if (!drv_add_one(q, desc, slot, num, zero_ok, &st,
+			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
 					 &adds[i], &id, in_order,
 					 VR__OPT_SIZE && !q->held))
 				goto general;
