@@ -416,15 +416,16 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 			len = vr__le32(vr__load32(&d->len));
 			id = vr__le16(vr__load16(&d->id));
 #endif
-			/* Inside the window and not empty (the window ends at
-			 * or below 2^64, so no range wraps): one subtraction,
-			 * two compares. Then the id is in range and not in
-			 * flight. Any failure: the single call finds the
-			 * exact code. */
+			/* Inside the window and not empty: one subtraction,
+			 * one addition, three compares (the window is at most
+			 * 2^63 bytes and ends at or below 2^64, so neither
+			 * off + len nor any range wraps). Then the id is in
+			 * range and not in flight. Any failure: the single
+			 * call finds the exact code. */
 			off = addr - base;
-			if (VR_UNLIKELY(off >= size ||
-					(uint64_t)len - 1 >= size - off ||
-					id >= num || chain_ndesc[id] != 0))
+			if (VR_UNLIKELY(off >= size || off + len > size ||
+					len == 0 || id >= num ||
+					chain_ndesc[id] != 0))
 				goto general;
 			iov->base = local + off;
 			iov->len = len;
@@ -485,11 +486,13 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 	if (VR_UNLIKELY(chains == NULL))
 		return VR_EINVAL;
 	/* The short path checks a buffer against the window alone; a
-	 * translate callback, cache hooks, or a window reaching past 2^64
-	 * (where its range check would differ from vr__range_wraps) take
-	 * the single call for every chain. */
+	 * translate callback, cache hooks, a window reaching past 2^64
+	 * (where its range check would differ from vr__range_wraps) or
+	 * larger than 2^63 bytes (see dev_pop_burst) take the single call
+	 * for every chain. */
 	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
-			size == 0 || size - 1 > UINT64_MAX - base))
+			size == 0 || size - 1 > UINT64_MAX - base ||
+			size > (uint64_t)1 << 63))
 		return dev_pop_each(q, chains, max);
 	if (chains[0].iov != NULL || chains[0].iov_cap == 0) {
 		/* Relaxed: a peek, so that polling an empty ring costs no
