@@ -525,7 +525,9 @@ VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *do
 
 /* The state of a complete burst, in locals (see dev_complete_burst). */
 struct dev_cstate {
-	unsigned pos, bits, opos, skipped;
+	unsigned pos, bits, opos;
+	unsigned wrapped; /* num per wrap: pos + wrapped - the first pos
+			     counts the descriptors returned */
 };
 
 /*
@@ -572,10 +574,10 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 	st->pos += ndesc;
 	if (VR_UNLIKELY(st->pos >= num)) {
 		st->pos -= num;
+		st->wrapped += num;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 	}
 	chain_ndesc[id] = 0;
-	st->skipped += ndesc;
 	return true;
 }
 
@@ -594,12 +596,12 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num;
 	struct dev_cstate st;
-	unsigned i = 0;
+	unsigned i = 0, skipped;
 
 	st.pos = q->next_used;
 	st.bits = vr__packed_used_bits(q->used_wrap);
 	st.opos = q->order_pos;
-	st.skipped = 0;
+	st.wrapped = 0;
 #if !defined(__OPTIMIZE_SIZE__)
 	if (!q->held) {
 		if (dev_complete_one(q, desc, chain_ndesc, order, num, &st,
@@ -615,11 +617,12 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 				      done[i].id, done[i].len, in_order,
 				      VR__OPT_SIZE && !q->held))
 			break;
+	skipped = st.pos + st.wrapped - q->next_used;
 	q->next_used = (uint16_t)st.pos;
 	q->used_wrap = st.bits != 0;
 	q->order_pos = (uint16_t)st.opos;
-	q->unpub += st.skipped;
-	q->desc_in_flight = (uint16_t)(q->desc_in_flight - st.skipped);
+	q->unpub += skipped;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
 	q->in_flight = (uint16_t)(q->in_flight - i);
 	return i ? (int)i : VR_ESTATE;
 }
