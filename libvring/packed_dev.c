@@ -649,8 +649,8 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	struct vr_packed_desc *d;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
-	const unsigned num = q->num, pos = q->next_used, opos = q->order_pos;
-	unsigned skip, walk = opos, last = 0, i;
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned skip = 0, walk = q->order_pos, last = 0, i;
 	uint16_t flags;
 
 	if (q->broken)
@@ -662,16 +662,16 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	/* The chains in flight, oldest first, sit at order_pos and after it
 	 * in ring order: each one's id is recorded by its head's position. */
 	for (i = count; i != 0; i--) {
+		unsigned nd;
+
 		last = order[walk];
-		walk += chain_ndesc[last];
+		nd = chain_ndesc[last];
 		chain_ndesc[last] = 0;
-		if (VR_UNLIKELY(walk >= num))
+		skip += nd;
+		walk += nd;
+		if (walk >= num)
 			walk -= num;
 	}
-	/* The descriptors returned, from where the walk stopped: at least
-	 * one per chain and at most num (all in flight), so a walk back to
-	 * order_pos went round the whole ring. */
-	skip = walk > opos ? walk - opos : walk + num - opos;
 	q->order_pos = (uint16_t)walk;
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
