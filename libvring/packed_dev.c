@@ -307,11 +307,13 @@ VR__COLD int dev_pop_general(struct vr_packed_dev *q, struct vr_chain *c)
 }
 
 /*
- * A descriptor's len, id and flags (bytes 8..15) in one load where a
- * 64-bit atomic load is a plain load (64-bit hosts); the value is the
- * little-endian word whatever the host's byte order, so len is bits 0..31,
- * id 32..47 and flags 48..63. Elsewhere (Cortex-M: no access wider than 32
- * bits, see detail/atomic.h) the fields are loaded one by one.
+ * A descriptor in two loads where a 64-bit atomic load is a plain load
+ * (64-bit hosts): addr (bytes 0..7), then len, id and flags (8..15). Each
+ * value is the little-endian word whatever the host's byte order, so in
+ * the second len is bits 0..31, id 32..47 and flags 48..63 (not used: the
+ * flags are the ones acquired before). Elsewhere (Cortex-M: no access
+ * wider than 32 bits, see detail/atomic.h) the fields are loaded one by
+ * one.
  */
 #if defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE == 2 && \
 	defined(UINTPTR_MAX) && UINTPTR_MAX > 0xffffffffu
