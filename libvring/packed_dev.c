@@ -9,8 +9,10 @@
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)
 #define VR__SPECIALISE(cond, call) call(cond)
+#define VR__OPT_SIZE 1
 #else
 #define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#define VR__OPT_SIZE 0
 #endif
 
 size_t vr_packed_dev_state_size(uint32_t num)
@@ -305,116 +307,169 @@ VR__COLD int dev_pop_general(struct vr_packed_dev *q, struct vr_chain *c)
 }
 
 /*
+ * A descriptor in two loads where a 64-bit atomic load is a plain load
+ * (64-bit hosts): addr (bytes 0..7), then len, id and flags (8..15). Each
+ * value is the little-endian word whatever the host's byte order, so in
+ * the second len is bits 0..31, id 32..47 and flags 48..63 (not used: the
+ * flags are the ones acquired before). Elsewhere (Cortex-M: no access
+ * wider than 32 bits, see detail/atomic.h) the fields are loaded one by
+ * one.
+ */
+#if defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE == 2 && \
+	defined(UINTPTR_MAX) && UINTPTR_MAX > 0xffffffffu
+#define VR__DESC_WIDE 1
+VR_STATIC_ASSERT(sizeof(VR__ATOMIC(uint64_t)) == 8, "atomic u64 must be 8 bytes");
+/* Relaxed: ordered after the acquire of the descriptor's flags. */
+VR__HOT_INLINE uint64_t dev_load64(const void *p)
+{
+	return vr__le64(VR__LOAD((VR__ATOMIC(uint64_t) *)(uintptr_t)p,
+				 VR__MO(relaxed)));
+}
+#else
+#define VR__DESC_WIDE 0
+#endif
+
+/*
  * The pop burst, specialised for IN_ORDER or not. The queue's fields live
  * in locals (stores into the caller's chains and the private arrays could
  * alias them as far as the compiler knows), read once and written back
- * once, and around a chain that takes the single call. in_flight and
- * desc_in_flight both grow by one per chain of the short path: one count
- * @c k stands for both until they are written back.
+ * once, and around a chain that takes the single call. The room for
+ * descriptors in flight is folded into the bound @c lim: the short path
+ * takes chains up to it, and a chain at it (no room) goes to the single
+ * call, which finds VR_EINFLIGHT. in_flight and desc_in_flight both grow
+ * by one per chain of the short path: c - from for both until they are
+ * written back.
  */
 VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 				 struct vr_chain *chains, unsigned max,
 				 const bool in_order)
 {
 	const struct vr_packed_desc *const desc = q->desc;
+	const struct vr_packed_desc *const desc_end = desc + q->num;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
-	uint16_t *const order = q->order;
 	const unsigned num = q->num;
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	struct vr_chain *c = chains, *const end = chains + max;
-	/* Full-width locals (see drv_add_burst in packed_drv.c); @c left
-	 * counts down the room for descriptors in flight, so left0 - left
-	 * chains of one descriptor were taken since the last load. */
-	unsigned pos, bits, left, left0;
+	struct vr_chain *c = chains, *const end = chains + max, *from, *lim;
+	/* One pointer walks the ring (and with IN_ORDER one the order array
+	 * beside it): fewer live values than a base and an index. */
+	const struct vr_packed_desc *d;
+	uint16_t *op;
+	unsigned bits;
 
 #define DEV_POP_LOAD()                                                         \
 	do {                                                                   \
-		pos = q->next_avail;                                           \
+		unsigned room_ = num - q->desc_in_flight;                      \
+		d = desc + q->next_avail;                                      \
+		op = q->order + q->next_avail;                                 \
 		bits = vr__packed_avail_bits(q->avail_wrap);                   \
-		left = left0 = num - q->desc_in_flight;                        \
+		from = c;                                                      \
+		lim = (size_t)(end - c) > room_ ? c + room_ : end;             \
 	} while (0)
 #define DEV_POP_STORE()                                                        \
 	do {                                                                   \
-		q->next_avail = (uint16_t)pos;                                 \
+		unsigned taken_ = (unsigned)(c - from);                        \
+		q->next_avail = (uint16_t)(d - desc);                          \
 		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
-		q->in_flight = (uint16_t)(q->in_flight + (left0 - left));      \
-		q->desc_in_flight = (uint16_t)(q->desc_in_flight +             \
-					       (left0 - left));                \
+		q->in_flight = (uint16_t)(q->in_flight + taken_);              \
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight + taken_);    \
 	} while (0)
 
-	DEV_POP_LOAD();
-	for (; c != end; c++) {
-		struct vr_iov *iov = c->iov;
-		const struct vr_packed_desc *d = &desc[pos];
-		uint64_t addr, off;
-		uint32_t len;
-		uint16_t flags, id;
+	/* No call inside the inner loop (with one there, GCC kept the loop's
+	 * state in the stack): a chain for the single call leaves it, and
+	 * the loop starts again after that chain. */
+	for (;;) {
+		DEV_POP_LOAD();
+		for (; c != lim; c++) {
+			struct vr_iov *iov = c->iov;
+			uint64_t addr, off;
+			uint32_t len;
+			unsigned id;
+			uint16_t flags;
 
-		if (VR_UNLIKELY(iov == NULL || c->iov_cap == 0))
-			goto general; /* VR_EINVAL or VR_E2BIG, exactly */
-		/* A1 (acquire): the chain's descriptors, written before the
-		 * driver released this flags word, are visible after it.
-		 * Partner: R1 in vr_packed_drv_publish. */
-		flags = vr__le16(vr__load_acquire16(&d->flags));
-		/* One compare: available in this wrap, no NEXT, no INDIRECT. */
-		if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
-					  VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) !=
-				bits)) {
-			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
-				break; /* not available: VR_EAGAIN */
-			goto general;
+			if (VR_UNLIKELY(iov == NULL || c->iov_cap == 0))
+				goto general; /* VR_EINVAL or VR_E2BIG, exactly */
+			/* A1 (acquire): the chain's descriptors, written
+			 * before the driver released this flags word, are
+			 * visible after it. Partner: R1 in
+			 * vr_packed_drv_publish. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			/* One compare: available in this wrap, no NEXT, no
+			 * INDIRECT. */
+			if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+						  VR_DESC_F_NEXT |
+						  VR_DESC_F_INDIRECT)) != bits)) {
+				if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+					goto out; /* not available: VR_EAGAIN */
+				goto general;
+			}
+			/* Relaxed, each field once: ordered after A1. */
+#if VR__DESC_WIDE
+			addr = dev_load64(&d->addr);
+			{
+				/* Its flags bits are not used. */
+				uint64_t lif = dev_load64(&d->len);
+
+				len = (uint32_t)lif;
+				id = (uint16_t)(lif >> 32);
+			}
+#else
+			addr = vr__load_addr(&d->addr);
+			len = vr__le32(vr__load32(&d->len));
+			id = vr__le16(vr__load16(&d->id));
+#endif
+			/* Inside the window and not empty: one subtraction,
+			 * one addition, three compares (the window is at most
+			 * 2^63 bytes and ends at or below 2^64, so neither
+			 * off + len nor any range wraps). Then the id is in
+			 * range and not in flight. Any failure: the single
+			 * call finds the exact code. */
+			off = addr - base;
+			if (VR_UNLIKELY(off >= size || off + len > size ||
+					len == 0 || id >= num ||
+					chain_ndesc[id] != 0))
+				goto general;
+			iov->base = local + off;
+			iov->len = len;
+			c->id = (uint16_t)id;
+			c->ndesc = 1;
+			if (flags & VR_DESC_F_WRITE) {
+				c->n_out = 0;
+				c->n_in = 1;
+				c->out_bytes = 0;
+				c->in_bytes = len;
+			} else {
+				c->n_out = 1;
+				c->n_in = 0;
+				c->out_bytes = len;
+				c->in_bytes = 0;
+			}
+			chain_ndesc[id] = 1;
+			if (in_order)
+				*op++ = (uint16_t)id; /* by its head's position */
+			if (VR_UNLIKELY(++d == desc_end)) {
+				d = desc;
+				op = q->order;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			}
 		}
-		/* Relaxed, each field once: ordered after A1. */
-		addr = vr__load_addr(&d->addr);
-		len = vr__le32(vr__load32(&d->len));
-		id = vr__le16(vr__load16(&d->id));
-		/* Inside the window and not empty (the window ends at or
-		 * below 2^64, so no range wraps): one subtraction, two
-		 * compares. Then the id is in range and not in flight, and
-		 * the ring's descriptors in flight stay within num. Any
-		 * failure: the single call finds the exact code. */
-		off = addr - base;
-		if (VR_UNLIKELY(off >= size || (uint64_t)len - 1 >= size - off ||
-				id >= num || chain_ndesc[id] != 0 || left == 0))
-			goto general;
-		iov->base = local + off;
-		iov->len = len;
-		c->id = id;
-		c->ndesc = 1;
-		if (flags & VR_DESC_F_WRITE) {
-			c->n_out = 0;
-			c->n_in = 1;
-			c->out_bytes = 0;
-			c->in_bytes = len;
-		} else {
-			c->n_out = 1;
-			c->n_in = 0;
-			c->out_bytes = len;
-			c->in_bytes = 0;
-		}
-		chain_ndesc[id] = 1;
-		if (in_order)
-			order[pos] = id; /* by the position of its head */
-		if (VR_UNLIKELY(++pos == num)) {
-			pos = 0;
-			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
-		left--;
-		continue;
+		if (c == end)
+			break;
+		/* At the bound: no room, VR_EINFLIGHT, exactly. */
 general:
 		{
 			int err;
 
 			DEV_POP_STORE();
 			err = dev_pop_general(q, c);
-			DEV_POP_LOAD();
 			if (err == VR_EAGAIN)
-				break;
+				return (int)(c - chains);
 			if (err < 0)
 				return c != chains ? (int)(c - chains) : err;
+			c++;
 		}
 	}
+out:
 	DEV_POP_STORE();
 #undef DEV_POP_LOAD
 #undef DEV_POP_STORE
@@ -433,11 +488,13 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 	if (VR_UNLIKELY(chains == NULL))
 		return VR_EINVAL;
 	/* The short path checks a buffer against the window alone; a
-	 * translate callback, cache hooks, or a window reaching past 2^64
-	 * (where its range check would differ from vr__range_wraps) take
-	 * the single call for every chain. */
+	 * translate callback, cache hooks, a window reaching past 2^64
+	 * (where its range check would differ from vr__range_wraps) or
+	 * larger than 2^63 bytes (see dev_pop_burst) take the single call
+	 * for every chain. */
 	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
-			size == 0 || size - 1 > UINT64_MAX - base))
+			size == 0 || size - 1 > UINT64_MAX - base ||
+			size > (uint64_t)1 << 63))
 		return dev_pop_each(q, chains, max);
 	if (chains[0].iov != NULL || chains[0].iov_cap == 0) {
 		/* Relaxed: a peek, so that polling an empty ring costs no
@@ -468,9 +525,69 @@ VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *do
 	return (int)n;
 }
 
+/* The state of a complete burst, in locals (see dev_complete_burst). */
+struct dev_cstate {
+	unsigned pos, bits, opos;
+	unsigned wrapped; /* num per wrap: pos + wrapped - the first pos
+			     counts the descriptors returned */
+};
+
+/*
+ * Complete chain @p id with @p len written, as vr_packed_dev_complete()
+ * does; @p hold: the batch's first used descriptor, whose flags wait for
+ * publish. False when the chain is not taken (or, with IN_ORDER, not the
+ * oldest): nothing is changed then.
+ */
+VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
+				     struct vr_packed_desc *desc,
+				     uint16_t *chain_ndesc, const uint16_t *order,
+				     unsigned num, struct dev_cstate *st,
+				     unsigned id, uint32_t len,
+				     const bool in_order, const bool hold)
+{
+	struct vr_packed_desc *d = &desc[st->pos];
+	unsigned ndesc;
+	uint16_t flags;
+
+	/* Taken, and with IN_ORDER the oldest: the chain whose head is at
+	 * order_pos. */
+	if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
+			(in_order && order[st->opos] != id)))
+		return false;
+	if (in_order) {
+		st->opos += ndesc;
+		if (st->opos >= num)
+			st->opos -= num;
+	}
+	/* Relaxed: published by the release of the batch's first flags
+	 * (R2). */
+	vr__store16(&d->id, vr__le16((uint16_t)id));
+	vr__store32(&d->len, vr__le32(len));
+	flags = (uint16_t)(len ? st->bits | VR_DESC_F_WRITE : st->bits);
+	if (!hold) {
+		/* Relaxed: the driver reads it only after acquiring the held
+		 * first flags, released (R2) after this store. */
+		vr__store16(&d->flags, vr__le16(flags));
+	} else {
+		q->held = true;
+		q->held_pos = (uint16_t)st->pos;
+		q->held_flags = flags;
+	}
+	st->pos += ndesc;
+	if (VR_UNLIKELY(st->pos >= num)) {
+		st->pos -= num;
+		st->wrapped += num;
+		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+	}
+	chain_ndesc[id] = 0;
+	return true;
+}
+
 /*
  * The complete burst, specialised for IN_ORDER or not, with the queue's
- * fields in full-width locals (see dev_pop_burst), written back once.
+ * fields in full-width locals (see dev_pop_burst), written back once. The
+ * first completion of an unpublished batch (its flags held) is taken
+ * before the loop, which then stores every flags word.
  */
 VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 				      const struct vr_done *done, unsigned n,
@@ -480,60 +597,36 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num;
-	unsigned pos = q->next_used, bits = vr__packed_used_bits(q->used_wrap);
-	unsigned opos = q->order_pos, skipped = 0, i;
-	bool held = q->held;
-	int ret = (int)n;
+	struct dev_cstate st;
+	unsigned i = 0, skipped;
 
-	for (i = 0; i < n; i++) {
-		struct vr_packed_desc *d = &desc[pos];
-		const unsigned id = done[i].id;
-		const uint32_t len = done[i].len;
-		unsigned ndesc;
-		uint16_t flags;
-
-		/* Taken, and with IN_ORDER the oldest: the chain whose head
-		 * is at order_pos. */
-		if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
-				(in_order && order[opos] != id))) {
-			ret = i ? (int)i : VR_ESTATE;
-			break;
-		}
-		if (in_order) {
-			opos += ndesc;
-			if (opos >= num)
-				opos -= num;
-		}
-		/* Relaxed: published by the release of the batch's first
-		 * flags (R2). */
-		vr__store16(&d->id, vr__le16((uint16_t)id));
-		vr__store32(&d->len, vr__le32(len));
-		flags = (uint16_t)(len ? bits | VR_DESC_F_WRITE : bits);
-		if (VR_LIKELY(held)) {
-			/* Relaxed: the driver reads it only after acquiring
-			 * the held first flags, released (R2) after this
-			 * store. */
-			vr__store16(&d->flags, vr__le16(flags));
-		} else {
-			held = q->held = true;
-			q->held_pos = (uint16_t)pos;
-			q->held_flags = flags;
-		}
-		pos += ndesc;
-		if (VR_UNLIKELY(pos >= num)) {
-			pos -= num;
-			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
-		chain_ndesc[id] = 0;
-		skipped += ndesc;
+	st.pos = q->next_used;
+	st.bits = vr__packed_used_bits(q->used_wrap);
+	st.opos = q->order_pos;
+	st.wrapped = 0;
+#if !defined(__OPTIMIZE_SIZE__)
+	if (!q->held) {
+		if (dev_complete_one(q, desc, chain_ndesc, order, num, &st,
+				     done[0].id, done[0].len, in_order, true))
+			i = 1;
+		else
+			n = 0; /* the first fails: VR_ESTATE below */
 	}
-	q->next_used = (uint16_t)pos;
-	q->used_wrap = bits != 0;
-	q->order_pos = (uint16_t)opos;
+#endif
+	/* -Os: one copy of the completion's code, which asks. */
+	for (; i < n; i++)
+		if (!dev_complete_one(q, desc, chain_ndesc, order, num, &st,
+				      done[i].id, done[i].len, in_order,
+				      VR__OPT_SIZE && !q->held))
+			break;
+	skipped = st.pos + st.wrapped - q->next_used;
+	q->next_used = (uint16_t)st.pos;
+	q->used_wrap = st.bits != 0;
+	q->order_pos = (uint16_t)st.opos;
 	q->unpub += skipped;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
-	q->in_flight = (uint16_t)(q->in_flight - (ret < 0 ? 0 : (unsigned)ret));
-	return ret;
+	q->in_flight = (uint16_t)(q->in_flight - i);
+	return i ? (int)i : VR_ESTATE;
 }
 
 int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
@@ -570,7 +663,7 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		return VR_EINVAL;
 	/* The chains in flight, oldest first, sit at order_pos and after it
 	 * in ring order: each one's id is recorded by its head's position. */
-	for (i = 0; i < count; i++) {
+	for (i = count; i != 0; i--) {
 		unsigned nd;
 
 		last = order[walk];

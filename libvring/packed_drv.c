@@ -9,8 +9,10 @@
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)
 #define VR__SPECIALISE(cond, call) call(cond)
+#define VR__OPT_SIZE 1
 #else
 #define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#define VR__OPT_SIZE 0
 #endif
 
 size_t vr_packed_drv_state_size(uint32_t num)
@@ -295,18 +297,22 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 	const bool inv = q->mem.invalidate != NULL;
 	unsigned batch_end = q->batch_end;
 	uint32_t batch_len = q->batch_len;
+	struct vr_used_buf *o = out, *const oend = out + max;
+	const unsigned pos0 = q->next_used;
+	/* pos + wrapped - pos0: the descriptors skipped (for num_free). */
+	unsigned wrapped = 0;
 	int err = 0;
 	DRV_USED_LOCALS;
 
-	for (k = 0; k < max; k++) {
+	while (o != oend) {
 		struct vr_drv_slot *s;
 		unsigned ndesc;
-		uint32_t len;
 
 		if (batch_end == VR__NONE) {
 			struct vr_packed_desc *d = &desc[pos];
 			unsigned id;
 			uint16_t flags;
+			uint32_t len;
 			int64_t l;
 
 			if (VR_UNLIKELY(inv))
@@ -317,7 +323,7 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 			flags = vr__le16(vr__load_acquire16(&d->flags));
 			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
 				break;
-			if (VR_UNLIKELY(in_flight == k)) {
+			if (VR_UNLIKELY(in_flight == (unsigned)(o - out))) {
 				err = VR_EUSEDIDX; /* nothing in flight */
 				break;
 			}
@@ -337,30 +343,47 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 				err = (int)l;
 				break;
 			}
-			len = (uint32_t)l;
 			batch_end = id;
-			batch_len = len;
+			batch_len = (uint32_t)l;
 		}
-		s = &slot[pos];
-		if (pos == batch_end) {
-			len = batch_len;
-			batch_end = VR__NONE;
-		} else {
-			len = s->in_len; /* skipped: fully written */
+		/* The chains before the batch's last: fully written. Each
+		 * skipped by the driver's own record of the chain. */
+		for (;;) {
+			s = &slot[pos];
+			if (pos == batch_end)
+				break;
+			o->cookie = s->cookie;
+			o->len = s->in_len;
+			o->id = (uint16_t)pos;
+			ndesc = s->ndesc;
+			s->ndesc = 0;
+			pos += ndesc;
+			if (VR_UNLIKELY(pos >= num)) {
+				pos -= num;
+				wrapped += num;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			}
+			if (++o == oend)
+				goto done;
 		}
-		out[k].cookie = s->cookie;
-		out[k].len = len;
-		out[k].id = (uint16_t)pos;
-		/* Skip by the driver's own record of the chain. */
+		/* The batch's last: the length the device wrote. */
+		o->cookie = s->cookie;
+		o->len = batch_len;
+		o->id = (uint16_t)pos;
 		ndesc = s->ndesc;
 		s->ndesc = 0;
 		pos += ndesc;
 		if (VR_UNLIKELY(pos >= num)) {
 			pos -= num;
+			wrapped += num;
 			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 		}
-		freed += ndesc;
+		batch_end = VR__NONE;
+		o++;
 	}
+done:
+	k = (unsigned)(o - out);
+	freed = pos + wrapped - pos0;
 	DRV_USED_STORE();
 	q->batch_end = (uint16_t)batch_end;
 	q->batch_len = batch_len;
@@ -435,7 +458,11 @@ release:
 }
 
 /* Collection without IN_ORDER: any chain in flight may come back.
- * Specialised for cache hooks (@p inv) or not. */
+ * Specialised for cache hooks (@p inv) or not. No call inside the inner
+ * loop (a call there made GCC keep the loop's state in the stack): the
+ * rare cases leave it, are handled, and the loop starts again. The count
+ * in flight bounds it (@c lim): a used descriptor past the last chain in
+ * flight is VR_EUSEDIDX, found after the loop. */
 VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 			       unsigned max, const bool inv)
 {
@@ -443,67 +470,94 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 	struct vr_drv_slot *const slot = q->slot;
 	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
-	unsigned free_id = q->free_id;
+	unsigned free_id = q->free_id, lim;
+	const unsigned pos0 = q->next_used;
+	/* pos + wrapped - pos0: the descriptors freed. */
+	unsigned wrapped = 0;
 	int err = 0;
 	DRV_USED_LOCALS;
 
-	for (k = 0; k < max; k++) {
-		struct vr_packed_desc *d = &desc[pos];
+	lim = max < in_flight ? max : in_flight;
+	k = 0;
+	for (;;) {
+		struct vr_packed_desc *d;
 		struct vr_drv_slot *s;
 		unsigned id, ndesc;
 		uint32_t len, in_len;
 		uint16_t flags;
 
-		if (VR_UNLIKELY(inv))
-			vr_mem_invalidate(&q->mem, d, sizeof(*d));
-		/* A2 (acquire): the used descriptor's id and len, and the
-		 * buffer contents, are visible after its flags. Partner: R2
-		 * in vr_packed_dev_publish. */
-		flags = vr__le16(vr__load_acquire16(&d->flags));
-		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
-			break;
-		if (VR_UNLIKELY(in_flight == k)) {
-			err = VR_EUSEDIDX; /* nothing in flight */
-			break;
+		for (; k < lim; k++) {
+			d = &desc[pos];
+			if (VR_UNLIKELY(inv))
+				vr_mem_invalidate(&q->mem, d, sizeof(*d));
+			/* A2 (acquire): the used descriptor's id and len, and
+			 * the buffer contents, are visible after its flags.
+			 * Partner: R2 in vr_packed_dev_publish. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+				goto done;
+			/* Relaxed, read once: ordered after A2. */
+			id = vr__le16(vr__load16(&d->id));
+			len = vr__le32(vr__load32(&d->len));
+			if (VR_UNLIKELY(id >= num)) {
+				err = VR_EUSEDID;
+				goto done;
+			}
+			s = &slot[id];
+			ndesc = s->ndesc;
+			if (VR_UNLIKELY(ndesc == 0)) {
+				err = VR_EUSEDID; /* not in flight */
+				goto done;
+			}
+			in_len = s->in_len;
+			/* Section 2.8.4: see drv_used_len. */
+			if (!(flags & VR_DESC_F_WRITE) &&
+			    (in_len == 0 || !(qflags & VR_QF_USED_LEN_WITHOUT_WRITE)))
+				len = 0;
+			if (VR_UNLIKELY(len > in_len))
+				goto over;
+emit:
+			out[k].cookie = s->cookie;
+			out[k].len = len;
+			out[k].id = (uint16_t)id;
+			/* Skip by the driver's own record of the chain, never
+			 * by anything the device wrote. */
+			pos += ndesc;
+			if (VR_UNLIKELY(pos >= num)) {
+				pos -= num;
+				wrapped += num;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			}
+			s->ndesc = 0;
+			s->next = (uint16_t)free_id;
+			free_id = id;
 		}
-		/* Relaxed, read once: ordered after A2. */
-		id = vr__le16(vr__load16(&d->id));
-		len = vr__le32(vr__load32(&d->len));
-		if (VR_UNLIKELY(id >= num)) {
-			err = VR_EUSEDID;
-			break;
+		if (k < max) {
+			/* Every chain in flight collected: one more used
+			 * descriptor is a violation. */
+			d = &desc[pos];
+			if (VR_UNLIKELY(inv))
+				vr_mem_invalidate(&q->mem, d, sizeof(*d));
+			/* A2 (acquire), as above. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) == bits)
+				err = VR_EUSEDIDX; /* nothing in flight */
 		}
-		s = &slot[id];
-		ndesc = s->ndesc;
-		if (VR_UNLIKELY(ndesc == 0)) {
-			err = VR_EUSEDID; /* not in flight */
-			break;
-		}
-		in_len = s->in_len;
+		goto done;
+over:
 		{
-			int64_t l = drv_used_len(q, qflags, flags, len, in_len);
+			int64_t l = drv_used_len_over(q, in_len);
 
-			if (VR_UNLIKELY(l < 0)) {
+			if (l < 0) {
 				err = (int)l;
-				break;
+				goto done;
 			}
 			len = (uint32_t)l;
 		}
-		out[k].cookie = s->cookie;
-		out[k].len = len;
-		out[k].id = (uint16_t)id;
-		/* Skip by the driver's own record of the chain, never by
-		 * anything the device wrote. */
-		pos += ndesc;
-		if (VR_UNLIKELY(pos >= num)) {
-			pos -= num;
-			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
-		freed += ndesc;
-		s->ndesc = 0;
-		s->next = (uint16_t)free_id;
-		free_id = id;
+		goto emit;
 	}
+done:
+	freed = pos + wrapped - pos0;
 	DRV_USED_STORE();
 	q->free_id = (uint16_t)free_id;
 	if (err) {
@@ -525,6 +579,12 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 		return VR_EBROKEN;
 	if (VR_UNLIKELY(out == NULL))
 		return VR_EINVAL;
+	if (!VR__OPT_SIZE && max == 1) {
+		/* One chain: the single call, without a burst's set-up. */
+		int err = vr_packed_drv_get_used(q, out);
+
+		return err == 0 ? 1 : err == VR_EAGAIN ? 0 : err;
+	}
 	if (q->mem.invalidate == NULL && q->batch_end == VR__NONE) {
 		/* Relaxed: a peek, so that polling an empty ring costs no
 		 * set-up; the loop reads the flags again with acquire (A2). */
@@ -565,112 +625,158 @@ VR__COLD int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
 	return (int)n;
 }
 
+/* The state of an add burst, in full-width locals: with 16-bit ones GCC's
+ * SLP vectoriser packed them into one vector register rebuilt on every
+ * chain (pextrw and shifts, seen in a callgrind count). */
+struct drv_astate {
+	struct vr_packed_desc *d; /* at next_avail: one pointer walks the ring */
+	unsigned bits, free_id;
+};
+
+/*
+ * Add the chain @p a on the short path, as vr_packed_drv_add() would, and
+ * put its id in @p id_out; @p hold: the batch's first head, whose flags
+ * wait for publish. False, with nothing changed, for a chain the short
+ * path does not take: more than one segment, or an error whose exact code
+ * vr_packed_drv_add() computes. The room was checked by the caller.
+ */
+VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
+				struct vr_packed_desc *desc,
+				struct vr_packed_desc *desc_end,
+				struct vr_drv_slot *slot,
+				uint32_t zero_ok, struct drv_astate *st,
+				const struct vr_add *a, uint16_t *id_out,
+				const bool in_order, const bool hold)
+{
+	/* Each field of the caller's entry once, before the stores. */
+	const struct vr_seg *seg = a->seg;
+	const unsigned n_out = a->n_out, n_in = a->n_in;
+	void *const cookie = a->cookie;
+	struct vr_packed_desc *const d = st->d;
+	struct vr_drv_slot *s;
+	uint16_t id, flags;
+	uint64_t addr;
+	uint32_t len;
+
+	if (VR_UNLIKELY(n_out + n_in != 1 || seg == NULL))
+		return false;
+	addr = seg->addr;
+	len = seg->len;
+	if (VR_UNLIKELY(len == 0 && !zero_ok))
+		return false;
+	if (in_order) {
+		id = (uint16_t)(d - desc); /* see vr__packed_drv_take_id */
+	} else {
+		id = (uint16_t)st->free_id;
+		st->free_id = slot[id].next;
+	}
+	flags = (uint16_t)(n_in ? st->bits | VR_DESC_F_WRITE : st->bits);
+	/* Plain stores: the device reads them only after acquiring the
+	 * batch's first head flags, released at publish (R1). */
+	d->addr = vr__le64(addr);
+	d->len = vr__le32(len);
+	d->id = vr__le16(id);
+	if (!hold) {
+		/* Relaxed: the device reads it only after acquiring the held
+		 * head, released (R1) after this store. */
+		vr__store16(&d->flags, vr__le16(flags));
+	} else {
+		q->held = true;
+		q->held_pos = (uint16_t)(d - desc);
+		q->held_flags = flags;
+	}
+	s = &slot[id];
+	s->cookie = cookie;
+	s->in_len = n_in ? len : 0;
+	s->ndesc = 1;
+	if (VR_UNLIKELY(++st->d == desc_end)) {
+		st->d = desc;
+		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+	}
+	*id_out = id;
+	return true;
+}
+
 /*
  * The add burst, specialised for IN_ORDER or not. The queue's fields live
  * in locals (stores into the ring and the private slots could alias them
  * as far as the compiler knows), read once and written back once, and
  * around a chain that takes the single call. num_free, in_flight and unpub
- * all move by one per chain of the short path: one count @c k stands for
- * the three until they are written back.
+ * all move by one per chain of the short path: i - i0 stands for the three
+ * until they are written back. No call inside the inner loop (with one
+ * there, GCC kept the loop's state in the stack): a chain for the single
+ * call leaves it, and the loop starts again after that chain. The room is
+ * folded into the bound @c lim: a chain at it (no room) takes the single
+ * call, which finds VR_ENOSPC. The first head of an unpublished batch
+ * (its flags held) is taken before the loop, which then stores every
+ * flags word.
  */
 VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 				 const struct vr_add *adds, unsigned n,
 				 uint16_t *ids, const bool in_order)
 {
 	struct vr_packed_desc *const desc = q->desc;
+	struct vr_packed_desc *const desc_end = desc + q->num;
 	struct vr_drv_slot *const slot = q->slot;
-	const unsigned num = q->num;
 	const uint32_t zero_ok = q->flags & VR_QF_ZERO_LEN_OK;
-	/* Full-width locals: with 16-bit ones GCC's SLP vectoriser packed
-	 * them into one vector register rebuilt on every chain (pextrw and
-	 * shifts, seen in a callgrind count). */
-	unsigned pos, bits, room, free_id, k, i;
-	bool held;
+	struct drv_astate st;
+	unsigned room, i, i0, lim;
+	uint16_t id;
 
 #define DRV_ADD_LOAD()                                                         \
 	do {                                                                   \
-		pos = q->next_avail;                                           \
-		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		st.d = desc + q->next_avail;                                   \
+		st.bits = vr__packed_avail_bits(q->avail_wrap);                \
+		st.free_id = q->free_id;                                       \
 		room = q->num_free;                                            \
-		free_id = q->free_id;                                          \
-		held = q->held;                                                \
-		k = 0;                                                         \
+		i0 = i;                                                        \
+		lim = n - i > room ? i + room : n;                             \
 	} while (0)
 #define DRV_ADD_STORE()                                                        \
 	do {                                                                   \
-		q->next_avail = (uint16_t)pos;                                 \
-		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
-		q->num_free = (uint16_t)(room - k);                            \
-		q->free_id = (uint16_t)free_id;                                \
-		q->in_flight = (uint16_t)(q->in_flight + k);                   \
-		q->unpub += k;                                                 \
+		q->next_avail = (uint16_t)(st.d - desc);                       \
+		q->avail_wrap = st.bits == VR_DESC_F_AVAIL;                    \
+		q->num_free = (uint16_t)(room - (i - i0));                     \
+		q->free_id = (uint16_t)st.free_id;                             \
+		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
+		q->unpub += i - i0;                                            \
 	} while (0)
 
-	DRV_ADD_LOAD();
-	for (i = 0; i < n; i++) {
-		const struct vr_add *a = &adds[i];
-		/* Each field of the caller's entry once, before the stores. */
-		const struct vr_seg *seg = a->seg;
-		const unsigned n_out = a->n_out, n_in = a->n_in;
-		void *const cookie = a->cookie;
-		struct vr_packed_desc *d;
-		struct vr_drv_slot *s;
-		uint16_t id, flags;
-		uint64_t addr;
-		uint32_t len;
-
-		/* One segment, room, a length add accepts: the short path.
-		 * Anything else (a longer chain, or an error whose exact code
-		 * vr_packed_drv_add computes) goes through the single call. */
-		if (VR_UNLIKELY(n_out + n_in != 1 || seg == NULL || k == room ||
-				(seg->len == 0 && !zero_ok))) {
+	for (i = 0;;) {
+		DRV_ADD_LOAD();
+#if !defined(__OPTIMIZE_SIZE__)
+		if (!q->held && i < lim) {
+			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
+					 &adds[i], &id, in_order, true))
+				goto general;
+			if (ids)
+				ids[i] = id;
+			i++;
+		}
+#endif
+		for (; i < lim; i++) {
+			/* -Os: one copy of the chain's code, which asks. */
+			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
+					 &adds[i], &id, in_order,
+					 VR__OPT_SIZE && !q->held))
+				goto general;
+			if (ids)
+				ids[i] = id;
+		}
+		if (i == n)
+			break;
+general:
+		{
 			int ret;
 
 			DRV_ADD_STORE();
-			ret = drv_add_general(q, a);
-			DRV_ADD_LOAD();
+			ret = drv_add_general(q, &adds[i]);
 			if (ret < 0)
 				return i ? (int)i : ret;
 			if (ids)
 				ids[i] = (uint16_t)ret;
-			continue;
+			i++;
 		}
-		addr = seg->addr;
-		len = seg->len;
-		if (in_order) {
-			id = (uint16_t)pos; /* see vr__packed_drv_take_id */
-		} else {
-			id = (uint16_t)free_id;
-			free_id = slot[id].next;
-		}
-		d = &desc[pos];
-		flags = (uint16_t)(n_in ? bits | VR_DESC_F_WRITE : bits);
-		/* Plain stores: the device reads them only after acquiring
-		 * the batch's first head flags, released at publish (R1). */
-		d->addr = vr__le64(addr);
-		d->len = vr__le32(len);
-		d->id = vr__le16(id);
-		if (VR_LIKELY(held)) {
-			/* Relaxed: the device reads it only after acquiring
-			 * the held head, released (R1) after this store. */
-			vr__store16(&d->flags, vr__le16(flags));
-		} else {
-			/* The batch's first head: held until publish. */
-			held = q->held = true;
-			q->held_pos = (uint16_t)pos;
-			q->held_flags = flags;
-		}
-		s = &slot[id];
-		s->cookie = cookie;
-		s->in_len = n_in ? len : 0;
-		s->ndesc = 1;
-		if (VR_UNLIKELY(++pos == num)) {
-			pos = 0;
-			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
-		k++;
-		if (ids)
-			ids[i] = id;
 	}
 	DRV_ADD_STORE();
 #undef DRV_ADD_LOAD

@@ -93,6 +93,7 @@ struct cfgx {
 	uint64_t features;
 	uint32_t qflags;
 	bool hooks;
+	uint64_t bus_base; /* the window's bus address (the region's start) */
 };
 
 static void side_init(struct side *s, const struct cfgx *c)
@@ -114,7 +115,7 @@ static void side_init(struct side *s, const struct cfgx *c)
 	cfg.num = c->num;
 	cfg.features = c->features | PKD;
 	cfg.flags = c->qflags;
-	cfg.mem = vr_mem_window(s->region, 0, s->region_len);
+	cfg.mem = vr_mem_window(s->region, c->bus_base, s->region_len);
 	if (c->hooks) {
 		cfg.mem.clean = hook_clean;
 		cfg.mem.invalidate = hook_invalidate;
@@ -316,7 +317,8 @@ static void reset_both(struct run *r)
 
 static uint64_t pool_addr(const struct run *r, unsigned len)
 {
-	return r->a.pool_off + pick((unsigned)(POOL_BYTES - 4096 - len)) + 1024;
+	return r->cfg.bus_base + r->a.pool_off +
+	       pick((unsigned)(POOL_BYTES - 4096 - len)) + 1024;
 }
 
 static void step_add(struct run *r)
@@ -372,10 +374,10 @@ static void step_add_indirect(struct run *r)
 	}
 	ia = vr_packed_drv_add_indirect(&r->a.drv, seg, n_out, nseg - n_out,
 					(struct vr_packed_desc *)(void *)(r->a.region + toff),
-					toff, (void *)(uintptr_t)0x77);
+					r->cfg.bus_base + toff, (void *)(uintptr_t)0x77);
 	ib = vr_packed_drv_add_indirect(&r->b.drv, seg, n_out, nseg - n_out,
 					(struct vr_packed_desc *)(void *)(r->b.region + toff),
-					toff, (void *)(uintptr_t)0x77);
+					r->cfg.bus_base + toff, (void *)(uintptr_t)0x77);
 	assert_int_equal(ia, ib);
 }
 
@@ -560,11 +562,14 @@ static void corrupt_avail(struct run *r)
 	case 3: /* zero length */
 		poke32(r, o + 8, 0);
 		break;
-	case 4: /* outside the window */
-		poke64(r, o, r->a.region_len + pick(100));
+	case 4: /* outside the window: past its end, or before its start */
+		if (r->cfg.bus_base && pick(2))
+			poke64(r, o, r->cfg.bus_base - 1 - pick(100));
+		else
+			poke64(r, o, r->cfg.bus_base + r->a.region_len + pick(100));
 		break;
 	case 5: /* straddles the window's end */
-		poke64(r, o, r->a.region_len - 4);
+		poke64(r, o, r->cfg.bus_base + r->a.region_len - 4);
 		poke32(r, o + 8, 16);
 		break;
 	case 6: /* addr + len wraps */
@@ -577,7 +582,7 @@ static void corrupt_avail(struct run *r)
 	case 8: /* INDIRECT, with a table of a bad size or place */
 		poke16(r, o + 14, (uint16_t)(avail | VR_DESC_F_INDIRECT));
 		poke32(r, o + 8, (uint32_t)(pick(3) ? 16 * (1 + pick(4)) : 17));
-		poke64(r, o, r->a.pool_off + 16 * pick(32));
+		poke64(r, o, r->cfg.bus_base + r->a.pool_off + 16 * pick(32));
 		break;
 	case 9: /* INDIRECT and NEXT */
 		poke16(r, o + 14, (uint16_t)(avail | VR_DESC_F_INDIRECT |
@@ -588,7 +593,7 @@ static void corrupt_avail(struct run *r)
 
 		poke16(r, t + 14, VR_DESC_F_INDIRECT);
 		poke16(r, o + 14, (uint16_t)(avail | VR_DESC_F_INDIRECT));
-		poke64(r, o, t);
+		poke64(r, o, r->cfg.bus_base + t);
 		poke32(r, o + 8, 16);
 		break;
 	}
@@ -755,6 +760,9 @@ static void test_differential(void **state)
 				c.features = feats[fi];
 				c.qflags = qflags[qi++ % 4];
 				c.hooks = hi != 0;
+				/* Every other size: a window at a bus
+				 * address other than 0. */
+				c.bus_base = si % 2 ? 0x100000000ull + 4096 * si : 0;
 				run_one(&c, 0x9e3779b9u * (si * 8 + fi * 2 + hi + 1),
 					3000, r);
 				tot_steps += r->steps;
@@ -1178,6 +1186,7 @@ static void run_threads(uint64_t feat)
 	c.features = feat;
 	c.qflags = 0;
 	c.hooks = false;
+	c.bus_base = 0;
 	side_init(&t.s, &c);
 	assert_int_equal(pthread_create(&dev, NULL, th_device, &t), 0);
 	while (done < TH_MSGS) {
