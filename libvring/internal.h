@@ -22,6 +22,16 @@
 #define VR__HOT_INLINE static inline
 #endif
 
+/* The burst loops are specialised (IN_ORDER or not, hooks or not) where
+ * speed counts; a build for size (-Os) keeps one copy of each. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VR__SPECIALISE(cond, call) call(cond)
+#define VR__OPT_SIZE 1
+#else
+#define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
+#define VR__OPT_SIZE 0
+#endif
+
 /* The only libc the core uses, through the compiler's builtins so that the
  * freestanding build needs no header: memset (and memcpy, memmove). */
 #define vr__zero(p, n) __builtin_memset((p), 0, (n))

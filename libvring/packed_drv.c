@@ -5,16 +5,6 @@
 
 #include "internal.h"
 
-/* The burst loops are specialised (IN_ORDER or not, hooks or not) where
- * speed counts; a build for size (-Os) keeps one copy of each. */
-#if defined(__OPTIMIZE_SIZE__)
-#define VR__SPECIALISE(cond, call) call(cond)
-#define VR__OPT_SIZE 1
-#else
-#define VR__SPECIALISE(cond, call) ((cond) ? call(true) : call(false))
-#define VR__OPT_SIZE 0
-#endif
-
 size_t vr_packed_drv_state_size(uint32_t num)
 {
 	if (!vr_packed_size_valid(num))

@@ -44,35 +44,30 @@ static void irq_restore(uint32_t primask)
 
 /* Every order is served as seq_cst: a DMB before and after orders the
  * operation against other bus masters (a DMA engine, the peer core) as the
- * strongest order requires. */
-unsigned int __atomic_fetch_add_4(volatile void *p, unsigned int v, int order)
+ * strongest order requires. Replaces *p by (add ? *p + v : v) with
+ * interrupts masked and returns the old value. */
+static unsigned int rmw(volatile void *p, unsigned int v, int add)
 {
 	volatile unsigned int *w = (volatile unsigned int *)p;
-	uint32_t s;
+	uint32_t s = irq_save();
 	unsigned int old;
 
-	(void)order;
-	s = irq_save();
 	__asm__ __volatile__("dmb" : : : "memory");
 	old = *w;
-	*w = old + v;
+	*w = add ? old + v : v;
 	__asm__ __volatile__("dmb" : : : "memory");
 	irq_restore(s);
 	return old;
 }
 
+unsigned int __atomic_fetch_add_4(volatile void *p, unsigned int v, int order)
+{
+	(void)order;
+	return rmw(p, v, 1);
+}
+
 unsigned int __atomic_exchange_4(volatile void *p, unsigned int v, int order)
 {
-	volatile unsigned int *w = (volatile unsigned int *)p;
-	uint32_t s;
-	unsigned int old;
-
 	(void)order;
-	s = irq_save();
-	__asm__ __volatile__("dmb" : : : "memory");
-	old = *w;
-	*w = v;
-	__asm__ __volatile__("dmb" : : : "memory");
-	irq_restore(s);
-	return old;
+	return rmw(p, v, 0);
 }
