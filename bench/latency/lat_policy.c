@@ -27,7 +27,7 @@ const char *const vl_default_loads[] = {"single", "paced-10k", "paced-100k",
  * 1 us when the gaps are longer than that (10k/s: 100 us), where a sleep
  * is the cheaper choice. */
 #define ADAPT_SPIN_NS 4000u
-#define ADAPT_SPIN_MIN_NS 1000u
+#define ADAPT_SPIN_MIN_NS 0u
 #define ADAPT_SPIN_MAX_NS 30000u
 
 /* Coalescing: one doorbell per 16 messages or 50 us. */
