@@ -52,9 +52,10 @@ struct vr__wait {
  * GAP_CHOOSE waits (no division, no floating point). Among the budgets
  * within one eighth of the best saving, the longest wins: what a longer
  * spin still catches are the slow percentiles, and they are what a tail
- * latency is made of. A gap whose end a sleep hid is estimated (the
- * sleep's length less W) and counts less than one a spin or a deadline
- * saw exactly. While the budget is short of the longest useful spin
+ * latency is made of. A spin that found the work, or a deadline that
+ * ended the wait, measured its gap; a spin that missed knows a lower
+ * bound; a wait that slept without spinning only estimates it (the
+ * sleep's length less W), and that estimate counts a quarter. While the budget is short of the longest useful spin
  * (min(K, spin_max_ns)), now and then a wait spins that long anyway (a
  * probe): a blocking queue sees its gaps only through its own wake-ups,
  * whose cost is an estimate, and the probe checks what a spin would
@@ -69,9 +70,12 @@ struct vr__wait {
  * gaps are long wastes almost nothing on probes), a hit resets it. */
 #define PROBE_SHIFT 5u
 #define PROBE_SHIFT_MAX 10u
-/* One sleep in MEASURE_EVERY is cut to MEASURE_NS: how late the timer
- * returns is what a wake-up costs (from an event to running again). */
-#define MEASURE_EVERY 16u
+/* One sleep in 2^MEASURE_SHIFT is cut to MEASURE_NS: how late the timer
+ * returns is what a wake-up costs (from an event to running again). The
+ * interval doubles with each measurement up to 2^MEASURE_SHIFT_MAX: a
+ * measuring sleep costs one more wake-up. */
+#define MEASURE_SHIFT 4u
+#define MEASURE_SHIFT_MAX 9u
 #define MEASURE_NS 1000u
 #define WAKE_MAX_NS (1u << 24) /* bound of the estimate (16 ms) */
 
@@ -105,28 +109,33 @@ static uint64_t probe_budget(const struct vr__chan_qpol *p)
 }
 
 /* Choose the budget that minimises the expected cost of a wait (see
- * above), then age the histogram. */
+ * above), then age the histogram. In units of 128 ns, 32 bits suffice:
+ * the histogram holds under 2^11 (GAP_MASS, plus GAP_CHOOSE gaps), a
+ * miss costs at most 2 WAKE_MAX_NS (2^18 units), the middle of a bucket
+ * and a spin's budget are below 2^11 units. */
 static void gap_choose(struct vr__chan_qpol *p)
 {
-	const uint64_t miss = (uint64_t)p->wake_ns * 2u;
-	const uint64_t cap = p->wait.spin_max_ns;
-	uint64_t saved[VR__GAP_BUCKETS - 1u];
-	uint64_t total = 0, hits = 0, spun = 0, best = 0, budget;
+	const uint32_t miss = p->wake_ns >> 6; /* 2 W */
+	const uint32_t cap = p->wait.spin_max_ns;
+	uint32_t saved[VR__GAP_BUCKETS - 1u];
+	uint32_t total = 0, hits = 0, spun = 0, best = 0, budget;
 	unsigned k, n, pick = 0;
 
 	for (k = 0; k < VR__GAP_BUCKETS; k++)
 		total += p->gap_hist[k];
 	for (n = 0; n < VR__GAP_BUCKETS - 1u; n++) {
-		uint64_t edge = (uint64_t)256u << n, gain, cost;
+		uint32_t edge = 2u << n, gain, cost;
 
 		/* A bucket starting at or above the cap cannot be caught. */
-		if (n > 0 && ((uint64_t)128u << n) >= cap)
+		if (n > 0 && (128u << n) >= cap)
 			break;
+		if (edge > cap >> 7)
+			edge = cap >> 7;
 		hits += p->gap_hist[n];
 		/* Spin time of the gaps caught: the bucket's middle. */
-		spun += (uint64_t)p->gap_hist[n] * (n ? (uint64_t)192u << n : 128u);
+		spun += p->gap_hist[n] * (n ? 3u << (n - 1u) : 1u);
 		gain = miss * hits;
-		cost = spun + (total - hits) * (edge < cap ? edge : cap);
+		cost = spun + (total - hits) * edge;
 		saved[n] = gain > cost ? gain - cost : 0;
 		if (saved[n] > best)
 			best = saved[n];
@@ -137,13 +146,13 @@ static void gap_choose(struct vr__chan_qpol *p)
 		for (k = 0; k < n; k++)
 			if (saved[k] >= best - (best >> 3))
 				pick = k;
-		budget = (uint64_t)256u << pick;
+		budget = 256u << pick;
 		if (budget > cap)
 			budget = cap;
 		if (budget < p->wait.spin_min_ns)
 			budget = p->wait.spin_min_ns;
 	}
-	p->spin_budget = (uint32_t)budget;
+	p->spin_budget = budget;
 	if (total > GAP_MASS)
 		for (k = 0; k < VR__GAP_BUCKETS; k++)
 			p->gap_hist[k] >>= 1;
@@ -364,7 +373,9 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	 * wake-up comes (the doorbell still ends it early). */
 	if (adapting(ch, q) && !(ch->t->flags & VR_TRANSPORT_POLLING) &&
 	    --ch->pol[q].measure_in == 0) {
-		ch->pol[q].measure_in = MEASURE_EVERY;
+		if (ch->pol[q].measure_shift < MEASURE_SHIFT_MAX)
+			ch->pol[q].measure_shift++;
+		ch->pol[q].measure_in = (uint16_t)(1u << ch->pol[q].measure_shift);
 		if (sleep_ns > MEASURE_NS)
 			sleep_ns = MEASURE_NS;
 	}
@@ -460,14 +471,21 @@ int vr_chan_set_wait_policy(struct vr_chan *ch, uint32_t q,
 		return VR_EINVAL;
 	ch->pol[q].wait = *pol;
 	ch->pol[q].spin_budget = pol->mode == VR_WAIT_ADAPTIVE ? pol->spin_ns : 0;
-	/* Adaptive: no gaps seen yet; a wake-up is assumed to cost half the
-	 * longest spin until one is measured. */
-	vr__zero(ch->pol[q].gap_hist, sizeof(ch->pol[q].gap_hist));
-	ch->pol[q].wake_ns = pol->spin_max_ns / 2u;
-	ch->pol[q].gap_new = 0;
-	ch->pol[q].probe_shift = PROBE_SHIFT;
-	ch->pol[q].probe_in = 1u << PROBE_SHIFT;
-	ch->pol[q].measure_in = MEASURE_EVERY;
+	if (adapting(ch, q)) {
+		/* No gaps seen yet; a wake-up is assumed to cost half the
+		 * longest spin until one is measured. */
+		struct vr__chan_qpol *p = &ch->pol[q];
+
+		vr__zero(p->gap_hist, sizeof(p->gap_hist));
+		p->wake_ns = pol->spin_max_ns / 2u;
+		if (p->wake_ns > WAKE_MAX_NS)
+			p->wake_ns = WAKE_MAX_NS;
+		p->gap_new = 0;
+		p->probe_shift = PROBE_SHIFT;
+		p->probe_in = 1u << PROBE_SHIFT;
+		p->measure_shift = MEASURE_SHIFT;
+		p->measure_in = 1u << MEASURE_SHIFT;
+	}
 	/* A poller never sleeps: tell the peer not to ring. */
 	if (pol->mode == VR_WAIT_POLL && !ch->broken)
 		vr__chan_suppress(ch, q);

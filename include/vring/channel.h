@@ -213,9 +213,10 @@ struct vr__chan_qpol {
 	uint16_t gap_hist[VR__GAP_BUCKETS];
 	uint32_t wake_ns;
 	uint16_t probe_in;
-	uint8_t probe_shift; /* log2 of the probe interval (backs off) */
+	uint8_t probe_shift;   /* log2 of the probe interval (backs off) */
+	uint8_t measure_shift; /* log2 of the measuring interval (backs off) */
+	uint16_t measure_in;
 	uint8_t gap_new;
-	uint8_t measure_in;
 	/* Coalescing: doorbells owed to the peer, and since when (us, free
 	 * running u32). Atomic: any thread of this end may ring them. */
 	uint32_t owed;
