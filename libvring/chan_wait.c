@@ -332,11 +332,6 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	}
 	now = ch->t->ops->now_ns(ch->t);
 	w->last_ns = now;
-	if (!w->started) {
-		w->started = true;
-		w->start_ns = now;
-		w->budget = wait_budget(ch, q, w);
-	}
 	/* While spinning, ask the transport about the peer once per
 	 * PEER_CHECK_NS only: that question may cost a system call. */
 	if (!w->spinning || now - w->peer_ns >= PEER_CHECK_NS) {
@@ -352,6 +347,11 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	vr__chan_flush_queue(ch, q);
 	if (timeout_ns == 0)
 		return VR_EAGAIN;
+	if (!w->started) {
+		w->started = true;
+		w->start_ns = now;
+		w->budget = wait_budget(ch, q, w);
+	}
 	if (deadline != UINT64_MAX && now >= deadline)
 		return VR_ETIMEDOUT;
 	owed_ns = vr__chan_owes(ch) ? vr__chan_pay_due(ch, now) : VR_WAIT_FOREVER;
