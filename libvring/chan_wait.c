@@ -55,11 +55,15 @@ struct vr__wait {
  * latency is made of. A spin that found the work, or a deadline that
  * ended the wait, measured its gap; a spin that missed knows a lower
  * bound; a wait that slept without spinning only estimates it (the
- * sleep's length less W), and that estimate counts a quarter. While the budget is short of the longest useful spin
- * (min(K, spin_max_ns)), now and then a wait spins that long anyway (a
- * probe): a blocking queue sees its gaps only through its own wake-ups,
- * whose cost is an estimate, and the probe checks what a spin would
- * catch.
+ * sleep's length less W), and that estimate counts a quarter. While the
+ * budget is short of the longest useful spin (min(K, spin_max_ns)), now
+ * and then a wait spins that long anyway (a probe): a blocking queue sees
+ * its gaps only through its own wake-ups, whose cost is an estimate, and
+ * the probe checks what a spin would catch.
+ *
+ * All of it is this queue's own state, written only by the thread that
+ * waits on the queue (the one that calls the blocking call), so plain
+ * loads and stores; the clock is the transport's now_ns.
  */
 #define GAP_EXACT 16u   /* weight of a gap a spin or a deadline measured */
 #define GAP_GUESS 4u    /* weight of a gap estimated across a sleep */
