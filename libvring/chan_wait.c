@@ -32,6 +32,8 @@ struct vr__wait {
 	uint64_t budget;   /* spin budget of this wait, ns */
 	uint64_t start_ns; /* when the wait began (the first empty look) */
 	uint64_t last_ns;  /* the clock at the last round of the loop */
+	uint64_t lost_ns;  /* adaptive: time the spin lost to preemption */
+	uint64_t spun_ns;  /* how long the spin phase lasted, once over */
 	uint64_t peer_ns;  /* last time the peer's state was asked */
 };
 
@@ -61,6 +63,16 @@ struct vr__wait {
  * its gaps only through its own wake-ups, whose cost is an estimate, and
  * the probe checks what a spin would catch.
  *
+ * A spin runs only while its thread has a CPU. When the CPU is shared with
+ * other work, a spinning thread uses up its share and is preempted, for
+ * milliseconds, with work waiting: a cost a sleeper does not pay (the
+ * scheduler favours a thread that wakes up). A round of the spin loop
+ * takes well under a microsecond, so one that took over PREEMPT_NS lost
+ * its CPU; the queue keeps the recent spinning time R and the part of it
+ * lost L, and a spin of s is charged s (1 + L / R): compared, without a
+ * division, as gain R against cost (R + L). Quiet, L is about 0; on a
+ * CPU shared with busy work the queue learns to block.
+ *
  * All of it is this queue's own state, written only by the thread that
  * waits on the queue (the one that calls the blocking call), so plain
  * loads and stores; the clock is the transport's now_ns.
@@ -82,6 +94,10 @@ struct vr__wait {
 #define MEASURE_SHIFT_MAX 9u
 #define MEASURE_NS 1000u
 #define WAKE_MAX_NS (1u << 24) /* bound of the estimate (16 ms) */
+#define PREEMPT_NS 50000u      /* a spin round this long was preempted */
+#define RUN_MAX (1u << 14)     /* halve R and L beyond this (16 ms) */
+#define LOST_MAX (1u << 22)    /* bound of L (4 s) */
+#define LOST_AGE 64u           /* halve L every this many choices */
 
 static bool adapting(const struct vr_chan *ch, uint32_t q)
 {
@@ -121,8 +137,12 @@ static void gap_choose(struct vr__chan_qpol *p)
 {
 	const uint32_t miss = p->wake_ns >> 6; /* 2 W */
 	const uint32_t cap = p->wait.spin_max_ns;
-	uint32_t saved[VR__GAP_BUCKETS - 1u];
-	uint32_t total = 0, hits = 0, spun = 0, best = 0, budget;
+	/* Preemption: gain x R against cost x (R + L), in 64 bits (under
+	 * 2^29 x 2^15 and 2^23 x 2^23). */
+	const uint64_t run = p->spin_run ? p->spin_run : 1u;
+	const uint64_t with_lost = p->spin_run ? (uint64_t)p->spin_run + p->spin_lost : 1u;
+	uint64_t saved[VR__GAP_BUCKETS - 1u], best = 0;
+	uint32_t total = 0, hits = 0, spun = 0, budget;
 	unsigned k, n, pick = 0;
 
 	for (k = 0; k < VR__GAP_BUCKETS; k++)
@@ -140,7 +160,7 @@ static void gap_choose(struct vr__chan_qpol *p)
 		spun += p->gap_hist[n] * (n ? 3u << (n - 1u) : 1u);
 		gain = miss * hits;
 		cost = spun + (total - hits) * edge;
-		saved[n] = gain > cost ? gain - cost : 0;
+		saved[n] = gain * run > cost * with_lost ? gain * run - cost * with_lost : 0;
 		if (saved[n] > best)
 			best = saved[n];
 	}
@@ -160,6 +180,30 @@ static void gap_choose(struct vr__chan_qpol *p)
 	if (total > GAP_MASS)
 		for (k = 0; k < VR__GAP_BUCKETS; k++)
 			p->gap_hist[k] >>= 1;
+	/* While the queue blocks it has no new spinning to weigh its old
+	 * preemptions against: they fade (spinning, R and L age together,
+	 * see spin_account). */
+	if (budget == 0 && (++p->chosen & (LOST_AGE - 1u)) == 0)
+		p->spin_lost >>= 1;
+}
+
+/* A wait that spun ends: add its spinning time and what it lost. */
+static void spin_account(struct vr__chan_qpol *p, const struct vr__wait *w)
+{
+	uint64_t wall, lost = w->lost_ns >> 10, run;
+
+	if (!w->spinning)
+		return;
+	wall = w->slept ? w->spun_ns : w->last_ns - w->start_ns;
+	run = wall > w->lost_ns ? (wall - w->lost_ns) >> 10 : 0;
+	p->spin_run += (uint32_t)(run < RUN_MAX ? run : RUN_MAX);
+	p->spin_lost += (uint32_t)(lost < LOST_MAX ? lost : LOST_MAX);
+	if (p->spin_lost > LOST_MAX)
+		p->spin_lost = LOST_MAX;
+	if (p->spin_run > RUN_MAX) {
+		p->spin_run >>= 1;
+		p->spin_lost >>= 1;
+	}
 }
 
 /* Record one gap of @weight; every GAP_CHOOSE gaps, choose again. */
@@ -221,8 +265,9 @@ static uint64_t wait_budget(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 static void gap_after_sleep(struct vr__chan_qpol *p, struct vr__wait *w,
 			    uint64_t now)
 {
-	uint64_t gap = now - w->start_ns;
+	uint64_t gap = now - w->start_ns - w->lost_ns;
 
+	spin_account(p, w);
 	gap = gap > p->wake_ns ? gap - p->wake_ns : 0;
 	if (gap <= w->budget)
 		gap = w->budget + 1u; /* the spin did not catch it */
@@ -315,8 +360,10 @@ static int spin(struct vr_chan *ch, uint32_t q, uint64_t now,
 		w->spinning = true;
 		vr__chan_count(ch, q, VR_RS_SPINS);
 	}
-	if (budget != UINT64_MAX && now - w->start_ns >= budget)
+	if (budget != UINT64_MAX && now - w->start_ns >= budget) {
+		w->spun_ns = now - w->start_ns;
 		return 0;
+	}
 	for (i = 0; i < SPIN_BATCH; i++)
 		vr__cpu_relax();
 	return 1;
@@ -335,6 +382,9 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		w->woke = false;
 	}
 	now = ch->t->ops->now_ns(ch->t);
+	/* A spin round that took this long lost its CPU (see above). */
+	if (w->spinning && !w->slept && now - w->last_ns > PREEMPT_NS)
+		w->lost_ns += now - w->last_ns;
 	w->last_ns = now;
 	/* While spinning, ask the transport about the peer once per
 	 * PEER_CHECK_NS only: that question may cost a system call. */
@@ -424,7 +474,8 @@ static void found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 			ch->pol[q].probe_shift = PROBE_SHIFT;
 			ch->pol[q].probe_in = 1u << PROBE_SHIFT;
 		}
-		gap_add(&ch->pol[q], w->last_ns - w->start_ns, GAP_EXACT);
+		spin_account(&ch->pol[q], w);
+		gap_add(&ch->pol[q], w->last_ns - w->start_ns - w->lost_ns, GAP_EXACT);
 	} else
 		gap_after_sleep(&ch->pol[q], w, ch->t->ops->now_ns(ch->t));
 }
@@ -435,8 +486,10 @@ static void timed_out(struct vr_chan *ch, uint32_t q, uint64_t deadline,
 		      const struct vr__wait *w)
 {
 	if (adapting(ch, q) && w->started && deadline != UINT64_MAX &&
-	    deadline >= w->start_ns)
+	    deadline >= w->start_ns) {
+		spin_account(&ch->pol[q], w);
 		gap_add(&ch->pol[q], deadline - w->start_ns, GAP_EXACT);
+	}
 }
 
 int vr__chan_wait_for(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
@@ -489,6 +542,9 @@ int vr_chan_set_wait_policy(struct vr_chan *ch, uint32_t q,
 		p->probe_in = 1u << PROBE_SHIFT;
 		p->measure_shift = MEASURE_SHIFT;
 		p->measure_in = 1u << MEASURE_SHIFT;
+		p->spin_run = 0;
+		p->spin_lost = 0;
+		p->chosen = 0;
 	}
 	/* A poller never sleeps: tell the peer not to ring. */
 	if (pol->mode == VR_WAIT_POLL && !ch->broken)

@@ -179,8 +179,11 @@ enum vr_wait_mode {
 	 *  queue that blocks notices when its gaps become short again. The
 	 *  wake-up cost is measured on this queue's own sleeps (how late a
 	 *  short timed sleep returns, and the shortest sleeps that a doorbell
-	 *  ended); until then it is taken as spin_max_ns / 2. All state is
-	 *  per queue, integer only, and timed by the transport's now_ns. */
+	 *  ended); until then it is taken as spin_max_ns / 2. A spin that is
+	 *  preempted (a CPU shared with other work) costs the time it lost
+	 *  too: when spinning keeps losing its CPU, blocking wins even for
+	 *  short gaps. All state is per queue, integer only, and timed by the
+	 *  transport's now_ns. */
 	VR_WAIT_ADAPTIVE = 2
 };
 
@@ -208,15 +211,19 @@ struct vr__chan_qpol {
 	uint32_t spin_budget; /* current adaptive budget, ns */
 	/* Adaptive waiting (chan_wait.c), written only by the thread that
 	 * waits on the queue: recent gaps (weighted counts, halved as they
-	 * age), the estimated wake-up cost (ns), and countdowns to the next
-	 * choice of budget, probe spin and wake-up measurement. */
+	 * age), the estimated wake-up cost (ns), recent spinning time and the
+	 * part of it lost to preemption (units of 1024 ns), and countdowns to
+	 * the next choice of budget, probe spin and wake-up measurement. */
 	uint16_t gap_hist[VR__GAP_BUCKETS];
 	uint32_t wake_ns;
+	uint32_t spin_run;
+	uint32_t spin_lost;
 	uint16_t probe_in;
 	uint8_t probe_shift;   /* log2 of the probe interval (backs off) */
 	uint8_t measure_shift; /* log2 of the measuring interval (backs off) */
 	uint16_t measure_in;
 	uint8_t gap_new;
+	uint8_t chosen; /* budgets chosen (wraps): ages spin_lost */
 	/* Coalescing: doorbells owed to the peer, and since when (us, free
 	 * running u32). Atomic: any thread of this end may ring them. */
 	uint32_t owed;
