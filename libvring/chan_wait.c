@@ -51,7 +51,9 @@ struct vr__wait {
  *
  * Both terms come from a histogram of recent gaps in log2 buckets, so the
  * choice is a scan of twelve buckets with integer multiply and add, every
- * GAP_CHOOSE waits (no division, no floating point). Among the budgets
+ * GAP_CHOOSE waits (no division, no floating point). A spin that saves
+ * less than an eighth of the cost of blocking is not worth its certain
+ * CPU against an estimated saving: the queue blocks. Among the budgets
  * within one eighth of the best saving, the longest wins: what a longer
  * spin still catches are the slow percentiles, and they are what a tail
  * latency is made of. A spin that found the work, or a deadline that
@@ -164,7 +166,11 @@ static void gap_choose(struct vr__chan_qpol *p)
 		if (saved[n] > best)
 			best = saved[n];
 	}
-	if (best == 0) {
+	/* A spin must save at least an eighth of what blocking costs: its
+	 * CPU is certain, the wake-up it saves an estimate (W from a timer,
+	 * gaps from bucket middles), and a queue that blocks frees its CPU.
+	 * Close calls block. */
+	if (best <= ((uint64_t)miss * total * run) >> 3) {
 		budget = p->wait.spin_min_ns;
 	} else {
 		for (k = 0; k < n; k++)
