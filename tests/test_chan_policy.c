@@ -591,41 +591,301 @@ static void test_poll_never_asks(void **s)
 	}
 }
 
-static void test_adaptive_budget(void **s)
+/* ---- Adaptive waiting, on a fake clock ------------------------------------- */
+
+/*
+ * The device end (the receiver on TX) on a clock that only the test moves:
+ * every reading advances it by AD_STEP (spinning takes time), a sleep on
+ * the doorbell ends AD_WAKE after the message it waits for arrives, and a
+ * timed sleep that nothing ends returns AD_LATE after its timeout. The
+ * driver sends message n at its arrival time, set by the test before each
+ * receive as "when the receiver begins to wait, plus the gap". Only counts
+ * are asserted (spins, spin hits, sleeps), never times: the decisions are
+ * the test's subject. Single-threaded.
+ */
+#define AD_STEP 100u
+#define AD_WAKE (20 * US) /* a doorbell wakes the sleeper this late */
+#define AD_LATE (8 * US)  /* a timer wakes the sleeper this late */
+
+static uint64_t ad_now, ad_due;
+static uint32_t ad_seq;
+/* Preemption: every ad_preempt_every-th reading of the clock (0: never)
+ * finds it AD_PREEMPT later, as a thread that lost its CPU would. */
+#define AD_PREEMPT (3 * MS)
+static unsigned ad_preempt_every, ad_reads;
+static struct end *ad_sender;
+
+static void ad_deliver(void)
+{
+	if (ad_due != UINT64_MAX && ad_now >= ad_due) {
+		ad_due = UINT64_MAX;
+		assert_int_equal(vr_chan_send(&ad_sender->ch, &ad_seq, sizeof(ad_seq), 0), 0);
+	}
+}
+
+static uint64_t ad_now_ns(struct vr_transport *t)
+{
+	(void)t;
+	ad_now += AD_STEP;
+	if (ad_preempt_every && ++ad_reads % ad_preempt_every == 0)
+		ad_now += AD_PREEMPT;
+	ad_deliver();
+	return ad_now;
+}
+
+static int ad_wait(struct vr_transport *t, uint32_t q, uint64_t timeout_ns)
+{
+	(void)t;
+	(void)q;
+	if (ad_due != UINT64_MAX && ad_due - ad_now <= timeout_ns) {
+		ad_now = ad_due;
+		ad_deliver();
+		ad_now += AD_WAKE;
+		return 0;
+	}
+	assert_true(timeout_ns < 1000 * MS); /* nothing due: a test bug */
+	ad_now += timeout_ns + AD_LATE;
+	return VR_ETIMEDOUT;
+}
+
+static const struct vr_transport_ops ad_ops = {lb_notify, ad_wait, lb_peer_state,
+					       ad_now_ns};
+
+/* What the device's waits on TX did so far. */
+struct ad_counts {
+	uint64_t spins, hits, sleeps;
+};
+
+static struct ad_counts ad_counts(struct pair *p)
+{
+	struct ad_counts c = {qstat(&p->v.ch, VR_CHAN_TX, VR_RS_SPINS),
+			      qstat(&p->v.ch, VR_CHAN_TX, VR_RS_SPIN_HITS),
+			      qstat(&p->v.ch, VR_CHAN_TX, VR_RS_WAITS)};
+
+	return c;
+}
+
+/* @n messages, each @gap_ns after the receiver begins to wait for it:
+ * what the waits did. */
+static struct ad_counts ad_run(struct pair *p, unsigned n, uint64_t gap_ns)
+{
+	struct ad_counts a = ad_counts(p), b;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t m = 0;
+
+		ad_seq++;
+		ad_due = ad_now + gap_ns;
+		assert_int_equal(vr_chan_recv(&p->v.ch, &m, sizeof(m), 100 * MS), 4);
+		assert_int_equal(m, ad_seq);
+	}
+	b = ad_counts(p);
+	b.spins -= a.spins;
+	b.hits -= a.hits;
+	b.sleeps -= a.sleeps;
+	return b;
+}
+
+/* How many of @n (at most AD_MAX) messages, @gap_ns apart, go by before
+ * a run of @quiet waits that (@spinning) all spin and catch their message
+ * without a sleep, or (not @spinning) all sleep without spinning, but for
+ * at most @probes of them that spin. Fails if there is no such run. */
+#define AD_MAX 4096u
+
+static unsigned ad_settle(struct pair *p, unsigned n, uint64_t gap_ns, bool spinning,
+			  unsigned quiet, unsigned probes)
+{
+	static bool good[AD_MAX], spun[AD_MAX];
+	unsigned i, j, ngood, nspun;
+
+	assert_true(n <= AD_MAX && quiet > 0);
+	for (i = 0; i < n; i++) {
+		struct ad_counts c = ad_run(p, 1, gap_ns);
+
+		/* Blocking: a wait that spun is one of the probes allowed. */
+		good[i] = spinning ? c.hits == 1 && c.sleeps == 0 : c.spins || c.sleeps >= 1;
+		spun[i] = c.spins != 0;
+		if (i + 1 < quiet)
+			continue;
+		for (j = i + 1 - quiet, ngood = nspun = 0; j <= i; j++) {
+			ngood += good[j];
+			nspun += spun[j];
+		}
+		if (ngood == quiet && (spinning || nspun <= probes))
+			return i + 1 - quiet;
+	}
+	fail_msg("no %u quiet waits in %u (gap %llu ns, %s)", quiet, n,
+		 (unsigned long long)gap_ns, spinning ? "spinning" : "blocking");
+	return n;
+}
+
+static void ad_open(struct pair *p, uint32_t format, uint32_t spin_ns)
+{
+	struct vr_wait_policy ad = {VR_WAIT_ADAPTIVE, spin_ns, 0, 50 * US, true};
+
+	pair_open(p, format, EVIDX, 16, 32);
+	p->v.le.t.ops = &ad_ops;
+	ad_now = 1000 * MS + 777;
+	ad_due = UINT64_MAX;
+	ad_seq = 0;
+	ad_preempt_every = 0;
+	ad_reads = 0;
+	ad_sender = &p->d;
+	assert_int_equal(vr_chan_set_wait_policy(&p->v.ch, VR_CHAN_TX, &ad), 0);
+}
+
+/* Gaps of 2 us against a 20 us wake-up, starting from no spin at all:
+ * the queue learns to spin, and then catches every message without a
+ * sleep. */
+static void test_adaptive_short_gaps_spin(void **s)
 {
 	unsigned f;
 
 	(void)s;
 	for (f = 0; f < 2; f++) {
 		struct pair p;
-		/* A ceiling far above the 2 ms gaps: only a gap a loaded
-		 * machine cannot stretch that far halves the budget here. */
-		struct vr_wait_policy ad = {VR_WAIT_ADAPTIVE, 1000, 1000, 200 * MS, true};
+		struct ad_counts c;
 
-		pair_open(&p, formats[f], EVIDX, 16, 16);
-		/* Gaps of about 2 ms, budget 1 us: each wait sleeps, and a
-		 * longer spin would have caught the message: it grows. */
-		assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &ad), 0);
-		run_paced(&p, 12, 2 * MS);
-		assert_true(p.v.ch.pol[VR_CHAN_TX].spin_budget > 1 * MS);
-		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_SPIN_HITS) > 0);
-		pair_close(&p);
-
-		/* Gaps of 20 ms against a 1 ms ceiling: spinning is waste;
-		 * the budget halves at each sleep down to its floor (six
-		 * halvings from 500 us). Each message is sent 20 ms after the
-		 * receiver went to sleep, so none is waiting already when a
-		 * late receiver looks (which would skip a halving). */
-		pair_open(&p, formats[f], EVIDX, 16, 16);
-		ad.spin_ns = 500 * US;
-		ad.spin_min_ns = 10 * US;
-		ad.spin_max_ns = 1 * MS;
-		assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &ad), 0);
-		run_paced_as(&p, 8, 20 * MS, true);
-		assert_int_equal(p.v.ch.pol[VR_CHAN_TX].spin_budget, 10 * US);
-		assert_true(qstat(&p.v.ch, VR_CHAN_TX, VR_RS_WAITS) >= 8);
+		ad_open(&p, formats[f], 0);
+		c = ad_run(&p, 64, 2 * US); /* warm-up */
+		assert_true(c.sleeps >= 1); /* it did start blocking */
+		c = ad_run(&p, 500, 2 * US);
+		assert_int_equal(c.sleeps, 0);
+		assert_int_equal(c.spins, 500);
+		assert_int_equal(c.hits, 500);
+		assert_true(p.v.ch.pol[VR_CHAN_TX].spin_budget >= 2 * US);
 		pair_close(&p);
 	}
+}
+
+/* Gaps of 300 us, far beyond any useful spin, starting from a 50 us
+ * budget: the queue learns to block at once; the only spins left are
+ * the probes, which back off (here: at most 3 in 500 waits). The timer
+ * measured the wake-up cost on the way. */
+static void test_adaptive_long_gaps_block(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		struct pair p;
+		struct ad_counts c;
+		uint32_t wake;
+
+		ad_open(&p, formats[f], 50 * US);
+		c = ad_run(&p, 64, 300 * US); /* warm-up */
+		assert_true(c.spins >= 1);    /* it did start spinning */
+		c = ad_run(&p, 500, 300 * US);
+		assert_int_equal(c.hits, 0);
+		assert_true(c.spins <= 3);
+		assert_true(c.sleeps >= 500);
+		assert_int_equal(p.v.ch.pol[VR_CHAN_TX].spin_budget, 0);
+		wake = p.v.ch.pol[VR_CHAN_TX].wake_ns;
+		assert_true(wake >= AD_LATE / 2 && wake <= AD_LATE * 2);
+		pair_close(&p);
+	}
+}
+
+/* Short, long, short again: each change is followed within a bounded
+ * number of waits by the behaviour that suits the new gaps. */
+static void test_adaptive_load_changes(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		struct pair p;
+
+		ad_open(&p, formats[f], 4 * US);
+		/* From the start (a 4 us budget) to spinning through 2 us
+		 * gaps; then to blocking through 300 us gaps (probes aside);
+		 * back to spinning; to blocking through 40 us gaps, which a
+		 * 50 us budget could catch but which cost more than a sleep
+		 * (two wake-ups, measured between the timer's 8 us and the
+		 * doorbell's 20 us); back to spinning. */
+		assert_true(ad_settle(&p, 400, 2 * US, true, 100, 0) <= 16);
+		assert_true(ad_settle(&p, 400, 300 * US, false, 100, 2) <= 192);
+		assert_true(ad_settle(&p, 400, 2 * US, true, 100, 0) <= 192);
+		assert_true(ad_settle(&p, 400, 40 * US, false, 100, 2) <= 192);
+		assert_true(ad_settle(&p, 400, 2 * US, true, 100, 0) <= 192);
+		pair_close(&p);
+	}
+}
+
+/* Gaps of 10 us (100k messages/s), but the spinning thread loses its CPU
+ * for 3 ms after about 0.5 ms of spinning (a CPU shared with busy work):
+ * spinning then costs more than a wake-up, and the queue blocks. Once the
+ * CPU is its own again and the gaps are short (2 us), it spins again,
+ * within a bounded number of waits (the preemption it saw fades). */
+static void test_adaptive_preempted_spin(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		struct pair p;
+
+		ad_open(&p, formats[f], 4 * US);
+		assert_true(ad_settle(&p, 400, 10 * US, true, 100, 0) <= 16);
+		/* Blocking; the probes, which catch their short gaps, keep
+		 * their shortest interval (one wait in 32). */
+		ad_preempt_every = 5000;
+		assert_true(ad_settle(&p, 1000, 10 * US, false, 100, 4) <= 400);
+		ad_preempt_every = 0;
+		assert_true(ad_settle(&p, AD_MAX, 2 * US, true, 100, 0) <= 1500);
+		pair_close(&p);
+	}
+}
+
+/* Waits that end by their deadline (a caller that polls with a 5 us
+ * timeout between its own work) are gaps too: the queue spins through
+ * them instead of sleeping on a timer that would come back late. */
+static void test_adaptive_deadlines(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		struct pair p;
+		struct ad_counts a, b;
+		uint32_t m;
+		unsigned i;
+
+		ad_open(&p, formats[f], 0);
+		for (i = 0; i < 40; i++)
+			assert_int_equal(vr_chan_recv(&p.v.ch, &m, sizeof(m), 5 * US),
+					 VR_ETIMEDOUT);
+		a = ad_counts(&p);
+		for (i = 0; i < 100; i++)
+			assert_int_equal(vr_chan_recv(&p.v.ch, &m, sizeof(m), 5 * US),
+					 VR_ETIMEDOUT);
+		b = ad_counts(&p);
+		assert_int_equal(b.sleeps - a.sleeps, 0);
+		assert_int_equal(b.spins - a.spins, 100);
+		pair_close(&p);
+	}
+}
+
+/* Without adapt, the budget is what was set, whatever the gaps. */
+static void test_adaptive_fixed_budget(void **s)
+{
+	struct pair p;
+	struct vr_wait_policy fixed = {VR_WAIT_ADAPTIVE, 10 * US, 0, 0, false};
+	struct ad_counts c;
+
+	(void)s;
+	ad_open(&p, VR_FORMAT_SPLIT, 0);
+	assert_int_equal(vr_chan_set_wait_policy(&p.v.ch, VR_CHAN_TX, &fixed), 0);
+	c = ad_run(&p, 50, 2 * US);
+	assert_int_equal(c.hits, 50);
+	assert_int_equal(c.sleeps, 0);
+	c = ad_run(&p, 50, 300 * US);
+	assert_int_equal(c.hits, 0);
+	assert_int_equal(c.spins, 50);
+	assert_int_equal(c.sleeps, 50);
+	assert_int_equal(p.v.ch.pol[VR_CHAN_TX].spin_budget, 10 * US);
+	pair_close(&p);
 }
 
 /* ---- Counters in the region ------------------------------------------------ */
@@ -877,7 +1137,12 @@ int main(void)
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_spurious_wakeup),
 		cmocka_unit_test(test_poll_never_asks),
-		cmocka_unit_test(test_adaptive_budget),
+		cmocka_unit_test(test_adaptive_short_gaps_spin),
+		cmocka_unit_test(test_adaptive_long_gaps_block),
+		cmocka_unit_test(test_adaptive_load_changes),
+		cmocka_unit_test(test_adaptive_preempted_spin),
+		cmocka_unit_test(test_adaptive_deadlines),
+		cmocka_unit_test(test_adaptive_fixed_budget),
 		cmocka_unit_test(test_region_counters),
 		cmocka_unit_test(test_coalesce_never_strands),
 		cmocka_unit_test(test_coalesce_request_response),

@@ -18,16 +18,15 @@ const char *const vl_default_policies[] = {
 const char *const vl_default_loads[] = {"single", "paced-10k", "paced-100k",
 					"saturation", NULL};
 
-/* Adaptive waiting, as tuned for this benchmark (docs/LATENCY.md has the
- * sweep): start with a 4 us spin, enough to catch a reply that is on its
- * way when the peer is awake (a round trip is 1-2 us then); let the budget
- * grow up to 30 us, about what one eventfd wakeup costs on the VM it was
- * tuned on (10-25 us one way), so that back-to-back traffic is served by
- * spinning, never by a sleep that costs more than the spin; and shrink to
- * 1 us when the gaps are longer than that (10k/s: 100 us), where a sleep
- * is the cheaper choice. */
+/* Adaptive waiting for this benchmark: start with a 4 us spin, enough to
+ * catch a reply that is on its way when the peer is awake (a round trip is
+ * 1-2 us then); from there the channel chooses the budget from the gaps it
+ * sees and the wake-up cost it measures (vring/channel.h, VR_WAIT_ADAPTIVE):
+ * up to 30 us, about what one eventfd wake-up costs on the VM this was
+ * tuned on (10-25 us one way), and down to no spin at all, so that at low
+ * load (10k/s: 100 us gaps) a wait blocks at once as event-idx does. */
 #define ADAPT_SPIN_NS 4000u
-#define ADAPT_SPIN_MIN_NS 1000u
+#define ADAPT_SPIN_MIN_NS 0u
 #define ADAPT_SPIN_MAX_NS 30000u
 
 /* Coalescing: one doorbell per 16 messages or 50 us. */

@@ -5,13 +5,16 @@
     report_latency.py LATENCY.json OUT_DIR [--no-plot] [--expect N]
 
 Writes OUT_DIR/latency.md (machine, calibration, one table row per policy
-and load, the issue's targets met or missed with the numbers) and, unless
---no-plot, OUT_DIR/latency-<load>.png: the latency distribution, one line
-per policy (gnuplot; its inputs are removed afterwards). --expect N fails
-unless there are N records. Exits non-zero when the JSON is malformed.
-Standard library only.
+and load, the issue's targets met or missed with the numbers, and per load
+whether a fixed policy dominates the adaptive one) and, unless --no-plot,
+OUT_DIR/latency-<load>.png: the latency distribution, one line per policy,
+and OUT_DIR/latency-p99-cpu.png: each load's policies on one (CPU per
+message, p99) scatter plot (gnuplot; its inputs are removed afterwards).
+--expect N fails unless there are N records. Exits non-zero when the JSON
+is malformed. Standard library only.
 """
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -25,6 +28,13 @@ EVIDX_SAT_MAX = 0.05       # doorbells per message under saturation, event-idx
 ADAPT_P99_RATIO = 2.0      # adaptive p99 <= 2 x polling p99 at 100k/s ...
 ADAPT_CPU_RATIO = 0.5      # ... with < 1/2 of polling's CPU
 TARGET_LOAD = "paced-100k"
+
+# Issue 14: at each load, no fixed policy may dominate adaptive by a margin:
+# none with a p99 more than DOM_MARGIN times better at no more than DOM_TOL
+# times adaptive's CPU per message, none with a CPU per message more than
+# DOM_MARGIN times lower at no more than DOM_TOL times adaptive's p99.
+DOM_MARGIN = 1.2
+DOM_TOL = 1.05
 
 
 def fail(msg):
@@ -178,6 +188,129 @@ def targets(recs):
     return out, verdicts
 
 
+def is_adaptive(r):
+    return r.get("policy_base", r["policy"]) == "adaptive"
+
+
+def dominators(recs, a):
+    """The fixed policies that dominate adaptive record @a at its load, each
+    as (record, why)."""
+    out = []
+    for r in recs:
+        if r["load"] != a["load"] or is_adaptive(r):
+            continue
+        if r["p99"] * DOM_MARGIN < a["p99"] and r["cpu_per_msg"] <= DOM_TOL * a["cpu_per_msg"]:
+            out.append((r, "p99 %.2fx better at %.2fx the CPU"
+                        % (a["p99"] / max(r["p99"], 1), r["cpu_per_msg"] / max(a["cpu_per_msg"], 1))))
+        elif (r["cpu_per_msg"] * DOM_MARGIN < a["cpu_per_msg"]
+              and r["p99"] <= DOM_TOL * a["p99"]):
+            out.append((r, "CPU %.2fx lower at %.2fx the p99"
+                        % (a["cpu_per_msg"] / max(r["cpu_per_msg"], 1),
+                           r["p99"] / max(a["p99"], 1))))
+    return out
+
+
+def waits_of(r):
+    """Sleeps and spin hits per message of the client's RX and the device's TX
+    queue (the two that wait), from the record's counters."""
+    n = max(r["messages"], 1)
+    try:
+        c, d = r["client_counters"], r["device_counters"]
+        return "%.2f / %.2f, %.2f / %.2f" % (c["waits"][1] / n, c["spin_hits"][1] / n,
+                                             d["waits"][0] / n, d["spin_hits"][0] / n)
+    except (KeyError, IndexError, TypeError):
+        return "(no counters)"
+
+
+def domination(recs):
+    """Lines of the adaptive-versus-fixed section, and (name, met) verdicts."""
+    out = ["A fixed policy *dominates* adaptive at a load when its p99 is more than %gx "
+           "better at no more than %gx adaptive's CPU per message, or its CPU per message "
+           "more than %gx lower at no more than %gx adaptive's p99 (issue 14). Computed "
+           "from the table above; the plot below shows the same points."
+           % (DOM_MARGIN, DOM_TOL, DOM_MARGIN, DOM_TOL), "",
+           "*Adaptive's waits* are what its two waiting queues did per message (the "
+           "client waiting for replies, the device for requests): sleeps on the doorbell, "
+           "and waits a spin ended (spin hits). A regime shows in them: spinning (hits "
+           "near 1, no sleeps), blocking (sleeps, no hits), or in between.", "",
+           "| load | adaptive p99 (us) | adaptive CPU us/msg | adaptive's waits per msg: "
+           "client sleeps / hits, device sleeps / hits | nearest fixed policies | "
+           "dominated by | verdict |",
+           "|---|---:|---:|---|---|---|---|"]
+    verdicts = []
+    for ld in loads_in_order(recs):
+        for a in [r for r in recs if r["load"] == ld and is_adaptive(r)]:
+            fixed = [r for r in recs if r["load"] == ld and not is_adaptive(r)]
+            if not fixed:
+                continue
+            doms = dominators(recs, a)
+            # The two fixed policies closest to adaptive in (log p99, log CPU).
+            def dist(r, a=a):
+                return (math.log(max(r["p99"], 1) / max(a["p99"], 1)) ** 2 +
+                        math.log(max(r["cpu_per_msg"], 1) / max(a["cpu_per_msg"], 1)) ** 2)
+            near = sorted(fixed, key=dist)[:2]
+            verdicts.append(("%s at %s not dominated" % (a["policy"], ld), not doms))
+            out.append("| %s | %s | %.2f | %s | %s | %s | %s |"
+                       % (ld if a["policy"] == "adaptive" else "%s (%s)" % (ld, a["policy"]),
+                          us(a["p99"]), a["cpu_per_msg"] / 1000.0, waits_of(a),
+                          "; ".join("%s %s us, %.2f" % (r["policy"], us(r["p99"]),
+                                                         r["cpu_per_msg"] / 1000.0)
+                                    for r in near),
+                          "; ".join("%s (%s)" % (r["policy"], why) for r, why in doms)
+                          or "none",
+                          "**dominated**" if doms else "not dominated"))
+    if not verdicts:
+        out.append("| (adaptive and a fixed policy were not both measured) | | | | | | |")
+    return out, verdicts
+
+
+def plot_tradeoff(doc, recs, out_dir):
+    """latency-p99-cpu.png: per load, every policy at (CPU per message, p99);
+    returns the file name, or None."""
+    loads = loads_in_order(recs)
+    if not loads:
+        return None
+    png, tmp = "latency-p99-cpu.png", []
+    cols = 2 if len(loads) > 1 else 1
+    rows = (len(loads) + cols - 1) // cols
+    gp = ["set terminal pngcairo size %d,%d noenhanced font ',9'" % (520 * cols, 400 * rows),
+          "set output '%s'" % png,
+          "set multiplot layout %d,%d title 'libvring: p99 round trip against CPU per "
+          "message, per load (%s); adaptive in red, lower left is better'"
+          % (rows, cols, doc["machine"]["date"][:10]),
+          "set logscale xy", "set grid", "set key off",
+          "set xlabel 'CPU per message (us, both processes)'",
+          "set ylabel 'p99 round trip (us)'",
+          "set offsets graph 0.08, graph 0.25, graph 0.15, graph 0.08"]
+    for i, ld in enumerate(loads):
+        dat = os.path.join(out_dir, "latency-plot-tradeoff-%d.dat" % i)
+        tmp.append(dat)
+        with open(dat, "w") as f:
+            for r in recs:
+                if r["load"] == ld:
+                    f.write("%.6g %.6g \"%s\" %d\n"
+                            % (max(r["cpu_per_msg"], 1) / 1000.0, max(r["p99"], 1) / 1000.0,
+                               r["policy"], 1 if is_adaptive(r) else 0))
+        name = os.path.basename(dat)
+        gp += ["set title '%s'" % ld,
+               "plot '%s' using 1:($4 == 0 ? $2 : 1/0):3 with labels point pt 7 ps 1.2 "
+               "lc rgb '#1f4e99' offset char 0.8,0.7 left tc rgb '#1f4e99', "
+               "'%s' using 1:($4 == 1 ? $2 : 1/0):3 with labels point pt 5 ps 1.4 "
+               "lc rgb '#c00000' offset char 0.8,-0.7 left tc rgb '#c00000'" % (name, name)]
+    gp += ["unset multiplot", ""]
+    script = os.path.join(out_dir, "latency-plot-tradeoff.gp")
+    tmp.append(script)
+    with open(script, "w") as f:
+        f.write("\n".join(gp))
+    try:
+        subprocess.run(["gnuplot", os.path.basename(script)], cwd=out_dir, check=True)
+    finally:
+        for t in tmp:
+            if os.path.exists(t):
+                os.remove(t)
+    return png
+
+
 def plot(doc, recs, out_dir):
     """latency-<load>.png per load; returns the file names."""
     if not shutil.which("gnuplot"):
@@ -223,6 +356,9 @@ def plot(doc, recs, out_dir):
     for t in tmp:
         if os.path.exists(t):
             os.remove(t)
+    tradeoff = plot_tradeoff(doc, recs, out_dir)
+    if tradeoff:
+        pngs.append(tradeoff)
     return pngs
 
 
@@ -247,6 +383,8 @@ def main(argv):
     os.makedirs(out_dir, exist_ok=True)
     pngs = [] if no_plot else plot(doc, recs, out_dir)
     tlines, verdicts = targets(recs)
+    dlines, dverdicts = domination(recs)
+    verdicts += dverdicts
     md = ["# libvring latency: request/response between two processes",
           "",
           "Produced by `scripts/bench.sh` (`vring_latency`, then "
@@ -274,6 +412,8 @@ def main(argv):
                + ", ".join(doc["failed_runs"]) + "."]
     md += ["", "## Targets (issue 5)", ""]
     md += tlines
+    md += ["", "## Adaptive against the fixed policies (issue 14)", ""]
+    md += dlines
     if pngs:
         md += ["", "## Plots", ""]
         md += ["![%s](%s)" % (p[:-4], p) for p in pngs]
@@ -281,7 +421,7 @@ def main(argv):
     with open(os.path.join(out_dir, "latency.md"), "w") as f:
         f.write("\n".join(md))
     for name, ok in verdicts:
-        print("target %-28s %s" % (name, "met" if ok else "MISSED"))
+        print("target %-40s %s" % (name, "met" if ok else "MISSED"))
     return 0
 
 

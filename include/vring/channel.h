@@ -164,21 +164,44 @@ enum vr_wait_mode {
 	/** Never ask for a doorbell: spin on the ring until the timeout.
 	 *  Lowest latency; one CPU busy; the peer never rings. */
 	VR_WAIT_POLL = 1,
-	/** Spin for a budget, then ask for a doorbell, look again and sleep;
-	 *  with adapt set, the budget follows the observed gaps between
-	 *  arrivals: it doubles (up to spin_max_ns) after a sleep that a
-	 *  longer spin within spin_max_ns would have avoided, and halves (down
-	 *  to spin_min_ns) after a sleep longer than spin_max_ns. */
+	/** Spin for a budget, then ask for a doorbell, look again and sleep.
+	 *  With adapt set, the budget follows the recent gaps (how long waits
+	 *  on this queue lasted), kept as a decayed histogram in log2 buckets,
+	 *  and the measured cost of a wake-up: it is the spin that minimises
+	 *  the expected cost of a wait, where spinning costs its time and a
+	 *  sleep costs two wake-ups' worth (the waiter's latency and the CPU
+	 *  of sleeping and waking). Short gaps (back-to-back traffic) get a
+	 *  budget that covers a high quantile of them, so that even the slow
+	 *  percentiles are served by the spin; gaps longer than a wake-up
+	 *  costs get no spin at all (with spin_min_ns 0): the wait blocks at
+	 *  once. The budget stays within spin_min_ns .. spin_max_ns; now and
+	 *  then a wait spins the longest useful budget anyway (a probe), so a
+	 *  queue that blocks notices when its gaps become short again. The
+	 *  wake-up cost is measured on this queue's own sleeps (how late a
+	 *  short timed sleep returns, and the shortest sleeps that a doorbell
+	 *  ended); until then it is taken as spin_max_ns / 2. A spin that is
+	 *  preempted (a CPU shared with other work) costs the time it lost
+	 *  too: when spinning keeps losing its CPU, blocking wins even for
+	 *  short gaps. All state is per queue, integer only, and timed by the
+	 *  transport's now_ns. */
 	VR_WAIT_ADAPTIVE = 2
 };
 
 struct vr_wait_policy {
 	uint32_t mode;        /**< enum vr_wait_mode */
 	uint32_t spin_ns;     /**< ADAPTIVE: spin budget (initial, if adapt) */
-	uint32_t spin_min_ns; /**< ADAPTIVE with adapt: bounds of the budget */
+	/** ADAPTIVE with adapt: bounds of the budget; spin_min_ns 0 lets the
+	 *  queue block at once when spinning does not pay, and spin_max_ns is
+	 *  the longest spin worth considering (about a wake-up's cost or a few
+	 *  times it: longer gaps are left to the doorbell). */
+	uint32_t spin_min_ns;
 	uint32_t spin_max_ns;
 	bool adapt;           /**< ADAPTIVE: adapt the budget */
 };
+
+/* Buckets of the adaptive wait's gap histogram: [0, 256 ns), then one per
+ * power of two up to 256 us, then everything longer. */
+#define VR__GAP_BUCKETS 12u
 
 /* Private per-queue policy state. */
 struct vr__chan_qpol {
@@ -186,6 +209,21 @@ struct vr__chan_qpol {
 	struct vr_wait_policy wait;
 	uint32_t unpublished; /* buffers added/completed, not yet published */
 	uint32_t spin_budget; /* current adaptive budget, ns */
+	/* Adaptive waiting (chan_wait.c), written only by the thread that
+	 * waits on the queue: recent gaps (weighted counts, halved as they
+	 * age), the estimated wake-up cost (ns), recent spinning time and the
+	 * part of it lost to preemption (units of 1024 ns), and countdowns to
+	 * the next choice of budget, probe spin and wake-up measurement. */
+	uint16_t gap_hist[VR__GAP_BUCKETS];
+	uint32_t wake_ns;
+	uint32_t spin_run;
+	uint32_t spin_lost;
+	uint16_t probe_in;
+	uint8_t probe_shift;   /* log2 of the probe interval (backs off) */
+	uint8_t measure_shift; /* log2 of the measuring interval (backs off) */
+	uint16_t measure_in;
+	uint8_t gap_new;
+	uint8_t chosen; /* budgets chosen (wraps): ages spin_lost */
 	/* Coalescing: doorbells owed to the peer, and since when (us, free
 	 * running u32). Atomic: any thread of this end may ring them. */
 	uint32_t owed;
