@@ -141,8 +141,8 @@ static void gap_choose(struct vr__chan_qpol *p)
 	const uint32_t cap = p->wait.spin_max_ns;
 	/* Preemption: gain x R against cost x (R + L), in 64 bits (under
 	 * 2^29 x 2^15 and 2^23 x 2^23). */
-	const uint64_t run = p->spin_run ? p->spin_run : 1u;
-	const uint64_t with_lost = p->spin_run ? (uint64_t)p->spin_run + p->spin_lost : 1u;
+	const uint32_t run = p->spin_run ? p->spin_run : 1u;
+	const uint32_t with_lost = p->spin_run ? p->spin_run + p->spin_lost : 1u;
 	uint64_t saved[VR__GAP_BUCKETS - 1u], best = 0;
 	uint32_t total = 0, hits = 0, spun = 0, budget;
 	unsigned k, n, pick = 0;
@@ -162,7 +162,14 @@ static void gap_choose(struct vr__chan_qpol *p)
 		spun += p->gap_hist[n] * (n ? 3u << (n - 1u) : 1u);
 		gain = miss * hits;
 		cost = spun + (total - hits) * edge;
-		saved[n] = gain * run > cost * with_lost ? gain * run - cost * with_lost : 0;
+		/* 32 x 32 -> 64 products (vr__mul32_wide: no libgcc call on
+		 * Cortex-M0+). */
+		{
+			uint64_t g = vr__mul32_wide(gain, run),
+				 c = vr__mul32_wide(cost, with_lost);
+
+			saved[n] = g > c ? g - c : 0;
+		}
 		if (saved[n] > best)
 			best = saved[n];
 	}
@@ -170,7 +177,7 @@ static void gap_choose(struct vr__chan_qpol *p)
 	 * CPU is certain, the wake-up it saves an estimate (W from a timer,
 	 * gaps from bucket middles), and a queue that blocks frees its CPU.
 	 * Close calls block. */
-	if (best <= ((uint64_t)miss * total * run) >> 3) {
+	if (best <= vr__mul32_wide(miss * total, run) >> 3) {
 		budget = p->wait.spin_min_ns;
 	} else {
 		for (k = 0; k < n; k++)
@@ -389,9 +396,11 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	}
 	now = ch->t->ops->now_ns(ch->t);
 	/* A spin round that took this long lost its CPU (see above). */
-	if (w->spinning && !w->slept && now - w->last_ns > PREEMPT_NS)
-		w->lost_ns += now - w->last_ns;
-	w->last_ns = now;
+	if (VR_CONFIG_NOTIFY_POLICIES) {
+		if (w->spinning && !w->slept && now - w->last_ns > PREEMPT_NS)
+			w->lost_ns += now - w->last_ns;
+		w->last_ns = now;
+	}
 	/* While spinning, ask the transport about the peer once per
 	 * PEER_CHECK_NS only: that question may cost a system call. */
 	if (!w->spinning || now - w->peer_ns >= PEER_CHECK_NS) {
@@ -407,7 +416,9 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	vr__chan_flush_queue(ch, q);
 	if (timeout_ns == 0)
 		return VR_EAGAIN;
-	if (!w->started) {
+	/* Without the policies every wait blocks at once: no budget, no
+	 * gap to measure. */
+	if (VR_CONFIG_NOTIFY_POLICIES && !w->started) {
 		w->started = true;
 		w->start_ns = now;
 		w->budget = wait_budget(ch, q, w);
@@ -415,7 +426,7 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	if (deadline != UINT64_MAX && now >= deadline)
 		return VR_ETIMEDOUT;
 	owed_ns = vr__chan_owes(ch) ? vr__chan_pay_due(ch, now) : VR_WAIT_FOREVER;
-	if (spin(ch, q, now, w))
+	if (VR_CONFIG_NOTIFY_POLICIES && spin(ch, q, now, w))
 		return 0;
 	if (vr__chan_stale(ch))
 		return VR_EPEERDEAD; /* arming writes into the rings */
