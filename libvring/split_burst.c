@@ -133,8 +133,8 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 	uint16_t *const ring = vr_avail_ring(q->avail);
 	struct vr_drv_slot *const slot = q->slot;
 	const unsigned mask = q->mask;
-	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
-	uint16_t free_head = q->free_head;
+	const uint16_t free_head0 = q->free_head;
+	uint16_t free_head = free_head0;
 	/* Wider than the 16-bit index, so that masking it needs no zero
 	 * extension; stored back truncated. */
 	unsigned avail_idx = q->avail_idx;
@@ -158,8 +158,10 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		}
 		addr = seg->addr;
 		len = seg->len;
-		if (VR_UNLIKELY(len == 0) && !zero_ok) {
-			err = VR_EINVAL;
+		/* Zero length: VR_EINVAL or, with VR_QF_ZERO_LEN_OK, added:
+		 * the single call says which (one test less per message). */
+		if (VR_UNLIKELY(len == 0)) {
+			err = VR__GENERAL;
 			break;
 		}
 		w = a->n_in; /* 0 or 1 */
@@ -182,14 +184,25 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		s->last = in_order ? (uint16_t)avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
-		if (ids)
-			*ids++ = head;
 		free_head = next;
 		avail_idx++;
 	}
 	if (a == end && end != first + n)
 		err = VR__GENERAL; /* out of descriptors: the single call */
 	done = (unsigned)(a - first);
+	if (ids) {
+		/* The heads taken, from private state only (not read back
+		 * from the shared ring): in order, consecutive from the old
+		 * free head; otherwise the free list from it, whose links
+		 * the loop read and did not change. */
+		uint16_t h = free_head0;
+		unsigned j;
+
+		for (j = 0; j < done; j++) {
+			ids[j] = h;
+			h = in_order ? (uint16_t)((h + 1) & mask) : slot[h].next;
+		}
+	}
 	q->free_head = free_head;
 	q->num_free = (uint16_t)(q->num_free - done);
 	q->avail_idx = (uint16_t)avail_idx;
@@ -251,7 +264,9 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 /* The loop of a get_used burst, without hooks (the caller checked); one
  * copy per IN_ORDER mode. A violation is recorded in q->broken at the end,
- * as vr__split_drv_break would. */
+ * as vr__split_drv_break would. A length above the writable bytes stops
+ * the loop (VR__GENERAL) before the entry changes anything: the single
+ * call clamps it or breaks the queue. */
 VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 					    struct vr_used_buf *out,
 					    unsigned max, const bool in_order)
@@ -260,15 +275,19 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 	struct vr_used *const used = q->used;
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t mask = q->mask;
-	const bool clamp = (q->flags & VR_QF_CLAMP_USED_LEN) != 0;
+	const unsigned mask = q->mask;
 	uint16_t free_head = q->free_head;
 	uint16_t num_free = q->num_free;
-	uint16_t last_used = q->last_used;
+	/* Wider than the 16-bit index (no zero extension to mask it);
+	 * compared and stored back truncated. */
+	unsigned last_used = q->last_used;
+	const uint16_t last_used0 = q->last_used;
 	uint16_t used_seen = q->used_seen;
-	uint16_t in_flight = q->in_flight;
-	uint16_t batch_end = q->batch_end;
-	uint32_t batch_len = q->batch_len;
+	/* In flight at the start; less the entries taken where tested. */
+	const uint16_t in_flight0 = q->in_flight;
+	/* Only IN_ORDER keeps a batch (plain leaves both fields alone). */
+	uint16_t batch_end = in_order ? q->batch_end : VR__NONE;
+	uint32_t batch_len = in_order ? q->batch_len : 0;
 	unsigned n;
 	int err = 0;
 
@@ -279,18 +298,19 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 		if (!in_order || batch_end == VR__NONE) {
 			const struct vr_used_elem *elem;
 
-			if (last_used == used_seen) {
+			if ((uint16_t)last_used == used_seen) {
 				/* A2 (acquire): the used entries the device
 				 * wrote before its release of used->idx are
 				 * visible after this load. Partner: R2 in
 				 * vr_split_dev_publish. */
 				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
 
-				if (seen == last_used) {
+				if (seen == (uint16_t)last_used) {
 					err = VR_EAGAIN;
 					break;
 				}
-				if (VR_UNLIKELY((uint16_t)(seen - last_used) > in_flight)) {
+				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+						(uint16_t)(in_flight0 - (last_used - last_used0)))) {
 					err = VR_EUSEDIDX;
 					break;
 				}
@@ -313,13 +333,13 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 				err = VR_EUSEDIDX;
 				break;
 			}
+			/* Too long: VR_EUSEDLEN or, with VR_QF_CLAMP_USED_LEN,
+			 * clamped and counted: the single call says which (and
+			 * q stays out of the loop). Nothing is changed yet for
+			 * this entry. */
 			if (VR_UNLIKELY(len > s->in_len)) {
-				if (!clamp) {
-					err = VR_EUSEDLEN;
-					break;
-				}
-				len = s->in_len;
-				q->stats.used_len_clamped++;
+				err = VR__GENERAL;
+				break;
 			}
 			if (in_order) {
 				batch_end = (uint16_t)id;
@@ -348,17 +368,19 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 		out->id = (uint16_t)id;
 		num_free = (uint16_t)(num_free + s->ndesc);
 		s->ndesc = 0;
-		in_flight--;
 		last_used++;
 	}
+	/* Every entry taken moved last_used and in_flight by one. */
 	n = (unsigned)(out - first);
 	q->free_head = free_head;
 	q->num_free = num_free;
-	q->last_used = last_used;
+	q->last_used = (uint16_t)last_used;
 	q->used_seen = used_seen;
-	q->in_flight = in_flight;
-	q->batch_end = batch_end;
-	q->batch_len = batch_len;
+	q->in_flight = (uint16_t)(in_flight0 - n);
+	if (in_order) {
+		q->batch_end = batch_end;
+		q->batch_len = batch_len;
+	}
 	if (err < VR_EAGAIN)
 		q->broken = err;
 	return vr__fast_ret(n, err);
@@ -381,8 +403,7 @@ VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 				unsigned max)
 {
-	unsigned i;
-	uint64_t r;
+	unsigned i = 0;
 	int err = 0;
 
 	if (VR_UNLIKELY(q->broken))
@@ -399,11 +420,22 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 		}
 		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 	}
-	r = q->in_order ? split_get_used_fast_in_order(q, out, max)
-			: split_get_used_fast_plain(q, out, max);
-	if (vr__fast_n(r))
-		return (int)vr__fast_n(r);
-	return vr__fast_err(r) == VR_EAGAIN ? 0 : vr__fast_err(r);
+	while (i < max) {
+		uint64_t r = q->in_order
+				     ? split_get_used_fast_in_order(q, out + i, max - i)
+				     : split_get_used_fast_plain(q, out + i, max - i);
+
+		i += vr__fast_n(r);
+		err = vr__fast_err(r);
+		if (err != VR__GENERAL)
+			break;
+		/* A length above the writable bytes: the single call. */
+		err = vr_split_drv_get_used(q, &out[i]);
+		if (err)
+			break;
+		i++;
+	}
+	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 }
 
 /* ---- Device: pop ------------------------------------------------------- */
@@ -437,7 +469,7 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 	for (; p != pend; p++, c++) {
 		struct vr_iov *const iov = c->iov;
 		const struct vr_desc *d;
-		uint64_t addr, off;
+		uint64_t addr, off, room;
 		uint32_t len, flags;
 		unsigned head;
 
@@ -471,11 +503,13 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 		}
 		/* The window check: [addr, addr + len) inside [bus_base,
 		 * bus_base + size), which does not wrap (checked by the
-		 * caller); an address below bus_base makes off wrap to at
-		 * least 2^64 - bus_base >= size. The exact code is worked out
-		 * only on failure. */
+		 * caller): len <= size and off <= size - len. An address
+		 * below bus_base makes off wrap to at least 2^64 - bus_base
+		 * >= size > size - len (len is not 0). The exact code is
+		 * worked out only on failure. */
 		off = addr - bus_base;
-		if (VR_UNLIKELY(off >= size || len > size - off)) {
+		room = size - len; /* wraps (above size) when len > size */
+		if (VR_UNLIKELY(room > size || off > room)) {
 			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
 			break;
 		}
@@ -639,47 +673,56 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 					    const struct vr_done *done,
 					    unsigned n, const bool in_order)
 {
-	const struct vr_done *const end = done + n;
+	const struct vr_done *const first = done, *const end = done + n;
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned mask = q->mask;
-	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
-	/* Wider than the 16-bit index (no zero extension to mask it);
-	 * stored back truncated. */
-	unsigned used_idx = q->used_idx;
+	/* Wider than the 16-bit index: no zero extension to mask it. */
+	unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
 	/* In flight before this entry: q->in_flight less the entries done
 	 * (only IN_ORDER tests it; the count is stored back once). */
 	uint16_t in_flight = q->in_flight;
+	unsigned pos = q->used_idx & mask;
 	int err = 0;
 
-	for (; done != end; done++) {
-		const uint16_t id = done->id;
-		struct vr_used_elem *elem;
+	/* In runs that do not wrap the used ring: an entry pointer, no
+	 * mask per message. */
+	while (done != end) {
+		const unsigned left = (unsigned)(end - done);
+		const unsigned k = left < mask + 1 - pos ? left : mask + 1 - pos;
+		const struct vr_done *const rend = done + k;
+		struct vr_used_elem *elem = &uring[pos];
 
-		if (in_order) {
-			/* Only the oldest in flight, popped at avail position
-			 * last_avail - in_flight. */
-			if (VR_UNLIKELY(in_flight == 0 || order[oldest & mask] != id)) {
+		for (; done != rend; done++, elem++) {
+			const unsigned id = done->id;
+
+			if (in_order) {
+				/* Only the oldest in flight, popped at avail
+				 * position last_avail - in_flight. */
+				if (VR_UNLIKELY(in_flight == 0 ||
+						order[oldest & mask] != id)) {
+					err = VR_ESTATE;
+					break;
+				}
+				oldest++;
+				in_flight--;
+			} else if (VR_UNLIKELY(id > mask || chain_ndesc[id] == 0)) {
 				err = VR_ESTATE;
 				break;
 			}
-			oldest++;
-		} else if (VR_UNLIKELY(id > mask || chain_ndesc[id] == 0)) {
-			err = VR_ESTATE;
-			break;
+			/* Relaxed: published by the release store of
+			 * used->idx (R2). */
+			vr__store32(&elem->id, vr__le32(id));
+			vr__store32(&elem->len, vr__le32(done->len));
+			chain_ndesc[id] = 0;
 		}
-		elem = &uring[used_idx & mask];
-		/* Relaxed: published by the release store of used->idx (R2). */
-		vr__store32(&elem->id, vr__le32(id));
-		vr__store32(&elem->len, vr__le32(done->len));
-		chain_ndesc[id] = 0;
-		if (in_order)
-			in_flight--;
-		used_idx++;
+		if (err)
+			break;
+		pos = 0;
 	}
-	n = (uint16_t)(used_idx - q->used_idx);
-	q->used_idx = (uint16_t)used_idx;
+	n = (unsigned)(done - first);
+	q->used_idx = (uint16_t)(q->used_idx + n);
 	q->in_flight = (uint16_t)(q->in_flight - n);
 	return vr__fast_ret(n, err);
 }
