@@ -393,11 +393,124 @@ VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
 	return split_get_used_fast(q, out, max, false);
 }
 
+/*
+ * The IN_ORDER loop of a get_used burst, without hooks (the caller
+ * checked), in runs: once a batch is known (a used entry naming its last
+ * head, checked as split_get_used_fast does), the chains up to it are the
+ * next (avail position of that head) - last_used + 1 oldest, so that the
+ * run takes them with no test per chain; the run's last chain, when it
+ * closes the batch, gets the entry's length. The oldest chain starts at
+ * descriptor cursor & mask (sequential allocation); the cursor is kept
+ * unmasked so that num_free is cursor - free_head at the end (free_head
+ * does not move here).
+ */
 VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 						   struct vr_used_buf *out,
 						   unsigned max)
 {
-	return split_get_used_fast(q, out, max, true);
+	struct vr_used_buf *const first = out, *const end = out + max;
+	struct vr_used *const used = q->used;
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned mask = q->mask;
+	const uint16_t free_head = q->free_head;
+	unsigned cursor = (unsigned)free_head + q->num_free;
+	/* Wider than the 16-bit index; compared and stored back truncated. */
+	unsigned last_used = q->last_used;
+	const uint16_t last_used0 = q->last_used;
+	uint16_t used_seen = q->used_seen;
+	const uint16_t in_flight0 = q->in_flight;
+	uint16_t batch_end = q->batch_end;
+	uint32_t batch_len = q->batch_len;
+	unsigned n;
+	int err = 0;
+
+	while (out != end) {
+		struct vr_used_buf *rend;
+		unsigned k;
+		bool closes;
+
+		if (batch_end == VR__NONE) {
+			const struct vr_used_elem *elem;
+			uint32_t id, len;
+
+			if ((uint16_t)last_used == used_seen) {
+				/* A2 (acquire): the used entries the device
+				 * wrote before its release of used->idx are
+				 * visible after this load. Partner: R2 in
+				 * vr_split_dev_publish. */
+				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
+
+				if (seen == (uint16_t)last_used) {
+					err = VR_EAGAIN;
+					break;
+				}
+				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+						(uint16_t)(in_flight0 - (last_used - last_used0)))) {
+					err = VR_EUSEDIDX;
+					break;
+				}
+				used_seen = seen;
+			}
+			elem = &uring[last_used & mask];
+			/* Relaxed, each field read once: ordered after A2. */
+			id = vr__le32(vr__load32(&elem->id));
+			len = vr__le32(vr__load32(&elem->len));
+			if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
+				err = VR_EUSEDID;
+				break;
+			}
+			/* The named head's avail position says how many chains
+			 * the entry closes; they must fit in what used->idx
+			 * announced. */
+			if (VR_UNLIKELY((uint16_t)(slot[id].last - last_used) >=
+					(uint16_t)(used_seen - last_used))) {
+				err = VR_EUSEDIDX;
+				break;
+			}
+			/* Too long: the single call clamps or breaks (nothing
+			 * is changed yet for this entry). */
+			if (VR_UNLIKELY(len > slot[id].in_len)) {
+				err = VR__GENERAL;
+				break;
+			}
+			batch_end = (uint16_t)id;
+			batch_len = len;
+		}
+		/* The chains up to the batch's last (in flight, checked when
+		 * the entry was read), or to the end of the burst. */
+		k = (uint16_t)(slot[batch_end].last - last_used) + 1u;
+		closes = k <= (unsigned)(end - out);
+		if (!closes)
+			k = (unsigned)(end - out);
+		rend = out + k;
+		for (; out != rend; out++) {
+			const unsigned id = cursor & mask;
+			struct vr_drv_slot *const s = &slot[id];
+
+			out->cookie = s->cookie;
+			out->len = s->in_len;
+			out->id = (uint16_t)id;
+			cursor += s->ndesc;
+			s->ndesc = 0;
+		}
+		last_used += k;
+		if (closes) {
+			out[-1].len = batch_len;
+			batch_end = VR__NONE;
+		}
+	}
+	/* Every entry taken moved last_used and in_flight by one. */
+	n = (unsigned)(out - first);
+	q->num_free = (uint16_t)(cursor - free_head);
+	q->last_used = (uint16_t)last_used;
+	q->used_seen = used_seen;
+	q->in_flight = (uint16_t)(in_flight0 - n);
+	q->batch_end = batch_end;
+	q->batch_len = batch_len;
+	if (err < VR_EAGAIN)
+		q->broken = err;
+	return vr__fast_ret(n, err);
 }
 
 int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
