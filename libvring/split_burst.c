@@ -262,14 +262,14 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 /* ---- Driver: collect used ---------------------------------------------- */
 
-/* The loop of a get_used burst, without hooks (the caller checked); one
- * copy per IN_ORDER mode. A violation is recorded in q->broken at the end,
- * as vr__split_drv_break would. A length above the writable bytes stops
- * the loop (VR__GENERAL) before the entry changes anything: the single
- * call clamps it or breaks the queue. */
-VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
-					    struct vr_used_buf *out,
-					    unsigned max, const bool in_order)
+/* The plain loop of a get_used burst, without hooks (the caller checked).
+ * A violation is recorded in q->broken at the end, as vr__split_drv_break
+ * would. A length above the writable bytes stops the loop (VR__GENERAL)
+ * before the entry changes anything: the single call clamps it or breaks
+ * the queue. */
+VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
+						struct vr_used_buf *out,
+						unsigned max)
 {
 	struct vr_used_buf *const first = out, *const end = out + max;
 	struct vr_used *const used = q->used;
@@ -285,84 +285,48 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 	uint16_t used_seen = q->used_seen;
 	/* In flight at the start; less the entries taken where tested. */
 	const uint16_t in_flight0 = q->in_flight;
-	/* Only IN_ORDER keeps a batch (plain leaves both fields alone). */
-	uint16_t batch_end = in_order ? q->batch_end : VR__NONE;
-	uint32_t batch_len = in_order ? q->batch_len : 0;
 	unsigned n;
 	int err = 0;
 
 	for (; out != end; out++) {
+		const struct vr_used_elem *elem;
 		struct vr_drv_slot *s;
 		uint32_t id, len;
 
-		if (!in_order || batch_end == VR__NONE) {
-			const struct vr_used_elem *elem;
+		if ((uint16_t)last_used == used_seen) {
+			/* A2 (acquire): the used entries the device wrote
+			 * before its release of used->idx are visible after
+			 * this load. Partner: R2 in vr_split_dev_publish. */
+			uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
 
-			if ((uint16_t)last_used == used_seen) {
-				/* A2 (acquire): the used entries the device
-				 * wrote before its release of used->idx are
-				 * visible after this load. Partner: R2 in
-				 * vr_split_dev_publish. */
-				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
-
-				if (seen == (uint16_t)last_used) {
-					err = VR_EAGAIN;
-					break;
-				}
-				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
-						(uint16_t)(in_flight0 - (last_used - last_used0)))) {
-					err = VR_EUSEDIDX;
-					break;
-				}
-				used_seen = seen;
-			}
-			elem = &uring[last_used & mask];
-			/* Relaxed, each field read once: ordered after A2. */
-			id = vr__le32(vr__load32(&elem->id));
-			len = vr__le32(vr__load32(&elem->len));
-			if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
-				err = VR_EUSEDID;
+			if (seen == (uint16_t)last_used) {
+				err = VR_EAGAIN;
 				break;
 			}
-			s = &slot[id];
-			/* IN_ORDER: the named head's avail position says how
-			 * many chains the entry closes; they must fit in what
-			 * used->idx announced. */
-			if (in_order && VR_UNLIKELY((uint16_t)(s->last - last_used) >=
-						    (uint16_t)(used_seen - last_used))) {
+			if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+					(uint16_t)(in_flight0 - (last_used - last_used0)))) {
 				err = VR_EUSEDIDX;
 				break;
 			}
-			/* Too long: VR_EUSEDLEN or, with VR_QF_CLAMP_USED_LEN,
-			 * clamped and counted: the single call says which (and
-			 * q stays out of the loop). Nothing is changed yet for
-			 * this entry. */
-			if (VR_UNLIKELY(len > s->in_len)) {
-				err = VR__GENERAL;
-				break;
-			}
-			if (in_order) {
-				batch_end = (uint16_t)id;
-				batch_len = len;
-			}
+			used_seen = seen;
 		}
-		if (in_order) {
-			/* The oldest chain: at the oldest descriptor in
-			 * flight (sequential allocation). */
-			id = (uint16_t)((free_head + num_free) & mask);
-			s = &slot[id];
-			if (id == batch_end) {
-				len = batch_len;
-				batch_end = VR__NONE;
-			} else {
-				len = s->in_len;
-			}
-		} else {
-			/* Give the descriptors back through the private
-			 * record only. */
-			slot[s->last].next = free_head;
-			free_head = (uint16_t)id;
+		elem = &uring[last_used & mask];
+		/* Relaxed, each field read once: ordered after A2. */
+		id = vr__le32(vr__load32(&elem->id));
+		len = vr__le32(vr__load32(&elem->len));
+		if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
+			err = VR_EUSEDID;
+			break;
 		}
+		s = &slot[id];
+		if (VR_UNLIKELY(len > s->in_len)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* Give the descriptors back through the private record
+		 * only. */
+		slot[s->last].next = free_head;
+		free_head = (uint16_t)id;
 		out->cookie = s->cookie;
 		out->len = len;
 		out->id = (uint16_t)id;
@@ -377,26 +341,15 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 	q->last_used = (uint16_t)last_used;
 	q->used_seen = used_seen;
 	q->in_flight = (uint16_t)(in_flight0 - n);
-	if (in_order) {
-		q->batch_end = batch_end;
-		q->batch_len = batch_len;
-	}
 	if (err < VR_EAGAIN)
 		q->broken = err;
 	return vr__fast_ret(n, err);
 }
 
-VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
-						struct vr_used_buf *out,
-						unsigned max)
-{
-	return split_get_used_fast(q, out, max, false);
-}
-
 /*
  * The IN_ORDER loop of a get_used burst, without hooks (the caller
  * checked), in runs: once a batch is known (a used entry naming its last
- * head, checked as split_get_used_fast does), the chains up to it are the
+ * head, checked as split_get_used_fast_plain does), the chains up to it are the
  * next (avail position of that head) - last_used + 1 oldest, so that the
  * run takes them with no test per chain; the run's last chain, when it
  * closes the batch, gets the entry's length. The oldest chain starts at
