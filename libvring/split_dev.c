@@ -341,7 +341,7 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 				   uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	uint16_t last = 0, first;
+	uint16_t last = 0;
 
 	if (q->broken)
 		return VR_EBROKEN;
@@ -351,7 +351,6 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 		return VR_EINVAL;
 	/* The oldest chain in flight was popped at avail position
 	 * last_avail - in_flight; the batch is the count from there. */
-	first = (uint16_t)(q->last_avail - q->in_flight);
 	{
 		/* Locals: a store into chain_ndesc may alias the queue's
 		 * fields as far as the compiler knows, which would reload
@@ -359,20 +358,14 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 		const uint16_t *const order = q->order;
 		uint16_t *const chain_ndesc = q->chain_ndesc;
 		const unsigned mask = q->mask;
-		unsigned pos = first & mask, left = count;
+		/* Unmasked (masking is the same mod 2^16): no truncation. */
+		unsigned i = (unsigned)q->last_avail - q->in_flight;
+		const unsigned end = i + count;
 
-		/* In runs that do not wrap: no mask per chain. */
-		while (left != 0) {
-			const unsigned k = left < mask + 1 - pos ? left : mask + 1 - pos;
-			const uint16_t *p = &order[pos];
-			const uint16_t *const pend = p + k;
-
-			for (; p != pend; p++)
-				chain_ndesc[*p] = 0;
-			left -= k;
-			pos = 0;
+		for (; i != end; i++) {
+			last = order[i & mask];
+			chain_ndesc[last] = 0;
 		}
-		last = order[(uint16_t)(first + count - 1u) & mask];
 	}
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
