@@ -486,20 +486,21 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 		}
 		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 	}
-	while (i < max) {
+	for (;;) {
 		uint64_t r = q->in_order
 				     ? split_get_used_fast_in_order(q, out + i, max - i)
 				     : split_get_used_fast_plain(q, out + i, max - i);
 
 		i += vr__fast_n(r);
 		err = vr__fast_err(r);
-		if (err != VR__GENERAL)
+		if (VR_LIKELY(err != VR__GENERAL))
 			break;
 		/* A length above the writable bytes: the single call. */
 		err = vr_split_drv_get_used(q, &out[i]);
 		if (err)
 			break;
-		i++;
+		if (++i == max)
+			break;
 	}
 	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 }
@@ -749,17 +750,14 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 	/* In flight before this entry: q->in_flight less the entries done
 	 * (only IN_ORDER tests it; the count is stored back once). */
 	uint16_t in_flight = q->in_flight;
-	unsigned pos = q->used_idx & mask;
+	const unsigned pos = q->used_idx & mask;
+	/* In at most two runs, each not wrapping the used ring: an entry
+	 * pointer, no mask per message. */
+	const struct vr_done *rend = n < mask + 1 - pos ? end : done + (mask + 1 - pos);
+	struct vr_used_elem *elem = &uring[pos];
 	int err = 0;
 
-	/* In runs that do not wrap the used ring: an entry pointer, no
-	 * mask per message. */
-	while (done != end) {
-		const unsigned left = (unsigned)(end - done);
-		const unsigned k = left < mask + 1 - pos ? left : mask + 1 - pos;
-		const struct vr_done *const rend = done + k;
-		struct vr_used_elem *elem = &uring[pos];
-
+	for (;;) {
 		for (; done != rend; done++, elem++) {
 			const unsigned id = done->id;
 
@@ -783,9 +781,10 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 			vr__store32(&elem->len, vr__le32(done->len));
 			chain_ndesc[id] = 0;
 		}
-		if (err)
+		if (err || done == end)
 			break;
-		pos = 0;
+		elem = uring;
+		rend = end;
 	}
 	n = (unsigned)(done - first);
 	q->used_idx = (uint16_t)(q->used_idx + n);
