@@ -133,8 +133,8 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 	uint16_t *const ring = vr_avail_ring(q->avail);
 	struct vr_drv_slot *const slot = q->slot;
 	const unsigned mask = q->mask;
-	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
-	uint16_t free_head = q->free_head;
+	const uint16_t free_head0 = q->free_head;
+	uint16_t free_head = free_head0;
 	/* Wider than the 16-bit index, so that masking it needs no zero
 	 * extension; stored back truncated. */
 	unsigned avail_idx = q->avail_idx;
@@ -158,8 +158,10 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		}
 		addr = seg->addr;
 		len = seg->len;
-		if (VR_UNLIKELY(len == 0) && !zero_ok) {
-			err = VR_EINVAL;
+		/* Zero length: VR_EINVAL or, with VR_QF_ZERO_LEN_OK, added:
+		 * the single call says which (one test less per message). */
+		if (VR_UNLIKELY(len == 0)) {
+			err = VR__GENERAL;
 			break;
 		}
 		w = a->n_in; /* 0 or 1 */
@@ -182,14 +184,25 @@ VR__HOT_INLINE uint64_t split_add_fast(struct vr_split_drv *q,
 		s->last = in_order ? (uint16_t)avail_idx : head;
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16(head));
-		if (ids)
-			*ids++ = head;
 		free_head = next;
 		avail_idx++;
 	}
 	if (a == end && end != first + n)
 		err = VR__GENERAL; /* out of descriptors: the single call */
 	done = (unsigned)(a - first);
+	if (ids) {
+		/* The heads taken, from private state only (not read back
+		 * from the shared ring): in order, consecutive from the old
+		 * free head; otherwise the free list from it, whose links
+		 * the loop read and did not change. */
+		uint16_t h = free_head0;
+		unsigned j;
+
+		for (j = 0; j < done; j++) {
+			ids[j] = h;
+			h = in_order ? (uint16_t)((h + 1) & mask) : slot[h].next;
+		}
+	}
 	q->free_head = free_head;
 	q->num_free = (uint16_t)(q->num_free - done);
 	q->avail_idx = (uint16_t)avail_idx;
@@ -249,48 +262,144 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 /* ---- Driver: collect used ---------------------------------------------- */
 
-/* The loop of a get_used burst, without hooks (the caller checked); one
- * copy per IN_ORDER mode. A violation is recorded in q->broken at the end,
- * as vr__split_drv_break would. */
-VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
-					    struct vr_used_buf *out,
-					    unsigned max, const bool in_order)
+/* The plain loop of a get_used burst, without hooks (the caller checked).
+ * A violation is recorded in q->broken at the end, as vr__split_drv_break
+ * would. A length above the writable bytes stops the loop (VR__GENERAL)
+ * before the entry changes anything: the single call clamps it or breaks
+ * the queue. */
+VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
+						struct vr_used_buf *out,
+						unsigned max)
 {
 	struct vr_used_buf *const first = out, *const end = out + max;
 	struct vr_used *const used = q->used;
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	struct vr_drv_slot *const slot = q->slot;
-	const uint16_t mask = q->mask;
-	const bool clamp = (q->flags & VR_QF_CLAMP_USED_LEN) != 0;
+	const unsigned mask = q->mask;
 	uint16_t free_head = q->free_head;
 	uint16_t num_free = q->num_free;
-	uint16_t last_used = q->last_used;
+	/* Wider than the 16-bit index (no zero extension to mask it);
+	 * compared and stored back truncated. */
+	unsigned last_used = q->last_used;
+	const uint16_t last_used0 = q->last_used;
 	uint16_t used_seen = q->used_seen;
-	uint16_t in_flight = q->in_flight;
+	/* In flight at the start; less the entries taken where tested. */
+	const uint16_t in_flight0 = q->in_flight;
+	unsigned n;
+	int err = 0;
+
+	for (; out != end; out++) {
+		const struct vr_used_elem *elem;
+		struct vr_drv_slot *s;
+		uint32_t id, len;
+
+		if ((uint16_t)last_used == used_seen) {
+			/* A2 (acquire): the used entries the device wrote
+			 * before its release of used->idx are visible after
+			 * this load. Partner: R2 in vr_split_dev_publish. */
+			uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
+
+			if (seen == (uint16_t)last_used) {
+				err = VR_EAGAIN;
+				break;
+			}
+			if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+					(uint16_t)(in_flight0 - (last_used - last_used0)))) {
+				err = VR_EUSEDIDX;
+				break;
+			}
+			used_seen = seen;
+		}
+		elem = &uring[last_used & mask];
+		/* Relaxed, each field read once: ordered after A2. */
+		id = vr__le32(vr__load32(&elem->id));
+		len = vr__le32(vr__load32(&elem->len));
+		if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
+			err = VR_EUSEDID;
+			break;
+		}
+		s = &slot[id];
+		if (VR_UNLIKELY(len > s->in_len)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* Give the descriptors back through the private record
+		 * only. */
+		slot[s->last].next = free_head;
+		free_head = (uint16_t)id;
+		out->cookie = s->cookie;
+		out->len = len;
+		out->id = (uint16_t)id;
+		num_free = (uint16_t)(num_free + s->ndesc);
+		s->ndesc = 0;
+		last_used++;
+	}
+	/* Every entry taken moved last_used and in_flight by one. */
+	n = (unsigned)(out - first);
+	q->free_head = free_head;
+	q->num_free = num_free;
+	q->last_used = (uint16_t)last_used;
+	q->used_seen = used_seen;
+	q->in_flight = (uint16_t)(in_flight0 - n);
+	if (err < VR_EAGAIN)
+		q->broken = err;
+	return vr__fast_ret(n, err);
+}
+
+/*
+ * The IN_ORDER loop of a get_used burst, without hooks (the caller
+ * checked), in runs: once a batch is known (a used entry naming its last
+ * head, checked as split_get_used_fast_plain does), the chains up to it are the
+ * next (avail position of that head) - last_used + 1 oldest, so that the
+ * run takes them with no test per chain; the run's last chain, when it
+ * closes the batch, gets the entry's length. The oldest chain starts at
+ * descriptor cursor & mask (sequential allocation); the cursor is kept
+ * unmasked so that num_free is cursor - free_head at the end (free_head
+ * does not move here).
+ */
+VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
+						   struct vr_used_buf *out,
+						   unsigned max)
+{
+	struct vr_used_buf *const first = out, *const end = out + max;
+	struct vr_used *const used = q->used;
+	struct vr_used_elem *const uring = vr_used_ring(q->used);
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned mask = q->mask;
+	const uint16_t free_head = q->free_head;
+	unsigned cursor = (unsigned)free_head + q->num_free;
+	/* Wider than the 16-bit index; compared and stored back truncated. */
+	unsigned last_used = q->last_used;
+	const uint16_t last_used0 = q->last_used;
+	uint16_t used_seen = q->used_seen;
+	const uint16_t in_flight0 = q->in_flight;
 	uint16_t batch_end = q->batch_end;
 	uint32_t batch_len = q->batch_len;
 	unsigned n;
 	int err = 0;
 
-	for (; out != end; out++) {
-		struct vr_drv_slot *s;
-		uint32_t id, len;
+	while (out != end) {
+		struct vr_used_buf *rend;
+		unsigned k;
+		bool closes;
 
-		if (!in_order || batch_end == VR__NONE) {
+		if (batch_end == VR__NONE) {
 			const struct vr_used_elem *elem;
+			uint32_t id, len;
 
-			if (last_used == used_seen) {
+			if ((uint16_t)last_used == used_seen) {
 				/* A2 (acquire): the used entries the device
 				 * wrote before its release of used->idx are
 				 * visible after this load. Partner: R2 in
 				 * vr_split_dev_publish. */
 				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
 
-				if (seen == last_used) {
+				if (seen == (uint16_t)last_used) {
 					err = VR_EAGAIN;
 					break;
 				}
-				if (VR_UNLIKELY((uint16_t)(seen - last_used) > in_flight)) {
+				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+						(uint16_t)(in_flight0 - (last_used - last_used0)))) {
 					err = VR_EUSEDIDX;
 					break;
 				}
@@ -304,59 +413,52 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 				err = VR_EUSEDID;
 				break;
 			}
-			s = &slot[id];
-			/* IN_ORDER: the named head's avail position says how
-			 * many chains the entry closes; they must fit in what
-			 * used->idx announced. */
-			if (in_order && VR_UNLIKELY((uint16_t)(s->last - last_used) >=
-						    (uint16_t)(used_seen - last_used))) {
+			/* The named head's avail position says how many chains
+			 * the entry closes; they must fit in what used->idx
+			 * announced. */
+			if (VR_UNLIKELY((uint16_t)(slot[id].last - last_used) >=
+					(uint16_t)(used_seen - last_used))) {
 				err = VR_EUSEDIDX;
 				break;
 			}
-			if (VR_UNLIKELY(len > s->in_len)) {
-				if (!clamp) {
-					err = VR_EUSEDLEN;
-					break;
-				}
-				len = s->in_len;
-				q->stats.used_len_clamped++;
+			/* Too long: the single call clamps or breaks (nothing
+			 * is changed yet for this entry). */
+			if (VR_UNLIKELY(len > slot[id].in_len)) {
+				err = VR__GENERAL;
+				break;
 			}
-			if (in_order) {
-				batch_end = (uint16_t)id;
-				batch_len = len;
-			}
+			batch_end = (uint16_t)id;
+			batch_len = len;
 		}
-		if (in_order) {
-			/* The oldest chain: at the oldest descriptor in
-			 * flight (sequential allocation). */
-			id = (uint16_t)((free_head + num_free) & mask);
-			s = &slot[id];
-			if (id == batch_end) {
-				len = batch_len;
-				batch_end = VR__NONE;
-			} else {
-				len = s->in_len;
-			}
-		} else {
-			/* Give the descriptors back through the private
-			 * record only. */
-			slot[s->last].next = free_head;
-			free_head = (uint16_t)id;
+		/* The chains up to the batch's last (in flight, checked when
+		 * the entry was read), or to the end of the burst. */
+		k = (uint16_t)(slot[batch_end].last - last_used) + 1u;
+		closes = k <= (unsigned)(end - out);
+		if (!closes)
+			k = (unsigned)(end - out);
+		rend = out + k;
+		for (; out != rend; out++) {
+			const unsigned id = cursor & mask;
+			struct vr_drv_slot *const s = &slot[id];
+
+			out->cookie = s->cookie;
+			out->len = s->in_len;
+			out->id = (uint16_t)id;
+			cursor += s->ndesc;
+			s->ndesc = 0;
 		}
-		out->cookie = s->cookie;
-		out->len = len;
-		out->id = (uint16_t)id;
-		num_free = (uint16_t)(num_free + s->ndesc);
-		s->ndesc = 0;
-		in_flight--;
-		last_used++;
+		last_used += k;
+		if (closes) {
+			out[-1].len = batch_len;
+			batch_end = VR__NONE;
+		}
 	}
+	/* Every entry taken moved last_used and in_flight by one. */
 	n = (unsigned)(out - first);
-	q->free_head = free_head;
-	q->num_free = num_free;
-	q->last_used = last_used;
+	q->num_free = (uint16_t)(cursor - free_head);
+	q->last_used = (uint16_t)last_used;
 	q->used_seen = used_seen;
-	q->in_flight = in_flight;
+	q->in_flight = (uint16_t)(in_flight0 - n);
 	q->batch_end = batch_end;
 	q->batch_len = batch_len;
 	if (err < VR_EAGAIN)
@@ -364,25 +466,10 @@ VR__HOT_INLINE uint64_t split_get_used_fast(struct vr_split_drv *q,
 	return vr__fast_ret(n, err);
 }
 
-VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
-						struct vr_used_buf *out,
-						unsigned max)
-{
-	return split_get_used_fast(q, out, max, false);
-}
-
-VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
-						   struct vr_used_buf *out,
-						   unsigned max)
-{
-	return split_get_used_fast(q, out, max, true);
-}
-
 int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 				unsigned max)
 {
-	unsigned i;
-	uint64_t r;
+	unsigned i = 0;
 	int err = 0;
 
 	if (VR_UNLIKELY(q->broken))
@@ -399,11 +486,23 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 		}
 		return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 	}
-	r = q->in_order ? split_get_used_fast_in_order(q, out, max)
-			: split_get_used_fast_plain(q, out, max);
-	if (vr__fast_n(r))
-		return (int)vr__fast_n(r);
-	return vr__fast_err(r) == VR_EAGAIN ? 0 : vr__fast_err(r);
+	for (;;) {
+		uint64_t r = q->in_order
+				     ? split_get_used_fast_in_order(q, out + i, max - i)
+				     : split_get_used_fast_plain(q, out + i, max - i);
+
+		i += vr__fast_n(r);
+		err = vr__fast_err(r);
+		if (VR_LIKELY(err != VR__GENERAL))
+			break;
+		/* A length above the writable bytes: the single call. */
+		err = vr_split_drv_get_used(q, &out[i]);
+		if (err)
+			break;
+		if (++i == max)
+			break;
+	}
+	return i ? (int)i : (err == VR_EAGAIN ? 0 : err);
 }
 
 /* ---- Device: pop ------------------------------------------------------- */
@@ -437,7 +536,7 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 	for (; p != pend; p++, c++) {
 		struct vr_iov *const iov = c->iov;
 		const struct vr_desc *d;
-		uint64_t addr, off;
+		uint64_t addr, off, room;
 		uint32_t len, flags;
 		unsigned head;
 
@@ -471,11 +570,13 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 		}
 		/* The window check: [addr, addr + len) inside [bus_base,
 		 * bus_base + size), which does not wrap (checked by the
-		 * caller); an address below bus_base makes off wrap to at
-		 * least 2^64 - bus_base >= size. The exact code is worked out
-		 * only on failure. */
+		 * caller): len <= size and off <= size - len. An address
+		 * below bus_base makes off wrap to at least 2^64 - bus_base
+		 * >= size > size - len (len is not 0). The exact code is
+		 * worked out only on failure. */
 		off = addr - bus_base;
-		if (VR_UNLIKELY(off >= size || len > size - off)) {
+		room = size - len; /* wraps (above size) when len > size */
+		if (VR_UNLIKELY(room > size || off > room)) {
 			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
 			break;
 		}
@@ -639,47 +740,54 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 					    const struct vr_done *done,
 					    unsigned n, const bool in_order)
 {
-	const struct vr_done *const end = done + n;
+	const struct vr_done *const first = done, *const end = done + n;
 	struct vr_used_elem *const uring = vr_used_ring(q->used);
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned mask = q->mask;
-	uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
-	/* Wider than the 16-bit index (no zero extension to mask it);
-	 * stored back truncated. */
-	unsigned used_idx = q->used_idx;
+	/* Wider than the 16-bit index: no zero extension to mask it. */
+	unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
 	/* In flight before this entry: q->in_flight less the entries done
 	 * (only IN_ORDER tests it; the count is stored back once). */
 	uint16_t in_flight = q->in_flight;
+	const unsigned pos = q->used_idx & mask;
+	/* In at most two runs, each not wrapping the used ring: an entry
+	 * pointer, no mask per message. */
+	const struct vr_done *rend = n < mask + 1 - pos ? end : done + (mask + 1 - pos);
+	struct vr_used_elem *elem = &uring[pos];
 	int err = 0;
 
-	for (; done != end; done++) {
-		const uint16_t id = done->id;
-		struct vr_used_elem *elem;
+	for (;;) {
+		for (; done != rend; done++, elem++) {
+			const unsigned id = done->id;
 
-		if (in_order) {
-			/* Only the oldest in flight, popped at avail position
-			 * last_avail - in_flight. */
-			if (VR_UNLIKELY(in_flight == 0 || order[oldest & mask] != id)) {
+			if (in_order) {
+				/* Only the oldest in flight, popped at avail
+				 * position last_avail - in_flight. */
+				if (VR_UNLIKELY(in_flight == 0 ||
+						order[oldest & mask] != id)) {
+					err = VR_ESTATE;
+					break;
+				}
+				oldest++;
+				in_flight--;
+			} else if (VR_UNLIKELY(id > mask || chain_ndesc[id] == 0)) {
 				err = VR_ESTATE;
 				break;
 			}
-			oldest++;
-		} else if (VR_UNLIKELY(id > mask || chain_ndesc[id] == 0)) {
-			err = VR_ESTATE;
-			break;
+			/* Relaxed: published by the release store of
+			 * used->idx (R2). */
+			vr__store32(&elem->id, vr__le32(id));
+			vr__store32(&elem->len, vr__le32(done->len));
+			chain_ndesc[id] = 0;
 		}
-		elem = &uring[used_idx & mask];
-		/* Relaxed: published by the release store of used->idx (R2). */
-		vr__store32(&elem->id, vr__le32(id));
-		vr__store32(&elem->len, vr__le32(done->len));
-		chain_ndesc[id] = 0;
-		if (in_order)
-			in_flight--;
-		used_idx++;
+		if (err || done == end)
+			break;
+		elem = uring;
+		rend = end;
 	}
-	n = (uint16_t)(used_idx - q->used_idx);
-	q->used_idx = (uint16_t)used_idx;
+	n = (unsigned)(done - first);
+	q->used_idx = (uint16_t)(q->used_idx + n);
 	q->in_flight = (uint16_t)(q->in_flight - n);
 	return vr__fast_ret(n, err);
 }

@@ -341,8 +341,7 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 				   uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	uint16_t last = 0, first;
-	unsigned i;
+	uint16_t last = 0;
 
 	if (q->broken)
 		return VR_EBROKEN;
@@ -352,10 +351,21 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 		return VR_EINVAL;
 	/* The oldest chain in flight was popped at avail position
 	 * last_avail - in_flight; the batch is the count from there. */
-	first = (uint16_t)(q->last_avail - q->in_flight);
-	for (i = 0; i < count; i++) {
-		last = q->order[(uint16_t)(first + i) & q->mask];
-		q->chain_ndesc[last] = 0;
+	{
+		/* Locals: a store into chain_ndesc may alias the queue's
+		 * fields as far as the compiler knows, which would reload
+		 * them on every chain. */
+		const uint16_t *const order = q->order;
+		uint16_t *const chain_ndesc = q->chain_ndesc;
+		const unsigned mask = q->mask;
+		/* Unmasked (masking is the same mod 2^16): no truncation. */
+		unsigned i = (unsigned)q->last_avail - q->in_flight;
+		const unsigned end = i + count;
+
+		for (; i != end; i++) {
+			last = order[i & mask];
+			chain_ndesc[last] = 0;
+		}
 	}
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
