@@ -102,6 +102,10 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 	desc = ch->base + rq->desc_off;
 	drv = ch->base + rq->driver_off;
 	dev = ch->base + rq->device_off;
+	/* The region parser and plan_state checked what the public
+	 * vr_*_init would (the sizes, areas and state; the state is
+	 * 16-aligned and qstate_len long), so the unchecked binding
+	 * suffices. */
 	if (vr__chan_is_packed(ch)) {
 		struct vr_packed_areas a;
 
@@ -109,8 +113,8 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 		a.driver_event = drv;
 		a.device_event = dev;
 		return vr__chan_is_driver(ch)
-			? vr_packed_drv_init(&ch->pdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
-			: vr_packed_dev_init(&ch->pdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
+			? vr__packed_drv_init_parsed(&ch->pdrv[q], &qc, &a, ch->qstate[q])
+			: vr__packed_dev_init_parsed(&ch->pdev[q], &qc, &a, ch->qstate[q]);
 	} else {
 		struct vr_split_areas a;
 
@@ -118,10 +122,7 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 		a.avail = drv;
 		a.used = dev;
 		return vr__chan_is_driver(ch)
-			? vr_split_drv_init(&ch->sdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
-			/* The region parser and plan_state checked what
-			 * vr_split_dev_init would (the sizes, areas and
-			 * state), so the unchecked binding suffices. */
+			? vr__split_drv_init_parsed(&ch->sdrv[q], &qc, &a, ch->qstate[q])
 			: vr__split_dev_init_parsed(&ch->sdev[q], &qc, &a, ch->qstate[q]);
 	}
 }
