@@ -53,6 +53,14 @@ enum {
 	BUF_UNUSED = 7    /* beyond what the rings can hold at once */
 };
 
+#ifdef __OPTIMIZE_SIZE__
+void vr__chan_count_call(struct vr_chan *ch, uint32_t q,
+			 enum vr_region_stat which)
+{
+	vr__chan_count_here(ch, q, which);
+}
+#endif
+
 static unsigned char *buf_ptr(const struct vr_chan *ch, uint32_t i)
 {
 	return ch->base + vr_region_buf_addr(&ch->info, i);
