@@ -210,8 +210,17 @@ static int drv_collect(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u,
 					   : vr_split_drv_broken(&ch->sdrv[q]);
 #else
 	(void)max; /* COLLECT_MAX is 1 here */
-	r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
-				   : vr_split_drv_get_used(&ch->sdrv[q], u);
+	if (vr__chan_is_packed(ch)) {
+		struct vr_packed_drv *d = &ch->pdrv[q];
+
+		/* In order: straight to the compiled path, which makes every
+		 * check of the header's inline fast path (that fast path is
+		 * not carried a second time in flash). */
+		r = !d->broken && d->in_order ? vr__packed_drv_get_used_in_order(d, u)
+					      : vr_packed_drv_get_used(d, u);
+	} else {
+		r = vr_split_drv_get_used(&ch->sdrv[q], u);
+	}
 	r = r == 0 ? 1 : r == VR_EAGAIN ? 0 : r;
 #endif
 	for (unsigned i = 0; i < (r > 0 ? (unsigned)r : 0u); i++)
