@@ -235,7 +235,7 @@ static void gap_add(struct vr__chan_qpol *p, uint64_t gap_ns, unsigned weight)
  * move the estimate both ways (by a quarter); a doorbell sleep shorter
  * than the estimate pulls it down (by an eighth), a longer one says
  * nothing. */
-static void wake_sample(struct vr__chan_qpol *p, uint64_t late_ns, bool timer)
+VR__SIZE_NOINLINE void wake_sample(struct vr__chan_qpol *p, uint64_t late_ns, bool timer)
 {
 	uint32_t w = p->wake_ns;
 	uint32_t x = late_ns < WAKE_MAX_NS ? (uint32_t)late_ns : WAKE_MAX_NS;
@@ -258,7 +258,7 @@ static void gap_end(struct vr__chan_qpol *p, const struct vr__wait *w,
 
 /* The spin budget of a wait that begins: 0 for BLOCK, unbounded for POLL;
  * adaptive: the chosen budget, or now and then the probe budget. */
-static uint64_t wait_budget(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
+VR__SIZE_NOINLINE uint64_t wait_budget(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 {
 	struct vr__chan_qpol *p = &ch->pol[q];
 	uint64_t probe;

@@ -22,6 +22,15 @@
 #define VR__HOT_INLINE static inline
 #endif
 
+/* VR__SIZE_NOINLINE: a static helper of a slow path kept out of line in a
+ * build for size (-Os), where inlining it costs flash; as the compiler
+ * likes otherwise. */
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define VR__SIZE_NOINLINE static __attribute__((noinline))
+#else
+#define VR__SIZE_NOINLINE static
+#endif
+
 /* The burst loops are specialised (IN_ORDER or not, hooks or not) where
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)
