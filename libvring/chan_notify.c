@@ -120,7 +120,7 @@ static void owe(struct vr_chan *ch, uint32_t q)
  * instead of once per role: the same publish, the same broken check and
  * the same arguments as the header's vr_*_need_notify.
  */
-static int prepare(struct vr_chan *ch, uint32_t q)
+VR__SIZE_NOINLINE int prepare(struct vr_chan *ch, uint32_t q)
 {
 	struct vr_queue_stats *stats;
 	const struct vr_mem *mem;
