@@ -59,18 +59,34 @@ static inline bool vr__chan_has_role(uint32_t role)
  * a read-modify-write; readers (vr_chan_get_stats, vringctl) take relaxed
  * snapshots. The region copy is informational and never read back.
  */
-static inline void vr__chan_count(struct vr_chan *ch, uint32_t q,
-				  enum vr_region_stat which)
+static inline void vr__chan_count_here(struct vr_chan *ch, uint32_t q,
+				       enum vr_region_stat which)
 {
 	VR__ATOMIC(uintptr_t) *a =
 		(VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[which];
 	uintptr_t v;
 
-	if (!VR_CONFIG_STATS)
-		return; /* nothing is counted in this build */
 	v = VR__LOAD(a, VR__MO(relaxed)) + 1;
 	VR__STORE(a, v, VR__MO(relaxed));
 	vr_region_stat_store(ch->rstats[q], which, (uint32_t)v);
+}
+
+#ifdef __OPTIMIZE_SIZE__
+/* Size builds: one out-of-line copy (channel.c) for every call site. */
+void vr__chan_count_call(struct vr_chan *ch, uint32_t q,
+			 enum vr_region_stat which);
+#endif
+
+static inline void vr__chan_count(struct vr_chan *ch, uint32_t q,
+				  enum vr_region_stat which)
+{
+	if (!VR_CONFIG_STATS)
+		return; /* nothing is counted in this build */
+#ifdef __OPTIMIZE_SIZE__
+	vr__chan_count_call(ch, q, which);
+#else
+	vr__chan_count_here(ch, q, which);
+#endif
 }
 
 /* The same, by @n, for a counter that any thread of this end may bump

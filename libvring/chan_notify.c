@@ -105,6 +105,91 @@ static void owe(struct vr_chan *ch, uint32_t q)
 		pay(ch, q);
 }
 
+/* Both roles in the build (VR_CONFIG_*, always defined to 0 or 1). */
+#if defined(__OPTIMIZE_SIZE__) && VR_CONFIG_DRIVER && VR_CONFIG_DEVICE
+#define VR__CHAN_PREPARE_SHARED 1
+#else
+#define VR__CHAN_PREPARE_SHARED 0
+#endif
+
+#if VR__CHAN_PREPARE_SHARED
+/*
+ * Size builds with both roles: vr_*_kick_prepare / vr_*_notify_prepare of the ring headers,
+ * with the notification decision that both roles of a format share
+ * (vr__split_need_notify, vr__packed_need_notify) inlined once per format
+ * instead of once per role: the same publish, the same broken check and
+ * the same arguments as the header's vr_*_need_notify.
+ */
+VR__SIZE_NOINLINE int prepare(struct vr_chan *ch, uint32_t q)
+{
+	struct vr_queue_stats *stats;
+	const struct vr_mem *mem;
+	uint32_t *since;
+	bool event_idx;
+
+	if (vr__chan_is_packed(ch)) {
+		const struct vr_packed_event *peer;
+		uint16_t num, pos, *last_pos;
+		bool wrap, *last_wrap;
+
+		if (vr__chan_is_driver(ch)) {
+			struct vr_packed_drv *d = &ch->pdrv[q];
+
+			vr_packed_drv_publish(d);
+			if (VR_UNLIKELY(d->broken))
+				return VR_EBROKEN;
+			mem = &d->mem, event_idx = d->event_idx;
+			peer = d->device_event, num = d->num;
+			pos = d->pub_pos, wrap = d->pub_wrap;
+			last_pos = &d->kick_pos, last_wrap = &d->kick_wrap;
+			since = &d->since_kick, stats = &d->stats;
+		} else {
+			struct vr_packed_dev *v = &ch->pdev[q];
+
+			vr_packed_dev_publish(v);
+			if (VR_UNLIKELY(v->broken))
+				return VR_EBROKEN;
+			mem = &v->mem, event_idx = v->event_idx;
+			peer = v->driver_event, num = v->num;
+			pos = v->pub_pos, wrap = v->pub_wrap;
+			last_pos = &v->notify_pos, last_wrap = &v->notify_wrap;
+			since = &v->since_notify, stats = &v->stats;
+		}
+		return vr__packed_need_notify(mem, event_idx, peer, num, pos, wrap,
+					      last_pos, last_wrap, since, stats);
+	} else {
+		const uint16_t *event, *flags;
+		uint16_t quiet, idx, *old;
+
+		if (vr__chan_is_driver(ch)) {
+			struct vr_split_drv *d = &ch->sdrv[q];
+
+			vr_split_drv_publish(d);
+			if (VR_UNLIKELY(d->broken))
+				return VR_EBROKEN;
+			mem = &d->mem, event_idx = d->event_idx;
+			event = vr_used_avail_event(d->used, d->num);
+			flags = &d->used->flags, quiet = VR_USED_F_NO_NOTIFY;
+			idx = d->avail_pub, old = &d->kick_old;
+			since = &d->since_kick, stats = &d->stats;
+		} else {
+			struct vr_split_dev *v = &ch->sdev[q];
+
+			vr_split_dev_publish(v);
+			if (VR_UNLIKELY(v->broken))
+				return VR_EBROKEN;
+			mem = &v->mem, event_idx = v->event_idx;
+			event = vr_avail_used_event(v->avail, v->num);
+			flags = &v->avail->flags, quiet = VR_AVAIL_F_NO_INTERRUPT;
+			idx = v->used_pub, old = &v->notify_old;
+			since = &v->since_notify, stats = &v->stats;
+		}
+		return vr__split_need_notify(mem, event_idx, event, flags, quiet,
+					     idx, old, since, stats);
+	}
+}
+#endif
+
 /* Publish @q's pending buffers and decide on the doorbell. */
 static void publish(struct vr_chan *ch, uint32_t q)
 {
@@ -115,6 +200,9 @@ static void publish(struct vr_chan *ch, uint32_t q)
 		ch->pol[q].unpublished = 0; /* otherwise always 0: batch 1 */
 	if (vr__chan_stale(ch))
 		return; /* a device whose session ended writes nothing */
+#if VR__CHAN_PREPARE_SHARED
+	need = prepare(ch, q);
+#else
 	if (vr__chan_is_driver(ch))
 		need = vr__chan_is_packed(ch)
 			       ? vr_packed_drv_kick_prepare(&ch->pdrv[q])
@@ -123,6 +211,7 @@ static void publish(struct vr_chan *ch, uint32_t q)
 		need = vr__chan_is_packed(ch)
 			       ? vr_packed_dev_notify_prepare(&ch->pdev[q])
 			       : vr_split_dev_notify_prepare(&ch->sdev[q]);
+#endif
 	if (need < 0 || (ch->t->flags & VR_TRANSPORT_POLLING) || ch->no_peer)
 		return; /* broken (seen by the caller), no doorbells, no peer */
 	if (need == 0 && (!VR_CONFIG_NOTIFY_POLICIES || p->mode != VR_NOTIFY_ALWAYS))

@@ -235,7 +235,7 @@ static void gap_add(struct vr__chan_qpol *p, uint64_t gap_ns, unsigned weight)
  * move the estimate both ways (by a quarter); a doorbell sleep shorter
  * than the estimate pulls it down (by an eighth), a longer one says
  * nothing. */
-static void wake_sample(struct vr__chan_qpol *p, uint64_t late_ns, bool timer)
+VR__SIZE_NOINLINE void wake_sample(struct vr__chan_qpol *p, uint64_t late_ns, bool timer)
 {
 	uint32_t w = p->wake_ns;
 	uint32_t x = late_ns < WAKE_MAX_NS ? (uint32_t)late_ns : WAKE_MAX_NS;
@@ -247,9 +247,18 @@ static void wake_sample(struct vr__chan_qpol *p, uint64_t late_ns, bool timer)
 	p->wake_ns = w;
 }
 
+/* A wait ends with a gap of @gap_ns seen with @weight: its spinning is
+ * accounted, then the gap recorded. */
+static void gap_end(struct vr__chan_qpol *p, const struct vr__wait *w,
+		    uint64_t gap_ns, unsigned weight)
+{
+	spin_account(p, w);
+	gap_add(p, gap_ns, weight);
+}
+
 /* The spin budget of a wait that begins: 0 for BLOCK, unbounded for POLL;
  * adaptive: the chosen budget, or now and then the probe budget. */
-static uint64_t wait_budget(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
+VR__SIZE_NOINLINE uint64_t wait_budget(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 {
 	struct vr__chan_qpol *p = &ch->pol[q];
 	uint64_t probe;
@@ -280,7 +289,6 @@ static void gap_after_sleep(struct vr__chan_qpol *p, struct vr__wait *w,
 {
 	uint64_t gap = now - w->start_ns - w->lost_ns;
 
-	spin_account(p, w);
 	gap = gap > p->wake_ns ? gap - p->wake_ns : 0;
 	if (gap <= w->budget)
 		gap = w->budget + 1u; /* the spin did not catch it */
@@ -293,7 +301,7 @@ static void gap_after_sleep(struct vr__chan_qpol *p, struct vr__wait *w,
 	}
 	/* A spin that missed is sure the gap was longer than its budget:
 	 * full weight; without a spin, the gap is all estimate. */
-	gap_add(p, gap, w->budget ? GAP_EXACT : GAP_GUESS);
+	gap_end(p, w, gap, w->budget ? GAP_EXACT : GAP_GUESS);
 }
 
 static uint64_t deadline_of(struct vr_chan *ch, uint64_t timeout_ns)
@@ -386,7 +394,9 @@ static int spin(struct vr_chan *ch, uint32_t q, uint64_t now,
 static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		     uint64_t deadline, struct vr__wait *w)
 {
+	struct vr__chan_qpol *p = &ch->pol[q];
 	uint64_t now, sleep_ns, owed_ns;
+	bool measure;
 	int r;
 
 	if (w->woke) {
@@ -442,11 +452,11 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		sleep_ns = owed_ns;
 	/* Adaptive: now and then a short timed sleep, to measure how late a
 	 * wake-up comes (the doorbell still ends it early). */
-	if (adapting(ch, q) && !(ch->t->flags & VR_TRANSPORT_POLLING) &&
-	    --ch->pol[q].measure_in == 0) {
-		if (ch->pol[q].measure_shift < MEASURE_SHIFT_MAX)
-			ch->pol[q].measure_shift++;
-		ch->pol[q].measure_in = (uint16_t)(1u << ch->pol[q].measure_shift);
+	measure = adapting(ch, q) && !(ch->t->flags & VR_TRANSPORT_POLLING);
+	if (measure && --p->measure_in == 0) {
+		if (p->measure_shift < MEASURE_SHIFT_MAX)
+			p->measure_shift++;
+		p->measure_in = (uint16_t)(1u << p->measure_shift);
 		if (sleep_ns > MEASURE_NS)
 			sleep_ns = MEASURE_NS;
 	}
@@ -459,14 +469,14 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 		w->woke = true;
 	}
 	/* Adaptive: what this sleep says about the cost of a wake-up. */
-	if (adapting(ch, q) && !(ch->t->flags & VR_TRANSPORT_POLLING) &&
+	if (measure &&
 	    (r == 0 || (r == VR_ETIMEDOUT && sleep_ns != VR_WAIT_FOREVER))) {
-		uint64_t then = ch->t->ops->now_ns(ch->t);
+		uint64_t then = ch->t->ops->now_ns(ch->t) - now;
 
 		if (r == 0)
-			wake_sample(&ch->pol[q], then - now, false);
-		else if (then - now >= sleep_ns)
-			wake_sample(&ch->pol[q], then - now - sleep_ns, true);
+			wake_sample(p, then, false);
+		else if (then >= sleep_ns)
+			wake_sample(p, then - sleep_ns, true);
 	}
 	/* A timeout here is decided by the next round, after one more look;
 	 * so is a first report of death (see above). */
@@ -491,8 +501,7 @@ static void found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 			ch->pol[q].probe_shift = PROBE_SHIFT;
 			ch->pol[q].probe_in = 1u << PROBE_SHIFT;
 		}
-		spin_account(&ch->pol[q], w);
-		gap_add(&ch->pol[q], w->last_ns - w->start_ns - w->lost_ns, GAP_EXACT);
+		gap_end(&ch->pol[q], w, w->last_ns - w->start_ns - w->lost_ns, GAP_EXACT);
 	} else
 		gap_after_sleep(&ch->pol[q], w, ch->t->ops->now_ns(ch->t));
 }
@@ -504,8 +513,7 @@ static void timed_out(struct vr_chan *ch, uint32_t q, uint64_t deadline,
 {
 	if (adapting(ch, q) && w->started && deadline != UINT64_MAX &&
 	    deadline >= w->start_ns) {
-		spin_account(&ch->pol[q], w);
-		gap_add(&ch->pol[q], deadline - w->start_ns, GAP_EXACT);
+		gap_end(&ch->pol[q], w, deadline - w->start_ns, GAP_EXACT);
 	}
 }
 

@@ -53,6 +53,14 @@ enum {
 	BUF_UNUSED = 7    /* beyond what the rings can hold at once */
 };
 
+#ifdef __OPTIMIZE_SIZE__
+void vr__chan_count_call(struct vr_chan *ch, uint32_t q,
+			 enum vr_region_stat which)
+{
+	vr__chan_count_here(ch, q, which);
+}
+#endif
+
 static unsigned char *buf_ptr(const struct vr_chan *ch, uint32_t i)
 {
 	return ch->base + vr_region_buf_addr(&ch->info, i);
@@ -102,6 +110,10 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 	desc = ch->base + rq->desc_off;
 	drv = ch->base + rq->driver_off;
 	dev = ch->base + rq->device_off;
+	/* The region parser and plan_state checked what the public
+	 * vr_*_init would (the sizes, areas and state; the state is
+	 * 16-aligned and qstate_len long), so the unchecked binding
+	 * suffices. */
 	if (vr__chan_is_packed(ch)) {
 		struct vr_packed_areas a;
 
@@ -109,8 +121,8 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 		a.driver_event = drv;
 		a.device_event = dev;
 		return vr__chan_is_driver(ch)
-			? vr_packed_drv_init(&ch->pdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
-			: vr_packed_dev_init(&ch->pdev[q], &qc, &a, ch->qstate[q], ch->qstate_len);
+			? vr__packed_drv_init_parsed(&ch->pdrv[q], &qc, &a, ch->qstate[q])
+			: vr__packed_dev_init_parsed(&ch->pdev[q], &qc, &a, ch->qstate[q]);
 	} else {
 		struct vr_split_areas a;
 
@@ -118,10 +130,7 @@ static int q_init(struct vr_chan *ch, uint32_t q)
 		a.avail = drv;
 		a.used = dev;
 		return vr__chan_is_driver(ch)
-			? vr_split_drv_init(&ch->sdrv[q], &qc, &a, ch->qstate[q], ch->qstate_len)
-			/* The region parser and plan_state checked what
-			 * vr_split_dev_init would (the sizes, areas and
-			 * state), so the unchecked binding suffices. */
+			? vr__split_drv_init_parsed(&ch->sdrv[q], &qc, &a, ch->qstate[q])
 			: vr__split_dev_init_parsed(&ch->sdev[q], &qc, &a, ch->qstate[q]);
 	}
 }
@@ -201,8 +210,17 @@ static int drv_collect(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u,
 					   : vr_split_drv_broken(&ch->sdrv[q]);
 #else
 	(void)max; /* COLLECT_MAX is 1 here */
-	r = vr__chan_is_packed(ch) ? vr_packed_drv_get_used(&ch->pdrv[q], u)
-				   : vr_split_drv_get_used(&ch->sdrv[q], u);
+	if (vr__chan_is_packed(ch)) {
+		struct vr_packed_drv *d = &ch->pdrv[q];
+
+		/* In order: straight to the compiled path, which makes every
+		 * check of the header's inline fast path (that fast path is
+		 * not carried a second time in flash). */
+		r = !d->broken && d->in_order ? vr__packed_drv_get_used_in_order(d, u)
+					      : vr_packed_drv_get_used(d, u);
+	} else {
+		r = vr_split_drv_get_used(&ch->sdrv[q], u);
+	}
 	r = r == 0 ? 1 : r == VR_EAGAIN ? 0 : r;
 #endif
 	for (unsigned i = 0; i < (r > 0 ? (unsigned)r : 0u); i++)

@@ -22,6 +22,15 @@
 #define VR__HOT_INLINE static inline
 #endif
 
+/* VR__SIZE_NOINLINE: a static helper of a slow path kept out of line in a
+ * build for size (-Os), where inlining it costs flash; as the compiler
+ * likes otherwise. */
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define VR__SIZE_NOINLINE static __attribute__((noinline))
+#else
+#define VR__SIZE_NOINLINE static
+#endif
+
 /* The burst loops are specialised (IN_ORDER or not, hooks or not) where
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)
@@ -79,6 +88,17 @@ static inline size_t vr__round_up(size_t n, size_t align)
 int vr__split_dev_init_parsed(struct vr_split_dev *q,
 			      const struct vr_queue_cfg *cfg,
 			      const struct vr_split_areas *areas, void *state);
+/* The same for the packed device and for both drivers (the driver state's
+ * pointer alignment and size: plan_state and vr_chan_open). */
+int vr__packed_dev_init_parsed(struct vr_packed_dev *q,
+			       const struct vr_queue_cfg *cfg,
+			       const struct vr_packed_areas *areas, void *state);
+int vr__split_drv_init_parsed(struct vr_split_drv *q,
+			      const struct vr_queue_cfg *cfg,
+			      const struct vr_split_areas *areas, void *state);
+int vr__packed_drv_init_parsed(struct vr_packed_drv *q,
+			       const struct vr_queue_cfg *cfg,
+			       const struct vr_packed_areas *areas, void *state);
 
 /* Ring areas must not overlap each other (hostile-inputs #23). */
 static inline bool vr__split_areas_overlap(const struct vr_split_areas *a,

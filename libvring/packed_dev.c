@@ -16,8 +16,28 @@ size_t vr_packed_dev_state_size(uint32_t num)
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
-/* Check the arguments and bind the queue object to its areas and state;
- * touches neither shared memory nor the state buffer. */
+/* Bind the queue object to its areas and state; touches neither shared
+ * memory nor the state buffer. The caller has checked everything. */
+static void dev_bind(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_packed_areas *areas, void *state)
+{
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_packed_desc *)areas->desc;
+	q->driver_event = (struct vr_packed_event *)areas->driver_event;
+	q->device_event = (struct vr_packed_event *)areas->device_event;
+	q->order = (uint16_t *)state;
+	q->chain_ndesc = q->order + cfg->num;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+}
+
+/* Check the arguments, then bind. */
 static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 		     const struct vr_packed_areas *areas, void *state,
 		     size_t state_len)
@@ -42,20 +62,7 @@ static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	 * chain's segment count still fits the 16-bit chain counters. */
 	if (cfg->max_indirect > VR_QUEUE_SIZE_MAX)
 		return VR_EINVAL;
-	vr__zero(q, sizeof(*q));
-	q->desc = (struct vr_packed_desc *)areas->desc;
-	q->driver_event = (struct vr_packed_event *)areas->driver_event;
-	q->device_event = (struct vr_packed_event *)areas->device_event;
-	q->order = (uint16_t *)state;
-	q->chain_ndesc = q->order + cfg->num;
-	q->mem = cfg->mem;
-	q->features = cfg->features;
-	q->flags = cfg->flags;
-	q->num = (uint16_t)cfg->num;
-	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
-	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
-	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	dev_bind(q, cfg, areas, state);
 	return 0;
 }
 
@@ -83,6 +90,19 @@ int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 
 	if (err)
 		return err;
+	vr_packed_dev_reset(q);
+	return 0;
+}
+
+int vr__packed_dev_init_parsed(struct vr_packed_dev *q,
+			       const struct vr_queue_cfg *cfg,
+			       const struct vr_packed_areas *areas, void *state)
+{
+	/* What the region parser cannot know: the features and the memory
+	 * hooks this build leaves out. */
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP;
+	dev_bind(q, cfg, areas, state);
 	vr_packed_dev_reset(q);
 	return 0;
 }

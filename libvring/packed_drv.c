@@ -12,8 +12,26 @@ size_t vr_packed_drv_state_size(uint32_t num)
 	return (size_t)num * sizeof(struct vr_drv_slot);
 }
 
-/* Check the arguments and bind the queue object to its areas and state;
- * touches neither shared memory nor the state buffer. */
+/* Bind the queue object to its areas and state; touches neither shared
+ * memory nor the state buffer. The caller has checked everything. */
+static void drv_bind(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_packed_areas *areas, void *state)
+{
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_packed_desc *)areas->desc;
+	q->driver_event = (struct vr_packed_event *)areas->driver_event;
+	q->device_event = (struct vr_packed_event *)areas->device_event;
+	q->slot = (struct vr_drv_slot *)state;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+}
+
+/* Check the arguments, then bind. */
 static int drv_setup(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 		     const struct vr_packed_areas *areas, void *state,
 		     size_t state_len)
@@ -34,18 +52,7 @@ static int drv_setup(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 		return VR_ERANGE;
 	if (vr__packed_areas_overlap(areas, cfg->num))
 		return VR_EINVAL;
-	vr__zero(q, sizeof(*q));
-	q->desc = (struct vr_packed_desc *)areas->desc;
-	q->driver_event = (struct vr_packed_event *)areas->driver_event;
-	q->device_event = (struct vr_packed_event *)areas->device_event;
-	q->slot = (struct vr_drv_slot *)state;
-	q->mem = cfg->mem;
-	q->features = cfg->features;
-	q->flags = cfg->flags;
-	q->num = (uint16_t)cfg->num;
-	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
-	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
-	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	drv_bind(q, cfg, areas, state);
 	return 0;
 }
 
@@ -104,6 +111,19 @@ int vr_packed_drv_init(struct vr_packed_drv *q, const struct vr_queue_cfg *cfg,
 
 	if (err)
 		return err;
+	reset_queue(q, false);
+	return 0;
+}
+
+int vr__packed_drv_init_parsed(struct vr_packed_drv *q,
+                               const struct vr_queue_cfg *cfg,
+                               const struct vr_packed_areas *areas, void *state)
+{
+	/* What the region parser cannot know: the features and the memory
+	 * hooks this build leaves out. */
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP;
+	drv_bind(q, cfg, areas, state);
 	reset_queue(q, false);
 	return 0;
 }

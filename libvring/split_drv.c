@@ -13,8 +13,27 @@ size_t vr_split_drv_state_size(uint32_t num)
 	return (size_t)num * sizeof(struct vr_drv_slot);
 }
 
-/* Check the arguments and bind the queue object to its areas and state;
- * touches neither shared memory nor the state buffer. */
+/* Bind the queue object to its areas and state; touches neither shared
+ * memory nor the state buffer. The caller has checked everything. */
+static void drv_bind(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
+		     const struct vr_split_areas *areas, void *state)
+{
+	vr__zero(q, sizeof(*q));
+	q->desc = (struct vr_desc *)areas->desc;
+	q->avail = (struct vr_avail *)areas->avail;
+	q->used = (struct vr_used *)areas->used;
+	q->slot = (struct vr_drv_slot *)state;
+	q->mem = cfg->mem;
+	q->features = cfg->features;
+	q->flags = cfg->flags;
+	q->num = (uint16_t)cfg->num;
+	q->mask = (uint16_t)(cfg->num - 1);
+	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
+	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+}
+
+/* Check the arguments, then bind. */
 static int drv_setup(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 		     const struct vr_split_areas *areas, void *state,
 		     size_t state_len)
@@ -36,19 +55,7 @@ static int drv_setup(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 		return VR_ERANGE;
 	if (vr__split_areas_overlap(areas, cfg->num))
 		return VR_EINVAL;
-	vr__zero(q, sizeof(*q));
-	q->desc = (struct vr_desc *)areas->desc;
-	q->avail = (struct vr_avail *)areas->avail;
-	q->used = (struct vr_used *)areas->used;
-	q->slot = (struct vr_drv_slot *)state;
-	q->mem = cfg->mem;
-	q->features = cfg->features;
-	q->flags = cfg->flags;
-	q->num = (uint16_t)cfg->num;
-	q->mask = (uint16_t)(cfg->num - 1);
-	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
-	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
-	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
+	drv_bind(q, cfg, areas, state);
 	return 0;
 }
 
@@ -106,6 +113,19 @@ int vr_split_drv_init(struct vr_split_drv *q, const struct vr_queue_cfg *cfg,
 
 	if (err)
 		return err;
+	reset_queue(q, false);
+	return 0;
+}
+
+int vr__split_drv_init_parsed(struct vr_split_drv *q,
+                              const struct vr_queue_cfg *cfg,
+                              const struct vr_split_areas *areas, void *state)
+{
+	/* What the region parser cannot know: the features and the memory
+	 * hooks this build leaves out. */
+	if (vr__queue_cfg_unsupported(cfg))
+		return VR_ENOTSUP;
+	drv_bind(q, cfg, areas, state);
 	reset_queue(q, false);
 	return 0;
 }
