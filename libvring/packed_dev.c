@@ -340,7 +340,7 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 	const unsigned num = q->num;
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	struct vr_chain *c = chains, *const end = chains + max, *from, *lim;
+	struct vr_chain *c = chains, *const end = chains + max, *from, *lim, *stop;
 	/* One pointer walks the ring (and with IN_ORDER one the order array
 	 * beside it): fewer live values than a base and an index. */
 	const struct vr_packed_desc *d;
@@ -370,7 +370,14 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 	 * the loop starts again after that chain. */
 	for (;;) {
 		DEV_POP_LOAD();
-		for (; c != lim; c++) {
+	run:
+		/* The wrap is folded into the inner loop's bound: it runs to
+		 * the ring's end or lim, whichever comes first, and the wrap
+		 * is handled between runs. */
+		stop = (size_t)(lim - c) > (size_t)(desc_end - d) ?
+			       c + (desc_end - d) :
+			       lim;
+		for (; c != stop; c++, d++) {
 			struct vr_iov *iov = c->iov;
 			uint64_t addr, off;
 			uint32_t len;
@@ -437,12 +444,14 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 			chain_ndesc[id] = 1;
 			if (in_order)
 				*op++ = (uint16_t)id; /* by its head's position */
-			if (VR_UNLIKELY(++d == desc_end)) {
-				d = desc;
-				op = q->order;
-				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-			}
 		}
+		if (d == desc_end) {
+			d = desc;
+			op = q->order;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		if (c != lim)
+			goto run;
 		if (c == end)
 			break;
 		/* At the bound: no room, VR_EINFLIGHT, exactly. */
