@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Packed ring, device side: set-up, reset, the validating chain walk,
  * in-order completion, notification control. */
+#include <stddef.h>
+
 #include <vring/vring.h>
 
 #include "internal.h"
@@ -320,6 +322,56 @@ VR__HOT_INLINE uint64_t dev_load64(const void *p)
 #endif
 
 /*
+ * Fill @p c for a one-descriptor chain: id, ndesc 1, the direction
+ * counts and byte totals; @p wf is the descriptor's VR_DESC_F_WRITE bit.
+ * On little-endian CPUs id, n_out, n_in, ndesc take one 64-bit store and
+ * out_bytes, in_bytes another (a 16-bit constant costs x86 a register
+ * load besides its store, and the two directions a branch).
+ */
+VR_STATIC_ASSERT(offsetof(struct vr_chain, n_out) == offsetof(struct vr_chain, id) + 2 &&
+			 offsetof(struct vr_chain, n_in) == offsetof(struct vr_chain, id) + 4 &&
+			 offsetof(struct vr_chain, ndesc) == offsetof(struct vr_chain, id) + 6 &&
+			 offsetof(struct vr_chain, in_bytes) ==
+				 offsetof(struct vr_chain, out_bytes) + 4,
+		 "vr_chain: id..ndesc and out_bytes, in_bytes adjacent");
+VR__HOT_INLINE void dev_chain_one(struct vr_chain *c, unsigned id,
+				  uint32_t len, unsigned wf)
+{
+#if VR__BIG_ENDIAN || UINTPTR_MAX <= 0xffffffffu
+	c->id = (uint16_t)id;
+	c->ndesc = 1;
+	if (wf) {
+		c->n_out = 0;
+		c->n_in = 1;
+		c->out_bytes = 0;
+		c->in_bytes = len;
+	} else {
+		c->n_out = 1;
+		c->n_in = 0;
+		c->out_bytes = len;
+		c->in_bytes = 0;
+	}
+#else
+	/* By direction (wf / VR_DESC_F_WRITE): the constant part of the
+	 * id..ndesc word, and the factor placing len in out_bytes or
+	 * in_bytes (a multiply: a shift by a variable count wants cl on
+	 * x86, one more register in the pop loop). */
+	static const struct {
+		uint64_t ids, mul;
+	} dir[2] = {
+		{ (uint64_t)1 << 16 | (uint64_t)1 << 48, 1 },
+		{ (uint64_t)1 << 32 | (uint64_t)1 << 48, (uint64_t)1 << 32 },
+	};
+	const unsigned w = wf / VR_DESC_F_WRITE;
+	uint64_t ids = (uint64_t)id | dir[w].ids;
+	uint64_t bytes = (uint64_t)len * dir[w].mul;
+
+	__builtin_memcpy(&c->id, &ids, sizeof(ids));
+	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
+#endif
+}
+
+/*
  * The pop burst, specialised for IN_ORDER or not. The queue's fields live
  * in locals (stores into the caller's chains and the private arrays could
  * alias them as far as the compiler knows), read once and written back
@@ -428,20 +480,8 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 				goto general;
 			iov->base = local + off;
 			iov->len = len;
-			c->id = (uint16_t)id;
-			c->ndesc = 1;
-			if (flags & VR_DESC_F_WRITE) {
-				c->n_out = 0;
-				c->n_in = 1;
-				c->out_bytes = 0;
-				c->in_bytes = len;
-			} else {
-				c->n_out = 1;
-				c->n_in = 0;
-				c->out_bytes = len;
-				c->in_bytes = 0;
-			}
 			chain_ndesc[id] = 1;
+			dev_chain_one(c, id, len, flags & VR_DESC_F_WRITE);
 			if (in_order)
 				*op++ = (uint16_t)id; /* by its head's position */
 		}
