@@ -632,7 +632,6 @@ struct drv_astate {
  */
 VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 				struct vr_packed_desc *desc,
-				struct vr_packed_desc *desc_end,
 				struct vr_drv_slot *slot,
 				uint32_t zero_ok, struct drv_astate *st,
 				const struct vr_add *a, uint16_t *id_out,
@@ -679,12 +678,20 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 	s->cookie = cookie;
 	s->in_len = n_in ? len : 0;
 	s->ndesc = 1;
-	if (VR_UNLIKELY(++st->d == desc_end)) {
+	st->d++; /* the caller wraps it (drv_add_wrap) */
+	*id_out = id;
+	return true;
+}
+
+/* After a chain: at the ring's end, back to its start in the next wrap. */
+VR__HOT_INLINE void drv_add_wrap(struct drv_astate *st,
+				 struct vr_packed_desc *desc,
+				 struct vr_packed_desc *desc_end)
+{
+	if (st->d == desc_end) {
 		st->d = desc;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 	}
-	*id_out = id;
-	return true;
 }
 
 /*
@@ -710,7 +717,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 	struct vr_drv_slot *const slot = q->slot;
 	const uint32_t zero_ok = q->flags & VR_QF_ZERO_LEN_OK;
 	struct drv_astate st;
-	unsigned room, i, i0, lim;
+	unsigned room, i, i0, lim, stop;
 	uint16_t id;
 
 #define DRV_ADD_LOAD()                                                         \
@@ -736,23 +743,34 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 		DRV_ADD_LOAD();
 #if !defined(__OPTIMIZE_SIZE__)
 		if (!q->held && i < lim) {
-			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
+			if (!drv_add_one(q, desc, slot, zero_ok, &st,
 					 &adds[i], &id, in_order, true))
 				goto general;
 			if (ids)
 				ids[i] = id;
 			i++;
+			drv_add_wrap(&st, desc, desc_end);
 		}
 #endif
-		for (; i < lim; i++) {
+	run:
+		/* The wrap is folded into the inner loop's bound: it runs to
+		 * the ring's end or lim, whichever comes first, and the wrap
+		 * is handled between runs. */
+		stop = lim - i > (unsigned)(desc_end - st.d) ?
+			       i + (unsigned)(desc_end - st.d) :
+			       lim;
+		for (; i < stop; i++) {
 			/* -Os: one copy of the chain's code, which asks. */
-			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
+			if (!drv_add_one(q, desc, slot, zero_ok, &st,
 					 &adds[i], &id, in_order,
 					 VR__OPT_SIZE && !q->held))
 				goto general;
 			if (ids)
 				ids[i] = id;
 		}
+		drv_add_wrap(&st, desc, desc_end);
+		if (i < lim)
+			goto run;
 		if (i == n)
 			break;
 general:
