@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Packed ring, driver side: set-up, reset, indirect add, in-order
  * collection, notification control. */
+#include <stddef.h>
+
 #include <vring/vring.h>
 
 #include "internal.h"
@@ -447,6 +449,22 @@ release:
 	return 0;
 }
 
+/* Slot @p s no longer in flight, at the head of the free list before
+ * @p free_id: ndesc 0 and next, adjacent, with one 32-bit store. */
+VR_STATIC_ASSERT(offsetof(struct vr_drv_slot, next) ==
+			 offsetof(struct vr_drv_slot, ndesc) + sizeof(uint16_t),
+		 "vr_drv_slot: ndesc and next adjacent");
+VR__HOT_INLINE void drv_slot_free(struct vr_drv_slot *s, unsigned free_id)
+{
+#if VR__BIG_ENDIAN
+	const uint32_t w = free_id & 0xffffu;
+#else
+	const uint32_t w = (uint32_t)free_id << 16;
+#endif
+
+	__builtin_memcpy(&s->ndesc, &w, sizeof(w));
+}
+
 /* Collection without IN_ORDER: any chain in flight may come back.
  * Specialised for cache hooks (@p inv) or not. No call inside the inner
  * loop (a call there made GCC keep the loop's state in the stack): the
@@ -461,6 +479,7 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
 	unsigned free_id = q->free_id, lim;
+	struct vr_used_buf *o, *olim;
 	const unsigned pos0 = q->next_used;
 	/* pos + wrapped - pos0: the descriptors freed. */
 	unsigned wrapped = 0;
@@ -468,7 +487,9 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 	DRV_USED_LOCALS;
 
 	lim = max < in_flight ? max : in_flight;
-	k = 0;
+	/* One pointer walks out (k = o - out, computed when needed). */
+	o = out;
+	olim = out + lim;
 	for (;;) {
 		struct vr_packed_desc *d;
 		struct vr_drv_slot *s;
@@ -476,7 +497,7 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 		uint32_t len, in_len;
 		uint16_t flags;
 
-		for (; k < lim; k++) {
+		for (; o != olim; o++) {
 			d = &desc[pos];
 			if (VR_UNLIKELY(inv))
 				vr_mem_invalidate(&q->mem, d, sizeof(*d));
@@ -507,9 +528,9 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 			if (VR_UNLIKELY(len > in_len))
 				goto over;
 emit:
-			out[k].cookie = s->cookie;
-			out[k].len = len;
-			out[k].id = (uint16_t)id;
+			o->cookie = s->cookie;
+			o->len = len;
+			o->id = (uint16_t)id;
 			/* Skip by the driver's own record of the chain, never
 			 * by anything the device wrote. */
 			pos += ndesc;
@@ -518,11 +539,10 @@ emit:
 				wrapped += num;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 			}
-			s->ndesc = 0;
-			s->next = (uint16_t)free_id;
+			drv_slot_free(s, free_id);
 			free_id = id;
 		}
-		if (k < max) {
+		if (lim < max) {
 			/* Every chain in flight collected: one more used
 			 * descriptor is a violation. */
 			d = &desc[pos];
@@ -547,6 +567,7 @@ over:
 		goto emit;
 	}
 done:
+	k = (unsigned)(o - out);
 	freed = pos + wrapped - pos0;
 	DRV_USED_STORE();
 	q->free_id = (uint16_t)free_id;
