@@ -566,7 +566,8 @@ VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *do
 
 /* The state of a complete burst, in locals (see dev_complete_burst). */
 struct dev_cstate {
-	unsigned pos, bits, opos;
+	struct vr_packed_desc *d; /* at next_used: one pointer walks the ring */
+	unsigned bits, opos;
 	unsigned wrapped; /* num per wrap: pos + wrapped - the first pos
 			     counts the descriptors returned */
 };
@@ -584,7 +585,8 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 				     unsigned id, uint32_t len,
 				     const bool in_order, const bool hold)
 {
-	struct vr_packed_desc *d = &desc[st->pos];
+	struct vr_packed_desc *d = st->d;
+	uintptr_t next;
 	unsigned ndesc;
 	uint16_t flags;
 
@@ -609,15 +611,18 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 		vr__store16(&d->flags, vr__le16(flags));
 	} else {
 		q->held = true;
-		q->held_pos = (uint16_t)st->pos;
+		q->held_pos = (uint16_t)(d - desc);
 		q->held_flags = flags;
 	}
-	st->pos += ndesc;
-	if (VR_UNLIKELY(st->pos >= num)) {
-		st->pos -= num;
+	/* Skipped as an address: d + ndesc may point past the ring's end
+	 * (before the wrap), which a pointer may not. */
+	next = (uintptr_t)d + ndesc * sizeof(*d);
+	if (VR_UNLIKELY(next >= (uintptr_t)(desc + num))) {
+		next -= num * sizeof(*d);
 		st->wrapped += num;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 	}
+	st->d = (struct vr_packed_desc *)next;
 	chain_ndesc[id] = 0;
 	return true;
 }
@@ -637,9 +642,10 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num;
 	struct dev_cstate st;
+	const struct vr_done *dn, *dn_end;
 	unsigned i = 0, skipped;
 
-	st.pos = q->next_used;
+	st.d = desc + q->next_used;
 	st.bits = vr__packed_used_bits(q->used_wrap);
 	st.opos = q->order_pos;
 	st.wrapped = 0;
@@ -652,14 +658,16 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 			n = 0; /* the first fails: VR_ESTATE below */
 	}
 #endif
-	/* -Os: one copy of the completion's code, which asks. */
-	for (; i < n; i++)
+	/* -Os: one copy of the completion's code, which asks. One pointer
+	 * walks done (i = dn - done afterwards). */
+	for (dn = done + i, dn_end = done + n; dn != dn_end; dn++)
 		if (!dev_complete_one(q, desc, chain_ndesc, order, num, &st,
-				      done[i].id, done[i].len, in_order,
+				      dn->id, dn->len, in_order,
 				      VR__OPT_SIZE && !q->held))
 			break;
-	skipped = st.pos + st.wrapped - q->next_used;
-	q->next_used = (uint16_t)st.pos;
+	i = (unsigned)(dn - done);
+	skipped = (unsigned)(st.d - desc) + st.wrapped - q->next_used;
+	q->next_used = (uint16_t)(st.d - desc);
 	q->used_wrap = st.bits != 0;
 	q->order_pos = (uint16_t)st.opos;
 	q->unpub += skipped;
