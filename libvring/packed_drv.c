@@ -773,25 +773,25 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 			drv_add_wrap(&st, desc, desc_end);
 		}
 #endif
-	run:
 		/* The wrap is folded into the inner loop's bound: it runs to
 		 * the ring's end or lim, whichever comes first, and the wrap
 		 * is handled between runs. */
-		stop = lim - i > (unsigned)(desc_end - st.d) ?
-			       i + (unsigned)(desc_end - st.d) :
-			       lim;
-		for (; i < stop; i++) {
-			/* -Os: one copy of the chain's code, which asks. */
-			if (!drv_add_one(q, desc, slot, zero_ok, &st,
-					 &adds[i], &id, in_order,
-					 VR__OPT_SIZE && !q->held))
-				goto general;
-			if (ids)
-				ids[i] = id;
+		while (i < lim) {
+			stop = lim - i > (unsigned)(desc_end - st.d) ?
+				       i + (unsigned)(desc_end - st.d) :
+				       lim;
+			for (; i < stop; i++) {
+				/* -Os: one copy of the chain's code, which
+				 * asks. */
+				if (!drv_add_one(q, desc, slot, zero_ok, &st,
+						 &adds[i], &id, in_order,
+						 VR__OPT_SIZE && !q->held))
+					goto general;
+				if (ids)
+					ids[i] = id;
+			}
+			drv_add_wrap(&st, desc, desc_end);
 		}
-		drv_add_wrap(&st, desc, desc_end);
-		if (i < lim)
-			goto run;
 		if (i == n)
 			break;
 general:
