@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Packed ring, device side: set-up, reset, the validating chain walk,
  * in-order completion, notification control. */
+#include <stddef.h>
+
 #include <vring/vring.h>
 
 #include "internal.h"
@@ -340,6 +342,56 @@ VR__HOT_INLINE uint64_t dev_load64(const void *p)
 #endif
 
 /*
+ * Fill @p c for a one-descriptor chain: id, ndesc 1, the direction
+ * counts and byte totals; @p wf is the descriptor's VR_DESC_F_WRITE bit.
+ * On little-endian CPUs id, n_out, n_in, ndesc take one 64-bit store and
+ * out_bytes, in_bytes another (a 16-bit constant costs x86 a register
+ * load besides its store, and the two directions a branch).
+ */
+VR_STATIC_ASSERT(offsetof(struct vr_chain, n_out) == offsetof(struct vr_chain, id) + 2 &&
+			 offsetof(struct vr_chain, n_in) == offsetof(struct vr_chain, id) + 4 &&
+			 offsetof(struct vr_chain, ndesc) == offsetof(struct vr_chain, id) + 6 &&
+			 offsetof(struct vr_chain, in_bytes) ==
+				 offsetof(struct vr_chain, out_bytes) + 4,
+		 "vr_chain: id..ndesc and out_bytes, in_bytes adjacent");
+VR__HOT_INLINE void dev_chain_one(struct vr_chain *c, unsigned id,
+				  uint32_t len, unsigned wf)
+{
+#if VR__BIG_ENDIAN || UINTPTR_MAX <= 0xffffffffu
+	c->id = (uint16_t)id;
+	c->ndesc = 1;
+	if (wf) {
+		c->n_out = 0;
+		c->n_in = 1;
+		c->out_bytes = 0;
+		c->in_bytes = len;
+	} else {
+		c->n_out = 1;
+		c->n_in = 0;
+		c->out_bytes = len;
+		c->in_bytes = 0;
+	}
+#else
+	/* By direction (wf / VR_DESC_F_WRITE): the constant part of the
+	 * id..ndesc word, and the factor placing len in out_bytes or
+	 * in_bytes (a multiply: a shift by a variable count wants cl on
+	 * x86, one more register in the pop loop). */
+	static const struct {
+		uint64_t ids, mul;
+	} dir[2] = {
+		{ (uint64_t)1 << 16 | (uint64_t)1 << 48, 1 },
+		{ (uint64_t)1 << 32 | (uint64_t)1 << 48, (uint64_t)1 << 32 },
+	};
+	const unsigned w = wf / VR_DESC_F_WRITE;
+	uint64_t ids = (uint64_t)id | dir[w].ids;
+	uint64_t bytes = (uint64_t)len * dir[w].mul;
+
+	__builtin_memcpy(&c->id, &ids, sizeof(ids));
+	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
+#endif
+}
+
+/*
  * The pop burst, specialised for IN_ORDER or not. The queue's fields live
  * in locals (stores into the caller's chains and the private arrays could
  * alias them as far as the compiler knows), read once and written back
@@ -360,7 +412,7 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 	const unsigned num = q->num;
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 	unsigned char *const local = (unsigned char *)q->mem.local;
-	struct vr_chain *c = chains, *const end = chains + max, *from, *lim;
+	struct vr_chain *c = chains, *const end = chains + max, *from, *lim, *stop;
 	/* One pointer walks the ring (and with IN_ORDER one the order array
 	 * beside it): fewer live values than a base and an index. */
 	const struct vr_packed_desc *d;
@@ -390,7 +442,14 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 	 * the loop starts again after that chain. */
 	for (;;) {
 		DEV_POP_LOAD();
-		for (; c != lim; c++) {
+	run:
+		/* The wrap is folded into the inner loop's bound: it runs to
+		 * the ring's end or lim, whichever comes first, and the wrap
+		 * is handled between runs. */
+		stop = (size_t)(lim - c) > (size_t)(desc_end - d) ?
+			       c + (desc_end - d) :
+			       lim;
+		for (; c != stop; c++, d++) {
 			struct vr_iov *iov = c->iov;
 			uint64_t addr, off;
 			uint32_t len;
@@ -441,28 +500,18 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 				goto general;
 			iov->base = local + off;
 			iov->len = len;
-			c->id = (uint16_t)id;
-			c->ndesc = 1;
-			if (flags & VR_DESC_F_WRITE) {
-				c->n_out = 0;
-				c->n_in = 1;
-				c->out_bytes = 0;
-				c->in_bytes = len;
-			} else {
-				c->n_out = 1;
-				c->n_in = 0;
-				c->out_bytes = len;
-				c->in_bytes = 0;
-			}
 			chain_ndesc[id] = 1;
+			dev_chain_one(c, id, len, flags & VR_DESC_F_WRITE);
 			if (in_order)
 				*op++ = (uint16_t)id; /* by its head's position */
-			if (VR_UNLIKELY(++d == desc_end)) {
-				d = desc;
-				op = q->order;
-				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-			}
 		}
+		if (d == desc_end) {
+			d = desc;
+			op = q->order;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		if (c != lim)
+			goto run;
 		if (c == end)
 			break;
 		/* At the bound: no room, VR_EINFLIGHT, exactly. */
@@ -537,7 +586,8 @@ VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *do
 
 /* The state of a complete burst, in locals (see dev_complete_burst). */
 struct dev_cstate {
-	unsigned pos, bits, opos;
+	struct vr_packed_desc *d; /* at next_used: one pointer walks the ring */
+	unsigned bits, opos;
 	unsigned wrapped; /* num per wrap: pos + wrapped - the first pos
 			     counts the descriptors returned */
 };
@@ -555,7 +605,8 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 				     unsigned id, uint32_t len,
 				     const bool in_order, const bool hold)
 {
-	struct vr_packed_desc *d = &desc[st->pos];
+	struct vr_packed_desc *d = st->d;
+	uintptr_t next;
 	unsigned ndesc;
 	uint16_t flags;
 
@@ -580,15 +631,18 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 		vr__store16(&d->flags, vr__le16(flags));
 	} else {
 		q->held = true;
-		q->held_pos = (uint16_t)st->pos;
+		q->held_pos = (uint16_t)(d - desc);
 		q->held_flags = flags;
 	}
-	st->pos += ndesc;
-	if (VR_UNLIKELY(st->pos >= num)) {
-		st->pos -= num;
+	/* Skipped as an address: d + ndesc may point past the ring's end
+	 * (before the wrap), which a pointer may not. */
+	next = (uintptr_t)d + ndesc * sizeof(*d);
+	if (VR_UNLIKELY(next >= (uintptr_t)(desc + num))) {
+		next -= num * sizeof(*d);
 		st->wrapped += num;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 	}
+	st->d = (struct vr_packed_desc *)next;
 	chain_ndesc[id] = 0;
 	return true;
 }
@@ -608,9 +662,10 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num;
 	struct dev_cstate st;
+	const struct vr_done *dn, *dn_end;
 	unsigned i = 0, skipped;
 
-	st.pos = q->next_used;
+	st.d = desc + q->next_used;
 	st.bits = vr__packed_used_bits(q->used_wrap);
 	st.opos = q->order_pos;
 	st.wrapped = 0;
@@ -623,14 +678,16 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 			n = 0; /* the first fails: VR_ESTATE below */
 	}
 #endif
-	/* -Os: one copy of the completion's code, which asks. */
-	for (; i < n; i++)
+	/* -Os: one copy of the completion's code, which asks. One pointer
+	 * walks done (i = dn - done afterwards). */
+	for (dn = done + i, dn_end = done + n; dn != dn_end; dn++)
 		if (!dev_complete_one(q, desc, chain_ndesc, order, num, &st,
-				      done[i].id, done[i].len, in_order,
+				      dn->id, dn->len, in_order,
 				      VR__OPT_SIZE && !q->held))
 			break;
-	skipped = st.pos + st.wrapped - q->next_used;
-	q->next_used = (uint16_t)st.pos;
+	i = (unsigned)(dn - done);
+	skipped = (unsigned)(st.d - desc) + st.wrapped - q->next_used;
+	q->next_used = (uint16_t)(st.d - desc);
 	q->used_wrap = st.bits != 0;
 	q->order_pos = (uint16_t)st.opos;
 	q->unpub += skipped;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Packed ring, driver side: set-up, reset, indirect add, in-order
  * collection, notification control. */
+#include <stddef.h>
+
 #include <vring/vring.h>
 
 #include "internal.h"
@@ -467,6 +469,22 @@ release:
 	return 0;
 }
 
+/* Slot @p s no longer in flight, at the head of the free list before
+ * @p free_id: ndesc 0 and next, adjacent, with one 32-bit store. */
+VR_STATIC_ASSERT(offsetof(struct vr_drv_slot, next) ==
+			 offsetof(struct vr_drv_slot, ndesc) + sizeof(uint16_t),
+		 "vr_drv_slot: ndesc and next adjacent");
+VR__HOT_INLINE void drv_slot_free(struct vr_drv_slot *s, unsigned free_id)
+{
+#if VR__BIG_ENDIAN
+	const uint32_t w = free_id & 0xffffu;
+#else
+	const uint32_t w = (uint32_t)free_id << 16;
+#endif
+
+	__builtin_memcpy(&s->ndesc, &w, sizeof(w));
+}
+
 /* Collection without IN_ORDER: any chain in flight may come back.
  * Specialised for cache hooks (@p inv) or not. No call inside the inner
  * loop (a call there made GCC keep the loop's state in the stack): the
@@ -481,6 +499,7 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 	const unsigned num = q->num;
 	const uint32_t qflags = q->flags;
 	unsigned free_id = q->free_id, lim;
+	struct vr_used_buf *o, *olim;
 	const unsigned pos0 = q->next_used;
 	/* pos + wrapped - pos0: the descriptors freed. */
 	unsigned wrapped = 0;
@@ -488,7 +507,9 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 	DRV_USED_LOCALS;
 
 	lim = max < in_flight ? max : in_flight;
-	k = 0;
+	/* One pointer walks out (k = o - out, computed when needed). */
+	o = out;
+	olim = out + lim;
 	for (;;) {
 		struct vr_packed_desc *d;
 		struct vr_drv_slot *s;
@@ -496,7 +517,7 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 		uint32_t len, in_len;
 		uint16_t flags;
 
-		for (; k < lim; k++) {
+		for (; o != olim; o++) {
 			d = &desc[pos];
 			if (VR_UNLIKELY(inv))
 				vr_mem_invalidate(&q->mem, d, sizeof(*d));
@@ -527,9 +548,9 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 			if (VR_UNLIKELY(len > in_len))
 				goto over;
 emit:
-			out[k].cookie = s->cookie;
-			out[k].len = len;
-			out[k].id = (uint16_t)id;
+			o->cookie = s->cookie;
+			o->len = len;
+			o->id = (uint16_t)id;
 			/* Skip by the driver's own record of the chain, never
 			 * by anything the device wrote. */
 			pos += ndesc;
@@ -538,11 +559,10 @@ emit:
 				wrapped += num;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 			}
-			s->ndesc = 0;
-			s->next = (uint16_t)free_id;
+			drv_slot_free(s, free_id);
 			free_id = id;
 		}
-		if (k < max) {
+		if (lim < max) {
 			/* Every chain in flight collected: one more used
 			 * descriptor is a violation. */
 			d = &desc[pos];
@@ -567,6 +587,7 @@ over:
 		goto emit;
 	}
 done:
+	k = (unsigned)(o - out);
 	freed = pos + wrapped - pos0;
 	DRV_USED_STORE();
 	q->free_id = (uint16_t)free_id;
@@ -652,7 +673,6 @@ struct drv_astate {
  */
 VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 				struct vr_packed_desc *desc,
-				struct vr_packed_desc *desc_end,
 				struct vr_drv_slot *slot,
 				uint32_t zero_ok, struct drv_astate *st,
 				const struct vr_add *a, uint16_t *id_out,
@@ -699,12 +719,20 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 	s->cookie = cookie;
 	s->in_len = n_in ? len : 0;
 	s->ndesc = 1;
-	if (VR_UNLIKELY(++st->d == desc_end)) {
+	st->d++; /* the caller wraps it (drv_add_wrap) */
+	*id_out = id;
+	return true;
+}
+
+/* After a chain: at the ring's end, back to its start in the next wrap. */
+VR__HOT_INLINE void drv_add_wrap(struct drv_astate *st,
+				 struct vr_packed_desc *desc,
+				 struct vr_packed_desc *desc_end)
+{
+	if (st->d == desc_end) {
 		st->d = desc;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
 	}
-	*id_out = id;
-	return true;
 }
 
 /*
@@ -730,7 +758,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 	struct vr_drv_slot *const slot = q->slot;
 	const uint32_t zero_ok = q->flags & VR_QF_ZERO_LEN_OK;
 	struct drv_astate st;
-	unsigned room, i, i0, lim;
+	unsigned room, i, i0, lim, stop;
 	uint16_t id;
 
 #define DRV_ADD_LOAD()                                                         \
@@ -756,22 +784,33 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 		DRV_ADD_LOAD();
 #if !defined(__OPTIMIZE_SIZE__)
 		if (!q->held && i < lim) {
-			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
+			if (!drv_add_one(q, desc, slot, zero_ok, &st,
 					 &adds[i], &id, in_order, true))
 				goto general;
 			if (ids)
 				ids[i] = id;
 			i++;
+			drv_add_wrap(&st, desc, desc_end);
 		}
 #endif
-		for (; i < lim; i++) {
-			/* -Os: one copy of the chain's code, which asks. */
-			if (!drv_add_one(q, desc, desc_end, slot, zero_ok, &st,
-					 &adds[i], &id, in_order,
-					 VR__OPT_SIZE && !q->held))
-				goto general;
-			if (ids)
-				ids[i] = id;
+		/* The wrap is folded into the inner loop's bound: it runs to
+		 * the ring's end or lim, whichever comes first, and the wrap
+		 * is handled between runs. */
+		while (i < lim) {
+			stop = lim - i > (unsigned)(desc_end - st.d) ?
+				       i + (unsigned)(desc_end - st.d) :
+				       lim;
+			for (; i < stop; i++) {
+				/* -Os: one copy of the chain's code, which
+				 * asks. */
+				if (!drv_add_one(q, desc, slot, zero_ok, &st,
+						 &adds[i], &id, in_order,
+						 VR__OPT_SIZE && !q->held))
+					goto general;
+				if (ids)
+					ids[i] = id;
+			}
+			drv_add_wrap(&st, desc, desc_end);
 		}
 		if (i == n)
 			break;
