@@ -340,6 +340,13 @@ def main(argv):
     for (text, val, met), (_, bval, bmet) in zip(targets(med), targets(minima(doc))):
         lines.append("| %s | %s | %s | %s | %s |" % (text, val, verdict(met), bval, verdict(bmet)))
     lines.append("")
+    # Why each missed target is missed: an analysis written by hand
+    # (bench/results/why-missed.md), kept beside the generated tables so
+    # that a new run does not drop it; it says which run it was written for.
+    why = os.path.join(out_dir, "why-missed.md")
+    if os.path.exists(why):
+        with open(why) as f:
+            lines += [f.read().rstrip("\n"), ""]
     errs = errors(doc)
     if errs:
         lines += ["### Runs that failed", ""]
