@@ -262,6 +262,44 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 /* ---- Driver: collect used ---------------------------------------------- */
 
+/*
+ * The used entry at @last_used, checked, for both collection loops: 0 with
+ * its @id (a head in flight) and @len, or VR_EAGAIN (none yet), VR_EUSEDIDX
+ * (the device's index ran past what is in flight: @in_flight0 when the
+ * burst began at @last_used0) or VR_EUSEDID. used->idx is read again only
+ * when every entry seen before (@used_seen) is taken.
+ */
+VR__HOT_INLINE int used_next(const struct vr_used *used,
+			     const struct vr_used_elem *uring,
+			     const struct vr_drv_slot *slot, unsigned mask,
+			     unsigned last_used, uint16_t last_used0,
+			     uint16_t in_flight0, uint16_t *used_seen,
+			     uint32_t *id, uint32_t *len)
+{
+	const struct vr_used_elem *elem;
+
+	if ((uint16_t)last_used == *used_seen) {
+		/* A2 (acquire): the used entries the device wrote before its
+		 * release of used->idx are visible after this load. Partner:
+		 * R2 in vr_split_dev_publish. */
+		uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
+
+		if (seen == (uint16_t)last_used)
+			return VR_EAGAIN;
+		if (VR_UNLIKELY((uint16_t)(seen - last_used) >
+				(uint16_t)(in_flight0 - (last_used - last_used0))))
+			return VR_EUSEDIDX;
+		*used_seen = seen;
+	}
+	elem = &uring[last_used & mask];
+	/* Relaxed, each field read once: ordered after A2. */
+	*id = vr__le32(vr__load32(&elem->id));
+	*len = vr__le32(vr__load32(&elem->len));
+	if (VR_UNLIKELY(*id > mask || slot[*id].ndesc == 0))
+		return VR_EUSEDID;
+	return 0;
+}
+
 /* The plain loop of a get_used burst, without hooks (the caller checked).
  * A violation is recorded in q->broken at the end, as vr__split_drv_break
  * would. A length above the writable bytes stops the loop (VR__GENERAL)
@@ -289,35 +327,13 @@ VR__NOINLINE uint64_t split_get_used_fast_plain(struct vr_split_drv *q,
 	int err = 0;
 
 	for (; out != end; out++) {
-		const struct vr_used_elem *elem;
 		struct vr_drv_slot *s;
 		uint32_t id, len;
 
-		if ((uint16_t)last_used == used_seen) {
-			/* A2 (acquire): the used entries the device wrote
-			 * before its release of used->idx are visible after
-			 * this load. Partner: R2 in vr_split_dev_publish. */
-			uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
-
-			if (seen == (uint16_t)last_used) {
-				err = VR_EAGAIN;
-				break;
-			}
-			if (VR_UNLIKELY((uint16_t)(seen - last_used) >
-					(uint16_t)(in_flight0 - (last_used - last_used0)))) {
-				err = VR_EUSEDIDX;
-				break;
-			}
-			used_seen = seen;
-		}
-		elem = &uring[last_used & mask];
-		/* Relaxed, each field read once: ordered after A2. */
-		id = vr__le32(vr__load32(&elem->id));
-		len = vr__le32(vr__load32(&elem->len));
-		if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
-			err = VR_EUSEDID;
+		err = used_next(used, uring, slot, mask, last_used, last_used0,
+				in_flight0, &used_seen, &id, &len);
+		if (VR_UNLIKELY(err))
 			break;
-		}
 		s = &slot[id];
 		if (VR_UNLIKELY(len > s->in_len)) {
 			err = VR__GENERAL;
@@ -384,35 +400,13 @@ VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 		bool closes;
 
 		if (batch_end == VR__NONE) {
-			const struct vr_used_elem *elem;
 			uint32_t id, len;
 
-			if ((uint16_t)last_used == used_seen) {
-				/* A2 (acquire): the used entries the device
-				 * wrote before its release of used->idx are
-				 * visible after this load. Partner: R2 in
-				 * vr_split_dev_publish. */
-				uint16_t seen = vr__le16(vr__load_acquire16(&used->idx));
-
-				if (seen == (uint16_t)last_used) {
-					err = VR_EAGAIN;
-					break;
-				}
-				if (VR_UNLIKELY((uint16_t)(seen - last_used) >
-						(uint16_t)(in_flight0 - (last_used - last_used0)))) {
-					err = VR_EUSEDIDX;
-					break;
-				}
-				used_seen = seen;
-			}
-			elem = &uring[last_used & mask];
-			/* Relaxed, each field read once: ordered after A2. */
-			id = vr__le32(vr__load32(&elem->id));
-			len = vr__le32(vr__load32(&elem->len));
-			if (VR_UNLIKELY(id > mask || slot[id].ndesc == 0)) {
-				err = VR_EUSEDID;
+			err = used_next(used, uring, slot, mask, last_used,
+					last_used0, in_flight0, &used_seen, &id,
+					&len);
+			if (VR_UNLIKELY(err))
 				break;
-			}
 			/* The named head's avail position says how many chains
 			 * the entry closes; they must fit in what used->idx
 			 * announced. */
