@@ -71,6 +71,26 @@ static inline int fx_count_fds(pid_t pid)
 	return pid ? n : n - 1; /* the directory's own fd */
 }
 
+/* The fds @pid holds once that number has stood still for 100 ms (at most
+ * 5 s): the server may still hold, for a moment, a copy of an eventfd it
+ * is passing on (a peer that has seen an announcement may not have taken
+ * all of it yet), so a count taken the instant a peer reacts can be one
+ * high. */
+static inline int fx_count_fds_settled(pid_t pid)
+{
+	int n = fx_count_fds(pid), still = 0, tries;
+
+	for (tries = 0; tries < 500 && still < 10; tries++) {
+		int m;
+
+		fx_sleep_ms(10);
+		m = fx_count_fds(pid);
+		still = m == n ? still + 1 : 0;
+		n = m;
+	}
+	return n;
+}
+
 /* A private directory for sockets and objects. */
 static inline int fx_tmpdir(char *buf, size_t cap, const char *tag)
 {

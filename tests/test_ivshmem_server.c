@@ -463,7 +463,7 @@ static void test_client_sends_data(void **state)
 		s = raw_connect(f->sock);
 		assert_true(s >= 0);
 		assert_true(wait_peers(&f->a, 1, -1));
-		before = fx_count_fds(f->srv.pid);
+		before = fx_count_fds_settled(f->srv.pid);
 		memset(&mh, 0, sizeof(mh));
 		memset(&u, 0, sizeof(u));
 		mh.msg_iov = &iov;
