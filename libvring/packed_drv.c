@@ -281,6 +281,26 @@ static inline int64_t drv_used_len(struct vr_packed_drv *q, uint32_t qflags,
 		q->in_flight = (uint16_t)(in_flight - k);                      \
 	} while (0)
 
+/* In-order collection of the chain whose head is at *@pos (record @s):
+ * hand it out with @len, free its record, and step past it by the
+ * driver's own record of its length (wrapping: *@wrapped grows by num and
+ * the expected used bits *@bits flip). */
+VR__HOT_INLINE void take_in_order(struct vr_used_buf *o, struct vr_drv_slot *s,
+				  uint32_t len, unsigned num, unsigned *pos,
+				  unsigned *wrapped, unsigned *bits)
+{
+	o->cookie = s->cookie;
+	o->len = len;
+	o->id = (uint16_t)*pos;
+	*pos += s->ndesc;
+	s->ndesc = 0;
+	if (VR_UNLIKELY(*pos >= num)) {
+		*pos -= num;
+		*wrapped += num;
+		*bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+	}
+}
+
 /*
  * In-order collection (section 2.8.9). Buffer ids are ring positions (see
  * vr__packed_drv_take_id), so the chain due next is the one whose head is
@@ -318,7 +338,6 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 
 	while (o != oend) {
 		struct vr_drv_slot *s;
-		unsigned ndesc;
 
 		if (batch_end == VR__NONE) {
 			struct vr_packed_desc *d = &desc[pos];
@@ -364,32 +383,12 @@ static int drv_collect_in_order(struct vr_packed_drv *q,
 			s = &slot[pos];
 			if (pos == batch_end)
 				break;
-			o->cookie = s->cookie;
-			o->len = s->in_len;
-			o->id = (uint16_t)pos;
-			ndesc = s->ndesc;
-			s->ndesc = 0;
-			pos += ndesc;
-			if (VR_UNLIKELY(pos >= num)) {
-				pos -= num;
-				wrapped += num;
-				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-			}
+			take_in_order(o, s, s->in_len, num, &pos, &wrapped, &bits);
 			if (++o == oend)
 				goto done;
 		}
 		/* The batch's last: the length the device wrote. */
-		o->cookie = s->cookie;
-		o->len = batch_len;
-		o->id = (uint16_t)pos;
-		ndesc = s->ndesc;
-		s->ndesc = 0;
-		pos += ndesc;
-		if (VR_UNLIKELY(pos >= num)) {
-			pos -= num;
-			wrapped += num;
-			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
-		}
+		take_in_order(o, s, batch_len, num, &pos, &wrapped, &bits);
 		batch_end = VR__NONE;
 		o++;
 	}
