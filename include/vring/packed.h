@@ -48,25 +48,6 @@
 
 VR_EXTERN_C_BEGIN
 
-/* The burst calls' argument types; split.h defines the same two under the
- * same guard. */
-#ifndef VR__BURST_TYPES
-#define VR__BURST_TYPES
-/** One chain for a driver's add burst. */
-struct vr_add {
-	const struct vr_seg *seg; /**< n_out readable then n_in writable */
-	uint16_t n_out;
-	uint16_t n_in;
-	void *cookie;
-};
-
-/** One completion for a device's complete burst. */
-struct vr_done {
-	uint16_t id;  /**< chain id as popped */
-	uint32_t len; /**< bytes written */
-};
-#endif
-
 /** The three areas of a packed queue, as virtio-mmio or PCI give them. */
 struct vr_packed_areas {
 	void *desc;         /**< descriptor ring: 16 * num bytes, align 16 */

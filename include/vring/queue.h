@@ -61,6 +61,44 @@ struct vr_used_buf {
 	uint16_t id;  /**< head index (split) or buffer id (packed) */
 };
 
+/** One chain for a driver's add burst (vr_split_drv_add_burst, ...). */
+struct vr_add {
+	const struct vr_seg *seg; /**< n_out readable then n_in writable */
+	uint16_t n_out;           /**< device-readable segments */
+	uint16_t n_in;            /**< device-writable segments */
+	void *cookie;             /**< returned with the chain when used */
+};
+
+/** One completion for a device's complete burst. */
+struct vr_done {
+	uint16_t id;  /**< chain id as popped */
+	uint32_t len; /**< bytes written */
+};
+
+/**
+ * One single-segment message for a driver's add_bufs call
+ * (vr_split_drv_add_bufs, vr_packed_drv_add_bufs): the narrow form of
+ * struct vr_add for the common case of one buffer per message. The
+ * direction (device-readable or device-writable) is the call's.
+ */
+struct vr_add_buf {
+	struct vr_seg seg; /**< the buffer */
+	void *cookie;      /**< returned with the buffer when used */
+};
+
+/**
+ * One single-segment chain as a device's pop_bufs call
+ * (vr_split_dev_pop_bufs, vr_packed_dev_pop_bufs) hands it out: the narrow
+ * form of struct vr_chain plus its one struct vr_iov, validated and
+ * translated exactly as vr_*_dev_pop() does it.
+ */
+struct vr_buf {
+	void *base;        /**< local address of the buffer */
+	uint32_t len;      /**< bytes */
+	uint16_t id;       /**< chain id, for the completion */
+	uint16_t writable; /**< 1: device-writable (n_in = 1), 0: readable */
+};
+
 /** Per-queue options (vr_queue_cfg.flags). */
 enum vr_queue_flags {
 	/**

@@ -50,23 +50,6 @@
 
 VR_EXTERN_C_BEGIN
 
-/* The packed header has the identical block under the same guard. */
-#ifndef VR__BURST_TYPES
-#define VR__BURST_TYPES
-/** One chain for a driver's add burst. */
-struct vr_add {
-	const struct vr_seg *seg; /**< n_out readable then n_in writable */
-	uint16_t n_out;           /**< device-readable segments */
-	uint16_t n_in;            /**< device-writable segments */
-	void *cookie;             /**< returned with the chain when used */
-};
-/** One completion for a device's complete burst. */
-struct vr_done {
-	uint16_t id;  /**< chain id as popped */
-	uint32_t len; /**< bytes written */
-};
-#endif
-
 /** The three areas of a split queue, as virtio-mmio or PCI give them. */
 struct vr_split_areas {
 	void *desc;  /**< descriptor table: 16 * num bytes, align 16 */
