@@ -141,9 +141,10 @@ struct vb_pair {
  * cost of a cache line changing hands between the two CPUs at that
  * moment. On a VM it is not a constant: the host places the two vCPUs on
  * cores that share a cache or not, and moves them, for seconds at a time
- * (measured on the AMD EPYC VM of bench/results: a bare round trip of
- * about 150 or about 570 TSC cycles, nothing in between, every
- * two-thread body several times slower in the second placement).
+ * (measured on the AMD EPYC VM of bench/results: this probe reads about
+ * 290 cycles in one placement and 570 to 990 in the other, nothing in
+ * between, and every two-thread body is several times slower in the
+ * second).
  * vb_report() reports the larger of the two probes as xcore_rt_cycles,
  * so that report.py can tell the repetitions run in the usual placement
  * from those that were not. */

@@ -55,8 +55,8 @@ def load(path):
 # (xcore_rt_cycles, bench_common.c), was above this many times the run's
 # lowest: on a VM the host moves the two vCPUs between cores that share a
 # cache and cores that do not, for seconds at a time, and every two-thread
-# body is then several times slower (about 150 against 570 cycles for the
-# bare round trip on the AMD EPYC VM, nothing in between).
+# body is then several times slower (the probe reads about 290 cycles
+# against 570 to 990 on the AMD EPYC VM, nothing in between).
 APART = 1.6
 
 
