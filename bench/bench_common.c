@@ -202,8 +202,9 @@ static uint64_t vb_probe_lead(struct vb_pair *p, unsigned phase)
 	for (i = 0; i < VB_PROBE_TRIPS; i++, v += 2) {
 		uint64_t c0 = vb_cycles();
 
-		/* Release/acquire with the consumer's answer: a plain
-		 * ping-pong, the ordering is not what is measured. */
+		/* Release here, acquire of the answer below; partner: the
+		 * acquire load and release store of vb_probe_echo. A plain
+		 * ping-pong: the ordering is not what is measured. */
 		atomic_store_explicit(&p->probe, v + 1, memory_order_release);
 		while (atomic_load_explicit(&p->probe, memory_order_acquire) != v + 2)
 			if (!vb_spin(&w, p, "the cross-core probe"))
@@ -222,6 +223,7 @@ static void vb_probe_echo(struct vb_pair *p, unsigned phase)
 	const uint64_t end = vb_probe_end(phase);
 
 	for (;;) {
+		/* Acquire, and release of the answer; partner: vb_probe_lead. */
 		uint64_t v = atomic_load_explicit(&p->probe, memory_order_acquire);
 
 		if (v >= end || vb_pair_failed(p))
