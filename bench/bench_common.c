@@ -145,6 +145,12 @@ int vb_setup(int *argc, char **argv)
 
 /* ---- Reporting ------------------------------------------------------------------ */
 
+/* The last pair's probes: when it was started and stopped (vb_cycles) and
+ * the larger of its two round trips; rt 0 when there is none. */
+static struct {
+	uint64_t c_start, c_stop, rt;
+} vb_probe_last;
+
 void vb_report(struct vb_state *s, const struct vb_timer *t, uint64_t msgs)
 {
 	double cyc = (double)(t->c1 - t->c0), ns = (double)(t->n1 - t->n0);
@@ -155,6 +161,78 @@ void vb_report(struct vb_state *s, const struct vb_timer *t, uint64_t msgs)
 	vb_counter(s, "ns_per_msg", ns / (double)msgs);
 	vb_counter(s, "msgs_per_s", ns > 0 ? (double)msgs * 1e9 / ns : 0.0);
 	vb_items(s, msgs);
+	/* Only the pair that ran around this very stretch. */
+	if (vb_probe_last.rt != 0 && vb_probe_last.c_start <= t->c0 &&
+	    t->c1 <= vb_probe_last.c_stop)
+		vb_counter(s, "xcore_rt_cycles", (double)vb_probe_last.rt);
+}
+
+/* ---- The cross-core probe ---------------------------------------------------------- */
+
+/* Round trips per probe: well under a millisecond even in the slow
+ * placement, and enough for a median that a preemption does not move. */
+#define VB_PROBE_TRIPS 501u
+
+/* Phase k (1: at start, 2: at stop) writes the odd values
+ * base + 1, base + 3, ... for the consumer to answer with the next even
+ * one, then the phase's end value: base + 2 * VB_PROBE_TRIPS + 2, which
+ * is the next phase's base. */
+static uint64_t vb_probe_end(unsigned phase)
+{
+	return (uint64_t)phase * (2u * VB_PROBE_TRIPS + 2u);
+}
+
+static int vb_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Producer side of a phase: the median round trip in vb_cycles() ticks,
+ * or 0 when the pair failed or the consumer did not answer. */
+static uint64_t vb_probe_lead(struct vb_pair *p, unsigned phase)
+{
+	uint64_t trips[VB_PROBE_TRIPS];
+	uint64_t v = vb_probe_end(phase - 1);
+	struct vb_spin w;
+	unsigned i;
+
+	vb_spin_init(&w);
+	for (i = 0; i < VB_PROBE_TRIPS; i++, v += 2) {
+		uint64_t c0 = vb_cycles();
+
+		/* Release here, acquire of the answer below; partner: the
+		 * acquire load and release store of vb_probe_echo. A plain
+		 * ping-pong: the ordering is not what is measured. */
+		atomic_store_explicit(&p->probe, v + 1, memory_order_release);
+		while (atomic_load_explicit(&p->probe, memory_order_acquire) != v + 2)
+			if (!vb_spin(&w, p, "the cross-core probe"))
+				return 0;
+		trips[i] = vb_cycles() - c0;
+	}
+	atomic_store_explicit(&p->probe, vb_probe_end(phase), memory_order_release);
+	qsort(trips, VB_PROBE_TRIPS, sizeof(trips[0]), vb_cmp_u64);
+	return trips[VB_PROBE_TRIPS / 2];
+}
+
+/* Consumer side of a phase: answer each odd value until the phase's end
+ * value, or until the pair fails (the producer then stops probing). */
+static void vb_probe_echo(struct vb_pair *p, unsigned phase)
+{
+	const uint64_t end = vb_probe_end(phase);
+
+	for (;;) {
+		/* Acquire, and release of the answer; partner: vb_probe_lead. */
+		uint64_t v = atomic_load_explicit(&p->probe, memory_order_acquire);
+
+		if (v >= end || vb_pair_failed(p))
+			return;
+		if (v & 1u)
+			atomic_store_explicit(&p->probe, v + 1, memory_order_release);
+		else
+			vb_cpu_relax();
+	}
 }
 
 /* ---- The pair -------------------------------------------------------------------- */
@@ -167,7 +245,9 @@ static void *vb_pair_main(void *arg)
 	if (err)
 		vb_pair_fail(p, "cannot pin the consumer to CPU %d: %s",
 			     vb_cpu_consumer, strerror(err));
+	vb_probe_echo(p, 1);
 	p->fn(p, p->arg);
+	vb_probe_echo(p, 2);
 	return NULL;
 }
 
@@ -184,6 +264,8 @@ int vb_pair_start(struct vb_pair *p, void (*fn)(struct vb_pair *, void *),
 	atomic_store(&p->ready, 0);
 	atomic_store(&p->stop, 0);
 	atomic_store(&p->failed, 0);
+	atomic_store(&p->probe, 0);
+	vb_probe_last.rt = 0;
 	err = vb_pin_self(vb_cpu_producer);
 	if (err) {
 		vb_pair_fail(p, "cannot pin the producer to CPU %d: %s",
@@ -197,20 +279,31 @@ int vb_pair_start(struct vb_pair *p, void (*fn)(struct vb_pair *, void *),
 		return -1;
 	}
 	p->started = true;
+	vb_probe_last.rt = vb_probe_lead(p, 1);
 	vb_spin_init(&w);
 	while (!atomic_load_explicit(&p->ready, memory_order_acquire))
 		if (!vb_spin(&w, p, "the consumer to start"))
 			return -1;
+	vb_probe_last.c_start = vb_cycles();
 	return 0;
 }
 
 void vb_pair_stop(struct vb_pair *p)
 {
+	uint64_t rt = 0;
+
 	if (!p->started)
 		return;
+	vb_probe_last.c_stop = vb_cycles();
 	atomic_store_explicit(&p->stop, 1, memory_order_release);
+	/* The consumer drains, returns, then answers the second probe. */
+	if (vb_probe_last.rt != 0)
+		rt = vb_probe_lead(p, 2);
 	pthread_join(p->thread, NULL);
 	p->started = false;
+	/* The larger: a placement that changed during the run counts as the
+	 * slower one. No answer: no figure. */
+	vb_probe_last.rt = rt > vb_probe_last.rt ? rt : (rt ? vb_probe_last.rt : 0);
 }
 
 void vb_pair_fail(struct vb_pair *p, const char *fmt, ...)

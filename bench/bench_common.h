@@ -101,7 +101,8 @@ static inline void vb_timer_stop(struct vb_timer *t)
 }
 
 /* Report cycles_per_msg, ns_per_msg, msgs_per_s for @p msgs messages over
- * @p t (and items processed). */
+ * @p t (and items processed); and xcore_rt_cycles when a thread pair was
+ * started before @p t began and stopped after it ended (vb_pair_start). */
 void vb_report(struct vb_state *s, const struct vb_timer *t, uint64_t msgs);
 
 /* ---- CPUs ---------------------------------------------------------------------- */
@@ -124,12 +125,29 @@ struct vb_pair {
 	_Alignas(VB_LINE) atomic_int ready;
 	_Alignas(VB_LINE) atomic_int stop;
 	_Alignas(VB_LINE) atomic_int failed;
-	char why[160];
+	/* The cross-core probe (vb_pair_start, vb_pair_stop): a bare cache
+	 * line bounced between the two CPUs before and after the measured
+	 * stretch, never during it. */
+	_Alignas(VB_LINE) _Atomic uint64_t probe;
+	_Alignas(VB_LINE) char why[160];
 };
 
 /* Pin the caller to the producer CPU, start @p fn(pair, arg) on a thread
  * pinned to the consumer CPU, and wait until it says it is ready
- * (vb_pair_ready). Returns 0, or -1 with why[] set. */
+ * (vb_pair_ready). Returns 0, or -1 with why[] set.
+ *
+ * Before fn starts and after it returns (vb_pair_stop), the two threads
+ * bounce a bare cache line (VB_PROBE_TRIPS round trips, median): the
+ * cost of a cache line changing hands between the two CPUs at that
+ * moment. On a VM it is not a constant: the host places the two vCPUs on
+ * cores that share a cache or not, and moves them, for seconds at a time
+ * (measured on the AMD EPYC VM of bench/results: this probe reads about
+ * 290 cycles in one placement and 570 to 990 in the other, nothing in
+ * between, and every two-thread body is several times slower in the
+ * second).
+ * vb_report() reports the larger of the two probes as xcore_rt_cycles,
+ * so that report.py can tell the repetitions run in the usual placement
+ * from those that were not. */
 int vb_pair_start(struct vb_pair *p, void (*fn)(struct vb_pair *, void *),
 		  void *arg);
 

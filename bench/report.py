@@ -5,11 +5,14 @@ medians (with every libvring figure, single-call and burst bodies, as a
 ratio to ck_ring, dpdk_ring, their _ret variants and cacheline),
 the check of the issue's targets, and gnuplot inputs for the plots.
 
-    report.py RESULTS.json OUT_DIR [--load-after "0.10 0.20 0.30"]
+    report.py RESULTS.json OUT_DIR [--load-after "0.10 0.20 0.30"] [--all-placements]
 
 Writes OUT_DIR/latest.md, OUT_DIR/plot.gp and OUT_DIR/plot-*.dat (run
 gnuplot on plot.gp from OUT_DIR to get the PNGs); with --load-after, also
-records that load average in RESULTS.json's context. Standard library only.
+records that load average in RESULTS.json's context. The medians of the
+two-thread bodies leave out the repetitions run while the host had placed
+the two CPUs apart (see APART), unless --all-placements. Standard library
+only.
 """
 import json
 import os
@@ -47,10 +50,42 @@ def load(path):
         return json.load(f)
 
 
-def medians(doc):
+# A repetition of a two-thread body ran "apart" when the bare cache-line
+# round trip between its two CPUs, probed before and after it
+# (xcore_rt_cycles, bench_common.c), was above this many times the run's
+# lowest: on a VM the host moves the two vCPUs between cores that share a
+# cache and cores that do not, for seconds at a time, and every two-thread
+# body is then several times slower (the probe reads about 290 cycles
+# against 570 to 990 on the AMD EPYC VM, nothing in between).
+APART = 1.6
+
+
+def placement(doc):
+    """(lowest xcore_rt_cycles of the run or None, the set of ids of the
+    repetitions that ran apart)."""
+    reps = [b for b in doc.get("benchmarks", [])
+            if b.get("run_type") != "aggregate" and not b.get("error_occurred")
+            and float(b.get("xcore_rt_cycles", 0)) > 0]
+    if not reps:
+        return None, set()
+    low = min(float(b["xcore_rt_cycles"]) for b in reps)
+    return low, {id(b) for b in reps if float(b["xcore_rt_cycles"]) > APART * low}
+
+
+def _median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2.0
+
+
+def medians(doc, all_placements=False):
     """{(impl, pattern, args-tuple): counters} from the median aggregates
-    (or the single run when there were no repetitions)."""
-    out, single = {}, {}
+    (or the single run when there were no repetitions). Bodies whose
+    repetitions carry xcore_rt_cycles: the median of the repetitions not
+    run apart (placement()), or of all when every one was, unless
+    @p all_placements."""
+    out, single, reps = {}, {}, {}
+    _, apart = placement(doc)
     for b in doc.get("benchmarks", []):
         if b.get("error_occurred"):
             continue
@@ -62,9 +97,39 @@ def medians(doc):
                 out[key] = b
         else:
             single.setdefault(key, b)
+            if "xcore_rt_cycles" in b and not all_placements:
+                reps.setdefault(key, []).append(b)
     for k, v in single.items():
         out.setdefault(k, v)
+    for k, bs in reps.items():
+        kept = [b for b in bs if id(b) not in apart] or bs
+        out[k] = {c: _median([float(b[c]) for b in kept])
+                  for c in ("cycles_per_msg", "cycles_per_roundtrip") if c in kept[0]}
     return out
+
+
+def placement_note(doc):
+    """The lines of latest.md that say how many repetitions ran apart and
+    which bodies had no other."""
+    low, apart = placement(doc)
+    if low is None:
+        return []
+    reps = {}
+    for b in doc.get("benchmarks", []):
+        if (b.get("run_type") != "aggregate" and not b.get("error_occurred")
+                and "xcore_rt_cycles" in b):
+            reps.setdefault(b.get("run_name", b["name"]), []).append(id(b) in apart)
+    n = sum(len(v) for v in reps.values())
+    only = sorted(k for k, v in reps.items() if all(v))
+    line = ("Placement of the two CPUs: %d of %d repetitions of the two-thread "
+            "bodies ran while a bare cache line took more than %.1f× the run's "
+            "lowest round trip between them (%.0f cycles; xcore_rt_cycles, probed "
+            "before and after each repetition): the host had moved the two vCPUs "
+            "apart. The medians below leave those repetitions out"
+            % (len(apart), n, APART, low))
+    line += ("; these bodies had no other and are shown as measured: %s."
+             % ", ".join("`%s`" % k for k in only) if only else ".")
+    return [line, ""]
 
 
 def minima(doc):
@@ -283,7 +348,7 @@ def main(argv):
         with open(argv[1], "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")
-    med = medians(doc)
+    med = medians(doc, all_placements="--all-placements" in argv)
     ctx = doc.get("context", {})
     lines = ["# vring_bench results", ""]
     lines.append("Medians of %s repetitions; TSC cycles per message (clock: %s at %.3f GHz, "
@@ -296,6 +361,8 @@ def main(argv):
                      ctx.get("vb_load_before", "?"), load_after or "?",
                      ctx.get("date", "?")))
     lines.append("")
+    if "--all-placements" not in argv:
+        lines += placement_note(doc)
     impls = [i for i in IMPLS if any(k[0] == i for k in med)]
     lines += table(med, "stream (one way), 8-byte payload, cycles/message",
                    [("batch %d" % b, "stream", [b, 8]) for b in BATCHES] +
