@@ -11,6 +11,19 @@
 
 #include "internal.h"
 
+/* VR__CHAN_QUEUE_FN: a channel helper that works on one queue of one
+ * format (the ring call it wraps inlined into it). Out of line in a build
+ * for size (-Os), where the queue's fields are then addressed from the
+ * queue's own pointer instead of being recomputed from the channel's at
+ * every access; always inlined where speed was asked for. */
+#if defined(__OPTIMIZE_SIZE__) && (defined(__GNUC__) || defined(__clang__))
+#define VR__CHAN_QUEUE_FN static __attribute__((noinline))
+#elif defined(__GNUC__) || defined(__clang__)
+#define VR__CHAN_QUEUE_FN static inline __attribute__((always_inline))
+#else
+#define VR__CHAN_QUEUE_FN static inline
+#endif
+
 /* Format and role of a channel end. With a format or a role configured
  * out (vring/config.h) the answer is a constant, so the compiler keeps one
  * branch of every dispatch and the linker drops the other side's code;

@@ -118,75 +118,103 @@ static void owe(struct vr_chan *ch, uint32_t q)
  * with the notification decision that both roles of a format share
  * (vr__split_need_notify, vr__packed_need_notify) inlined once per format
  * instead of once per role: the same publish, the same broken check and
- * the same arguments as the header's vr_*_need_notify.
+ * the same arguments as the header's vr_*_need_notify. One function per
+ * format, whose queue is @d (driver) or, when that is NULL, @v (device):
+ * the fields are addressed from the queue's pointer (VR__CHAN_QUEUE_FN).
  */
-VR__SIZE_NOINLINE int prepare(struct vr_chan *ch, uint32_t q)
+VR__CHAN_QUEUE_FN int packed_prepare(struct vr_packed_drv *d, struct vr_packed_dev *v)
 {
+	const struct vr_packed_event *peer;
 	struct vr_queue_stats *stats;
 	const struct vr_mem *mem;
+	uint16_t num, pos, *last_pos;
+	bool event_idx, wrap, *last_wrap;
+	uint32_t *since;
+
+	if (d) {
+		vr_packed_drv_publish(d);
+		if (VR_UNLIKELY(d->broken))
+			return VR_EBROKEN;
+		mem = &d->mem, event_idx = d->event_idx;
+		peer = d->device_event, num = d->num;
+		pos = d->pub_pos, wrap = d->pub_wrap;
+		last_pos = &d->kick_pos, last_wrap = &d->kick_wrap;
+		since = &d->since_kick, stats = &d->stats;
+	} else {
+		vr_packed_dev_publish(v);
+		if (VR_UNLIKELY(v->broken))
+			return VR_EBROKEN;
+		mem = &v->mem, event_idx = v->event_idx;
+		peer = v->driver_event, num = v->num;
+		pos = v->pub_pos, wrap = v->pub_wrap;
+		last_pos = &v->notify_pos, last_wrap = &v->notify_wrap;
+		since = &v->since_notify, stats = &v->stats;
+	}
+	return vr__packed_need_notify(mem, event_idx, peer, num, pos, wrap,
+				      last_pos, last_wrap, since, stats);
+}
+
+VR__CHAN_QUEUE_FN int split_prepare(struct vr_split_drv *d, struct vr_split_dev *v)
+{
+	const uint16_t *event, *flags;
+	struct vr_queue_stats *stats;
+	const struct vr_mem *mem;
+	uint16_t quiet, idx, *old;
 	uint32_t *since;
 	bool event_idx;
 
-	if (vr__chan_is_packed(ch)) {
-		const struct vr_packed_event *peer;
-		uint16_t num, pos, *last_pos;
-		bool wrap, *last_wrap;
-
-		if (vr__chan_is_driver(ch)) {
-			struct vr_packed_drv *d = &ch->pdrv[q];
-
-			vr_packed_drv_publish(d);
-			if (VR_UNLIKELY(d->broken))
-				return VR_EBROKEN;
-			mem = &d->mem, event_idx = d->event_idx;
-			peer = d->device_event, num = d->num;
-			pos = d->pub_pos, wrap = d->pub_wrap;
-			last_pos = &d->kick_pos, last_wrap = &d->kick_wrap;
-			since = &d->since_kick, stats = &d->stats;
-		} else {
-			struct vr_packed_dev *v = &ch->pdev[q];
-
-			vr_packed_dev_publish(v);
-			if (VR_UNLIKELY(v->broken))
-				return VR_EBROKEN;
-			mem = &v->mem, event_idx = v->event_idx;
-			peer = v->driver_event, num = v->num;
-			pos = v->pub_pos, wrap = v->pub_wrap;
-			last_pos = &v->notify_pos, last_wrap = &v->notify_wrap;
-			since = &v->since_notify, stats = &v->stats;
-		}
-		return vr__packed_need_notify(mem, event_idx, peer, num, pos, wrap,
-					      last_pos, last_wrap, since, stats);
+	if (d) {
+		vr_split_drv_publish(d);
+		if (VR_UNLIKELY(d->broken))
+			return VR_EBROKEN;
+		mem = &d->mem, event_idx = d->event_idx;
+		event = vr_used_avail_event(d->used, d->num);
+		flags = &d->used->flags, quiet = VR_USED_F_NO_NOTIFY;
+		idx = d->avail_pub, old = &d->kick_old;
+		since = &d->since_kick, stats = &d->stats;
 	} else {
-		const uint16_t *event, *flags;
-		uint16_t quiet, idx, *old;
-
-		if (vr__chan_is_driver(ch)) {
-			struct vr_split_drv *d = &ch->sdrv[q];
-
-			vr_split_drv_publish(d);
-			if (VR_UNLIKELY(d->broken))
-				return VR_EBROKEN;
-			mem = &d->mem, event_idx = d->event_idx;
-			event = vr_used_avail_event(d->used, d->num);
-			flags = &d->used->flags, quiet = VR_USED_F_NO_NOTIFY;
-			idx = d->avail_pub, old = &d->kick_old;
-			since = &d->since_kick, stats = &d->stats;
-		} else {
-			struct vr_split_dev *v = &ch->sdev[q];
-
-			vr_split_dev_publish(v);
-			if (VR_UNLIKELY(v->broken))
-				return VR_EBROKEN;
-			mem = &v->mem, event_idx = v->event_idx;
-			event = vr_avail_used_event(v->avail, v->num);
-			flags = &v->avail->flags, quiet = VR_AVAIL_F_NO_INTERRUPT;
-			idx = v->used_pub, old = &v->notify_old;
-			since = &v->since_notify, stats = &v->stats;
-		}
-		return vr__split_need_notify(mem, event_idx, event, flags, quiet,
-					     idx, old, since, stats);
+		vr_split_dev_publish(v);
+		if (VR_UNLIKELY(v->broken))
+			return VR_EBROKEN;
+		mem = &v->mem, event_idx = v->event_idx;
+		event = vr_avail_used_event(v->avail, v->num);
+		flags = &v->avail->flags, quiet = VR_AVAIL_F_NO_INTERRUPT;
+		idx = v->used_pub, old = &v->notify_old;
+		since = &v->since_notify, stats = &v->stats;
 	}
+	return vr__split_need_notify(mem, event_idx, event, flags, quiet, idx,
+				     old, since, stats);
+}
+
+static int prepare(struct vr_chan *ch, uint32_t q)
+{
+	bool drv = vr__chan_is_driver(ch);
+
+	return vr__chan_is_packed(ch)
+		? packed_prepare(drv ? &ch->pdrv[q] : NULL, &ch->pdev[q])
+		: split_prepare(drv ? &ch->sdrv[q] : NULL, &ch->sdev[q]);
+}
+#else
+/* The ring headers' calls, each in a function of its own in size builds
+ * (VR__CHAN_QUEUE_FN). */
+VR__CHAN_QUEUE_FN int packed_kick_prepare(struct vr_packed_drv *d)
+{
+	return vr_packed_drv_kick_prepare(d);
+}
+
+VR__CHAN_QUEUE_FN int split_kick_prepare(struct vr_split_drv *d)
+{
+	return vr_split_drv_kick_prepare(d);
+}
+
+VR__CHAN_QUEUE_FN int packed_notify_prepare(struct vr_packed_dev *v)
+{
+	return vr_packed_dev_notify_prepare(v);
+}
+
+VR__CHAN_QUEUE_FN int split_notify_prepare(struct vr_split_dev *v)
+{
+	return vr_split_dev_notify_prepare(v);
 }
 #endif
 
@@ -204,13 +232,11 @@ static void publish(struct vr_chan *ch, uint32_t q)
 	need = prepare(ch, q);
 #else
 	if (vr__chan_is_driver(ch))
-		need = vr__chan_is_packed(ch)
-			       ? vr_packed_drv_kick_prepare(&ch->pdrv[q])
-			       : vr_split_drv_kick_prepare(&ch->sdrv[q]);
+		need = vr__chan_is_packed(ch) ? packed_kick_prepare(&ch->pdrv[q])
+					      : split_kick_prepare(&ch->sdrv[q]);
 	else
-		need = vr__chan_is_packed(ch)
-			       ? vr_packed_dev_notify_prepare(&ch->pdev[q])
-			       : vr_split_dev_notify_prepare(&ch->sdev[q]);
+		need = vr__chan_is_packed(ch) ? packed_notify_prepare(&ch->pdev[q])
+					      : split_notify_prepare(&ch->sdev[q]);
 #endif
 	if (need < 0 || (ch->t->flags & VR_TRANSPORT_POLLING) || ch->no_peer)
 		return; /* broken (seen by the caller), no doorbells, no peer */

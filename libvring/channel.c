@@ -153,6 +153,23 @@ int vr__chan_break(struct vr_chan *ch, int err)
 	return err;
 }
 
+/* One buffer added to a queue of either format, readable (@tx: the TX
+ * queue) or writable (RX): a chain of one descriptor, which the compiler
+ * sees (n_out + n_in is 1). Functions of their own in size builds: the
+ * queue's fields are addressed from its own pointer, not recomputed from
+ * the channel's (inlined where speed was asked for). */
+VR__CHAN_QUEUE_FN int packed_add(struct vr_packed_drv *d, const struct vr_seg *seg,
+				 bool tx, void *cookie)
+{
+	return vr_packed_drv_add(d, seg, tx, !tx, cookie);
+}
+
+VR__CHAN_QUEUE_FN int split_add(struct vr_split_drv *d, const struct vr_seg *seg,
+				bool tx, void *cookie)
+{
+	return vr_split_drv_add(d, seg, tx, !tx, cookie);
+}
+
 /* Driver: add one buffer to queue @q (readable on TX, writable on RX) and
  * publish it (now, or with its batch). */
 static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
@@ -163,13 +180,13 @@ static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 	seg.addr = vr_region_buf_addr(&ch->info, idx);
 	seg.len = len;
 	if (vr__chan_is_packed(ch)) {
-		r = vr_packed_drv_add(&ch->pdrv[q], &seg, q == VR_CHAN_TX, q == VR_CHAN_RX,
-				      (void *)(uintptr_t)(idx + 1));
+		r = packed_add(&ch->pdrv[q], &seg, q == VR_CHAN_TX,
+			       (void *)(uintptr_t)(idx + 1));
 		if (r < 0)
 			return r;
 	} else {
-		r = vr_split_drv_add(&ch->sdrv[q], &seg, q == VR_CHAN_TX, q == VR_CHAN_RX,
-				     (void *)(uintptr_t)(idx + 1));
+		r = split_add(&ch->sdrv[q], &seg, q == VR_CHAN_TX,
+			      (void *)(uintptr_t)(idx + 1));
 		if (r < 0)
 			return r;
 	}
@@ -183,6 +200,24 @@ static int drv_post(struct vr_chan *ch, uint32_t q, uint32_t idx, uint32_t len)
 #define COLLECT_MAX 16u
 #else
 #define COLLECT_MAX 1u
+#endif
+
+#ifdef __OPTIMIZE_SIZE__
+/* One used buffer of a queue, in a function of its own: the queue's fields
+ * are addressed from its own pointer, not recomputed from the channel's. */
+VR__CHAN_QUEUE_FN int packed_get_one(struct vr_packed_drv *d, struct vr_used_buf *u)
+{
+	/* In order: straight to the compiled path, which makes every check
+	 * of the header's inline fast path (that fast path is not carried a
+	 * second time in flash). */
+	return !d->broken && d->in_order ? vr__packed_drv_get_used_in_order(d, u)
+					 : vr_packed_drv_get_used(d, u);
+}
+
+VR__CHAN_QUEUE_FN int split_get_one(struct vr_split_drv *d, struct vr_used_buf *u)
+{
+	return vr_split_drv_get_used(d, u);
+}
 #endif
 
 /*
@@ -210,17 +245,8 @@ static int drv_collect(struct vr_chan *ch, uint32_t q, struct vr_used_buf *u,
 					   : vr_split_drv_broken(&ch->sdrv[q]);
 #else
 	(void)max; /* COLLECT_MAX is 1 here */
-	if (vr__chan_is_packed(ch)) {
-		struct vr_packed_drv *d = &ch->pdrv[q];
-
-		/* In order: straight to the compiled path, which makes every
-		 * check of the header's inline fast path (that fast path is
-		 * not carried a second time in flash). */
-		r = !d->broken && d->in_order ? vr__packed_drv_get_used_in_order(d, u)
-					      : vr_packed_drv_get_used(d, u);
-	} else {
-		r = vr_split_drv_get_used(&ch->sdrv[q], u);
-	}
+	r = vr__chan_is_packed(ch) ? packed_get_one(&ch->pdrv[q], u)
+				   : split_get_one(&ch->sdrv[q], u);
 	r = r == 0 ? 1 : r == VR_EAGAIN ? 0 : r;
 #endif
 	for (unsigned i = 0; i < (r > 0 ? (unsigned)r : 0u); i++)
@@ -238,11 +264,22 @@ static int dev_pop(struct vr_chan *ch, uint32_t q, struct vr_chain *c)
 	return r;
 }
 
+/* A chain returned used, on a queue of either format (functions of their
+ * own in size builds, as packed_add). */
+VR__CHAN_QUEUE_FN int packed_complete(struct vr_packed_dev *v, uint16_t id, uint32_t len)
+{
+	return vr_packed_dev_complete(v, id, len);
+}
+
+VR__CHAN_QUEUE_FN int split_complete(struct vr_split_dev *v, uint16_t id, uint32_t len)
+{
+	return vr_split_dev_complete(v, id, len);
+}
+
 static int dev_push(struct vr_chan *ch, uint32_t q, uint16_t id, uint32_t len)
 {
-	int err = vr__chan_is_packed(ch)
-			  ? vr_packed_dev_complete(&ch->pdev[q], id, len)
-			  : vr_split_dev_complete(&ch->sdev[q], id, len);
+	int err = vr__chan_is_packed(ch) ? packed_complete(&ch->pdev[q], id, len)
+					 : split_complete(&ch->sdev[q], id, len);
 
 	if (!err)
 		vr__chan_published(ch, q);

@@ -259,11 +259,14 @@ struct vr_chan {
 	uint64_t features;   /* negotiated */
 	uint32_t generation; /* region generation at open */
 	int broken;
-	/* The two queues, one set used according to role and format. */
-	struct vr_split_drv sdrv[2];
-	struct vr_split_dev sdev[2];
-	struct vr_packed_drv pdrv[2];
-	struct vr_packed_dev pdev[2];
+	/* The two queues, in this end's role and format: one array used,
+	 * the one vr_chan_open initialised (they share the memory). */
+	union {
+		struct vr_split_drv sdrv[2];
+		struct vr_split_dev sdev[2];
+		struct vr_packed_drv pdrv[2];
+		struct vr_packed_dev pdev[2];
+	};
 	void *qstate[2];
 	size_t qstate_len;
 	/* Driver: the pool. TX buffers are [0, tx_bufs), RX [tx_bufs,
