@@ -80,8 +80,11 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 	q->unpub = q->since_notify = 0;
 	q->held = false;
 	q->in_flight = q->desc_in_flight = 0;
-	q->order_pos = b->avail_pos;
+	q->order_gap = (uint16_t)(b->avail_pos >= b->used_pos ?
+					  b->avail_pos - b->used_pos :
+					  b->avail_pos + q->num - b->used_pos);
 	q->broken = 0;
+	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
 }
 
 int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
@@ -139,6 +142,7 @@ void vr_packed_dev_reset(struct vr_packed_dev *q)
 int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 {
 	q->broken = err;
+	q->io_fast = false;
 	return err;
 }
 
@@ -611,7 +615,7 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 	uint16_t flags;
 
 	/* Taken, and with IN_ORDER the oldest: the chain whose head is at
-	 * order_pos. */
+	 * next_used + order_gap. */
 	if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
 			(in_order && order[st->opos] != id)))
 		return false;
@@ -667,7 +671,9 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 
 	st.d = desc + q->next_used;
 	st.bits = vr__packed_used_bits(q->used_wrap);
-	st.opos = q->order_pos;
+	st.opos = q->next_used + q->order_gap;
+	if (st.opos >= num)
+		st.opos -= num;
 	st.wrapped = 0;
 #if !defined(__OPTIMIZE_SIZE__)
 	if (!q->held) {
@@ -689,7 +695,6 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	skipped = (unsigned)(st.d - desc) + st.wrapped - q->next_used;
 	q->next_used = (uint16_t)(st.d - desc);
 	q->used_wrap = st.bits != 0;
-	q->order_pos = (uint16_t)st.opos;
 	q->unpub += skipped;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
 	q->in_flight = (uint16_t)(q->in_flight - i);
@@ -712,14 +717,16 @@ int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 #undef CALL
 }
 
-int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
-				    uint32_t last_len)
+/* vr_packed_dev_complete_in_order() but for one chain without cache
+ * hooks: any count, hooks, and every error. */
+int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
+				     uint32_t last_len)
 {
 	struct vr_packed_desc *d;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num, pos = q->next_used;
-	unsigned skip = 0, walk = q->order_pos, last = 0, i;
+	unsigned skip = 0, walk = pos + q->order_gap, last = 0, i;
 	uint16_t flags;
 
 	if (q->broken)
@@ -728,7 +735,10 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		return VR_ENOTSUP;
 	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
-	/* The chains in flight, oldest first, sit at order_pos and after it
+	if (walk >= num)
+		walk -= num;
+	/* The chains in flight, oldest first, sit at next_used + order_gap
+	 * and after it
 	 * in ring order: each one's id is recorded by its head's position. */
 	for (i = count; i != 0; i--) {
 		unsigned nd;
@@ -741,7 +751,6 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		if (walk >= num)
 			walk -= num;
 	}
-	q->order_pos = (uint16_t)walk;
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];

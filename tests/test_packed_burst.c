@@ -184,7 +184,8 @@ static void same_state(const struct side *a, const struct side *b)
 	assert_int_equal(u->next_used, v->next_used);
 	assert_int_equal(u->in_flight, v->in_flight);
 	assert_int_equal(u->desc_in_flight, v->desc_in_flight);
-	assert_int_equal(u->order_pos, v->order_pos);
+	assert_int_equal(u->order_gap, v->order_gap);
+	assert_int_equal(u->io_fast, v->io_fast);
 	assert_int_equal(u->held, v->held);
 	if (u->held) {
 		assert_int_equal(u->held_pos, v->held_pos);

@@ -448,10 +448,12 @@ VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
 }
 
 /* vr_packed_drv_get_used with IN_ORDER: the chain at next_used, returned
- * alone by a used descriptor carrying its id (ids are head positions), is
- * collected here; anything else (a batch of several chains, cache hooks,
- * a violation) goes to the compiled path, which reads the descriptor again
- * and makes every check. No free list: see vr__packed_drv_take_id. */
+ * alone by a used descriptor carrying its id (ids are head positions), or
+ * the next chain of a batch whose used descriptor was read and checked
+ * before (batch_end), is collected here; anything else (the start of a
+ * batch of several chains, cache hooks, a violation) goes to the compiled
+ * path, which reads the descriptor again and makes every check. No free
+ * list: see vr__packed_drv_take_id. */
 VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 					 struct vr_used_buf *out)
 {
@@ -462,8 +464,20 @@ VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 	uint32_t len, in_len;
 	unsigned next;
 
-	if (VR_UNLIKELY(q->batch_end != VR__NONE || q->mem.invalidate != NULL))
+	if (VR_UNLIKELY(q->mem.invalidate != NULL))
 		return vr__packed_drv_get_used_in_order(q, out);
+	if (VR_UNLIKELY(q->batch_end != VR__NONE)) {
+		/* Inside a batch: the chains before its last count as fully
+		 * written, the last gets the length the device wrote. */
+		if (head == q->batch_end) {
+			len = q->batch_len;
+			q->batch_end = VR__NONE;
+		} else {
+			len = s->in_len;
+		}
+		id = (uint16_t)head;
+		goto take;
+	}
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
 	 * vr_packed_dev_publish. */
@@ -477,9 +491,11 @@ VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 	if (!(flags & VR_DESC_F_WRITE) &&
 	    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) || in_len == 0))
 		len = 0;
-	if (VR_UNLIKELY(id != head || q->in_flight == 0 || s->ndesc == 0 ||
-			len > in_len))
+	/* A record at next_used means a chain in flight (records are 0 for
+	 * the rest): nothing in flight (VR_EUSEDIDX) fails it too. */
+	if (VR_UNLIKELY(id != head || s->ndesc == 0 || len > in_len))
 		return vr__packed_drv_get_used_in_order(q, out);
+take:
 	out->cookie = s->cookie;
 	out->len = len;
 	out->id = id;
@@ -604,9 +620,10 @@ struct vr_packed_dev {
 	uint16_t next_used;   /* next ring position to write used to */
 	uint16_t in_flight;   /* chains taken, not yet returned */
 	uint16_t desc_in_flight; /* their ring descriptors */
-	uint16_t order_pos;   /* in-order: head position of the oldest chain
-				 in flight (next_used but after an attach
-				 that left chains behind) */
+	uint16_t order_gap;   /* in-order: the oldest chain in flight has its
+				 head at next_used + order_gap (mod num): 0
+				 but after an attach that left chains
+				 behind; constant until reset */
 	uint16_t held_pos;
 	uint16_t held_flags;
 	uint16_t pub_pos;     /* next_used at the last publish */
@@ -621,6 +638,9 @@ struct vr_packed_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	bool io_fast;         /* in-order, order_gap 0, no cache hooks, not
+				 broken: complete_in_order of one chain
+				 inline */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -758,13 +778,13 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		return VR_ESTATE;
 	if (q->in_order) {
 		/* Only the oldest chain: the one popped with its head at
-		 * order_pos. */
-		unsigned opos = q->order_pos;
+		 * next_used + order_gap. */
+		unsigned opos = pos + q->order_gap;
 
+		if (opos >= num)
+			opos -= num;
 		if (VR_UNLIKELY(q->order[opos] != id))
 			return VR_ESTATE;
-		opos += ndesc;
-		q->order_pos = (uint16_t)(opos >= num ? opos - num : opos);
 	}
 	d = &q->desc[pos];
 	/* Relaxed: published by the release of the batch's first flags (R2). */
@@ -811,13 +831,69 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 				 const struct vr_done *done, unsigned n);
 
+int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
+				     uint32_t last_len);
+
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
- *        used descriptor carrying the last id (section 2.8.9).
- * @return 0; VR_ENOTSUP; VR_EINVAL; VR_EBROKEN
+ *        used descriptor carrying the last id (section 2.8.9). Not visible
+ *        until publish.
+ * One chain on a queue without cache hooks is returned here, inline (the
+ * oldest chain's id comes from the queue's own record, so it needs none of
+ * vr_packed_dev_complete()'s checks of a caller's id); anything else,
+ * every error included, in the compiled call.
+ * @return 0; VR_ENOTSUP (no IN_ORDER); VR_EINVAL (@p count 0 or more than
+ *         the chains in flight); VR_EBROKEN
  */
-int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
-				    uint32_t last_len);
+VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
+					      unsigned count, uint32_t last_len)
+{
+	struct vr_packed_desc *d;
+	/* In locals: the ring stores below could alias the queue's fields
+	 * as far as the compiler knows. */
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned id, ndesc, next;
+	uint16_t flags;
+
+	/* io_fast: IN_ORDER, not broken, no cache hooks, and the oldest
+	 * chain in flight is the one popped with its head at next_used. */
+	if (VR_UNLIKELY(!q->io_fast || count != 1))
+		return vr__packed_dev_complete_in_order(q, count, last_len);
+	/* Its record is 0 exactly when nothing is in flight (every record
+	 * is 0 then, and the oldest chain in flight has one): VR_EINVAL,
+	 * from the compiled call. */
+	id = q->order[pos];
+	ndesc = q->chain_ndesc[id];
+	if (VR_UNLIKELY(ndesc == 0))
+		return vr__packed_dev_complete_in_order(q, count, last_len);
+	d = &q->desc[pos];
+	/* Relaxed: published by the release of the batch's first flags (R2). */
+	vr__store16(&d->id, vr__le16((uint16_t)id));
+	vr__store32(&d->len, vr__le32(last_len));
+	flags = vr__packed_used_bits(q->used_wrap);
+	if (last_len)
+		flags |= VR_DESC_F_WRITE;
+	if (!q->held) {
+		q->held = true;
+		q->held_pos = (uint16_t)pos;
+		q->held_flags = flags;
+	} else {
+		/* Relaxed: the driver reads it only after acquiring the held
+		 * first flags, released (R2) after this store. */
+		vr__store16(&d->flags, vr__le16(flags));
+	}
+	next = pos + ndesc;
+	if (next >= num) {
+		next -= num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)next;
+	q->chain_ndesc[id] = 0;
+	q->unpub += ndesc;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
+	q->in_flight--;
+	return 0;
+}
 
 /** @brief Make every completion since the last publish visible (nothing
  *         on a broken queue). */
