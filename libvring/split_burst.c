@@ -513,7 +513,7 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * the run (0 when all k were taken), packed.
  */
 VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
-				      struct vr_chain *c, unsigned i,
+				      struct vr_chain *c, unsigned pos,
 				      unsigned k, const bool in_order)
 {
 	const struct vr_desc *const desc = q->desc;
@@ -522,9 +522,15 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
 	const unsigned mask = q->mask;
+	const unsigned i = pos & mask;
 	const uint16_t *p = &vr_avail_ring(q->avail)[i];
 	const uint16_t *const pend = p + k;
 	uint16_t *order = in_order ? &q->order[i] : NULL;
+	/* IN_ORDER (vr__split_dev_io_held): the window of chains in flight
+	 * starts at oldest (q's fields are stored back only after the
+	 * burst) and holds @span of them before this entry. */
+	const unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
+	unsigned span = (uint16_t)(pos - oldest);
 	int err = 0;
 
 	for (; p != pend; p++, c++) {
@@ -546,7 +552,15 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 			err = VR_EHEAD;
 			break;
 		}
-		if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
+		if (in_order) {
+			const unsigned at = chain_ndesc[head];
+
+			if (VR_UNLIKELY((uint16_t)(at - oldest) < span &&
+					q->order[at & mask] == head)) {
+				err = VR_EINFLIGHT;
+				break;
+			}
+		} else if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
 			err = VR_EINFLIGHT;
 			break;
 		}
@@ -577,9 +591,14 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 		iov->base = local + (size_t)off;
 		iov->len = len;
 		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
-		chain_ndesc[head] = 1;
-		if (in_order)
+		if (in_order) {
+			chain_ndesc[head] = (uint16_t)pos;
 			*order++ = (uint16_t)head;
+			pos++;
+			span++;
+		} else {
+			chain_ndesc[head] = 1;
+		}
 	}
 	/* What is left of the run (the caller knows k): one live value
 	 * less than the count taken. */
@@ -587,17 +606,17 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 }
 
 VR__NOINLINE uint64_t split_pop_run_plain(const struct vr_split_dev *q,
-					  struct vr_chain *c, unsigned i,
+					  struct vr_chain *c, unsigned pos,
 					  unsigned k)
 {
-	return split_pop_run(q, c, i, k, false);
+	return split_pop_run(q, c, pos, k, false);
 }
 
 VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr_split_dev *q,
-					     struct vr_chain *c, unsigned i,
+					     struct vr_chain *c, unsigned pos,
 					     unsigned k)
 {
-	return split_pop_run(q, c, i, k, true);
+	return split_pop_run(q, c, pos, k, true);
 }
 
 /*
@@ -667,8 +686,8 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		if (k > mask + 1 - i)
 			k = mask + 1 - i;
 		{
-			const uint64_t r = in_order ? split_pop_run_in_order(q, c, i, k)
-						    : split_pop_run_plain(q, c, i, k);
+			const uint64_t r = in_order ? split_pop_run_in_order(q, c, last_avail, k)
+						    : split_pop_run_plain(q, c, last_avail, k);
 
 			c += k - vr__fast_n(r);
 			err = vr__fast_err(r);
@@ -682,7 +701,7 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	q->avail_seen = avail_seen;
 	q->in_flight = (uint16_t)(q->in_flight + n);
 	if (err < VR_EAGAIN)
-		q->broken = err; /* a violation: as vr__split_dev_break */
+		vr__split_dev_break(q, err); /* a violation */
 	return vr__fast_ret(n, err);
 }
 
@@ -773,7 +792,10 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 			 * used->idx (R2). */
 			vr__store32(&elem->id, vr__le32(id));
 			vr__store32(&elem->len, vr__le32(done->len));
-			chain_ndesc[id] = 0;
+			/* IN_ORDER: nothing to clear, oldest moved on
+			 * (vr__split_dev_io_held). */
+			if (!in_order)
+				chain_ndesc[id] = 0;
 		}
 		if (err || done == end)
 			break;

@@ -230,80 +230,32 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 }
 
 /*
- * In-order collection (section 2.7.9): the device may return a batch with
- * one used entry, written at the slot of the batch's first chain and naming
- * the batch's last head; used->idx then moves by the batch size. Chains
- * before the last are complete with all their writable bytes.
- *
- * No list is kept: chains come back in the order they were added, so the
- * oldest chain in flight starts at the oldest descriptor in flight
- * (descriptors are allocated sequentially: the num - num_free in use end
- * at free_head), and a head's private record holds the avail position it
- * was added at, which says how many chains a batch closes.
+ * In-order collection, an entry that does not name the oldest chain in
+ * flight (see vr__split_drv_get_used_io): @id and @len as read from the
+ * used entry at last_used (once). It closes the chains from the oldest to
+ * the head it names, which must be in flight (so its position is in
+ * [last_used, avail_idx)) with the batch within what used->idx announced;
+ * the oldest is handed out now, the rest by the next calls.
  */
-int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
-				    struct vr_used_buf *out)
+int vr__split_drv_used_batch(struct vr_split_drv *q, struct vr_used_buf *out,
+			     uint32_t id, uint32_t len)
 {
-	struct vr_drv_slot *s;
-	uint16_t head;
-	uint32_t len;
-
-	if (q->batch_end == VR__NONE) {
-		struct vr_used_elem *elem;
-		uint32_t id;
-		uint16_t seen;
-
-		if (q->last_used == q->used_seen) {
-			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
-			/* A2 (acquire), as in vr_split_drv_get_used. */
-			seen = vr__le16(vr__load_acquire16(&q->used->idx));
-			if (seen == q->last_used)
-				return VR_EAGAIN;
-			if ((uint16_t)(seen - q->last_used) > q->in_flight)
-				return vr__split_drv_break(q, VR_EUSEDIDX);
-			q->used_seen = seen;
-		}
-		elem = &vr_used_ring(q->used)[q->last_used & q->mask];
-		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
-		/* Relaxed, read once: ordered after A2. */
-		id = vr__le32(vr__load32(&elem->id));
-		len = vr__le32(vr__load32(&elem->len));
-		/* The named head must be in flight (so its position is in
-		 * [last_used, avail_idx)) and the batch it closes must fit in
-		 * what used->idx announced. */
-		if (id >= q->num || q->slot[id].ndesc == 0)
-			return vr__split_drv_break(q, VR_EUSEDID);
-		if ((uint16_t)(q->slot[id].last - q->last_used) >=
-		    (uint16_t)(q->used_seen - q->last_used))
-			return vr__split_drv_break(q, VR_EUSEDIDX);
-		if (len > q->slot[id].in_len) {
-			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
-				return vr__split_drv_break(q, VR_EUSEDLEN);
-			len = q->slot[id].in_len;
-			q->stats.used_len_clamped++;
-		}
-		q->batch_end = (uint16_t)id;
-		q->batch_len = len;
+	if (id >= q->num || q->slot[id].ndesc == 0)
+		return vr__split_drv_break(q, VR_EUSEDID);
+	if ((uint16_t)(q->slot[id].last - q->last_used) >=
+	    (uint16_t)(q->used_seen - q->last_used))
+		return vr__split_drv_break(q, VR_EUSEDIDX);
+	if (len > q->slot[id].in_len) {
+		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+			return vr__split_drv_break(q, VR_EUSEDLEN);
+		len = q->slot[id].in_len;
+		q->stats.used_len_clamped++;
 	}
-	head = (uint16_t)((q->free_head + q->num_free) & q->mask);
-	s = &q->slot[head];
-	if (head == q->batch_end) {
-		len = q->batch_len;
-		q->batch_end = VR__NONE;
-	} else {
-		len = s->in_len;
-	}
-	out->cookie = s->cookie;
-	out->len = len;
-	out->id = head;
-	/* Sequential allocation: the oldest chain's descriptors are the next
-	 * ones the cursor reaches after the newer ones, so only the count
-	 * changes. */
-	q->num_free = (uint16_t)(q->num_free + s->ndesc);
-	s->ndesc = 0;
-	q->in_flight--;
-	q->last_used++;
-	return 0;
+	q->batch_end = (uint16_t)id;
+	q->batch_len = len;
+	/* Not the oldest (that is the inline path): the oldest gets all its
+	 * writable bytes, the batch's last the entry's length, later. */
+	return vr__split_drv_get_used_io(q, out);
 }
 
 void vr_split_drv_suppress_used_notify(struct vr_split_drv *q)

@@ -246,8 +246,8 @@ VR_INLINE unsigned vr_split_drv_in_flight(const struct vr_split_drv *q)
 /* Compiled slow paths (libvring/split_drv.c). */
 int vr__split_drv_break(struct vr_split_drv *q, int err);
 void vr__split_drv_clean_descs(struct vr_split_drv *q, uint16_t head);
-int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
-				    struct vr_used_buf *out);
+int vr__split_drv_used_batch(struct vr_split_drv *q, struct vr_used_buf *out,
+			     uint32_t id, uint32_t len);
 
 /**
  * @brief Add a chain of @p n_out device-readable then @p n_in
@@ -418,6 +418,90 @@ VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
 	return vr_split_drv_need_notify(q);
 }
 
+/*
+ * In-order collection (section 2.7.9): the device may return a batch with
+ * one used entry, written at the slot of the batch's first chain and naming
+ * the batch's last head; used->idx then moves by the batch size. Chains
+ * before the last are complete with all their writable bytes.
+ *
+ * No list is kept: chains come back in the order they were added, and
+ * descriptors are allocated sequentially, so the oldest chain in flight
+ * starts at descriptor free_head + num_free (the num - num_free in use end
+ * at free_head); a head's private record holds the avail position it was
+ * added at, which says how many chains an entry closes.
+ *
+ * Inline here: the entry that names the oldest chain itself (a batch of
+ * one, what vr_split_drv_get_used() meets when the device completes chain
+ * by chain) and the chains of a batch already read. An entry naming any
+ * other head (a batch of several, or a violation) goes to the compiled
+ * vr__split_drv_used_batch() with the id and length read once here.
+ */
+VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
+				       struct vr_used_buf *out)
+{
+	const uint16_t head = (uint16_t)((q->free_head + q->num_free) & q->mask);
+	struct vr_drv_slot *const s = &q->slot[head];
+	uint32_t len;
+
+	if (VR_LIKELY(q->batch_end == VR__NONE)) {
+		const struct vr_used_elem *elem;
+		uint32_t id;
+
+		if (q->last_used == q->used_seen) {
+			uint16_t seen;
+
+			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+			/* A2 (acquire), as in vr_split_drv_get_used. */
+			seen = vr__le16(vr__load_acquire16(&q->used->idx));
+			if (seen == q->last_used)
+				return VR_EAGAIN;
+			if (VR_UNLIKELY((uint16_t)(seen - q->last_used) > q->in_flight))
+				return vr__split_drv_break(q, VR_EUSEDIDX);
+			q->used_seen = seen;
+		}
+		elem = &vr_used_ring(q->used)[q->last_used & q->mask];
+		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
+		/* Relaxed, each field read once: ordered after A2. */
+		id = vr__le32(vr__load32(&elem->id));
+		len = vr__le32(vr__load32(&elem->len));
+		if (VR_UNLIKELY(id != head))
+			return vr__split_drv_used_batch(q, out, id, len);
+		/* The oldest chain in flight (in flight: used->idx moved past
+		 * last_used by at most in_flight, so in_flight > 0), added at
+		 * avail position last_used: the entry closes it alone, which
+		 * used->idx announced. Equality covers the checks that
+		 * vr__split_drv_used_batch makes on any other id (range, in
+		 * flight, batch within used->idx); the length is checked
+		 * here. */
+		if (VR_UNLIKELY(len > s->in_len)) {
+			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+				return vr__split_drv_break(q, VR_EUSEDLEN);
+			len = s->in_len;
+			q->stats.used_len_clamped++;
+		}
+		/* As the batch path leaves it (a batch of one just closed). */
+		q->batch_len = len;
+	} else if (head == q->batch_end) {
+		/* The batch's last chain: the entry's length. */
+		len = q->batch_len;
+		q->batch_end = VR__NONE;
+	} else {
+		/* Before the batch's last: all its writable bytes. */
+		len = s->in_len;
+	}
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = head;
+	/* Sequential allocation: the oldest chain's descriptors are the next
+	 * ones the cursor reaches after the newer ones, so only the count
+	 * changes. */
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	q->last_used++;
+	return 0;
+}
+
 /**
  * @brief Collect one used chain.
  * @param out cookie, id and validated length of the chain
@@ -437,7 +521,7 @@ VR_INLINE int vr_split_drv_get_used(struct vr_split_drv *q,
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
 	if (q->in_order)
-		return vr__split_drv_get_used_in_order(q, out);
+		return vr__split_drv_get_used_io(q, out);
 	if (q->last_used == q->used_seen) {
 		uint16_t seen;
 
@@ -524,7 +608,10 @@ struct vr_split_dev {
 	struct vr_desc *desc;
 	struct vr_avail *avail;
 	struct vr_used *used;
-	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in flight */
+	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in
+				  flight; with IN_ORDER instead the avail
+				  position it was last popped at, never
+				  cleared (see vr__split_dev_io_held) */
 	uint32_t max_indirect; /* longest indirect table accepted */
 	uint16_t *order;       /* in-order: the head popped at each avail
 				  position (index: position & mask); the
@@ -546,6 +633,8 @@ struct vr_split_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	bool io_fast;         /* IN_ORDER, not broken, no clean hook: one
+				 chain completed in order inline */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -618,6 +707,26 @@ VR_INLINE unsigned vr_split_dev_in_flight(const struct vr_split_dev *q)
 }
 
 int vr__split_dev_break(struct vr_split_dev *q, int err);
+
+/*
+ * IN_ORDER: is head @h in flight? Chains are returned oldest first, so the
+ * chains in flight are those popped at the avail positions [oldest,
+ * last_avail), oldest = last_avail - in_flight, and order[] holds the head
+ * popped at each of them (at most num: one slot each). A head's record is
+ * the position it was last popped at; it is in flight exactly when that
+ * position is in the window and the head popped there is @h (a record
+ * 65536 positions old that falls in the window again names a slot that
+ * holds another head, or @h popped there now). Nothing is cleared when a
+ * chain is returned: completing is moving oldest on.
+ */
+VR_INLINE bool vr__split_dev_io_held(const struct vr_split_dev *q, unsigned h)
+{
+	const uint16_t at = q->chain_ndesc[h];
+	const uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
+
+	return (uint16_t)(at - oldest) < q->in_flight &&
+	       q->order[at & q->mask] == h;
+}
 
 /**
  * @brief How many chains the driver has made available and the device has
@@ -717,7 +826,8 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 	vr__store32(&elem->len, vr__le32(len));
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, elem, sizeof(*elem));
-	q->chain_ndesc[id] = 0;
+	if (!q->in_order) /* IN_ORDER: oldest moves on (vr__split_dev_io_held) */
+		q->chain_ndesc[id] = 0;
 	q->in_flight--;
 	q->used_idx++;
 	return 0;
@@ -739,15 +849,48 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 int vr_split_dev_complete_burst(struct vr_split_dev *q,
 				const struct vr_done *done, unsigned n);
 
+int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
+				    uint32_t last_len);
+
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
  *        used entry (section 2.7.9); @p last_len is the length written into
- *        the last of them, the others count as fully written.
+ *        the last of them, the others count as fully written. Not visible
+ *        to the driver until publish.
+ *
+ * Constant work whatever @p count: the batch's last head comes from the
+ * queue's own record of what it popped (no id of the caller's to check)
+ * and nothing is recorded per chain. Inline on an IN_ORDER queue that is
+ * usable and without a clean hook; otherwise the compiled call.
  * @return 0; VR_ENOTSUP without IN_ORDER; VR_EINVAL when @p count is 0 or
  *         more than the chains in flight; VR_EBROKEN
  */
-int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
-				   uint32_t last_len);
+VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
+					     unsigned count, uint32_t last_len)
+{
+	struct vr_used_elem *elem;
+	unsigned in_flight, last;
+
+	if (VR_UNLIKELY(!q->io_fast))
+		return vr__split_dev_complete_in_order(q, count, last_len);
+	in_flight = q->in_flight;
+	/* count - 1 wraps for 0: one test for both bounds. */
+	if (VR_UNLIKELY(count - 1u >= in_flight))
+		return VR_EINVAL;
+	/* The oldest chain in flight was popped at avail position
+	 * last_avail - in_flight: the batch's last, count - 1 after it. No
+	 * record to clear per chain (vr__split_dev_io_held). */
+	last = q->order[(uint16_t)(q->last_avail - in_flight + count - 1u) & q->mask];
+	/* One entry at the batch's first slot names its last head; used->idx
+	 * then moves by the batch size (section 2.7.9). Relaxed: published
+	 * by the release store of used->idx (R2). */
+	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
+	vr__store32(&elem->id, vr__le32(last));
+	vr__store32(&elem->len, vr__le32(last_len));
+	q->in_flight = (uint16_t)(in_flight - count);
+	q->used_idx = (uint16_t)(q->used_idx + count);
+	return 0;
+}
 
 /** @brief Make every completion since the last publish visible (nothing
  *         on a broken queue). */
