@@ -179,8 +179,9 @@ def roles_section(roles, counts):
     out = ["\n## Driver / device instructions per message\n", ROLES_NOTE + "\n"]
     out.append("| format | calls | batch | driver plain | driver IN_ORDER | "
                "IN_ORDER cheaper (driver) | device plain | device IN_ORDER | "
-               "IN_ORDER cheaper (device) | split overhead plain / IN_ORDER |")
-    out.append("|---|---|---:|---:|---:|---|---:|---:|---|---:|")
+               "IN_ORDER cheaper (device) | ring alone (− harness): IN_ORDER cheaper, "
+               "driver / device | split overhead plain / IN_ORDER |")
+    out.append("|---|---|---:|---:|---:|---|---:|---:|---|---|---:|")
     kind_name = {"": "single", "_burst": "burst", "_bufs": "bufs"}
 
     def verdict(io, plain):
@@ -205,10 +206,16 @@ def roles_section(roles, counts):
                 if all(c is None for c in cells):
                     continue
                 op, oi = overhead(plain, b), overhead(io, b)
+                ring = []
+                for r in ("driver", "device"):
+                    p, i = get(plain, b, r), get(io, b, r)
+                    hp, hi = get(harness_of(plain), b, r), get(harness_of(io), b, r)
+                    ring.append(verdict(None if i is None or hi is None else i - hi,
+                                        None if p is None or hp is None else p - hp))
                 out.append(f"| {fmt} | {kind_name[kind]} | {b} | {f(cells[0])} | "
                            f"{f(cells[1])} | {verdict(cells[1], cells[0])} | "
                            f"{f(cells[2])} | {f(cells[3])} | {verdict(cells[3], cells[2])} | "
-                           f"{f(op)} / {f(oi)} |")
+                           f"{ring[0]} / {ring[1]} | {f(op)} / {f(oi)} |")
     hs = [(k, b) for k in KINDS for b in batches
           if any(get(h + k, b, r) is not None
                  for h in ("harness_vring", "harness_vring_inorder")
