@@ -335,7 +335,8 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 				 const bool in_order)
 {
 	const uint16_t *slot;
-	uint16_t head, pos;
+	uint16_t *chain_ndesc;
+	uint16_t head, pos, in_flight;
 	unsigned mask;
 	int err;
 
@@ -356,9 +357,12 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 	head = vr__le16(vr__load16(slot));
 	if (head > mask)
 		return vr__split_dev_break(q, VR_EHEAD);
-	if ((in_order ? vr__split_dev_io_held(q, head)
-		      : q->chain_ndesc[head] != 0) ||
-	    q->in_flight > mask)
+	chain_ndesc = q->chain_ndesc;
+	in_flight = q->in_flight;
+	if ((in_order ? vr__split_dev_io_held(chain_ndesc, q->order, mask, pos,
+					      in_flight, head)
+		      : chain_ndesc[head] != 0) ||
+	    in_flight > mask)
 		return vr__split_dev_break(q, VR_EINFLIGHT);
 	err = split_dev_walk(q, head, chain);
 	if (err == VR_E2BIG)
@@ -367,12 +371,12 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 		return vr__split_dev_break(q, err);
 	if (in_order) {
 		/* Its position (vr__split_dev_io_held). */
-		q->chain_ndesc[head] = pos;
+		chain_ndesc[head] = pos;
 		q->order[pos & mask] = head;
 	} else {
-		q->chain_ndesc[head] = chain->ndesc;
+		chain_ndesc[head] = chain->ndesc;
 	}
-	q->in_flight++;
+	q->in_flight = (uint16_t)(in_flight + 1);
 	q->last_avail = (uint16_t)(pos + 1);
 	return 0;
 }

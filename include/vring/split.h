@@ -439,7 +439,11 @@ VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
 VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
 				       struct vr_used_buf *out)
 {
-	const uint16_t head = (uint16_t)((q->free_head + q->num_free) & q->mask);
+	/* Locals: a cache hook called below may, as far as the compiler
+	 * knows, change the queue's fields (it does not). */
+	const unsigned mask = q->mask;
+	const uint16_t last_used = q->last_used, num_free = q->num_free;
+	const uint16_t head = (uint16_t)((q->free_head + num_free) & mask);
 	struct vr_drv_slot *const s = &q->slot[head];
 	uint32_t len;
 
@@ -447,19 +451,19 @@ VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
 		const struct vr_used_elem *elem;
 		uint32_t id;
 
-		if (q->last_used == q->used_seen) {
+		if (last_used == q->used_seen) {
 			uint16_t seen;
 
 			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
 			/* A2 (acquire), as in vr_split_drv_get_used. */
 			seen = vr__le16(vr__load_acquire16(&q->used->idx));
-			if (seen == q->last_used)
+			if (seen == last_used)
 				return VR_EAGAIN;
-			if (VR_UNLIKELY((uint16_t)(seen - q->last_used) > q->in_flight))
+			if (VR_UNLIKELY((uint16_t)(seen - last_used) > q->in_flight))
 				return vr__split_drv_break(q, VR_EUSEDIDX);
 			q->used_seen = seen;
 		}
-		elem = &vr_used_ring(q->used)[q->last_used & q->mask];
+		elem = &vr_used_ring(q->used)[last_used & mask];
 		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
 		/* Relaxed, each field read once: ordered after A2. */
 		id = vr__le32(vr__load32(&elem->id));
@@ -495,10 +499,10 @@ VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
 	/* Sequential allocation: the oldest chain's descriptors are the next
 	 * ones the cursor reaches after the newer ones, so only the count
 	 * changes. */
-	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	q->num_free = (uint16_t)(num_free + s->ndesc);
 	s->ndesc = 0;
 	q->in_flight--;
-	q->last_used++;
+	q->last_used = (uint16_t)(last_used + 1);
 	return 0;
 }
 
@@ -719,13 +723,17 @@ int vr__split_dev_break(struct vr_split_dev *q, int err);
  * holds another head, or @h popped there now). Nothing is cleared when a
  * chain is returned: completing is moving oldest on.
  */
-VR_INLINE bool vr__split_dev_io_held(const struct vr_split_dev *q, unsigned h)
+VR_INLINE bool vr__split_dev_io_held(const uint16_t *chain_ndesc,
+				     const uint16_t *order, unsigned mask,
+				     uint16_t last_avail, uint16_t in_flight,
+				     unsigned h)
 {
-	const uint16_t at = q->chain_ndesc[h];
-	const uint16_t oldest = (uint16_t)(q->last_avail - q->in_flight);
+	const uint16_t at = chain_ndesc[h];
 
-	return (uint16_t)(at - oldest) < q->in_flight &&
-	       q->order[at & q->mask] == h;
+	/* In [last_avail - in_flight, last_avail): counted back from the
+	 * newest, below in_flight. */
+	return (uint16_t)(last_avail - 1u - at) < in_flight &&
+	       order[at & mask] == h;
 }
 
 /**
