@@ -846,3 +846,397 @@ int vr_split_dev_complete_burst(struct vr_split_dev *q,
 			: split_complete_fast_plain(q, done, n);
 	return vr__fast_n(r) ? (int)vr__fast_n(r) : vr__fast_err(r);
 }
+
+/* ---- The narrow calls: one segment per message ------------------------- */
+
+/* len, id and writable of struct vr_buf are adjacent: one 8-byte store on
+ * a little-endian CPU (split_pop_bufs_run). */
+VR_STATIC_ASSERT(offsetof(struct vr_buf, id) == offsetof(struct vr_buf, len) + 4 &&
+			 offsetof(struct vr_buf, writable) ==
+				 offsetof(struct vr_buf, len) + 6,
+		 "vr_buf field group");
+
+/*
+ * The loop of vr_split_drv_add_bufs, without cache hooks (the caller
+ * checked): each entry as vr_split_drv_add(q, &seg, !writable, writable,
+ * cookie). The run is bounded by the free descriptors once (past them the
+ * single call says what the next entry gets), so the loop makes no room
+ * test; a one-segment add needs none of vr__segs_check's other tests but
+ * the zero length, which goes to the single call (VR_EINVAL, or added with
+ * VR_QF_ZERO_LEN_OK). @wflag is VR_DESC_F_WRITE or 0, @wmask all ones or
+ * 0 (the writable bytes of the chain: all or none).
+ */
+VR__HOT_INLINE uint64_t split_add_bufs_fast(struct vr_split_drv *q,
+					    const struct vr_add_buf *b,
+					    unsigned n, uint16_t wflag,
+					    uint32_t wmask, uint16_t *ids,
+					    const bool in_order)
+{
+	const struct vr_add_buf *const first = b;
+	const struct vr_add_buf *const end = b + (n < q->num_free ? n : q->num_free);
+	struct vr_desc *const desc = q->desc;
+	uint16_t *const ring = vr_avail_ring(q->avail);
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned mask = q->mask;
+	const uint16_t free_head0 = q->free_head;
+	const uint16_t flags_le = vr__le16(wflag);
+	unsigned free_head = free_head0;
+	/* Wider than the 16-bit index: masking needs no zero extension. */
+	unsigned avail_idx = q->avail_idx;
+	unsigned done;
+	int err = 0;
+
+	for (; b != end; b++) {
+		const uint32_t len = b->seg.len;
+		struct vr_desc *d;
+		struct vr_drv_slot *s;
+		unsigned head, next;
+
+		if (VR_UNLIKELY(len == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		head = free_head;
+		s = &slot[head];
+		next = in_order ? (head + 1) & mask : s->next;
+		d = &desc[head];
+		/* Plain stores: the device may not read this descriptor until
+		 * the release store of avail->idx in publish (R1). */
+		d->addr = vr__le64(b->seg.addr);
+		d->len = vr__le32(len);
+		d->flags = flags_le;
+		d->next = vr__le16((uint16_t)next);
+		s->cookie = b->cookie;
+		s->in_len = len & wmask;
+		s->ndesc = 1;
+		s->last = (uint16_t)(in_order ? avail_idx : head);
+		/* Relaxed: published by the release store of avail->idx (R1). */
+		vr__store16(&ring[avail_idx & mask], vr__le16((uint16_t)head));
+		free_head = next;
+		avail_idx++;
+	}
+	if (b == end && end != first + n)
+		err = VR__GENERAL; /* out of descriptors: the single call */
+	done = (unsigned)(b - first);
+	if (ids) {
+		/* The heads taken, from private state only (as in
+		 * split_add_fast). */
+		unsigned h = free_head0, j;
+
+		for (j = 0; j < done; j++) {
+			ids[j] = (uint16_t)h;
+			h = in_order ? (h + 1) & mask : slot[h].next;
+		}
+	}
+	q->free_head = (uint16_t)free_head;
+	q->num_free = (uint16_t)(q->num_free - done);
+	q->avail_idx = (uint16_t)avail_idx;
+	q->in_flight = (uint16_t)(q->in_flight + done);
+	return vr__fast_ret(done, err);
+}
+
+VR__NOINLINE uint64_t split_add_bufs_plain(struct vr_split_drv *q,
+					   const struct vr_add_buf *b,
+					   unsigned n, uint16_t wflag,
+					   uint32_t wmask, uint16_t *ids)
+{
+	return split_add_bufs_fast(q, b, n, wflag, wmask, ids, false);
+}
+
+VR__NOINLINE uint64_t split_add_bufs_in_order(struct vr_split_drv *q,
+					      const struct vr_add_buf *b,
+					      unsigned n, uint16_t wflag,
+					      uint32_t wmask, uint16_t *ids)
+{
+	return split_add_bufs_fast(q, b, n, wflag, wmask, ids, true);
+}
+
+int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
+			  unsigned n, bool writable, uint16_t *ids)
+{
+	const unsigned n_out = writable ? 0 : 1, n_in = writable ? 1 : 0;
+	const uint16_t wflag = writable ? VR_DESC_F_WRITE : 0;
+	const uint32_t wmask = writable ? UINT32_MAX : 0;
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL && n != 0))
+		return VR_EINVAL;
+	while (i < n) {
+		/* Non-coherent memory: every entry through the single call,
+		 * which cleans what it writes. */
+		if (VR_LIKELY(q->mem.clean == NULL)) {
+			uint16_t *at = ids ? ids + i : NULL;
+			uint64_t r = q->in_order
+					     ? split_add_bufs_in_order(q, bufs + i, n - i,
+								       wflag, wmask, at)
+					     : split_add_bufs_plain(q, bufs + i, n - i,
+								    wflag, wmask, at);
+
+			i += vr__fast_n(r);
+			res = vr__fast_err(r);
+			if (res != VR__GENERAL)
+				break;
+		}
+		res = vr_split_drv_add(q, &bufs[i].seg, n_out, n_in, bufs[i].cookie);
+		if (res < 0)
+			break;
+		if (ids)
+			ids[i] = (uint16_t)res;
+		res = 0;
+		i++;
+	}
+	return i ? (int)i : res;
+}
+
+/*
+ * One run of a pop_bufs call, as split_pop_run for struct vr_buf: the @k
+ * avail entries from position @pos on (no wrap, no more than pending, room
+ * in flight or entries left: the caller bounded k), each a one-descriptor
+ * chain on a window that does not wrap, without hooks. Per entry: the head
+ * (range, in flight), the descriptor's flags (NEXT or INDIRECT: the
+ * general path) and length (0: the general path), the window. Returns the
+ * entries of the run not taken and the code that stopped it, packed.
+ */
+VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
+					   struct vr_buf *o, unsigned pos,
+					   unsigned k, const bool in_order)
+{
+	const struct vr_desc *const desc = q->desc;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *const order0 = q->order;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	const uint64_t bus_base = q->mem.bus_base;
+	const uint64_t size = q->mem.size;
+	const unsigned mask = q->mask;
+	const unsigned i = pos & mask;
+	const uint16_t *p = &vr_avail_ring(q->avail)[i];
+	const uint16_t *const pend = p + k;
+	uint16_t *order = in_order ? &q->order[i] : NULL;
+	/* IN_ORDER (vr__split_dev_io_held): the newest position in flight
+	 * before this entry is pos - 1, and in_flight (before the burst)
+	 * plus the entries taken so far are in flight. */
+	unsigned span = (uint16_t)(q->in_flight + (uint16_t)(pos - q->last_avail));
+	int err = 0;
+
+	for (; p != pend; p++, o++) {
+		const struct vr_desc *d;
+		uint64_t addr, off, room;
+		uint32_t len, flags;
+		unsigned head;
+
+		/* Relaxed, read once: ordered after A1. */
+		head = vr__le16(vr__load16(p));
+		if (VR_UNLIKELY(head > mask)) {
+			err = VR_EHEAD;
+			break;
+		}
+		if (in_order) {
+			const unsigned at = chain_ndesc[head];
+
+			if (VR_UNLIKELY((uint16_t)(pos - 1u - at) < span &&
+					order0[at & mask] == head)) {
+				err = VR_EINFLIGHT;
+				break;
+			}
+		} else if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
+			err = VR_EINFLIGHT;
+			break;
+		}
+		d = &desc[head];
+		/* Relaxed, each field once into locals: after A1. */
+		addr = vr__load_desc_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		/* Chained or indirect (one test of the flags), or empty: the
+		 * general walk, which reads the descriptor again and uses
+		 * only its own copy. */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
+				len == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* The window check of split_pop_run: [addr, addr + len)
+		 * inside [bus_base, bus_base + size), which does not wrap;
+		 * the exact code only on failure. */
+		off = addr - bus_base;
+		room = size - len;
+		if (VR_UNLIKELY(room > size || off > room)) {
+			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
+			break;
+		}
+		o->base = local + (size_t)off;
+#if VR__BIG_ENDIAN
+		o->len = len;
+		o->id = (uint16_t)head;
+		o->writable = (uint16_t)((flags & VR_DESC_F_WRITE) >> 1);
+#else
+		{
+			/* len, id, writable: adjacent, one store. */
+			const uint64_t w = (uint64_t)len | (uint64_t)head << 32 |
+					   (uint64_t)(flags & VR_DESC_F_WRITE) << 47;
+
+			__builtin_memcpy(&o->len, &w, sizeof(w));
+		}
+#endif
+		if (in_order) {
+			chain_ndesc[head] = (uint16_t)pos;
+			*order++ = (uint16_t)head;
+			pos++;
+			span++;
+		} else {
+			chain_ndesc[head] = 1;
+		}
+	}
+	return vr__fast_ret((unsigned)(pend - p), err);
+}
+
+VR__NOINLINE uint64_t split_pop_bufs_run_plain(const struct vr_split_dev *q,
+					       struct vr_buf *o, unsigned pos,
+					       unsigned k)
+{
+	return split_pop_bufs_run(q, o, pos, k, false);
+}
+
+VR__NOINLINE uint64_t split_pop_bufs_run_in_order(const struct vr_split_dev *q,
+						  struct vr_buf *o, unsigned pos,
+						  unsigned k)
+{
+	return split_pop_bufs_run(q, o, pos, k, true);
+}
+
+/* The fast path of vr_split_dev_pop_bufs: split_pop_fast for struct
+ * vr_buf (no iov arguments to check). */
+VR__HOT_INLINE uint64_t split_pop_bufs_fast(struct vr_split_dev *q,
+					    struct vr_buf *o, unsigned max,
+					    const bool in_order)
+{
+	struct vr_buf *const first = o, *const end = o + max;
+	const unsigned mask = q->mask;
+	uint16_t avail_seen = q->avail_seen;
+	unsigned n;
+	int err = 0;
+
+	while (o != end) {
+		const uint16_t taken = (uint16_t)(o - first);
+		const uint16_t last_avail = (uint16_t)(q->last_avail + taken);
+		const unsigned room = mask + 1 - (uint16_t)(q->in_flight + taken);
+		unsigned i, k = (uint16_t)(avail_seen - last_avail);
+
+		if (k == 0) {
+			uint16_t seen;
+
+			/* A1 (acquire): the ring entries and descriptors the
+			 * driver wrote before its release of avail->idx are
+			 * visible after this load. Partner: R1 in
+			 * vr_split_drv_publish. */
+			seen = vr__le16(vr__load_acquire16(&q->avail->idx));
+			k = (uint16_t)(seen - last_avail);
+			if (k == 0) {
+				err = VR_EAGAIN;
+				break;
+			}
+			if (VR_UNLIKELY(k > mask + 1)) {
+				err = VR_EAVAILIDX;
+				break;
+			}
+			avail_seen = seen;
+		}
+		/* No room in flight: the single call works out the code. */
+		if (VR_UNLIKELY(room == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		if (k > room)
+			k = room;
+		if (k > (unsigned)(end - o))
+			k = (unsigned)(end - o);
+		i = last_avail & mask;
+		if (k > mask + 1 - i)
+			k = mask + 1 - i;
+		{
+			const uint64_t r = in_order
+						   ? split_pop_bufs_run_in_order(q, o, last_avail, k)
+						   : split_pop_bufs_run_plain(q, o, last_avail, k);
+
+			o += k - vr__fast_n(r);
+			err = vr__fast_err(r);
+		}
+		if (err)
+			break;
+	}
+	n = (unsigned)(o - first);
+	q->last_avail = (uint16_t)(q->last_avail + n);
+	q->avail_seen = avail_seen;
+	q->in_flight = (uint16_t)(q->in_flight + n);
+	if (err < VR_EAGAIN)
+		vr__split_dev_break(q, err); /* a violation */
+	return vr__fast_ret(n, err);
+}
+
+/* One entry through vr_split_dev_pop (iov_cap 1), converted. */
+static int split_pop_bufs_one(struct vr_split_dev *q, struct vr_buf *o)
+{
+	struct vr_iov iov;
+	struct vr_chain c;
+	int err;
+
+	c.iov = &iov;
+	c.iov_cap = 1;
+	err = vr_split_dev_pop(q, &c);
+	if (err)
+		return err;
+	if (c.n_out + c.n_in == 0) {
+		/* Only zero-length descriptors (VR_QF_ZERO_LEN_OK). */
+		o->base = NULL;
+		o->len = 0;
+		o->writable = 0;
+	} else {
+		o->base = iov.base;
+		o->len = iov.len;
+		o->writable = c.n_in == 1;
+	}
+	o->id = c.id;
+	return 0;
+}
+
+int vr_split_dev_pop_bufs(struct vr_split_dev *q, struct vr_buf *bufs,
+			  unsigned max)
+{
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL && max != 0))
+		return VR_EINVAL;
+	/* A translate callback, cache hooks, or a window that wraps past
+	 * 2^64: every chain through the single call (as the pop burst). */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			(q->mem.size != 0 &&
+			 q->mem.size - 1 > UINT64_MAX - q->mem.bus_base))) {
+		for (i = 0; i < max; i++) {
+			res = split_pop_bufs_one(q, &bufs[i]);
+			if (res)
+				break;
+		}
+		return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
+	}
+	while (i < max) {
+		uint64_t r = q->in_order
+				     ? split_pop_bufs_fast(q, bufs + i, max - i, true)
+				     : split_pop_bufs_fast(q, bufs + i, max - i, false);
+
+		i += vr__fast_n(r);
+		res = vr__fast_err(r);
+		if (res != VR__GENERAL)
+			break;
+		res = split_pop_bufs_one(q, &bufs[i]);
+		if (res)
+			break;
+		i++;
+	}
+	return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
+}

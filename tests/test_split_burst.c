@@ -18,6 +18,14 @@
  * Ring sizes 1, 8 and 256, IN_ORDER on and off, cache hooks on and off,
  * indices starting near 65535 (attach) so that they wrap.
  *
+ * The same differential run drives the narrow calls too
+ * (test_differential_bufs): vr_split_drv_add_bufs against
+ * vr_split_drv_add of one segment, vr_split_dev_pop_bufs against
+ * vr_split_dev_pop with a one-entry iov array, on rings that also carry
+ * multi-segment chains (the narrow pop stops before them: VR_E2BIG),
+ * indirect ones, zero lengths with and without VR_QF_ZERO_LEN_OK, and the
+ * corruptions above.
+ *
  * Then direct tests of the burst semantics: partial bursts, the code of a
  * failing first entry, a violation in the middle of a burst; and a driver
  * thread and a device thread exchanging messages through the bursts alone
@@ -495,6 +503,104 @@ static void op_publish(struct pair *p)
 	}
 }
 
+/* ---- The narrow calls against the single ones ------------------------------ */
+
+/* Use the narrow calls in run() (test_differential_bufs), and what they
+ * returned first (bseen) and after some entries (bmid). */
+static bool bufs_ops;
+static unsigned bseen[64], bmid[64];
+
+static void count_bcode(unsigned done, int err)
+{
+	if (err < 0 && err > -64) {
+		if (done)
+			bmid[-err]++;
+		else
+			bseen[-err]++;
+	}
+}
+
+static void op_add_bufs(struct pair *p)
+{
+	struct vr_add_buf bufs[MAXB];
+	uint16_t ida[MAXB], idb[MAXB], *ids;
+	unsigned k = 1 + below(p->num < MAXB ? p->num + 2 : MAXB), j, na = 0;
+	bool writable = below(2) != 0;
+	int erra = 0, rb;
+
+	for (j = 0; j < k; j++) {
+		rnd_seg(p, &bufs[j].seg);
+		bufs[j].cookie = (void *)(uintptr_t)(p->cookie++);
+	}
+	if (below(300) == 0) {
+		/* No array: nothing changes on either side. */
+		rb = vr_split_drv_add_bufs(&p->b.f.sdrv, NULL, k, writable, idb);
+		assert_int_equal(rb, p->b.f.sdrv.broken ? VR_EBROKEN : VR_EINVAL);
+		return;
+	}
+	for (j = 0; j < k; j++) {
+		int r = vr_split_drv_add(&p->a.f.sdrv, &bufs[j].seg, writable ? 0 : 1,
+					 writable ? 1 : 0, bufs[j].cookie);
+
+		if (r < 0) {
+			erra = r;
+			break;
+		}
+		ida[na++] = (uint16_t)r;
+	}
+	count_bcode(na, erra);
+	ids = below(4) ? idb : NULL;
+	rb = vr_split_drv_add_bufs(&p->b.f.sdrv, bufs, k, writable, ids);
+	assert_int_equal(rb, na ? (int)na : erra);
+	if (na && ids)
+		assert_memory_equal(ida, idb, na * sizeof(ida[0]));
+}
+
+static void op_pop_bufs(struct pair *p)
+{
+	struct vr_iov ioa[MAXB];
+	struct vr_chain ca[MAXB];
+	struct vr_buf ob[MAXB];
+	unsigned k = 1 + below(MAXB), j, na = 0;
+	int erra = 0, rb;
+
+	memset(ca, 0, sizeof(ca));
+	memset(ob, 0xa5, sizeof(ob));
+	for (j = 0; j < k; j++) {
+		int r;
+
+		ca[j].iov = &ioa[j];
+		ca[j].iov_cap = 1;
+		r = vr_split_dev_pop(&p->a.f.sdev, &ca[j]);
+		if (r < 0) {
+			erra = r;
+			break;
+		}
+		na++;
+	}
+	count_bcode(na, erra);
+	rb = vr_split_dev_pop_bufs(&p->b.f.sdev, ob, k);
+	assert_int_equal(rb, na ? (int)na : (erra == VR_EAGAIN ? 0 : erra));
+	for (j = 0; j < na; j++) {
+		const struct vr_chain *c = &ca[j];
+
+		assert_int_equal(ob[j].id, c->id);
+		if (c->n_out + c->n_in == 0) {
+			assert_null(ob[j].base);
+			assert_int_equal(ob[j].len, 0);
+			assert_int_equal(ob[j].writable, 0);
+		} else {
+			assert_int_equal(c->n_out + c->n_in, 1);
+			assert_int_equal((unsigned char *)ob[j].base - p->b.f.region,
+					 (unsigned char *)ioa[j].base - p->a.f.region);
+			assert_int_equal(ob[j].len, ioa[j].len);
+			assert_int_equal(ob[j].writable, c->n_in == 1);
+		}
+		p->held[p->n_held] = c->id;
+		p->held_in[p->n_held++] = c->in_bytes;
+	}
+}
+
 /* ---- Corruption, written identically into both rings ----------------------- */
 
 static void wr16_both(struct pair *p, size_t off, uint16_t v)
@@ -649,11 +755,11 @@ static void run(uint32_t num, uint64_t features, uint32_t qflags, bool hooks,
 		unsigned r = below(100);
 
 		if (r < 25)
-			op_add(p);
+			bufs_ops && below(3) ? op_add_bufs(p) : op_add(p);
 		else if (r < 30)
 			op_add_indirect(p);
 		else if (r < 50)
-			op_pop(p);
+			bufs_ops && below(3) ? op_pop_bufs(p) : op_pop(p);
 		else if (r < 65)
 			op_complete(p);
 		else if (r < 68)
@@ -724,6 +830,51 @@ static void test_differential(void **state)
 		assert_true(seen[-fast[s]] > 0);
 		assert_true(mid[-fast[s]] > 0);
 	}
+}
+
+/* The narrow calls in the same differential run: every size, IN_ORDER,
+ * hooks, EVENT_IDX with clamping and VR_QF_ZERO_LEN_OK each on and off. */
+static void test_differential_bufs(void **state)
+{
+	static const uint32_t sizes[] = {1, 8, 256};
+	/* Met by the narrow calls, first and after some entries. */
+	static const int both[] = {
+		VR_EAVAILIDX, VR_EHEAD, VR_EINFLIGHT, VR_EOVERFLOW, VR_EFAULT,
+		VR_E2BIG, VR_ENOSPC,
+	};
+	static const int first[] = { VR_EINVAL, VR_ELOOP, VR_ENEXT, VR_EZEROLEN };
+	unsigned s, m;
+
+	(void)state;
+	bufs_ops = true;
+	for (s = 0; s < 3; s++) {
+		for (m = 0; m < 16; m++) {
+			uint64_t feat = FEAT(VR_F_VERSION_1) | FEAT(VR_F_INDIRECT_DESC);
+			uint32_t qf = 0;
+
+			if (m & 1)
+				feat |= FEAT(VR_F_IN_ORDER);
+			if (m & 4) {
+				feat |= FEAT(VR_F_EVENT_IDX);
+				qf |= VR_QF_CLAMP_USED_LEN;
+			}
+			if (m & 8)
+				qf |= VR_QF_ZERO_LEN_OK;
+			run(sizes[s], feat, qf, (m & 2) != 0, 2500,
+			    0x2545f4914f6cdd1dULL * (s * 16 + m + 1));
+		}
+	}
+	bufs_ops = false;
+	for (s = 1; s < 64; s++)
+		if (bseen[s] || bmid[s])
+			print_message("bufs %-14s first %5u  mid-call %5u\n",
+				      vr_errname(-(int)s), bseen[s], bmid[s]);
+	for (s = 0; s < sizeof(both) / sizeof(both[0]); s++) {
+		assert_true(bseen[-both[s]] > 0);
+		assert_true(bmid[-both[s]] > 0);
+	}
+	for (s = 0; s < sizeof(first) / sizeof(first[0]); s++)
+		assert_true(bseen[-first[s]] + bmid[-first[s]] > 0);
 }
 
 /* ---- Direct semantics --------------------------------------------------- */
@@ -1159,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_complete_and_collect_semantics),
 		cmocka_unit_test(test_in_order_batches),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_bufs),
 		cmocka_unit_test(test_two_threads),
 	};
 

@@ -27,7 +27,9 @@
  * one compiled call, with the queue's indices in registers and the checks
  * that cannot change within a batch made once; every per-message check of
  * the single calls stays, and the results are those of the single call in a
- * loop. They do not publish.
+ * loop. They do not publish. The narrow calls vr_split_drv_add_bufs and
+ * vr_split_dev_pop_bufs do the same for one-segment chains (struct
+ * vr_add_buf, struct vr_buf), with less to read and write per message.
  *
  * Errors: see vring/errors.h. A protocol violation by the peer marks the
  * queue broken: every later call returns VR_EBROKEN until *_reset().
@@ -367,6 +369,35 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
  */
 int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 			   unsigned n, uint16_t *ids);
+
+/**
+ * @brief Add up to @p n one-segment chains, all readable or all writable:
+ *        exactly what vr_split_drv_add(q, &bufs[i].seg, !writable,
+ *        writable, bufs[i].cookie) on each entry in turn would do (the
+ *        same heads, ring bytes and queue state), stopping at the first
+ *        that cannot be added. Nothing becomes visible to the device: call
+ *        vr_split_drv_publish() or vr_split_drv_kick_prepare() after.
+ *
+ * Checked once per call: broken, @p bufs, the cache hooks (with a clean
+ * hook set, every entry goes through vr_split_drv_add()). Per entry: the
+ * free descriptors (the run is bounded by them once) and the length (a
+ * zero length goes through vr_split_drv_add(), which refuses it or, with
+ * VR_QF_ZERO_LEN_OK, adds it).
+ * @param bufs     the buffers and their cookies
+ * @param n        entries in @p bufs
+ * @param writable true: every buffer is device-writable (n_in = 1);
+ *                 false: device-readable (n_out = 1)
+ * @param ids      if not NULL, receives the head index of each chain added
+ * @return how many were added (0..n; 0 when @p n is 0); when none could
+ *         be, the code vr_split_drv_add() gives for the first entry:
+ *         VR_ENOSPC (no free descriptor: collect used buffers), VR_EINVAL
+ *         (a zero length without VR_QF_ZERO_LEN_OK; or @p bufs NULL with
+ *         @p n > 0), VR_EFAULT (cache hooks set and a readable buffer
+ *         outside cfg->mem), VR_EBROKEN. A count below @p n means the next
+ *         entry failed: calling again with the rest returns its code.
+ */
+int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
+			  unsigned n, bool writable, uint16_t *ids);
 
 /**
  * @brief Make every chain added since the last publish visible to the
@@ -804,6 +835,38 @@ int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain);
  */
 int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 			   unsigned max);
+
+/**
+ * @brief Take up to @p max one-segment chains: exactly what
+ *        vr_split_dev_pop() with a one-entry iov array would do on each
+ *        in turn, until one fails. Each chain taken becomes {base =
+ *        iov[0].base, len = iov[0].len, id, writable = (n_in == 1)}; a
+ *        chain of only zero-length descriptors (VR_QF_ZERO_LEN_OK) becomes
+ *        {NULL, 0, id, 0}.
+ *
+ * Checked once per call: broken, @p bufs, the address translation (a
+ * callback, cache hooks or a window that wraps past 2^64 send every chain
+ * through vr_split_dev_pop()). Per chain, every check of the single pop:
+ * the avail index (when the entries seen are used up), head range, head
+ * in flight, room in flight, then the descriptor: NEXT or INDIRECT (one
+ * test of its flags) or a zero length go through vr_split_dev_pop()
+ * inside the call; a single direct descriptor is checked against the
+ * window here (EOVERFLOW, EFAULT as the single pop says them).
+ * @return how many were taken (0..max; 0 when none is available: no
+ *         VR_EAGAIN); when the first one fails, its code: VR_E2BIG (it
+ *         needs more than one segment: it stays in the ring, take it with
+ *         vr_split_dev_pop()), VR_EBROKEN, VR_EINVAL (@p bufs NULL with
+ *         @p max > 0), or a violation that breaks the queue (VR_EAVAILIDX,
+ *         VR_EHEAD, VR_EINFLIGHT, VR_ENEXT, VR_ELOOP, VR_ENESTED,
+ *         VR_EINDIRECT, VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN).
+ *         A chain that needs more than one segment after the first stops
+ *         the call before it; a violation after the first breaks the
+ *         queue all the same: the chains taken are returned (complete them
+ *         as usual) and the next call returns VR_EBROKEN. Nothing is
+ *         published.
+ */
+int vr_split_dev_pop_bufs(struct vr_split_dev *q, struct vr_buf *bufs,
+			  unsigned max);
 
 /**
  * @brief Return chain @p id used, with @p len bytes written into its
