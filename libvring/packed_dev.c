@@ -68,6 +68,22 @@ static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	return 0;
 }
 
+/*
+ * Is the window one the short paths of the pops may check a buffer
+ * against alone (pop_fast)? No translate callback, no invalidate hook, and
+ * at most 2^63 bytes ending at or below 2^64: then "inside the window and
+ * not empty" is one subtraction, one addition and three compares (neither
+ * off + len nor any range wraps), the same answer as vr_mem_translate()
+ * with vr__range_wraps() and the zero-length test of the full walk.
+ */
+static bool dev_window_fast(const struct vr_mem *mem)
+{
+	const uint64_t base = mem->bus_base, size = mem->size;
+
+	return mem->translate == NULL && mem->invalidate == NULL && size != 0 &&
+	       size - 1 <= UINT64_MAX - base && size <= (uint64_t)1 << 63;
+}
+
 /* Forget every chain and continue at the given positions: private state
  * only. */
 static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
@@ -85,6 +101,7 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 					  b->avail_pos + q->num - b->used_pos);
 	q->broken = 0;
 	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
+	q->pop_fast = dev_window_fast(&q->mem);
 }
 
 int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
@@ -143,6 +160,7 @@ int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 {
 	q->broken = err;
 	q->io_fast = false;
+	q->pop_fast = false;
 	return err;
 }
 
@@ -255,7 +273,10 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 	return w.too_many ? VR_E2BIG : 0;
 }
 
-int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+/* The general pop: any chain, every check, each code exactly. Out of
+ * line, so that the fast path of vr_packed_dev_pop() stays a leaf. */
+static __attribute__((noinline)) int dev_pop_any(struct vr_packed_dev *q,
+						 struct vr_chain *chain)
 {
 	struct vr_packed_desc *d;
 	uint16_t flags, id = 0, pos;
@@ -297,6 +318,8 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	q->next_avail = pos;
 	return 0;
 }
+
+
 
 /* Every chain through vr_packed_dev_pop(). */
 VR__COLD int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
@@ -393,6 +416,77 @@ VR__HOT_INLINE void dev_chain_one(struct vr_chain *c, unsigned id,
 	__builtin_memcpy(&c->id, &ids, sizeof(ids));
 	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
 #endif
+}
+
+/*
+ * The single pop. A chain of one direct descriptor inside the window,
+ * with an id in range and not in flight and room for it, is taken here with
+ * the checks of the full walk (the same ones, in the form of the pop
+ * burst's short path); anything else (NEXT, INDIRECT, a translate
+ * callback, cache hooks, a broken queue, any check failing) goes to
+ * dev_pop_any, which computes the exact result.
+ */
+int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+{
+	const struct vr_packed_desc *d;
+	struct vr_iov *iov;
+	uint64_t addr, off;
+	uint32_t len;
+	unsigned pos, id, bits, num;
+	uint16_t flags;
+
+	if (VR_UNLIKELY(!q->pop_fast || chain == NULL ||
+			(iov = chain->iov) == NULL || chain->iov_cap == 0))
+		return dev_pop_any(q, chain);
+	pos = q->next_avail;
+	d = &q->desc[pos];
+	bits = vr__packed_avail_bits(q->avail_wrap);
+	/* A1 (acquire): the chain's descriptors, written before the driver
+	 * released this flags word, are visible after it. Partner: R1 in
+	 * vr_packed_drv_publish. */
+	flags = vr__le16(vr__load_acquire16(&d->flags));
+	/* One compare: available in this wrap, no NEXT, no INDIRECT. */
+	if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+				  VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) != bits)) {
+		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+			return VR_EAGAIN;
+		return dev_pop_any(q, chain);
+	}
+	/* Relaxed, each field once: ordered after A1. */
+#if VR__DESC_WIDE
+	addr = dev_load64(&d->addr);
+	{
+		/* Its flags bits are not used. */
+		uint64_t lif = dev_load64(&d->len);
+
+		len = (uint32_t)lif;
+		id = (uint16_t)(lif >> 32);
+	}
+#else
+	addr = vr__load_addr(&d->addr);
+	len = vr__le32(vr__load32(&d->len));
+	id = vr__le16(vr__load16(&d->id));
+#endif
+	num = q->num;
+	off = addr - q->mem.bus_base;
+	if (VR_UNLIKELY(off >= q->mem.size || off + len > q->mem.size ||
+			len == 0 || id >= num || q->chain_ndesc[id] != 0 ||
+			q->desc_in_flight >= num))
+		return dev_pop_any(q, chain);
+	iov->base = (unsigned char *)q->mem.local + off;
+	iov->len = len;
+	dev_chain_one(chain, id, len, flags & VR_DESC_F_WRITE);
+	q->chain_ndesc[id] = 1;
+	q->desc_in_flight++;
+	q->in_flight++;
+	if (q->in_order)
+		q->order[pos] = (uint16_t)id; /* by the position of its head */
+	if (++pos == num) {
+		pos = 0;
+		q->avail_wrap = !q->avail_wrap;
+	}
+	q->next_avail = (uint16_t)pos;
+	return 0;
 }
 
 /*

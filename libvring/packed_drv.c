@@ -85,6 +85,7 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
+	q->used_mode = !q->in_order ? 0 : q->mem.invalidate == NULL ? 1 : 2;
 }
 
 /* @clear_device: also zero the areas the device writes (an explicit reset:
@@ -158,6 +159,7 @@ void vr_packed_drv_reset(struct vr_packed_drv *q)
 int vr__packed_drv_break(struct vr_packed_drv *q, int err)
 {
 	q->broken = err;
+	q->used_mode = 2;
 	return err;
 }
 

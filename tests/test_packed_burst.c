@@ -861,7 +861,7 @@ static void test_add_burst_contract(void **state)
 	assert_int_equal(vr_packed_drv_in_flight(&f.s.drv), 4);
 	assert_int_equal(vr_packed_drv_free(&f.s.drv), 16 - 5);
 	/* Broken: VR_EBROKEN before anything else. */
-	f.s.drv.broken = VR_EUSEDID;
+	vr__packed_drv_break(&f.s.drv, VR_EUSEDID);
 	assert_int_equal(vr_packed_drv_add_burst(&f.s.drv, adds, 1, ids), VR_EBROKEN);
 	side_fini(&f.s);
 }

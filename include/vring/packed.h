@@ -171,6 +171,9 @@ struct vr_packed_drv {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	uint8_t used_mode;    /* how get_used collects: 0 without IN_ORDER
+				 (not broken), 1 with IN_ORDER and no
+				 invalidate hook (not broken), 2 otherwise */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -447,7 +450,8 @@ VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
 	return vr_packed_drv_need_notify(q);
 }
 
-/* vr_packed_drv_get_used with IN_ORDER: the chain at next_used, returned
+/* vr_packed_drv_get_used with IN_ORDER (used_mode 1: not broken, no
+ * invalidate hook): the chain at next_used, returned
  * alone by a used descriptor carrying its id (ids are head positions), or
  * the next chain of a batch whose used descriptor was read and checked
  * before (batch_end), is collected here; anything else (the start of a
@@ -464,8 +468,7 @@ VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 	uint32_t len, in_len;
 	unsigned next;
 
-	if (VR_UNLIKELY(q->mem.invalidate != NULL))
-		return vr__packed_drv_get_used_in_order(q, out);
+	/* used_mode 1: IN_ORDER, not broken, no invalidate hook. */
 	if (VR_UNLIKELY(q->batch_end != VR__NONE)) {
 		/* Inside a batch: the chains before its last count as fully
 		 * written, the last gets the length the device wrote. */
@@ -526,10 +529,16 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	uint16_t flags, id;
 	uint32_t len;
 
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (q->in_order)
-		return vr__packed_drv_get_used_io(q, out);
+	/* One test for the common cases: 0 is a queue without IN_ORDER
+	 * that is not broken. */
+	if (VR_UNLIKELY(q->used_mode != 0)) {
+		if (q->used_mode == 1)
+			return vr__packed_drv_get_used_io(q, out);
+		if (q->broken)
+			return VR_EBROKEN;
+		/* IN_ORDER with an invalidate hook. */
+		return vr__packed_drv_get_used_in_order(q, out);
+	}
 	vr_mem_invalidate(&q->mem, d, sizeof(*d));
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
@@ -641,6 +650,10 @@ struct vr_packed_dev {
 	bool io_fast;         /* in-order, order_gap 0, no cache hooks, not
 				 broken: complete_in_order of one chain
 				 inline */
+	bool pop_fast;        /* not broken, and a plain window of at most
+				 2^63 bytes ending at or below 2^64 (no
+				 translate, no invalidate): the single pop
+				 takes its short path */
 	int broken;
 	struct vr_queue_stats stats;
 };
