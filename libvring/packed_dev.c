@@ -820,7 +820,7 @@ int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num, pos = q->next_used;
-	unsigned skip = 0, walk = pos + q->order_gap, last = 0, i;
+	unsigned skip, walk = pos + q->order_gap, wrapped = 0, start, last = 0, i;
 	uint16_t flags;
 
 	if (q->broken)
@@ -831,20 +831,20 @@ int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		return VR_EINVAL;
 	if (walk >= num)
 		walk -= num;
+	start = walk;
 	/* The chains in flight, oldest first, sit at next_used + order_gap
-	 * and after it
-	 * in ring order: each one's id is recorded by its head's position. */
+	 * and after it in ring order: each one's id is recorded by its head's
+	 * position. walk + wrapped - start counts their descriptors. */
 	for (i = count; i != 0; i--) {
-		unsigned nd;
-
 		last = order[walk];
-		nd = chain_ndesc[last];
+		walk += chain_ndesc[last];
 		chain_ndesc[last] = 0;
-		skip += nd;
-		walk += nd;
-		if (walk >= num)
+		if (VR_UNLIKELY(walk >= num)) {
 			walk -= num;
+			wrapped += num;
+		}
 	}
+	skip = walk + wrapped - start;
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];
