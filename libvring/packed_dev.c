@@ -667,6 +667,238 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 #undef CALL
 }
 
+/* ---- pop_bufs: single-segment chains as struct vr_buf ------------------- */
+
+/* A chain popped with one iov entry, as pop_bufs hands it out. */
+static void dev_buf_from_chain(struct vr_buf *b, const struct vr_chain *c,
+			       const struct vr_iov *iov)
+{
+	b->id = c->id;
+	if (c->n_out + c->n_in == 0) {
+		/* Only zero-length descriptors (VR_QF_ZERO_LEN_OK). */
+		b->base = NULL;
+		b->len = 0;
+		b->writable = 0;
+	} else {
+		b->base = iov->base;
+		b->len = iov->len;
+		b->writable = c->n_in == 1;
+	}
+}
+
+/* One chain of a pop_bufs call through vr_packed_dev_pop() (iov_cap 1):
+ * the exact result. Out of line, so that the loop keeps its state in
+ * registers. */
+VR__COLD int dev_pop_buf_general(struct vr_packed_dev *q, struct vr_buf *b)
+{
+	struct vr_iov iov;
+	struct vr_chain c;
+	int err;
+
+	c.iov = &iov;
+	c.iov_cap = 1;
+	err = vr_packed_dev_pop(q, &c);
+	if (err == 0)
+		dev_buf_from_chain(b, &c, &iov);
+	return err;
+}
+
+/* Every chain through vr_packed_dev_pop(): a translate callback, an
+ * invalidate hook, or a window the short path cannot check alone. */
+VR__COLD int dev_pop_bufs_each(struct vr_packed_dev *q, struct vr_buf *bufs,
+			       unsigned max)
+{
+	unsigned n;
+
+	for (n = 0; n < max; n++) {
+		int err = dev_pop_buf_general(q, &bufs[n]);
+
+		if (err == VR_EAGAIN)
+			break;
+		if (err < 0)
+			return n ? (int)n : err;
+	}
+	return (int)n;
+}
+
+/*
+ * Hand out a one-descriptor chain as a vr_buf: base, then len, id and
+ * writable. Where a descriptor's second 8 bytes are one 64-bit load
+ * (VR__DESC_WIDE) on a little-endian CPU, @p lif is them (len, id, flags)
+ * and the buf's second 8 bytes (len, id, writable) are lif with the flags
+ * replaced by the WRITE bit: one store.
+ */
+VR_STATIC_ASSERT(offsetof(struct vr_buf, len) == 8 &&
+			 offsetof(struct vr_buf, id) == 12 &&
+			 offsetof(struct vr_buf, writable) == 14 &&
+			 sizeof(struct vr_buf) == 16,
+		 "vr_buf: base, then len, id, writable in 8 bytes");
+#if VR__DESC_WIDE && !VR__BIG_ENDIAN
+VR__HOT_INLINE void dev_buf_one(struct vr_buf *b, void *base, uint64_t lif)
+{
+	/* Bits 0..47: len and id; the flags' WRITE (bit 49) to bit 48. */
+	uint64_t w = (lif & (((uint64_t)1 << 48) - 1)) |
+		     ((lif >> 1) & ((uint64_t)1 << 48));
+
+	b->base = base;
+	__builtin_memcpy(&b->len, &w, sizeof(w));
+}
+#endif
+
+/*
+ * The pop_bufs loop, specialised for IN_ORDER or not: dev_pop_burst's
+ * shape (the queue's fields in locals, the room folded into the bound
+ * @c lim, the wrap into the inner loop's bound, no call inside the inner
+ * loop) with the narrow output. A chain for the single call leaves the
+ * inner loop, and the loop starts again after it.
+ */
+VR__HOT_INLINE int dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
+				unsigned max, const bool in_order)
+{
+	const struct vr_packed_desc *const desc = q->desc;
+	const struct vr_packed_desc *const desc_end = desc + q->num;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const unsigned num = q->num;
+	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	struct vr_buf *b = bufs, *const end = bufs + max, *from, *lim, *stop;
+	const struct vr_packed_desc *d;
+	uint16_t *op;
+	unsigned bits;
+
+#define DEV_BUFS_LOAD()                                                        \
+	do {                                                                   \
+		unsigned room_ = num - q->desc_in_flight;                      \
+		d = desc + q->next_avail;                                      \
+		op = q->order + q->next_avail;                                 \
+		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		from = b;                                                      \
+		lim = (size_t)(end - b) > room_ ? b + room_ : end;             \
+	} while (0)
+#define DEV_BUFS_STORE()                                                       \
+	do {                                                                   \
+		unsigned taken_ = (unsigned)(b - from);                        \
+		q->next_avail = (uint16_t)(d - desc);                          \
+		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
+		q->in_flight = (uint16_t)(q->in_flight + taken_);              \
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight + taken_);    \
+	} while (0)
+
+	for (;;) {
+		DEV_BUFS_LOAD();
+	run:
+		stop = (size_t)(lim - b) > (size_t)(desc_end - d) ?
+			       b + (desc_end - d) :
+			       lim;
+		for (; b != stop; b++, d++) {
+			uint64_t addr, off;
+			uint32_t len;
+			unsigned id;
+			uint16_t flags;
+#if VR__DESC_WIDE
+			uint64_t lif;
+#endif
+
+			/* A1 (acquire): the chain's descriptors, written
+			 * before the driver released this flags word, are
+			 * visible after it. Partner: R1 in
+			 * vr_packed_drv_publish. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			/* One compare: available in this wrap, no NEXT, no
+			 * INDIRECT. */
+			if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+						  VR_DESC_F_NEXT |
+						  VR_DESC_F_INDIRECT)) != bits)) {
+				if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+					goto out; /* not available */
+				goto general;
+			}
+			/* Relaxed, each field once: ordered after A1. */
+#if VR__DESC_WIDE
+			addr = dev_load64(&d->addr);
+			lif = dev_load64(&d->len); /* its flags: see dev_buf_one */
+			len = (uint32_t)lif;
+			id = (uint16_t)(lif >> 32);
+#else
+			addr = vr__load_addr(&d->addr);
+			len = vr__le32(vr__load32(&d->len));
+			id = vr__le16(vr__load16(&d->id));
+#endif
+			/* Inside the window and not empty, the id in range
+			 * and not in flight (see dev_pop_burst); any failure:
+			 * the single call finds the exact code. */
+			off = addr - base;
+			if (VR_UNLIKELY(off >= size || off + len > size ||
+					len == 0 || id >= num ||
+					chain_ndesc[id] != 0))
+				goto general;
+			chain_ndesc[id] = 1;
+#if VR__DESC_WIDE && !VR__BIG_ENDIAN
+			dev_buf_one(b, local + off, lif);
+#else
+			b->base = local + off;
+			b->len = len;
+			b->id = (uint16_t)id;
+			b->writable = (flags & VR_DESC_F_WRITE) != 0;
+#endif
+			if (in_order)
+				*op++ = (uint16_t)id; /* by its head's position */
+		}
+		if (d == desc_end) {
+			d = desc;
+			op = q->order;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		if (b != lim)
+			goto run;
+		if (b == end)
+			break;
+		/* At the bound: no room, VR_EINFLIGHT, exactly. */
+general:
+		{
+			int err;
+
+			DEV_BUFS_STORE();
+			err = dev_pop_buf_general(q, b);
+			if (err == VR_EAGAIN)
+				return (int)(b - bufs);
+			if (err < 0)
+				return b != bufs ? (int)(b - bufs) : err;
+			b++;
+		}
+	}
+out:
+	DEV_BUFS_STORE();
+#undef DEV_BUFS_LOAD
+#undef DEV_BUFS_STORE
+	return (int)(b - bufs);
+}
+
+int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
+			   unsigned max)
+{
+	uint16_t flags;
+
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL))
+		return VR_EINVAL;
+	/* pop_fast: the window alone checks a buffer (see dev_window_fast);
+	 * otherwise every chain through the single call. */
+	if (VR_UNLIKELY(!q->pop_fast))
+		return dev_pop_bufs_each(q, bufs, max);
+	/* Relaxed: a peek, so that polling an empty ring costs no set-up;
+	 * the loop reads the flags again with acquire (A1). */
+	flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));
+	if (!vr__packed_is_avail(flags, q->avail_wrap))
+		return 0;
+#define CALL(in_order) dev_pop_bufs(q, bufs, max, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+
 /* Every completion through vr_packed_dev_complete(): cache hooks. */
 VR__COLD int dev_complete_each(struct vr_packed_dev *q, const struct vr_done *done,
 			     unsigned n)

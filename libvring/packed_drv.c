@@ -850,6 +850,180 @@ int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 #undef CALL
 }
 
+/* ---- add_bufs: single-segment messages ----------------------------------- */
+
+/* One message of an add_bufs call through vr_packed_drv_add(): the exact
+ * result. Out of line (see drv_add_general). */
+VR__COLD int drv_add_buf_general(struct vr_packed_drv *q,
+				 const struct vr_add_buf *b, bool writable)
+{
+	return vr_packed_drv_add(q, &b->seg, writable ? 0 : 1, writable ? 1 : 0,
+				 b->cookie);
+}
+
+/* Every message through vr_packed_drv_add(): cache hooks are set. */
+VR__COLD int drv_add_bufs_each(struct vr_packed_drv *q,
+			       const struct vr_add_buf *bufs, unsigned n,
+			       bool writable, uint16_t *ids)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int id = drv_add_buf_general(q, &bufs[i], writable);
+
+		if (id < 0)
+			return i ? (int)i : id;
+		if (ids)
+			ids[i] = (uint16_t)id;
+	}
+	return (int)n;
+}
+
+/*
+ * The add_bufs loop, specialised for IN_ORDER or not: drv_add_burst's
+ * shape (the queue's fields in locals, num_free, in_flight and unpub as
+ * i - i0 until written back, the room folded into @c lim, the wrap into
+ * the inner loop's bound, no call inside the inner loop, the batch's held
+ * head taken before it) with one segment per message and the direction
+ * the call's. A message the short path does not take (a zero length
+ * without VR_QF_ZERO_LEN_OK, or no room at @c lim) goes to
+ * vr_packed_drv_add(), which computes the exact code.
+ */
+VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
+				const struct vr_add_buf *bufs, unsigned n,
+				const bool writable, uint16_t *ids,
+				const bool in_order)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_packed_desc *const desc_end = desc + q->num;
+	struct vr_drv_slot *const slot = q->slot;
+	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
+	const unsigned wbit = writable ? VR_DESC_F_WRITE : 0;
+	struct vr_packed_desc *d;
+	unsigned bits, free_id, room, i, i0, lim, stop;
+
+#define DRV_BUFS_LOAD()                                                        \
+	do {                                                                   \
+		d = desc + q->next_avail;                                      \
+		bits = vr__packed_avail_bits(q->avail_wrap) | wbit;            \
+		free_id = q->free_id;                                          \
+		room = q->num_free;                                            \
+		i0 = i;                                                        \
+		lim = n - i > room ? i + room : n;                             \
+	} while (0)
+#define DRV_BUFS_STORE()                                                       \
+	do {                                                                   \
+		q->next_avail = (uint16_t)(d - desc);                          \
+		q->avail_wrap = (bits & ~wbit) == VR_DESC_F_AVAIL;             \
+		q->num_free = (uint16_t)(room - (i - i0));                     \
+		q->free_id = (uint16_t)free_id;                                \
+		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
+		q->unpub += i - i0;                                            \
+	} while (0)
+/* One message on the short path: @c hold, the batch's held head. Each
+ * field of the caller's entry read once. */
+#define DRV_BUFS_ONE(hold)                                                     \
+	do {                                                                   \
+		const uint64_t addr_ = bufs[i].seg.addr;                       \
+		const uint32_t len_ = bufs[i].seg.len;                         \
+		void *const cookie_ = bufs[i].cookie;                          \
+		struct vr_drv_slot *s_;                                        \
+		unsigned id_;                                                  \
+									       \
+		if (VR_UNLIKELY(len_ == 0) && !zero_ok)                        \
+			goto general;                                          \
+		if (in_order) {                                                \
+			id_ = (unsigned)(d - desc);                            \
+		} else {                                                       \
+			id_ = free_id;                                         \
+			free_id = slot[id_].next;                              \
+		}                                                              \
+		/* Plain stores: the device reads them only after acquiring   \
+		 * the batch's first head flags, released at publish (R1). */ \
+		d->addr = vr__le64(addr_);                                     \
+		d->len = vr__le32(len_);                                       \
+		d->id = vr__le16((uint16_t)id_);                               \
+		if (hold) {                                                    \
+			q->held = true;                                        \
+			q->held_pos = (uint16_t)(d - desc);                    \
+			q->held_flags = (uint16_t)bits;                        \
+		} else {                                                       \
+			/* Relaxed: published with the held head (R1). */      \
+			vr__store16(&d->flags, vr__le16((uint16_t)bits));      \
+		}                                                              \
+		s_ = &slot[id_];                                               \
+		s_->cookie = cookie_;                                          \
+		s_->in_len = writable ? len_ : 0;                              \
+		s_->ndesc = 1;                                                 \
+		if (ids)                                                       \
+			ids[i] = (uint16_t)id_;                                \
+		d++;                                                           \
+	} while (0)
+
+	for (i = 0;;) {
+		DRV_BUFS_LOAD();
+		if (!q->held && i < lim) {
+			DRV_BUFS_ONE(true);
+			i++;
+			if (d == desc_end) {
+				d = desc;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			}
+		}
+		while (i < lim) {
+			stop = lim - i > (unsigned)(desc_end - d) ?
+				       i + (unsigned)(desc_end - d) :
+				       lim;
+			for (; i < stop; i++)
+				DRV_BUFS_ONE(false);
+			if (d == desc_end) {
+				d = desc;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+			}
+		}
+		if (i == n)
+			break;
+general:
+		{
+			int ret;
+
+			DRV_BUFS_STORE();
+			ret = drv_add_buf_general(q, &bufs[i], writable);
+			if (ret < 0)
+				return i ? (int)i : ret;
+			if (ids)
+				ids[i] = (uint16_t)ret;
+			i++;
+		}
+	}
+	DRV_BUFS_STORE();
+#undef DRV_BUFS_LOAD
+#undef DRV_BUFS_STORE
+#undef DRV_BUFS_ONE
+	return (int)n;
+}
+
+int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
+			   unsigned n, bool writable, uint16_t *ids)
+{
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return drv_add_bufs_each(q, bufs, n, writable, ids);
+	/* Specialised for the direction too where speed counts (-Os: one
+	 * copy, which asks). */
+#define CALL(in_order)                                                         \
+	(VR__OPT_SIZE ? drv_add_bufs(q, bufs, n, writable, ids, in_order) :    \
+	 writable     ? drv_add_bufs(q, bufs, n, true, ids, in_order) :        \
+			drv_add_bufs(q, bufs, n, false, ids, in_order))
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+
 void vr_packed_drv_suppress_used_notify(struct vr_packed_drv *q)
 {
 	if (q->broken)

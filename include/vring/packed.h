@@ -17,7 +17,8 @@
  * first descriptor that is not available).
  *
  * Bursts: vr_packed_drv_add_burst(), vr_packed_dev_pop_burst(),
- * vr_packed_dev_complete_burst() and vr_packed_drv_get_used_burst() give
+ * vr_packed_dev_complete_burst(), vr_packed_drv_get_used_burst() and the
+ * single-segment vr_packed_drv_add_bufs() and vr_packed_dev_pop_bufs() give
  * exactly the results of the single calls in a loop (same ids, chains,
  * codes, ring bytes and queue state, every check made), with the queue's
  * state in registers and the per-call checks made once per burst; a chain
@@ -404,6 +405,31 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 			    unsigned n, uint16_t *ids);
 
+/**
+ * @brief Add @p n single-segment messages, all device-readable or all
+ *        device-writable: exactly what @p n calls of
+ *        vr_packed_drv_add(q, &bufs[i].seg, writable ? 0 : 1,
+ *        writable ? 1 : 0, bufs[i].cookie) would do (same ids, ring bytes
+ *        and queue state), with the queue's state kept in registers and the
+ *        per-call checks made once; every per-message check is kept (room,
+ *        a zero length without VR_QF_ZERO_LEN_OK). A message that fails a
+ *        check, and every message when cache hooks are set, goes through
+ *        vr_packed_drv_add() inside this call. Nothing is visible to the
+ *        device until vr_packed_drv_publish() (or kick_prepare), which the
+ *        caller calls once after.
+ * @param writable true: every buffer is device-writable (its length is
+ *        what the device may write); false: device-readable
+ * @param ids where the buffer id of each message added goes (may be NULL)
+ * @return how many were added (0..@p n), stopping at the first that cannot
+ *         be; when that is the first, its code as vr_packed_drv_add()
+ *         returns it: VR_ENOSPC (no free descriptor), VR_EINVAL (a zero
+ *         length without VR_QF_ZERO_LEN_OK, or @p bufs NULL with
+ *         @p n > 0), VR_EFAULT (cache hooks set and a readable buffer
+ *         outside cfg->mem), VR_EBROKEN
+ */
+int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
+			   unsigned n, bool writable, uint16_t *ids);
+
 /** @brief Make every chain added since the last publish visible (nothing
  *         on a broken queue). */
 VR_INLINE void vr_packed_drv_publish(struct vr_packed_drv *q)
@@ -768,6 +794,35 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain);
  */
 int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			    unsigned max);
+
+/**
+ * @brief Take up to @p max available single-segment chains into @p bufs:
+ *        exactly what calls of vr_packed_dev_pop() with a chain of one
+ *        iov entry (iov_cap 1) would do until one fails, each chain popped
+ *        handed out as {base = iov[0].base, len = iov[0].len, id,
+ *        writable = (n_in == 1)}, and an empty chain (only zero-length
+ *        descriptors, with VR_QF_ZERO_LEN_OK) as {NULL, 0, id, 0}. The
+ *        queue's state is kept in registers and the per-call checks made
+ *        once; every per-message check is kept (available in this wrap,
+ *        NEXT and INDIRECT in the same compare, the buffer inside the
+ *        window and not empty, the id in range and not in flight, room
+ *        for the descriptor). Anything unusual (NEXT, INDIRECT, a
+ *        translate callback, cache hooks, any check failing) goes through
+ *        vr_packed_dev_pop() inside this call, which computes the exact
+ *        result.
+ * @return how many were taken (0 when none is available: no VR_EAGAIN);
+ *         when the first cannot be, its code as vr_packed_dev_pop()
+ *         returns it: VR_EBROKEN, VR_EINVAL (@p bufs NULL with
+ *         @p max > 0), VR_E2BIG (a chain of more than one segment: it stays
+ *         in the ring; after the first the call stops before it), or a
+ *         violation that breaks the queue: VR_EBUFID, VR_EINFLIGHT,
+ *         VR_ELOOP, VR_EFLAGS, VR_ENESTED, VR_EINDIRECT, VR_EOVERFLOW,
+ *         VR_EFAULT, VR_EORDER, VR_EZEROLEN. A violation after the first
+ *         breaks the queue too, and the count so far is returned; the next
+ *         call says VR_EBROKEN.
+ */
+int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
+			   unsigned max);
 
 /**
  * @brief Return chain @p id used with @p len bytes written. Not visible
