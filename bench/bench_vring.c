@@ -51,7 +51,7 @@
  * (the _bufs bodies): 1 once the format's two calls are in libvring.
  */
 #define VRB_HAVE_PACKED_BUFS 0
-#define VRB_HAVE_SPLIT_BUFS 0
+#define VRB_HAVE_SPLIT_BUFS 1
 
 #include <stdio.h>
 #include <stdlib.h>

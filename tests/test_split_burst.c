@@ -1033,6 +1033,96 @@ static void test_pop_burst_semantics(void **state)
 	rm(f);
 }
 
+/* The narrow calls, directly: arguments, E2BIG first and after some, an
+ * empty chain, direction, a violation after some. */
+static void test_bufs_semantics(void **state)
+{
+	struct fx *f = mk(8, 0, 0);
+	struct vr_desc *d = (struct vr_desc *)f->sa.desc;
+	struct vr_add_buf ab[10];
+	struct vr_buf b[8];
+	struct vr_seg two[2];
+	uint16_t ids[10];
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, NULL, 1, false, NULL), VR_EINVAL);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, NULL, 0, false, NULL), 0);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, NULL, 1), VR_EINVAL);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 0); /* no EAGAIN */
+	for (i = 0; i < 10; i++) {
+		ab[i].seg.addr = fx_addr(f, 128 * i);
+		ab[i].seg.len = 16 + i;
+		ab[i].cookie = (void *)(uintptr_t)(i + 1);
+	}
+	/* Zero length: EINVAL for the first, the count before it after. */
+	ab[2].seg.len = 0;
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab, 3, true, ids), 2);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 2, 1, true, ids), VR_EINVAL);
+	ab[2].seg.len = 18;
+	/* Eight descriptors: six more, then ENOSPC. */
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 2, 8, false, ids + 2), 6);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 8, 1, false, ids), VR_ENOSPC);
+	vr_split_drv_publish(&f->sdrv);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 8);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(b[i].id, i);
+		assert_int_equal(b[i].len, 16 + i);
+		assert_int_equal(b[i].writable, i < 2);
+		assert_ptr_equal(b[i].base, fx_ptr(f, fx_addr(f, 128 * i)));
+	}
+	rm(f);
+
+	/* A chain of two segments: E2BIG first (it stays), the count
+	 * before it after some. */
+	f = mk(8, 0, 0);
+	two[0].addr = fx_addr(f, 0);
+	two[0].len = 8;
+	two[1].addr = fx_addr(f, 128);
+	two[1].len = 8;
+	fill(f, 2, false);
+	assert_true(vr_split_drv_add(&f->sdrv, two, 1, 1, NULL) >= 0);
+	vr_split_drv_publish(&f->sdrv);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 2);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_E2BIG);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_E2BIG);
+	assert_int_equal(vr_split_dev_broken(&f->sdev), 0);
+	rm(f);
+
+	/* An empty chain (VR_QF_ZERO_LEN_OK): {NULL, 0, id, 0}. */
+	f = mk(8, 0, VR_QF_ZERO_LEN_OK);
+	ab[0].seg.len = 0;
+	ab[1].seg.len = 17;
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab, 2, true, ids), 2);
+	vr_split_drv_publish(&f->sdrv);
+	memset(b, 0xa5, sizeof(b));
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 2);
+	assert_null(b[0].base);
+	assert_int_equal(b[0].len, 0);
+	assert_int_equal(b[0].writable, 0);
+	assert_int_equal(b[0].id, ids[0]);
+	assert_int_equal(b[1].len, 17);
+	assert_int_equal(b[1].writable, 1);
+	rm(f);
+
+	/* A violation after some: those, then EBROKEN; first: its code. */
+	f = mk(8, FEAT(VR_F_IN_ORDER), 0);
+	d = (struct vr_desc *)f->sa.desc;
+	fill(f, 5, false);
+	d[3].addr = vr__le64(FX_RING_BYTES + FX_POOL_BYTES);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 3);
+	assert_int_equal(vr_split_dev_broken(&f->sdev), VR_EFAULT);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EBROKEN);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 1, 1, false, NULL), 1);
+	rm(f);
+	f = mk(8, 0, 0);
+	d = (struct vr_desc *)f->sa.desc;
+	fill(f, 2, false);
+	d[0].addr = vr__le64(UINT64_MAX - 4);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EOVERFLOW);
+	rm(f);
+}
+
 static void test_complete_and_collect_semantics(void **state)
 {
 	static const uint64_t feats[] = {0, FEAT(VR_F_IN_ORDER)};
@@ -1150,9 +1240,17 @@ static void test_in_order_batches(void **state)
 
 struct tt {
 	struct fx f;
+	bool bufs;         /* the narrow calls: add_bufs, pop_bufs */
 	atomic_int failed; /* set by either thread: both stop (relaxed: a
 			      stop sign, no data rides on it) */
 };
+
+/* With the narrow calls, message seq is writable when this is 1: runs of
+ * eight, so that one add_bufs call (one direction) adds several. */
+static unsigned tt_dir(uint32_t seq)
+{
+	return (seq >> 3) & 1;
+}
 
 static void tt_fail(struct tt *t, int why)
 {
@@ -1176,13 +1274,32 @@ static void *tt_device(void *arg)
 	unsigned got = 0, spins = 0;
 
 	while (got < TT_MSGS && !tt_failed(t)) {
+		struct vr_buf vb[16];
 		int n, j;
 
 		for (j = 0; j < 16; j++) {
 			c[j].iov = &iov[j];
 			c[j].iov_cap = 1;
 		}
-		n = vr_split_dev_pop_burst(&t->f.sdev, c, 16);
+		if (t->bufs) {
+			/* The narrow pop: its entries as chains, so that the
+			 * checks below are the same. */
+			n = vr_split_dev_pop_bufs(&t->f.sdev, vb, 16);
+			for (j = 0; j < n; j++) {
+				uint32_t seq;
+
+				memcpy(&seq, vb[j].base, sizeof(seq)); /* plain read */
+				if (vb[j].writable != tt_dir(seq) || vb[j].len != TT_BUF)
+					tt_fail(t, 6);
+				iov[j].base = vb[j].base;
+				iov[j].len = vb[j].len;
+				c[j].id = vb[j].id;
+				c[j].n_in = vb[j].writable;
+				c[j].n_out = (uint16_t)!vb[j].writable;
+			}
+		} else {
+			n = vr_split_dev_pop_burst(&t->f.sdev, c, 16);
+		}
 		if (n < 0) {
 			tt_fail(t, 1);
 			break;
@@ -1203,7 +1320,7 @@ static void *tt_device(void *arg)
 				memcpy(p + 4, &reply, sizeof(reply)); /* plain write */
 				dn[j].len = 8;
 			} else {
-				if (seq % 2 != 0)
+				if ((t->bufs ? tt_dir(seq) : seq % 2) != 0)
 					tt_fail(t, 3);
 				dn[j].len = 0;
 			}
@@ -1217,7 +1334,7 @@ static void *tt_device(void *arg)
 	return NULL;
 }
 
-static void tt_run(uint64_t features)
+static void tt_run(uint64_t features, bool bufs)
 {
 	struct tt *t = calloc(1, sizeof(*t));
 	pthread_t dev;
@@ -1225,6 +1342,7 @@ static void tt_run(uint64_t features)
 	unsigned spins = 0;
 
 	assert_non_null(t);
+	t->bufs = bufs;
 	assert_int_equal(fx_init(&t->f, 64, features), 0);
 	assert_int_equal(pthread_create(&dev, NULL, tt_device, t), 0);
 	while (done < TT_MSGS && !tt_failed(t)) {
@@ -1241,7 +1359,7 @@ static void tt_run(uint64_t features)
 			unsigned char *p = (unsigned char *)fx_ptr(&t->f,
 				fx_addr(&t->f, (size_t)u[j].id * TT_BUF));
 
-			if (seq % 2) {
+			if (bufs ? tt_dir(seq) : seq % 2) {
 				memcpy(&reply, p + 4, sizeof(reply)); /* plain read */
 				assert_int_equal(u[j].len, 8);
 				assert_int_equal(reply, seq ^ 0x5a5a5a5au);
@@ -1275,8 +1393,32 @@ static void tt_run(uint64_t features)
 					       ? (uint16_t)((head + 1) & 63)
 					       : t->f.sdrv.slot[head].next;
 			}
-			assert_int_equal(vr_split_drv_add_burst(&t->f.sdrv, adds, k, ids),
-					 (int)k);
+			if (bufs) {
+				/* Runs of one direction, one add_bufs each. */
+				struct vr_add_buf ab[16];
+				unsigned at = 0;
+
+				for (j = 0; j < k; j++) {
+					ab[j].seg = segs[j];
+					ab[j].cookie = adds[j].cookie;
+				}
+				while (at < k) {
+					unsigned e = at + 1;
+					unsigned w = tt_dir(sent + at);
+
+					while (e < k && tt_dir(sent + e) == w)
+						e++;
+					assert_int_equal(vr_split_drv_add_bufs(&t->f.sdrv, ab + at,
+									       e - at, w != 0,
+									       ids + at),
+							 (int)(e - at));
+					at = e;
+				}
+			} else {
+				assert_int_equal(vr_split_drv_add_burst(&t->f.sdrv, adds, k,
+									ids),
+						 (int)k);
+			}
 			assert_int_equal(ids[k - 1],
 					 (uint16_t)(segs[k - 1].addr - fx_addr(&t->f, 0)) /
 						 TT_BUF);
@@ -1298,8 +1440,18 @@ static void tt_run(uint64_t features)
 static void test_two_threads(void **state)
 {
 	(void)state;
-	tt_run(FEAT(VR_F_VERSION_1));
-	tt_run(FEAT(VR_F_VERSION_1) | FEAT(VR_F_IN_ORDER));
+	tt_run(FEAT(VR_F_VERSION_1), false);
+	tt_run(FEAT(VR_F_VERSION_1) | FEAT(VR_F_IN_ORDER), false);
+}
+
+/* The narrow calls across two threads: driver add_bufs +
+ * get_used_burst, device pop_bufs + complete_burst (TSan build: the
+ * acquire A1 inside pop_bufs, R1 / R2 in publish, A2 in the collection). */
+static void test_two_threads_bufs(void **state)
+{
+	(void)state;
+	tt_run(FEAT(VR_F_VERSION_1), true);
+	tt_run(FEAT(VR_F_VERSION_1) | FEAT(VR_F_IN_ORDER), true);
 }
 
 int main(void)
@@ -1307,11 +1459,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_burst_semantics),
 		cmocka_unit_test(test_pop_burst_semantics),
+		cmocka_unit_test(test_bufs_semantics),
 		cmocka_unit_test(test_complete_and_collect_semantics),
 		cmocka_unit_test(test_in_order_batches),
 		cmocka_unit_test(test_differential),
 		cmocka_unit_test(test_differential_bufs),
 		cmocka_unit_test(test_two_threads),
+		cmocka_unit_test(test_two_threads_bufs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
