@@ -849,12 +849,6 @@ int vr_split_dev_complete_burst(struct vr_split_dev *q,
 
 /* ---- The narrow calls: one segment per message ------------------------- */
 
-/* len, id and writable of struct vr_buf are adjacent: one 8-byte store on
- * a little-endian CPU (split_pop_bufs_run). */
-VR_STATIC_ASSERT(offsetof(struct vr_buf, id) == offsetof(struct vr_buf, len) + 4 &&
-			 offsetof(struct vr_buf, writable) ==
-				 offsetof(struct vr_buf, len) + 6,
-		 "vr_buf field group");
 
 /*
  * The loop of vr_split_drv_add_bufs, without cache hooks (the caller
@@ -1004,21 +998,17 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 					   struct vr_buf *o, unsigned pos,
 					   unsigned k, const bool in_order)
 {
-	const struct vr_desc *const desc = q->desc;
+	/* Few locals: the loop has more values than x86-64 has registers,
+	 * and a field of *q read where it is used is one memory operand,
+	 * where a spilled local costs a store and a load. */
 	uint16_t *const chain_ndesc = q->chain_ndesc;
-	const uint16_t *const order0 = q->order;
-	unsigned char *const local = (unsigned char *)q->mem.local;
-	const uint64_t bus_base = q->mem.bus_base;
-	const uint64_t size = q->mem.size;
-	const unsigned mask = q->mask;
-	const unsigned i = pos & mask;
-	const uint16_t *p = &vr_avail_ring(q->avail)[i];
+	const uint16_t *p = &vr_avail_ring(q->avail)[pos & q->mask];
 	const uint16_t *const pend = p + k;
-	uint16_t *order = in_order ? &q->order[i] : NULL;
-	/* IN_ORDER (vr__split_dev_io_held): the newest position in flight
-	 * before this entry is pos - 1, and in_flight (before the burst)
-	 * plus the entries taken so far are in flight. */
-	unsigned span = (uint16_t)(q->in_flight + (uint16_t)(pos - q->last_avail));
+	uint16_t *order = in_order ? &q->order[pos & q->mask] : NULL;
+	/* IN_ORDER (vr__split_dev_io_held): the window of chains in flight
+	 * starts at oldest (q's indices are stored back only after the
+	 * call); pos - oldest of them are in flight before this entry. */
+	const unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
 	int err = 0;
 
 	for (; p != pend; p++, o++) {
@@ -1029,15 +1019,15 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 
 		/* Relaxed, read once: ordered after A1. */
 		head = vr__le16(vr__load16(p));
-		if (VR_UNLIKELY(head > mask)) {
+		if (VR_UNLIKELY(head > q->mask)) {
 			err = VR_EHEAD;
 			break;
 		}
 		if (in_order) {
 			const unsigned at = chain_ndesc[head];
 
-			if (VR_UNLIKELY((uint16_t)(pos - 1u - at) < span &&
-					order0[at & mask] == head)) {
+			if (VR_UNLIKELY((uint16_t)(at - oldest) < (uint16_t)(pos - oldest) &&
+					q->order[at & q->mask] == head)) {
 				err = VR_EINFLIGHT;
 				break;
 			}
@@ -1045,7 +1035,7 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 			err = VR_EINFLIGHT;
 			break;
 		}
-		d = &desc[head];
+		d = &q->desc[head];
 		/* Relaxed, each field once into locals: after A1. */
 		addr = vr__load_desc_addr(&d->addr);
 		len = vr__le32(vr__load32(&d->len));
@@ -1061,31 +1051,20 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 		/* The window check of split_pop_run: [addr, addr + len)
 		 * inside [bus_base, bus_base + size), which does not wrap;
 		 * the exact code only on failure. */
-		off = addr - bus_base;
-		room = size - len;
-		if (VR_UNLIKELY(room > size || off > room)) {
+		off = addr - q->mem.bus_base;
+		room = q->mem.size - len;
+		if (VR_UNLIKELY(room > q->mem.size || off > room)) {
 			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
 			break;
 		}
-		o->base = local + (size_t)off;
-#if VR__BIG_ENDIAN
+		o->base = (unsigned char *)q->mem.local + (size_t)off;
 		o->len = len;
 		o->id = (uint16_t)head;
 		o->writable = (uint16_t)((flags & VR_DESC_F_WRITE) >> 1);
-#else
-		{
-			/* len, id, writable: adjacent, one store. */
-			const uint64_t w = (uint64_t)len | (uint64_t)head << 32 |
-					   (uint64_t)(flags & VR_DESC_F_WRITE) << 47;
-
-			__builtin_memcpy(&o->len, &w, sizeof(w));
-		}
-#endif
 		if (in_order) {
 			chain_ndesc[head] = (uint16_t)pos;
 			*order++ = (uint16_t)head;
 			pos++;
-			span++;
 		} else {
 			chain_ndesc[head] = 1;
 		}
