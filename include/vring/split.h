@@ -144,7 +144,8 @@ struct vr_split_drv {
 	uint16_t avail_flags; /* what we last wrote to avail->flags */
 	uint16_t batch_end;  /* in-order: last head of the batch being
 				collected, VR__NONE if none */
-	uint32_t batch_len;  /* in-order: used length of batch_end */
+	uint32_t batch_len;  /* in-order: used length of batch_end (stale
+				when batch_end is VR__NONE) */
 	uint32_t since_kick; /* chains published since need_notify, capped
 				at 65536: past that, 16-bit indexes cannot
 				tell "none" from "a full cycle" */
@@ -514,8 +515,6 @@ VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
 			len = s->in_len;
 			q->stats.used_len_clamped++;
 		}
-		/* As the batch path leaves it (a batch of one just closed). */
-		q->batch_len = len;
 	} else if (head == q->batch_end) {
 		/* The batch's last chain: the entry's length. */
 		len = q->batch_len;
