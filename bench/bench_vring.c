@@ -50,7 +50,7 @@
  * The single-segment batch calls vr_X_drv_add_bufs / vr_X_dev_pop_bufs
  * (the _bufs bodies): 1 once the format's two calls are in libvring.
  */
-#define VRB_HAVE_PACKED_BUFS 0
+#define VRB_HAVE_PACKED_BUFS 1
 #define VRB_HAVE_SPLIT_BUFS 1
 
 #include <stdio.h>
