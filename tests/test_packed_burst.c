@@ -1411,15 +1411,16 @@ static void test_in_order_used_burst_bad_id(void **state)
 	}
 }
 
-/* ---- Two threads: the bursts' acquire and release edges under load (and
- * add_bufs / pop_bufs') --------------------------------------------------- */
+/* ---- Two threads: the acquire and release edges of the bursts, of
+ * add_bufs / pop_bufs and of the single pop's short path, under load ------ */
 
 #define TH_MSGS 20000u
 #define TH_PAY 16u
 
 struct th {
 	struct side s;
-	bool bufs; /* add_bufs and pop_bufs instead of the bursts */
+	int mode; /* 0: the bursts; 1: add_bufs and pop_bufs; 2: the device
+		     pops with single calls (the pop's short path) */
 	atomic_int dev_err; /* read by the driver thread while it runs */
 	unsigned dev_got;   /* the device thread's, read after the join */
 };
@@ -1449,7 +1450,18 @@ static void *th_device(void *arg)
 			c[i].iov = iov[i];
 			c[i].iov_cap = 1;
 		}
-		if (t->bufs) {
+		if (t->mode == 2) {
+			for (n = 0; n < (int)(1 + t->dev_got % MAXB); n++) {
+				int err = vr_packed_dev_pop(&t->s.dev, &c[n]);
+
+				if (err == VR_EAGAIN)
+					break;
+				if (err < 0) {
+					n = err;
+					break;
+				}
+			}
+		} else if (t->mode == 1) {
 			n = vr_packed_dev_pop_bufs(&t->s.dev, b, 1 + t->dev_got % MAXB);
 			/* As a chain, for the checks below. */
 			for (i = 0; n > 0 && i < (unsigned)n; i++) {
@@ -1491,15 +1503,16 @@ static void *th_device(void *arg)
 	return NULL;
 }
 
-static void run_threads(uint64_t feat, bool bufs)
+static void run_threads(uint64_t feat, int mode)
 {
+	const bool bufs = mode == 1;
 	struct th t;
 	struct cfgx c;
 	pthread_t dev;
 	unsigned sent = 0, done = 0, i;
 
 	memset(&t, 0, sizeof(t));
-	t.bufs = bufs;
+	t.mode = mode;
 	atomic_init(&t.dev_err, 0);
 	c.num = 13;
 	c.features = feat;
@@ -1564,10 +1577,12 @@ static void run_threads(uint64_t feat, bool bufs)
 static void test_threads(void **state)
 {
 	(void)state;
-	run_threads(0, false);
-	run_threads(F_ORD, false);
-	run_threads(0, true);
-	run_threads(F_ORD, true);
+	run_threads(0, 0);
+	run_threads(F_ORD, 0);
+	run_threads(0, 1);
+	run_threads(F_ORD, 1);
+	run_threads(0, 2);
+	run_threads(F_ORD, 2);
 }
 
 /* IN_ORDER after a device attach that left chains behind (avail != used,
