@@ -326,6 +326,18 @@ VR__HOT_INLINE int split_dev_walk(struct vr_split_dev *q, uint16_t head,
 #endif
 
 /*
+ * The second half of vr__split_dev_io_held, reached only when a head's last
+ * position is in the window (a head popped again before 65536 more
+ * positions, or a hostile driver's head in flight): out of line, so that
+ * the pop keeps no register for it.
+ */
+VR__COLD bool split_io_named(const struct vr_split_dev *q, uint16_t at,
+			     unsigned head)
+{
+	return q->order[at & q->mask] == head;
+}
+
+/*
  * The pop, one copy per IN_ORDER mode (@in_order is a constant in each:
  * VR__SPECIALISE), so that neither tests the mode per chain. The position
  * and mask are kept in locals: the chain's fields written by the walk may
@@ -359,8 +371,8 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 		return vr__split_dev_break(q, VR_EHEAD);
 	chain_ndesc = q->chain_ndesc;
 	in_flight = q->in_flight;
-	if ((in_order ? vr__split_dev_io_held(chain_ndesc, q->order, mask, pos,
-					      in_flight, head)
+	if ((in_order ? (uint16_t)(pos - 1u - chain_ndesc[head]) < in_flight &&
+				split_io_named(q, chain_ndesc[head], head)
 		      : chain_ndesc[head] != 0) ||
 	    in_flight > mask)
 		return vr__split_dev_break(q, VR_EINFLIGHT);
