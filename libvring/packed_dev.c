@@ -726,7 +726,7 @@ VR__COLD int dev_pop_bufs_each(struct vr_packed_dev *q, struct vr_buf *bufs,
  * writable. Where a descriptor's second 8 bytes are one 64-bit load
  * (VR__DESC_WIDE) on a little-endian CPU, @p lif is them (len, id, flags)
  * and the buf's second 8 bytes (len, id, writable) are lif with the flags
- * replaced by the WRITE bit: one store.
+ * replaced by the WRITE bit (@p flags: the descriptor's flags).
  */
 VR_STATIC_ASSERT(offsetof(struct vr_buf, len) == 8 &&
 			 offsetof(struct vr_buf, id) == 12 &&
@@ -734,14 +734,14 @@ VR_STATIC_ASSERT(offsetof(struct vr_buf, len) == 8 &&
 			 sizeof(struct vr_buf) == 16,
 		 "vr_buf: base, then len, id, writable in 8 bytes");
 #if VR__DESC_WIDE && !VR__BIG_ENDIAN
-VR__HOT_INLINE void dev_buf_one(struct vr_buf *b, void *base, uint64_t lif)
+VR__HOT_INLINE void dev_buf_one(struct vr_buf *b, void *base, uint64_t lif,
+				unsigned flags)
 {
-	/* Bits 0..47: len and id; the flags' WRITE (bit 49) to bit 48. */
-	uint64_t w = (lif & (((uint64_t)1 << 48) - 1)) |
-		     ((lif >> 1) & ((uint64_t)1 << 48));
-
+	/* len, id and the flags in one store, then writable over the
+	 * flags: fewer instructions than masking the flags out. */
 	b->base = base;
-	__builtin_memcpy(&b->len, &w, sizeof(w));
+	__builtin_memcpy(&b->len, &lif, sizeof(lif));
+	b->writable = (uint16_t)((flags & VR_DESC_F_WRITE) / VR_DESC_F_WRITE);
 }
 #endif
 
@@ -834,7 +834,7 @@ VR__HOT_INLINE int dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 				goto general;
 			chain_ndesc[id] = 1;
 #if VR__DESC_WIDE && !VR__BIG_ENDIAN
-			dev_buf_one(b, local + off, lif);
+			dev_buf_one(b, local + off, lif, flags);
 #else
 			b->base = local + off;
 			b->len = len;
@@ -889,6 +889,21 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 	 * otherwise every chain through the single call. */
 	if (VR_UNLIKELY(!q->pop_fast))
 		return dev_pop_bufs_each(q, bufs, max);
+	if (!VR__OPT_SIZE && max == 1) {
+		/* One chain: the single pop (its short path), without the
+		 * loop's set-up. */
+		struct vr_iov iov;
+		struct vr_chain c;
+		int err;
+
+		c.iov = &iov;
+		c.iov_cap = 1;
+		err = vr_packed_dev_pop(q, &c);
+		if (err)
+			return err == VR_EAGAIN ? 0 : err;
+		dev_buf_from_chain(bufs, &c, &iov);
+		return 1;
+	}
 	/* Relaxed: a peek, so that polling an empty ring costs no set-up;
 	 * the loop reads the flags again with acquire (A1). */
 	flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));
