@@ -728,12 +728,12 @@ VR__COLD int dev_pop_bufs_each(struct vr_packed_dev *q, struct vr_buf *bufs,
  * and the buf's second 8 bytes (len, id, writable) are lif with the flags
  * replaced by the WRITE bit (@p flags: the descriptor's flags).
  */
+#if VR__DESC_WIDE && !VR__BIG_ENDIAN
 VR_STATIC_ASSERT(offsetof(struct vr_buf, len) == 8 &&
 			 offsetof(struct vr_buf, id) == 12 &&
 			 offsetof(struct vr_buf, writable) == 14 &&
 			 sizeof(struct vr_buf) == 16,
 		 "vr_buf: base, then len, id, writable in 8 bytes");
-#if VR__DESC_WIDE && !VR__BIG_ENDIAN
 VR__HOT_INLINE void dev_buf_one(struct vr_buf *b, void *base, uint64_t lif,
 				unsigned flags)
 {
