@@ -513,8 +513,9 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * the run (0 when all k were taken), packed.
  */
 VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
-				      struct vr_chain *c, unsigned pos,
-				      unsigned k, const bool in_order)
+				      struct vr_chain *c, unsigned i,
+				      unsigned pos, unsigned k,
+				      const bool in_order)
 {
 	const struct vr_desc *const desc = q->desc;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
@@ -522,7 +523,6 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 	const uint64_t bus_base = q->mem.bus_base;
 	const uint64_t size = q->mem.size;
 	const unsigned mask = q->mask;
-	const unsigned i = pos & mask;
 	const uint16_t *p = &vr_avail_ring(q->avail)[i];
 	const uint16_t *const pend = p + k;
 	uint16_t *order = in_order ? &q->order[i] : NULL;
@@ -606,17 +606,17 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 }
 
 VR__NOINLINE uint64_t split_pop_run_plain(const struct vr_split_dev *q,
-					  struct vr_chain *c, unsigned pos,
+					  struct vr_chain *c, unsigned i,
 					  unsigned k)
 {
-	return split_pop_run(q, c, pos, k, false);
+	return split_pop_run(q, c, i, 0, k, false);
 }
 
 VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr_split_dev *q,
-					     struct vr_chain *c, unsigned pos,
-					     unsigned k)
+					     struct vr_chain *c, unsigned i,
+					     unsigned pos, unsigned k)
 {
-	return split_pop_run(q, c, pos, k, true);
+	return split_pop_run(q, c, i, pos, k, true);
 }
 
 /*
@@ -686,8 +686,8 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		if (k > mask + 1 - i)
 			k = mask + 1 - i;
 		{
-			const uint64_t r = in_order ? split_pop_run_in_order(q, c, last_avail, k)
-						    : split_pop_run_plain(q, c, last_avail, k);
+			const uint64_t r = in_order ? split_pop_run_in_order(q, c, i, last_avail, k)
+						    : split_pop_run_plain(q, c, i, k);
 
 			c += k - vr__fast_n(r);
 			err = vr__fast_err(r);
@@ -700,8 +700,11 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	q->last_avail = (uint16_t)(q->last_avail + n);
 	q->avail_seen = avail_seen;
 	q->in_flight = (uint16_t)(q->in_flight + n);
-	if (err < VR_EAGAIN)
-		vr__split_dev_break(q, err); /* a violation */
+	if (err < VR_EAGAIN) {
+		/* A violation: as vr__split_dev_break. */
+		q->broken = err;
+		q->io_fast = false;
+	}
 	return vr__fast_ret(n, err);
 }
 
@@ -1150,8 +1153,11 @@ VR__HOT_INLINE uint64_t split_pop_bufs_fast(struct vr_split_dev *q,
 	q->last_avail = (uint16_t)(q->last_avail + n);
 	q->avail_seen = avail_seen;
 	q->in_flight = (uint16_t)(q->in_flight + n);
-	if (err < VR_EAGAIN)
-		vr__split_dev_break(q, err); /* a violation */
+	if (err < VR_EAGAIN) {
+		/* A violation: as vr__split_dev_break. */
+		q->broken = err;
+		q->io_fast = false;
+	}
 	return vr__fast_ret(n, err);
 }
 
