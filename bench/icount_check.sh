@@ -22,7 +22,8 @@ count() {
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' <<<"$out" | tail -n1
 }
 rc=0
-# linear LABEL ARGS...: N and 2N messages of "vring_icount ARGS... N".
+# linear LABEL ARGS...: N and 2N messages of "vring_icount ARGS... N";
+# returns 1 when the check fails, else sets last to the count of N.
 linear() {
   local label=$1 a b verdict
   shift
@@ -31,7 +32,7 @@ linear() {
   if [ -z "$a" ] || [ -z "$b" ]; then
     echo "FAIL $label: no callgrind count"
     rc=1
-    return
+    return 1
   fi
   verdict=$(awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN {
     r = b / (2 * a); ipm = a / n
@@ -39,21 +40,21 @@ linear() {
     if (ipm < 20 || ipm > 5000) { printf "FAIL %.1f instructions/message", ipm; exit }
     printf "ok %.1f instructions/message, ratio %.4f", ipm, r }')
   echo "$label: $verdict"
-  case "$verdict" in ok*) ;; *) rc=1 ;; esac
+  case "$verdict" in ok*) ;; *) rc=1; return 1 ;; esac
   last=$a
 }
 for name in BM_split_local/32 BM_packed_local/8 BM_harness_vring_local/32; do
-  linear "$name" "$name"
+  linear "$name" "$name" || true
 done
 # One role-split figure: each role linear on its own, and the two together
 # the whole body plus the switches (2 per batch of 8, each a few dozen
 # instructions at most).
 role_name=BM_packed_inorder_local/8
-whole=
+whole='' drv='' dev=''
 linear "$role_name" "$role_name" && whole=$last
 linear "$role_name driver" --roles driver "$role_name" && drv=$last
 linear "$role_name device" --roles device "$role_name" && dev=$last
-if [ -n "${whole:-}" ] && [ -n "${drv:-}" ] && [ -n "${dev:-}" ]; then
+if [ -n "$whole" ] && [ -n "$drv" ] && [ -n "$dev" ]; then
   verdict=$(awk -v w="$whole" -v d="$drv" -v v="$dev" -v n="$n" 'BEGIN {
     over = (d + v - w) / (n / 8)
     if (d + v < w || over > 100) { printf "FAIL driver + device - whole = %.1f per batch", over; exit }
