@@ -1123,6 +1123,22 @@ static void test_bufs_semantics(void **state)
 	d[0].addr = vr__le64(UINT64_MAX - 4);
 	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EOVERFLOW);
 	rm(f);
+
+	/* Every chain in flight and the driver publishes one more (a head
+	 * in flight): no room, the single pop's code, with and without
+	 * IN_ORDER, first and after none taken in the same call. */
+	for (i = 0; i < 2; i++) {
+		struct vr_avail *av;
+
+		f = mk(4, i ? FEAT(VR_F_IN_ORDER) : 0, 0);
+		av = (struct vr_avail *)f->sa.avail;
+		fill(f, 4, false);
+		assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 4);
+		vr_avail_ring(av)[0] = vr__le16(2);
+		av->idx = vr__le16((uint16_t)(vr__le16(av->idx) + 1));
+		assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EINFLIGHT);
+		rm(f);
+	}
 }
 
 static void test_complete_and_collect_semantics(void **state)
