@@ -638,6 +638,16 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 {
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 
+	if (!VR__OPT_SIZE && VR_UNLIKELY(max <= 1)) {
+		/* None, or one chain: the single pop, without the loop's
+		 * set-up (the test replaces the one for none). */
+		int err;
+
+		if (max == 0)
+			return 0;
+		err = vr_packed_dev_pop(q, chains);
+		return err == 0 ? 1 : err == VR_EAGAIN ? 0 : err;
+	}
 	if (max == 0)
 		return 0;
 	if (VR_UNLIKELY(q->broken))
@@ -879,6 +889,28 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 {
 	uint16_t flags;
 
+	if (!VR__OPT_SIZE && VR_UNLIKELY(max <= 1)) {
+		/* None, or one chain: the single pop (its short path),
+		 * without the loop's set-up (the test replaces the one for
+		 * none). */
+		struct vr_iov iov;
+		struct vr_chain c;
+		int err;
+
+		if (max == 0)
+			return 0;
+		if (VR_UNLIKELY(q->broken))
+			return VR_EBROKEN;
+		if (VR_UNLIKELY(bufs == NULL))
+			return VR_EINVAL;
+		c.iov = &iov;
+		c.iov_cap = 1;
+		err = vr_packed_dev_pop(q, &c);
+		if (err)
+			return err == VR_EAGAIN ? 0 : err;
+		dev_buf_from_chain(bufs, &c, &iov);
+		return 1;
+	}
 	if (max == 0)
 		return 0;
 	if (VR_UNLIKELY(q->broken))
@@ -889,21 +921,6 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 	 * otherwise every chain through the single call. */
 	if (VR_UNLIKELY(!q->pop_fast))
 		return dev_pop_bufs_each(q, bufs, max);
-	if (!VR__OPT_SIZE && max == 1) {
-		/* One chain: the single pop (its short path), without the
-		 * loop's set-up. */
-		struct vr_iov iov;
-		struct vr_chain c;
-		int err;
-
-		c.iov = &iov;
-		c.iov_cap = 1;
-		err = vr_packed_dev_pop(q, &c);
-		if (err)
-			return err == VR_EAGAIN ? 0 : err;
-		dev_buf_from_chain(bufs, &c, &iov);
-		return 1;
-	}
 	/* Relaxed: a peek, so that polling an empty ring costs no set-up;
 	 * the loop reads the flags again with acquire (A1). */
 	flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));

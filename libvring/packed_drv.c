@@ -1006,6 +1006,25 @@ general:
 int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
 			   unsigned n, bool writable, uint16_t *ids)
 {
+	if (!VR__OPT_SIZE && VR_UNLIKELY(n <= 1)) {
+		/* None, or one message: the single call, without the loop's
+		 * set-up (see vr_packed_drv_add_burst). */
+		int id;
+
+		if (n == 0)
+			return 0;
+		if (VR_UNLIKELY(q->broken))
+			return VR_EBROKEN;
+		if (VR_UNLIKELY(bufs == NULL))
+			return VR_EINVAL;
+		id = vr_packed_drv_add(q, &bufs[0].seg, writable ? 0 : 1,
+				       writable ? 1 : 0, bufs[0].cookie);
+		if (id < 0)
+			return id;
+		if (ids)
+			ids[0] = (uint16_t)id;
+		return 1;
+	}
 	if (n == 0)
 		return 0;
 	if (VR_UNLIKELY(q->broken))
@@ -1014,17 +1033,6 @@ int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *buf
 		return VR_EINVAL;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return drv_add_bufs_each(q, bufs, n, writable, ids);
-	if (!VR__OPT_SIZE && n == 1) {
-		/* One message: the single call, without the loop's set-up. */
-		int id = vr_packed_drv_add(q, &bufs[0].seg, writable ? 0 : 1,
-					   writable ? 1 : 0, bufs[0].cookie);
-
-		if (id < 0)
-			return id;
-		if (ids)
-			ids[0] = (uint16_t)id;
-		return 1;
-	}
 	/* Specialised for the direction too where speed counts (-Os: one
 	 * copy, which asks). */
 #define CALL(in_order)                                                         \
