@@ -662,7 +662,9 @@ VR__COLD int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
  * chain (pextrw and shifts, seen in a callgrind count). */
 struct drv_astate {
 	struct vr_packed_desc *d; /* at next_avail: one pointer walks the ring */
-	unsigned bits, free_id;
+	unsigned bits;
+	unsigned free_id; /* the next id: the free list's head, or with
+			     IN_ORDER the ring position of d */
 };
 
 /*
@@ -695,12 +697,11 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 	len = seg->len;
 	if (VR_UNLIKELY(len == 0 && !zero_ok))
 		return false;
-	if (in_order) {
-		id = (uint16_t)(d - desc); /* see vr__packed_drv_take_id */
-	} else {
-		id = (uint16_t)st->free_id;
+	id = (uint16_t)st->free_id;
+	if (in_order)
+		st->free_id++; /* the ring position: see vr__packed_drv_take_id */
+	else
 		st->free_id = slot[id].next;
-	}
 	flags = (uint16_t)(n_in ? st->bits | VR_DESC_F_WRITE : st->bits);
 	/* Plain stores: the device reads them only after acquiring the
 	 * batch's first head flags, released at publish (R1). */
@@ -728,11 +729,14 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 /* After a chain: at the ring's end, back to its start in the next wrap. */
 VR__HOT_INLINE void drv_add_wrap(struct drv_astate *st,
 				 struct vr_packed_desc *desc,
-				 struct vr_packed_desc *desc_end)
+				 struct vr_packed_desc *desc_end,
+				 const bool in_order)
 {
 	if (st->d == desc_end) {
 		st->d = desc;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		if (in_order)
+			st->free_id = 0;
 	}
 }
 
@@ -766,7 +770,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 	do {                                                                   \
 		st.d = desc + q->next_avail;                                   \
 		st.bits = vr__packed_avail_bits(q->avail_wrap);                \
-		st.free_id = q->free_id;                                       \
+		st.free_id = in_order ? q->next_avail : q->free_id;            \
 		room = q->num_free;                                            \
 		i0 = i;                                                        \
 		lim = n - i > room ? i + room : n;                             \
@@ -776,7 +780,8 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 		q->next_avail = (uint16_t)(st.d - desc);                       \
 		q->avail_wrap = st.bits == VR_DESC_F_AVAIL;                    \
 		q->num_free = (uint16_t)(room - (i - i0));                     \
-		q->free_id = (uint16_t)st.free_id;                             \
+		if (!in_order)                                                 \
+			q->free_id = (uint16_t)st.free_id;                     \
 		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
 		q->unpub += i - i0;                                            \
 	} while (0)
@@ -791,7 +796,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 			if (ids)
 				ids[i] = id;
 			i++;
-			drv_add_wrap(&st, desc, desc_end);
+			drv_add_wrap(&st, desc, desc_end, in_order);
 		}
 #endif
 		/* The wrap is folded into the inner loop's bound: it runs to
@@ -811,7 +816,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 				if (ids)
 					ids[i] = id;
 			}
-			drv_add_wrap(&st, desc, desc_end);
+			drv_add_wrap(&st, desc, desc_end, in_order);
 		}
 		if (i == n)
 			break;
@@ -906,7 +911,7 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 	do {                                                                   \
 		d = desc + q->next_avail;                                      \
 		bits = vr__packed_avail_bits(q->avail_wrap) | wbit;            \
-		free_id = q->free_id;                                          \
+		free_id = in_order ? q->next_avail : q->free_id;               \
 		room = q->num_free;                                            \
 		i0 = i;                                                        \
 		lim = n - i > room ? i + room : n;                             \
@@ -916,7 +921,8 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 		q->next_avail = (uint16_t)(d - desc);                          \
 		q->avail_wrap = (bits & ~wbit) == VR_DESC_F_AVAIL;             \
 		q->num_free = (uint16_t)(room - (i - i0));                     \
-		q->free_id = (uint16_t)free_id;                                \
+		if (!in_order)                                                 \
+			q->free_id = (uint16_t)free_id;                        \
 		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
 		q->unpub += i - i0;                                            \
 	} while (0)
@@ -932,12 +938,12 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 									       \
 		if (VR_UNLIKELY(len_ == 0) && !zero_ok)                        \
 			goto general;                                          \
-		if (in_order) {                                                \
-			id_ = (unsigned)(d - desc);                            \
-		} else {                                                       \
-			id_ = free_id;                                         \
+		/* With IN_ORDER free_id is the ring position of d. */      \
+		id_ = free_id;                                                 \
+		if (in_order)                                                  \
+			free_id++;                                             \
+		else                                                           \
 			free_id = slot[id_].next;                              \
-		}                                                              \
 		/* Plain stores: the device reads them only after acquiring   \
 		 * the batch's first head flags, released at publish (R1). */ \
 		d->addr = vr__le64(addr_);                                     \
@@ -968,6 +974,8 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 			if (d == desc_end) {
 				d = desc;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+				if (in_order)
+					free_id = 0;
 			}
 		}
 		while (i < lim) {
@@ -979,6 +987,8 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 			if (d == desc_end) {
 				d = desc;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+				if (in_order)
+					free_id = 0;
 			}
 		}
 		if (i == n)
