@@ -860,13 +860,12 @@ int vr_split_dev_complete_burst(struct vr_split_dev *q,
  * single call says what the next entry gets), so the loop makes no room
  * test; a one-segment add needs none of vr__segs_check's other tests but
  * the zero length, which goes to the single call (VR_EINVAL, or added with
- * VR_QF_ZERO_LEN_OK). @wflag is VR_DESC_F_WRITE or 0, @wmask all ones or
- * 0 (the writable bytes of the chain: all or none).
+ * VR_QF_ZERO_LEN_OK). One copy per direction and IN_ORDER mode.
  */
 VR__HOT_INLINE uint64_t split_add_bufs_fast(struct vr_split_drv *q,
 					    const struct vr_add_buf *b,
-					    unsigned n, uint16_t wflag,
-					    uint32_t wmask, uint16_t *ids,
+					    unsigned n, uint16_t *ids,
+					    const bool writable,
 					    const bool in_order)
 {
 	const struct vr_add_buf *const first = b;
@@ -876,7 +875,7 @@ VR__HOT_INLINE uint64_t split_add_bufs_fast(struct vr_split_drv *q,
 	struct vr_drv_slot *const slot = q->slot;
 	const unsigned mask = q->mask;
 	const uint16_t free_head0 = q->free_head;
-	const uint16_t flags_le = vr__le16(wflag);
+	const uint16_t flags_le = vr__le16(writable ? VR_DESC_F_WRITE : 0);
 	unsigned free_head = free_head0;
 	/* Wider than the 16-bit index: masking needs no zero extension. */
 	unsigned avail_idx = q->avail_idx;
@@ -902,10 +901,11 @@ VR__HOT_INLINE uint64_t split_add_bufs_fast(struct vr_split_drv *q,
 		d->addr = vr__le64(b->seg.addr);
 		d->len = vr__le32(len);
 		d->flags = flags_le;
-		d->next = vr__le16((uint16_t)next);
+		/* d->next apart from d->flags (see split_add_fast). */
 		s->cookie = b->cookie;
-		s->in_len = len & wmask;
+		s->in_len = writable ? len : 0;
 		s->ndesc = 1;
+		d->next = vr__le16((uint16_t)next);
 		s->last = (uint16_t)(in_order ? avail_idx : head);
 		/* Relaxed: published by the release store of avail->idx (R1). */
 		vr__store16(&ring[avail_idx & mask], vr__le16((uint16_t)head));
@@ -932,28 +932,23 @@ VR__HOT_INLINE uint64_t split_add_bufs_fast(struct vr_split_drv *q,
 	return vr__fast_ret(done, err);
 }
 
-VR__NOINLINE uint64_t split_add_bufs_plain(struct vr_split_drv *q,
-					   const struct vr_add_buf *b,
-					   unsigned n, uint16_t wflag,
-					   uint32_t wmask, uint16_t *ids)
-{
-	return split_add_bufs_fast(q, b, n, wflag, wmask, ids, false);
-}
-
-VR__NOINLINE uint64_t split_add_bufs_in_order(struct vr_split_drv *q,
-					      const struct vr_add_buf *b,
-					      unsigned n, uint16_t wflag,
-					      uint32_t wmask, uint16_t *ids)
-{
-	return split_add_bufs_fast(q, b, n, wflag, wmask, ids, true);
-}
+#define VR__ADD_BUFS_COPY(name, w, io)                                         \
+	VR__NOINLINE uint64_t name(struct vr_split_drv *q,                     \
+				   const struct vr_add_buf *b, unsigned n,     \
+				   uint16_t *ids)                              \
+	{                                                                      \
+		return split_add_bufs_fast(q, b, n, ids, w, io);               \
+	}
+VR__ADD_BUFS_COPY(split_add_bufs_r_plain, false, false)
+VR__ADD_BUFS_COPY(split_add_bufs_w_plain, true, false)
+VR__ADD_BUFS_COPY(split_add_bufs_r_in_order, false, true)
+VR__ADD_BUFS_COPY(split_add_bufs_w_in_order, true, true)
+#undef VR__ADD_BUFS_COPY
 
 int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
 			  unsigned n, bool writable, uint16_t *ids)
 {
 	const unsigned n_out = writable ? 0 : 1, n_in = writable ? 1 : 0;
-	const uint16_t wflag = writable ? VR_DESC_F_WRITE : 0;
-	const uint32_t wmask = writable ? UINT32_MAX : 0;
 	unsigned i = 0;
 	int res = 0;
 
@@ -966,11 +961,14 @@ int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
 		 * which cleans what it writes. */
 		if (VR_LIKELY(q->mem.clean == NULL)) {
 			uint16_t *at = ids ? ids + i : NULL;
-			uint64_t r = q->in_order
-					     ? split_add_bufs_in_order(q, bufs + i, n - i,
-								       wflag, wmask, at)
-					     : split_add_bufs_plain(q, bufs + i, n - i,
-								    wflag, wmask, at);
+			uint64_t r;
+
+			if (q->in_order)
+				r = writable ? split_add_bufs_w_in_order(q, bufs + i, n - i, at)
+					     : split_add_bufs_r_in_order(q, bufs + i, n - i, at);
+			else
+				r = writable ? split_add_bufs_w_plain(q, bufs + i, n - i, at)
+					     : split_add_bufs_r_plain(q, bufs + i, n - i, at);
 
 			i += vr__fast_n(r);
 			res = vr__fast_err(r);
