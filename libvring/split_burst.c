@@ -407,6 +407,21 @@ VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 					&len);
 			if (VR_UNLIKELY(err))
 				break;
+			if (id == (cursor & mask) && len <= slot[id].in_len) {
+				/* The oldest chain alone (what a device completing
+				 * chain by chain returns): as the run below with
+				 * k = 1, without its set-up. */
+				struct vr_drv_slot *const s = &slot[id];
+
+				out->cookie = s->cookie;
+				out->len = len;
+				out->id = (uint16_t)id;
+				cursor += s->ndesc;
+				s->ndesc = 0;
+				out++;
+				last_used++;
+				continue;
+			}
 			/* The named head's avail position says how many chains
 			 * the entry closes; they must fit in what used->idx
 			 * announced. */
