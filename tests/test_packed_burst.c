@@ -1255,6 +1255,56 @@ static void test_pop_bufs_ring_overcommit(void **state)
 	}
 }
 
+/* VR_QF_USED_LEN_WITHOUT_WRITE (QEMU): get_used_burst takes a used length
+ * without WRITE for a chain with writable bytes, and gives 0 for one
+ * without; without the flag such a length is 0. As the single call. */
+static void test_used_len_without_write_burst(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 4; pass++) {
+		const bool ulww = pass & 1, burst = pass & 2;
+		struct fx2 f;
+		struct vr_add_buf ab[2];
+		struct vr_buf b[2];
+		struct vr_used_buf u[2];
+		uint16_t v16;
+		int n;
+
+		fx2_up(&f, 8, 0, ulww ? VR_QF_USED_LEN_WITHOUT_WRITE : 0);
+		ab[0].seg.addr = f.s.pool_off;
+		ab[0].seg.len = 100;
+		ab[0].cookie = (void *)1;
+		ab[1].seg.addr = f.s.pool_off + 128;
+		ab[1].seg.len = 50;
+		ab[1].cookie = (void *)2;
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[0], 1, true, NULL), 1);
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[1], 1, false, NULL), 1);
+		vr_packed_drv_publish(&f.s.drv);
+		assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 2), 2);
+		assert_int_equal(vr_packed_dev_complete(&f.s.dev, b[0].id, 60), 0);
+		assert_int_equal(vr_packed_dev_complete(&f.s.dev, b[1].id, 0), 0);
+		vr_packed_dev_publish(&f.s.dev);
+		/* The device leaves WRITE out of the first used descriptor and
+		 * puts a length in the second, as QEMU may. */
+		v16 = VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		memcpy(f.s.region + 14, &v16, 2);
+		memcpy(f.s.region + 16 + 14, &v16, 2);
+		memcpy(f.s.region + 16 + 8, &(uint32_t){ 30 }, 4);
+		if (burst) {
+			n = vr_packed_drv_get_used_burst(&f.s.drv, u, 2);
+		} else {
+			for (n = 0; n < 2; n++)
+				assert_int_equal(vr_packed_drv_get_used(&f.s.drv, &u[n]), 0);
+		}
+		assert_int_equal(n, 2);
+		assert_int_equal(u[0].len, ulww ? 60 : 0);
+		assert_int_equal(u[1].len, 0); /* no writable bytes */
+		side_fini(&f.s);
+	}
+}
+
 /* The single-segment calls' own contract. */
 static void test_bufs_contract(void **state)
 {
@@ -1658,6 +1708,7 @@ int main(void)
 		cmocka_unit_test(test_pop_burst_ring_overcommit),
 		cmocka_unit_test(test_pop_bufs_ring_overcommit),
 		cmocka_unit_test(test_bufs_contract),
+		cmocka_unit_test(test_used_len_without_write_burst),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
 		cmocka_unit_test(test_in_order_attach_left_behind),
 		cmocka_unit_test(test_differential),
