@@ -575,6 +575,11 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 				err = VR_EINFLIGHT;
 				break;
 			}
+			/* Recorded before the descriptor is looked at, as
+			 * the single pop does (harmless if it is not taken:
+			 * see split_dev_pop). */
+			chain_ndesc[head] = (uint16_t)pos;
+			*order = (uint16_t)head;
 		} else if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
 			err = VR_EINFLIGHT;
 			break;
@@ -607,8 +612,7 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 		iov->len = len;
 		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
 		if (in_order) {
-			chain_ndesc[head] = (uint16_t)pos;
-			*order++ = (uint16_t)head;
+			order++;
 			pos++;
 			span++;
 		} else {
@@ -1047,6 +1051,11 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 				err = VR_EINFLIGHT;
 				break;
 			}
+			/* Recorded before the descriptor is looked at, as
+			 * the single pop does (harmless if it is not taken:
+			 * see split_dev_pop). */
+			chain_ndesc[head] = (uint16_t)pos;
+			*order = (uint16_t)head;
 		} else if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
 			err = VR_EINFLIGHT;
 			break;
@@ -1078,8 +1087,7 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 		o->id = (uint16_t)head;
 		o->writable = (uint16_t)((flags & VR_DESC_F_WRITE) >> 1);
 		if (in_order) {
-			chain_ndesc[head] = (uint16_t)pos;
-			*order++ = (uint16_t)head;
+			order++;
 			pos++;
 		} else {
 			chain_ndesc[head] = 1;

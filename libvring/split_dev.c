@@ -376,18 +376,24 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 		      : chain_ndesc[head] != 0) ||
 	    in_flight > mask)
 		return vr__split_dev_break(q, VR_EINFLIGHT);
+	if (in_order) {
+		/* Its position (vr__split_dev_io_held), recorded before the
+		 * walk, so that nothing of it lives across: harmless if the
+		 * chain is not taken. The head is not in flight, and position
+		 * pos is outside the window [pos - in_flight, pos), whose
+		 * order[] slots are other than pos's (in_flight < num): the
+		 * head stays not in flight, every head in flight keeps its
+		 * record. */
+		chain_ndesc[head] = pos;
+		q->order[pos & mask] = head;
+	}
 	err = split_dev_walk(q, head, chain);
 	if (err == VR_E2BIG)
 		return err; /* valid chain, caller's array too small: keep it */
 	if (err)
 		return vr__split_dev_break(q, err);
-	if (in_order) {
-		/* Its position (vr__split_dev_io_held). */
-		chain_ndesc[head] = pos;
-		q->order[pos & mask] = head;
-	} else {
+	if (!in_order)
 		chain_ndesc[head] = chain->ndesc;
-	}
 	q->in_flight = (uint16_t)(in_flight + 1);
 	q->last_avail = (uint16_t)(pos + 1);
 	return 0;
