@@ -939,7 +939,7 @@ VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
 					     unsigned count, uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	unsigned in_flight, last;
+	unsigned in_flight, left, last;
 
 	if (VR_UNLIKELY(!q->io_fast))
 		return vr__split_dev_complete_in_order(q, count, last_len);
@@ -947,17 +947,19 @@ VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
 	/* count - 1 wraps for 0: one test for both bounds. */
 	if (VR_UNLIKELY(count - 1u >= in_flight))
 		return VR_EINVAL;
-	/* The oldest chain in flight was popped at avail position
-	 * last_avail - in_flight: the batch's last, count - 1 after it. No
-	 * record to clear per chain (vr__split_dev_io_held). */
-	last = q->order[(uint16_t)(q->last_avail - in_flight + count - 1u) & q->mask];
+	/* The chains in flight were popped at the avail positions just
+	 * before last_avail, oldest first; the batch's last is the newest
+	 * but the @left that stay in flight. No record to clear per chain
+	 * (vr__split_dev_io_held). */
+	left = in_flight - count;
+	last = q->order[(uint16_t)(q->last_avail - 1u - left) & q->mask];
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
 	 * by the release store of used->idx (R2). */
 	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
 	vr__store32(&elem->id, vr__le32(last));
 	vr__store32(&elem->len, vr__le32(last_len));
-	q->in_flight = (uint16_t)(in_flight - count);
+	q->in_flight = (uint16_t)left;
 	q->used_idx = (uint16_t)(q->used_idx + count);
 	return 0;
 }
