@@ -606,16 +606,17 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 {
 	if (max == 0)
 		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(out == NULL))
-		return VR_EINVAL;
-	if (!VR__OPT_SIZE && max == 1) {
-		/* One chain: the single call, without a burst's set-up. */
+	if (!VR__OPT_SIZE && max == 1 && out != NULL) {
+		/* One chain: the single call (VR_EBROKEN its own), without
+		 * a burst's set-up. */
 		int err = vr_packed_drv_get_used(q, out);
 
 		return err == 0 ? 1 : err == VR_EAGAIN ? 0 : err;
 	}
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL))
+		return VR_EINVAL;
 	if (q->mem.invalidate == NULL && q->batch_end == VR__NONE) {
 		/* Relaxed: a peek, so that polling an empty ring costs no
 		 * set-up; the loop reads the flags again with acquire (A2). */
