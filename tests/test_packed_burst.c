@@ -1305,6 +1305,54 @@ static void test_used_len_without_write_burst(void **state)
 	}
 }
 
+/* complete_in_order of one chain (inline when the queue allows it): its
+ * codes, with nothing in flight among them, as the compiled call's. */
+static void test_complete_in_order_one(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 3; pass++) {
+		struct fx2 f;
+		struct vr_add_buf ab;
+		struct vr_buf b;
+		struct vr_used_buf u;
+
+		/* 0: IN_ORDER; 1: IN_ORDER with cache hooks (compiled);
+		 * 2: without IN_ORDER. */
+		memset(&f, 0, sizeof(f));
+		f.cfg.num = 4;
+		f.cfg.features = pass == 2 ? 0 : F_ORD;
+		f.cfg.hooks = pass == 1;
+		side_init(&f.s, &f.cfg);
+		if (pass == 2) {
+			assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0),
+					 VR_ENOTSUP);
+			side_fini(&f.s);
+			continue;
+		}
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EINVAL);
+		ab.seg.addr = f.s.pool_off;
+		ab.seg.len = 20;
+		ab.cookie = (void *)7;
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab, 1, true, NULL), 1);
+		vr_packed_drv_publish(&f.s.drv);
+		assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, &b, 1), 1);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 2, 0), VR_EINVAL);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 9), 0);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EINVAL);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+		vr_packed_dev_publish(&f.s.dev);
+		assert_int_equal(vr_packed_drv_get_used(&f.s.drv, &u), 0);
+		assert_int_equal(u.len, 9);
+		assert_ptr_equal(u.cookie, (void *)7);
+		vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EBROKEN);
+		side_fini(&f.s);
+	}
+}
+
 /* The single-segment calls' own contract. */
 static void test_bufs_contract(void **state)
 {
@@ -1708,6 +1756,7 @@ int main(void)
 		cmocka_unit_test(test_pop_burst_ring_overcommit),
 		cmocka_unit_test(test_pop_bufs_ring_overcommit),
 		cmocka_unit_test(test_bufs_contract),
+		cmocka_unit_test(test_complete_in_order_one),
 		cmocka_unit_test(test_used_len_without_write_burst),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
 		cmocka_unit_test(test_in_order_attach_left_behind),
