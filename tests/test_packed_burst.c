@@ -1353,6 +1353,98 @@ static void test_complete_in_order_one(void **state)
 	}
 }
 
+/* The queue's own shortcuts (pop_fast, io_fast): a broken queue answers
+ * VR_EBROKEN on the short paths too, with a valid chain waiting or a
+ * chain in flight; and after an attach that left chains behind, one
+ * chain completed in order is the oldest (at next_used + the gap), even
+ * when another chain's head sits at next_used. */
+static void test_short_path_flags(void **state)
+{
+	struct fx2 f;
+	struct vr_add_buf ab[8];
+	struct vr_buf b[8];
+	struct vr_chain c;
+	struct vr_iov iov[1];
+	struct vr_used_buf u[8];
+	struct vr_packed_base base = { 3, 0, true, true };
+	struct vr_queue_cfg cfg;
+	uint16_t id;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		ab[i].seg.len = 16;
+		ab[i].cookie = (void *)(uintptr_t)(i + 1);
+	}
+	/* Broken, a valid chain available: pop, pop_bufs, pop_burst say
+	 * VR_EBROKEN and take nothing. */
+	fx2_up(&f, 8, 0, 0);
+	for (i = 0; i < 8; i++)
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 2, false, NULL), 2);
+	vr_packed_drv_publish(&f.s.drv);
+	vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+	memset(&c, 0, sizeof(c));
+	c.iov = iov;
+	c.iov_cap = 1;
+	assert_int_equal(vr_packed_dev_pop(&f.s.dev, &c), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 1), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 2), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_pop_burst(&f.s.dev, &c, 1), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+	side_fini(&f.s);
+
+	/* Broken with a chain in flight: complete_in_order of one says
+	 * VR_EBROKEN and returns nothing. */
+	fx2_up(&f, 8, F_ORD, 0);
+	for (i = 0; i < 8; i++)
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 1, true, NULL), 1);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 1), 1);
+	vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 1);
+	side_fini(&f.s);
+
+	/* IN_ORDER, an attach at avail 3, used 0 (three chains left
+	 * behind), then chains around the ring until one's head is at
+	 * next_used: complete_in_order(1) still returns the oldest. */
+	fx2_up(&f, 8, F_ORD, 0);
+	for (i = 0; i < 8; i++)
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 3, true, NULL), 3);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 3), 3);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.num = 8;
+	cfg.features = F_ORD | PKD;
+	cfg.mem = vr_mem_window(f.s.region, 0, f.s.region_len);
+	assert_int_equal(vr_packed_dev_attach(&f.s.dev, &cfg, &f.s.areas, f.s.dev_state,
+					      f.s.dev_state_len, &base), 0);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[3], 4, true, NULL), 4);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 4); /* heads 3..6 */
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 5), 0); /* 3 */
+	vr_packed_dev_publish(&f.s.dev);
+	/* The driver takes the used descriptor at 0 as a batch 0..3. */
+	assert_int_equal(vr_packed_drv_get_used_burst(&f.s.drv, u, 8), 4);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[0], 3, true, NULL), 3);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 3); /* heads 7, 0, 1 */
+	assert_int_equal(b[2].id, 1); /* a head at next_used (1) */
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 6), 0);
+	/* The used descriptor at next_used names the oldest chain, 4. */
+	memcpy(&id, f.s.region + 16 * 1 + 12, 2);
+	assert_int_equal(id, 4);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 5);
+	/* And the rest in order, each the oldest. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), 0);
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EINVAL);
+	side_fini(&f.s);
+}
+
 /* The single-segment calls' own contract. */
 static void test_bufs_contract(void **state)
 {
@@ -1756,6 +1848,7 @@ int main(void)
 		cmocka_unit_test(test_pop_burst_ring_overcommit),
 		cmocka_unit_test(test_pop_bufs_ring_overcommit),
 		cmocka_unit_test(test_bufs_contract),
+		cmocka_unit_test(test_short_path_flags),
 		cmocka_unit_test(test_complete_in_order_one),
 		cmocka_unit_test(test_used_len_without_write_burst),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
