@@ -541,7 +541,7 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 	const uint16_t *p = &vr_avail_ring(q->avail)[i];
 	const uint16_t *const pend = p + k;
 	uint16_t *order = in_order ? &q->order[i] : NULL;
-	/* IN_ORDER (vr__split_dev_io_held): the window of chains in flight
+	/* IN_ORDER (vr__split_dev_io_window): the window of chains in flight
 	 * starts at oldest (q's fields are stored back only after the
 	 * burst) and holds @span of them before this entry. */
 	const unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
@@ -815,7 +815,7 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 			vr__store32(&elem->id, vr__le32(id));
 			vr__store32(&elem->len, vr__le32(done->len));
 			/* IN_ORDER: nothing to clear, oldest moved on
-			 * (vr__split_dev_io_held). */
+			 * (vr__split_dev_io_window). */
 			if (!in_order)
 				chain_ndesc[id] = 0;
 		}
@@ -1025,7 +1025,7 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 	const uint16_t *p = &vr_avail_ring(q->avail)[pos & q->mask];
 	const uint16_t *const pend = p + k;
 	uint16_t *order = in_order ? &q->order[pos & q->mask] : NULL;
-	/* IN_ORDER (vr__split_dev_io_held): the window of chains in flight
+	/* IN_ORDER (vr__split_dev_io_window): the window of chains in flight
 	 * starts at oldest (q's indices are stored back only after the
 	 * call); pos - oldest of them are in flight before this entry. */
 	const unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);

@@ -326,10 +326,12 @@ VR__HOT_INLINE int split_dev_walk(struct vr_split_dev *q, uint16_t head,
 #endif
 
 /*
- * The second half of vr__split_dev_io_held, reached only when a head's last
- * position is in the window (a head popped again before 65536 more
- * positions, or a hostile driver's head in flight): out of line, so that
- * the pop keeps no register for it.
+ * The second half of the IN_ORDER in-flight test (see
+ * vr__split_dev_io_window), reached only when a head's last position is in
+ * the window: a head in flight named again (a hostile driver), a record
+ * 65536 positions old, or the zeroed records of a reset queue before the
+ * first num positions pass. Out of line, so that the pop keeps no register
+ * for it.
  */
 VR__COLD bool split_io_named(const struct vr_split_dev *q, uint16_t at,
 			     unsigned head)
@@ -371,13 +373,14 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 		return vr__split_dev_break(q, VR_EHEAD);
 	chain_ndesc = q->chain_ndesc;
 	in_flight = q->in_flight;
-	if ((in_order ? (uint16_t)(pos - 1u - chain_ndesc[head]) < in_flight &&
+	if ((in_order ? vr__split_dev_io_window(pos, in_flight,
+						chain_ndesc[head]) &&
 				split_io_named(q, chain_ndesc[head], head)
 		      : chain_ndesc[head] != 0) ||
 	    in_flight > mask)
 		return vr__split_dev_break(q, VR_EINFLIGHT);
 	if (in_order) {
-		/* Its position (vr__split_dev_io_held), recorded before the
+		/* Its position (vr__split_dev_io_window), recorded before the
 		 * walk, so that nothing of it lives across: harmless if the
 		 * chain is not taken. The head is not in flight, and position
 		 * pos is outside the window [pos - in_flight, pos), whose
@@ -422,7 +425,7 @@ int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 		return VR_EINVAL;
 	/* The oldest chain in flight was popped at avail position
 	 * last_avail - in_flight; the batch is the count from there. Nothing
-	 * to clear per chain (vr__split_dev_io_held). */
+	 * to clear per chain (vr__split_dev_io_window). */
 	last = q->order[(uint16_t)(q->last_avail - q->in_flight + count - 1u) &
 			q->mask];
 	/* One entry at the batch's first slot names its last head; used->idx

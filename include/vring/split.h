@@ -645,7 +645,7 @@ struct vr_split_dev {
 	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in
 				  flight; with IN_ORDER instead the avail
 				  position it was last popped at, never
-				  cleared (see vr__split_dev_io_held) */
+				  cleared (see vr__split_dev_io_window) */
 	uint32_t max_indirect; /* longest indirect table accepted */
 	uint16_t *order;       /* in-order: the head popped at each avail
 				  position (index: position & mask); the
@@ -743,27 +743,22 @@ VR_INLINE unsigned vr_split_dev_in_flight(const struct vr_split_dev *q)
 int vr__split_dev_break(struct vr_split_dev *q, int err);
 
 /*
- * IN_ORDER: is head @h in flight? Chains are returned oldest first, so the
+ * IN_ORDER: is a head in flight? Chains are returned oldest first, so the
  * chains in flight are those popped at the avail positions [oldest,
  * last_avail), oldest = last_avail - in_flight, and order[] holds the head
- * popped at each of them (at most num: one slot each). A head's record is
- * the position it was last popped at; it is in flight exactly when that
- * position is in the window and the head popped there is @h (a record
- * 65536 positions old that falls in the window again names a slot that
- * holds another head, or @h popped there now). Nothing is cleared when a
+ * popped at each of them (at most num: one slot each). A head's record
+ * (chain_ndesc[h]) is the position it was last popped at; the head is in
+ * flight exactly when that position @at is in the window (this test) and
+ * order[at & mask] names the head (made only then: a record 65536
+ * positions old that falls in the window again names a slot that holds
+ * another head, or this head popped there now). Nothing is cleared when a
  * chain is returned: completing is moving oldest on.
  */
-VR_INLINE bool vr__split_dev_io_held(const uint16_t *chain_ndesc,
-				     const uint16_t *order, unsigned mask,
-				     uint16_t last_avail, uint16_t in_flight,
-				     unsigned h)
+VR_INLINE bool vr__split_dev_io_window(uint16_t last_avail, uint16_t in_flight,
+				       uint16_t at)
 {
-	const uint16_t at = chain_ndesc[h];
-
-	/* In [last_avail - in_flight, last_avail): counted back from the
-	 * newest, below in_flight. */
-	return (uint16_t)(last_avail - 1u - at) < in_flight &&
-	       order[at & mask] == h;
+	/* Counted back from the newest, below in_flight. */
+	return (uint16_t)(last_avail - 1u - at) < in_flight;
 }
 
 /**
@@ -896,7 +891,7 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 	vr__store32(&elem->len, vr__le32(len));
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, elem, sizeof(*elem));
-	if (!q->in_order) /* IN_ORDER: oldest moves on (vr__split_dev_io_held) */
+	if (!q->in_order) /* IN_ORDER: oldest moves on (vr__split_dev_io_window) */
 		q->chain_ndesc[id] = 0;
 	q->in_flight--;
 	q->used_idx++;
@@ -950,7 +945,7 @@ VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
 	/* The chains in flight were popped at the avail positions just
 	 * before last_avail, oldest first; the batch's last is the newest
 	 * but the @left that stay in flight. No record to clear per chain
-	 * (vr__split_dev_io_held). */
+	 * (vr__split_dev_io_window). */
 	left = in_flight - count;
 	last = q->order[(uint16_t)(q->last_avail - 1u - left) & q->mask];
 	/* One entry at the batch's first slot names its last head; used->idx
