@@ -85,8 +85,14 @@ static bool dev_window_fast(const struct vr_mem *mem)
 }
 
 /* Forget every chain and continue at the given positions: private state
- * only. */
-static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
+ * only. Inlined in a build for size: reset's constant positions fold
+ * (attach, the other caller, is rarely linked). */
+#if VR__OPT_SIZE
+VR__HOT_INLINE
+#else
+static
+#endif
+void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 {
 	vr__zero(q->order, (size_t)q->num * 2 * sizeof(uint16_t));
 	q->next_avail = b->avail_pos;
@@ -100,8 +106,14 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 					  b->avail_pos - b->used_pos :
 					  b->avail_pos + q->num - b->used_pos);
 	q->broken = 0;
+#if !VR__OPT_SIZE
+	/* A build for size has no short path that reads them (the single
+	 * pop is one walk, complete_in_order the compiled call, pop_bufs
+	 * checks the window per call): both stay false, as dev_bind left
+	 * them (a caller built for speed reads io_fast: false is right). */
 	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
 	q->pop_fast = dev_window_fast(&q->mem);
+#endif
 }
 
 int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
@@ -159,8 +171,11 @@ void vr_packed_dev_reset(struct vr_packed_dev *q)
 int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 {
 	q->broken = err;
+#if !VR__OPT_SIZE
+	/* (Built for size they are never set: see dev_forget.) */
 	q->io_fast = false;
 	q->pop_fast = false;
+#endif
 	return err;
 }
 
@@ -274,9 +289,15 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 }
 
 /* The general pop: any chain, every check, each code exactly. Out of
- * line, so that the fast path of vr_packed_dev_pop() stays a leaf. */
-static __attribute__((noinline)) int dev_pop_any(struct vr_packed_dev *q,
-						 struct vr_chain *chain)
+ * line, so that the fast path of vr_packed_dev_pop() stays a leaf; in a
+ * build for size it is the single pop itself (one walk, no short path). */
+#if VR__OPT_SIZE
+#define DEV_POP_ANY_ATTR VR__HOT_INLINE
+#else
+#define DEV_POP_ANY_ATTR static __attribute__((noinline))
+#endif
+DEV_POP_ANY_ATTR int dev_pop_any(struct vr_packed_dev *q,
+				 struct vr_chain *chain)
 {
 	struct vr_packed_desc *d;
 	uint16_t flags, id = 0, pos;
@@ -424,8 +445,15 @@ VR__HOT_INLINE void dev_chain_one(struct vr_chain *c, unsigned id,
  * the checks of the full walk (the same ones, in the form of the pop
  * burst's short path); anything else (NEXT, INDIRECT, a translate
  * callback, cache hooks, a broken queue, any check failing) goes to
- * dev_pop_any, which computes the exact result.
+ * dev_pop_any, which computes the exact result. A build for size (-Os)
+ * keeps only dev_pop_any, as the single pop (one walk in flash).
  */
+#if VR__OPT_SIZE
+int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+{
+	return dev_pop_any(q, chain);
+}
+#else
 int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 {
 	const struct vr_packed_desc *d;
@@ -488,6 +516,8 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	q->next_avail = (uint16_t)pos;
 	return 0;
 }
+#endif /* VR__OPT_SIZE */
+#undef DEV_POP_ANY_ATTR
 
 /*
  * The pop burst, specialised for IN_ORDER or not. The queue's fields live
@@ -919,7 +949,7 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 		return VR_EINVAL;
 	/* pop_fast: the window alone checks a buffer (see dev_window_fast);
 	 * otherwise every chain through the single call. */
-	if (VR_UNLIKELY(!q->pop_fast))
+	if (VR_UNLIKELY(VR__OPT_SIZE ? !dev_window_fast(&q->mem) : !q->pop_fast))
 		return dev_pop_bufs_each(q, bufs, max);
 	/* Relaxed: a peek, so that polling an empty ring costs no set-up;
 	 * the loop reads the flags again with acquire (A1). */

@@ -65,14 +65,17 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 {
 	unsigned i;
 
+	/* Each id's successor on the free list is the next id; the last
+	 * one's is none (num >= 1: checked at init). */
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;
 		q->slot[i].ndesc = 0;
-		q->slot[i].next = (uint16_t)(i + 1 < q->num ? i + 1 : VR__NONE);
+		q->slot[i].next = (uint16_t)(i + 1);
 		q->slot[i].last = 0;
 		q->slot[i].order_next = VR__NONE;
 	}
+	q->slot[q->num - 1].next = VR__NONE;
 	q->free_id = 0;
 	q->num_free = q->num;
 	q->next_avail = q->next_used = pos;
@@ -85,7 +88,14 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
+#if VR__OPT_SIZE
+	/* Built for size, get_used takes IN_ORDER through the compiled path
+	 * alone: mode 2 (which a caller built for speed also handles right)
+	 * in one shift. */
+	q->used_mode = (uint8_t)(q->in_order << 1);
+#else
 	q->used_mode = !q->in_order ? 0 : q->mem.invalidate == NULL ? 1 : 2;
+#endif
 }
 
 /* @clear_device: also zero the areas the device writes (an explicit reset:

@@ -555,6 +555,16 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	uint16_t flags, id;
 	uint32_t len;
 
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: IN_ORDER always through the compiled path, which
+	 * takes the same chains with the same checks; tested on the fields
+	 * themselves, so that a caller that tested them already (the
+	 * channel) has the tests folded away. */
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (q->in_order)
+		return vr__packed_drv_get_used_in_order(q, out);
+#else
 	/* One test for the common cases: 0 is a queue without IN_ORDER
 	 * that is not broken. */
 	if (VR_UNLIKELY(q->used_mode != 0)) {
@@ -565,6 +575,7 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 		/* IN_ORDER with an invalidate hook. */
 		return vr__packed_drv_get_used_in_order(q, out);
 	}
+#endif
 	vr_mem_invalidate(&q->mem, d, sizeof(*d));
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
@@ -909,13 +920,19 @@ int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
  * One chain on a queue without cache hooks is returned here, inline (the
  * oldest chain's id comes from the queue's own record, so it needs none of
  * vr_packed_dev_complete()'s checks of a caller's id); anything else,
- * every error included, in the compiled call.
+ * every error included, in the compiled call (everything in a build for
+ * size, -Os).
  * @return 0; VR_ENOTSUP (no IN_ORDER); VR_EINVAL (@p count 0 or more than
  *         the chains in flight); VR_EBROKEN
  */
 VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
 					      unsigned count, uint32_t last_len)
 {
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: the compiled call alone (same results, the
+	 * inline path below is not carried in flash at every call). */
+	return vr__packed_dev_complete_in_order(q, count, last_len);
+#else
 	struct vr_packed_desc *d;
 	/* In locals: the ring stores below could alias the queue's fields
 	 * as far as the compiler knows. */
@@ -961,6 +978,7 @@ VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
 	q->in_flight--;
 	return 0;
+#endif
 }
 
 /** @brief Make every completion since the last publish visible (nothing
