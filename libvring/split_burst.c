@@ -567,7 +567,7 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 			err = VR_EHEAD;
 			break;
 		}
-		if (in_order) {
+		if (in_order && VR__SPLIT_IO_POS) {
 			const unsigned at = chain_ndesc[head];
 
 			if (VR_UNLIKELY((uint16_t)(at - oldest) < span &&
@@ -612,6 +612,10 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 		iov->len = len;
 		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
 		if (in_order) {
+			if (!VR__SPLIT_IO_POS) { /* as without IN_ORDER */
+				chain_ndesc[head] = 1;
+				*order = (uint16_t)head;
+			}
 			order++;
 			pos++;
 			span++;
@@ -722,7 +726,9 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	if (err < VR_EAGAIN) {
 		/* A violation: as vr__split_dev_break. */
 		q->broken = err;
-		q->io_fast = false;
+#if !VR__OPT_SIZE
+		q->io_fast = false; /* (never set built for size) */
+#endif
 	}
 	return vr__fast_ret(n, err);
 }
@@ -814,10 +820,11 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 			 * used->idx (R2). */
 			vr__store32(&elem->id, vr__le32(id));
 			vr__store32(&elem->len, vr__le32(done->len));
-			/* IN_ORDER: nothing to clear, oldest moved on
-			 * (vr__split_dev_io_window). */
-			if (!in_order)
-				chain_ndesc[id] = 0;
+			/* IN_ORDER: oldest moved on; built for speed the
+			 * record needs no clearing (vr__split_dev_io_window),
+			 * built for size it does (VR__SPLIT_IO_POS); cleared
+			 * in both, as vr_split_dev_complete does. */
+			chain_ndesc[id] = 0;
 		}
 		if (err || done == end)
 			break;
@@ -1043,7 +1050,7 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 			err = VR_EHEAD;
 			break;
 		}
-		if (in_order) {
+		if (in_order && VR__SPLIT_IO_POS) {
 			const unsigned at = chain_ndesc[head];
 
 			if (VR_UNLIKELY((uint16_t)(at - oldest) < (uint16_t)(pos - oldest) &&
@@ -1087,6 +1094,10 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 		o->id = (uint16_t)head;
 		o->writable = (uint16_t)((flags & VR_DESC_F_WRITE) >> 1);
 		if (in_order) {
+			if (!VR__SPLIT_IO_POS) { /* as without IN_ORDER */
+				chain_ndesc[head] = 1;
+				*order = (uint16_t)head;
+			}
 			order++;
 			pos++;
 		} else {
@@ -1177,7 +1188,9 @@ VR__HOT_INLINE uint64_t split_pop_bufs_fast(struct vr_split_dev *q,
 	if (err < VR_EAGAIN) {
 		/* A violation: as vr__split_dev_break. */
 		q->broken = err;
-		q->io_fast = false;
+#if !VR__OPT_SIZE
+		q->io_fast = false; /* (never set built for size) */
+#endif
 	}
 	return vr__fast_ret(n, err);
 }

@@ -32,10 +32,14 @@ static void dev_bind(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 	q->num = (uint16_t)cfg->num;
 	q->mask = (uint16_t)(cfg->num - 1);
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
-	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
 	q->io_fast = false; /* set by dev_forget */
-	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	/* Without VR_CONFIG_INDIRECT neither is read (vr__map_indirect
+	 * refuses every table) and init refused the feature: both stay 0. */
+	if (VR_CONFIG_INDIRECT) {
+		q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+		q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	}
 }
 
 /* Check the arguments, then bind. */
@@ -79,7 +83,13 @@ static void dev_forget(struct vr_split_dev *q, uint16_t avail_idx,
 	q->used_flags = 0;
 	q->since_notify = 0;
 	q->broken = 0;
+#if !VR__OPT_SIZE
+	/* A build for size reads it nowhere (the header's
+	 * vr_split_dev_complete_in_order is the compiled call there): it stays
+	 * false, as dev_bind left it, which a caller built for speed reads
+	 * right (its inline test sends it to the compiled call). */
 	q->io_fast = q->in_order && q->mem.clean == NULL;
+#endif
 }
 
 int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
@@ -135,7 +145,9 @@ void vr_split_dev_reset(struct vr_split_dev *q)
 int vr__split_dev_break(struct vr_split_dev *q, int err)
 {
 	q->broken = err;
-	q->io_fast = false;
+#if !VR__OPT_SIZE
+	q->io_fast = false; /* (never set in a build for size: dev_forget) */
+#endif
 	return err;
 }
 
@@ -402,12 +414,55 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 	return 0;
 }
 
+#if !VR__SPLIT_IO_POS
+/*
+ * The pop in a build for size: one copy for both modes, with IN_ORDER's
+ * records kept as without it (VR__SPLIT_IO_POS): a head is in flight when
+ * its record is not 0.
+ */
+int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
+{
+	const uint16_t *slot;
+	uint16_t head;
+	int err;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!chain || (chain->iov_cap && !chain->iov))
+		return VR_EINVAL;
+	if (q->last_avail == q->avail_seen) {
+		err = vr_split_dev_avail(q); /* A1 inside */
+		if (err <= 0)
+			return err ? err : VR_EAGAIN;
+	}
+	slot = &vr_avail_ring(q->avail)[q->last_avail & q->mask];
+	vr_mem_invalidate(&q->mem, slot, sizeof(*slot));
+	/* Relaxed, read once: ordered after A1. */
+	head = vr__le16(vr__load16(slot));
+	if (head >= q->num)
+		return vr__split_dev_break(q, VR_EHEAD);
+	if (q->chain_ndesc[head] != 0 || q->in_flight >= q->num)
+		return vr__split_dev_break(q, VR_EINFLIGHT);
+	err = vr__split_walk(q, head, chain);
+	if (err == VR_E2BIG)
+		return err; /* valid chain, caller's array too small: keep it */
+	if (err)
+		return vr__split_dev_break(q, err);
+	q->chain_ndesc[head] = chain->ndesc;
+	if (q->in_order)
+		q->order[q->last_avail & q->mask] = head;
+	q->in_flight++;
+	q->last_avail++;
+	return 0;
+}
+#else
 int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 {
 #define CALL(io) split_dev_pop(q, chain, io)
 	return VR__SPECIALISE(q->in_order, CALL);
 #undef CALL
 }
+#endif
 
 /* The general vr_split_dev_complete_in_order (its inline part handles the
  * usual case): every check, and the clean hook. */
@@ -424,10 +479,30 @@ int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
 	/* The oldest chain in flight was popped at avail position
-	 * last_avail - in_flight; the batch is the count from there. Nothing
-	 * to clear per chain (vr__split_dev_io_window). */
+	 * last_avail - in_flight; the batch is the count from there. Built
+	 * for speed nothing to clear per chain (vr__split_dev_io_window). */
+#if VR__SPLIT_IO_POS
 	last = q->order[(uint16_t)(q->last_avail - q->in_flight + count - 1u) &
 			q->mask];
+#else
+	{
+		/* Built for size: each record of the batch cleared. Locals: a
+		 * store into chain_ndesc may alias the queue's fields as far
+		 * as the compiler knows. */
+		const uint16_t *const order = q->order;
+		uint16_t *const chain_ndesc = q->chain_ndesc;
+		const unsigned mask = q->mask;
+		/* Unmasked (masking is the same mod 2^16): no truncation. */
+		unsigned i = (unsigned)q->last_avail - q->in_flight;
+		const unsigned end = i + count;
+
+		last = 0;
+		for (; i != end; i++) {
+			last = order[i & mask];
+			chain_ndesc[last] = 0;
+		}
+	}
+#endif
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
 	 * by R2. */

@@ -230,6 +230,81 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 }
 
 /*
+ * In-order collection, compiled: what vr_split_drv_get_used() calls on an
+ * in-order queue when built for size (the header's inline path is not
+ * carried in flash there). Built for speed, the inline path itself; built
+ * for size, one function for every entry: the named head must be in
+ * flight (so its position is in [last_used, avail_idx)) and the batch it
+ * closes must fit in what used->idx announced, as
+ * vr__split_drv_used_batch checks, then the oldest chain is handed out.
+ */
+int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
+				    struct vr_used_buf *out)
+{
+#if !VR__OPT_SIZE
+	return vr__split_drv_get_used_io(q, out);
+#else
+	struct vr_drv_slot *s;
+	uint16_t head;
+	uint32_t len;
+
+	if (q->batch_end == VR__NONE) {
+		struct vr_used_elem *elem;
+		uint32_t id;
+		uint16_t seen;
+
+		if (q->last_used == q->used_seen) {
+			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+			/* A2 (acquire), as in vr_split_drv_get_used. */
+			seen = vr__le16(vr__load_acquire16(&q->used->idx));
+			if (seen == q->last_used)
+				return VR_EAGAIN;
+			if ((uint16_t)(seen - q->last_used) > q->in_flight)
+				return vr__split_drv_break(q, VR_EUSEDIDX);
+			q->used_seen = seen;
+		}
+		elem = &vr_used_ring(q->used)[q->last_used & q->mask];
+		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
+		/* Relaxed, read once: ordered after A2. */
+		id = vr__le32(vr__load32(&elem->id));
+		len = vr__le32(vr__load32(&elem->len));
+		if (id >= q->num || q->slot[id].ndesc == 0)
+			return vr__split_drv_break(q, VR_EUSEDID);
+		if ((uint16_t)(q->slot[id].last - q->last_used) >=
+		    (uint16_t)(q->used_seen - q->last_used))
+			return vr__split_drv_break(q, VR_EUSEDIDX);
+		if (len > q->slot[id].in_len) {
+			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+				return vr__split_drv_break(q, VR_EUSEDLEN);
+			len = q->slot[id].in_len;
+			q->stats.used_len_clamped++;
+		}
+		q->batch_end = (uint16_t)id;
+		q->batch_len = len;
+	}
+	head = (uint16_t)((q->free_head + q->num_free) & q->mask);
+	s = &q->slot[head];
+	if (head == q->batch_end) {
+		len = q->batch_len;
+		q->batch_end = VR__NONE;
+	} else {
+		len = s->in_len;
+	}
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = head;
+	/* Sequential allocation: the oldest chain's descriptors are the next
+	 * ones the cursor reaches after the newer ones, so only the count
+	 * changes. */
+	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	q->last_used++;
+	return 0;
+#endif
+}
+
+/*
  * In-order collection, an entry that does not name the oldest chain in
  * flight (see vr__split_drv_get_used_io): @id and @len as read from the
  * used entry at last_used (once). It closes the chains from the oldest to

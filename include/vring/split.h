@@ -251,6 +251,8 @@ int vr__split_drv_break(struct vr_split_drv *q, int err);
 void vr__split_drv_clean_descs(struct vr_split_drv *q, uint16_t head);
 int vr__split_drv_used_batch(struct vr_split_drv *q, struct vr_used_buf *out,
 			     uint32_t id, uint32_t len);
+int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
+				    struct vr_used_buf *out);
 
 /**
  * @brief Add a chain of @p n_out device-readable then @p n_in
@@ -554,8 +556,15 @@ VR_INLINE int vr_split_drv_get_used(struct vr_split_drv *q,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: IN_ORDER through the compiled call (same chains,
+	 * same checks), the inline path not carried in flash. */
+	if (q->in_order)
+		return vr__split_drv_get_used_in_order(q, out);
+#else
 	if (q->in_order)
 		return vr__split_drv_get_used_io(q, out);
+#endif
 	if (q->last_used == q->used_seen) {
 		uint16_t seen;
 
@@ -643,9 +652,12 @@ struct vr_split_dev {
 	struct vr_avail *avail;
 	struct vr_used *used;
 	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in
-				  flight; with IN_ORDER instead the avail
-				  position it was last popped at, never
-				  cleared (see vr__split_dev_io_window) */
+				  flight; with IN_ORDER, in a library built
+				  for speed, instead the avail position it
+				  was last popped at (see
+				  vr__split_dev_io_window), in one built for
+				  size as without IN_ORDER; the inline
+				  completion clears it, right for both */
 	uint32_t max_indirect; /* longest indirect table accepted */
 	uint16_t *order;       /* in-order: the head popped at each avail
 				  position (index: position & mask); the
@@ -667,8 +679,9 @@ struct vr_split_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
-	bool io_fast;         /* IN_ORDER, not broken, no clean hook: one
-				 chain completed in order inline */
+	bool io_fast;         /* IN_ORDER, not broken, no clean hook:
+				 complete_in_order inline (never set when
+				 the library is built for size) */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -751,8 +764,12 @@ int vr__split_dev_break(struct vr_split_dev *q, int err);
  * flight exactly when that position @at is in the window (this test) and
  * order[at & mask] names the head (made only then: a record 65536
  * positions old that falls in the window again names a slot that holds
- * another head, or this head popped there now). Nothing is cleared when a
- * chain is returned: completing is moving oldest on.
+ * another head, or this head popped there now). Nothing needs clearing
+ * when a chain is returned: completing is moving oldest on. The test is
+ * exact whatever a head not in flight has for a record (a slot of the
+ * window names the head popped at that position, which is in flight), so
+ * the single and burst completions may clear it (0) as they do without
+ * IN_ORDER, and complete_in_order leaves it.
  */
 VR_INLINE bool vr__split_dev_io_window(uint16_t last_avail, uint16_t in_flight,
 				       uint16_t at)
@@ -891,8 +908,10 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 	vr__store32(&elem->len, vr__le32(len));
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, elem, sizeof(*elem));
-	if (!q->in_order) /* IN_ORDER: oldest moves on (vr__split_dev_io_window) */
-		q->chain_ndesc[id] = 0;
+	/* IN_ORDER: oldest moves on; the record needs no clearing there
+	 * (vr__split_dev_io_window is exact whatever a record holds), but
+	 * one store costs less than testing the mode. */
+	q->chain_ndesc[id] = 0;
 	q->in_flight--;
 	q->used_idx++;
 	return 0;
@@ -936,6 +955,11 @@ VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
 	struct vr_used_elem *elem;
 	unsigned in_flight, left, last;
 
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: the compiled call alone (same results). */
+	if (1)
+		return vr__split_dev_complete_in_order(q, count, last_len);
+#endif
 	if (VR_UNLIKELY(!q->io_fast))
 		return vr__split_dev_complete_in_order(q, count, last_len);
 	in_flight = q->in_flight;
