@@ -232,7 +232,23 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(adds == NULL && n != 0))
+	if (n <= 1) {
+		/* None, or one chain: the single call, without the loop's
+		 * set-up (the same head, ring bytes and code); the test
+		 * replaces the loop's own for none. */
+		if (n == 0)
+			return 0;
+		if (VR_UNLIKELY(adds == NULL))
+			return VR_EINVAL;
+		res = vr_split_drv_add(q, adds->seg, adds->n_out, adds->n_in,
+				       adds->cookie);
+		if (res < 0)
+			return res;
+		if (ids)
+			ids[0] = (uint16_t)res;
+		return 1;
+	}
+	if (VR_UNLIKELY(adds == NULL))
 		return VR_EINVAL;
 	while (i < n) {
 		/* Non-coherent memory: every chain through the single call,
@@ -485,9 +501,10 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 		return VR_EBROKEN;
 	if (VR_UNLIKELY(out == NULL && max != 0))
 		return VR_EINVAL;
-	if (VR_UNLIKELY(q->mem.invalidate != NULL)) {
+	if (VR_UNLIKELY(q->mem.invalidate != NULL) || max <= 1) {
 		/* Non-coherent memory: every entry through the single call,
-		 * which invalidates what it reads. */
+		 * which invalidates what it reads. None or one entry: the
+		 * single call too, without the loop's set-up. */
 		for (i = 0; i < max; i++) {
 			err = vr_split_drv_get_used(q, &out[i]);
 			if (err)
@@ -980,7 +997,21 @@ int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(bufs == NULL && n != 0))
+	if (n <= 1) {
+		/* None, or one buffer: the single call, without the loop's
+		 * set-up; the test replaces the loop's own for none. */
+		if (n == 0)
+			return 0;
+		if (VR_UNLIKELY(bufs == NULL))
+			return VR_EINVAL;
+		res = vr_split_drv_add(q, &bufs->seg, n_out, n_in, bufs->cookie);
+		if (res < 0)
+			return res;
+		if (ids)
+			ids[0] = (uint16_t)res;
+		return 1;
+	}
+	if (VR_UNLIKELY(bufs == NULL))
 		return VR_EINVAL;
 	while (i < n) {
 		/* Non-coherent memory: every entry through the single call,
