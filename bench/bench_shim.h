@@ -84,6 +84,9 @@ struct vb_bench {
  *  the files that are compiled in (a peer whose package is missing is
  *  simply absent). */
 extern const struct vb_bench vb_vring_benches[];
+/** vring_icount only (VRB_ROLES): the local bodies of vb_vring_benches
+ *  with callgrind's collection switched at each change of role. */
+extern const struct vb_bench vb_vring_role_benches[];
 extern const struct vb_bench vb_cacheline_benches[];
 extern const struct vb_bench vb_ck_ring_list[];
 extern const struct vb_bench vb_urcu_wfcq_list[];

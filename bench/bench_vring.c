@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libvring under benchmark: split and packed rings, each with and without
- * VIRTIO_F_IN_ORDER, in three patterns, with the single-message calls and
- * (when the core has them, VRB_HAVE_BURSTS) with the burst calls.
+ * VIRTIO_F_IN_ORDER, in three patterns, with the single-message calls,
+ * (when the core has them, VRB_HAVE_BURSTS) with the burst calls, and (with
+ * the bursts and VRB_HAVE_PACKED_BUFS / VRB_HAVE_SPLIT_BUFS below) with the
+ * single-segment batch calls vr_*_drv_add_bufs / vr_*_dev_pop_bufs (the
+ * _bufs bodies: completion and collection through the burst calls).
  *
  * One shared region holds the ring and a pool of message buffers after it;
  * descriptors carry offsets into the region, as between two VMs. A message
@@ -43,12 +46,54 @@
  * measured (vring_icount, report_instructions.py's harness table).
  */
 
+/*
+ * The single-segment batch calls vr_X_drv_add_bufs / vr_X_dev_pop_bufs
+ * (the _bufs bodies): 1 once the format's two calls are in libvring.
+ */
+#define VRB_HAVE_PACKED_BUFS 1
+#define VRB_HAVE_SPLIT_BUFS 1
+
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <vring/vring.h>
 
 #include "bench_common.h"
+
+/* Some _bufs body is built: the format's two calls are in, and the burst
+ * calls that complete and collect for it. */
+#if defined(VRB_HAVE_BURSTS) && (VRB_HAVE_PACKED_BUFS || VRB_HAVE_SPLIT_BUFS)
+#define VRB_BUFS 1
+#else
+#define VRB_BUFS 0
+#endif
+
+/*
+ * Role-split counting (vring_icount only, VRB_ROLES): the local body's
+ * instances "_roles" switch callgrind's collection at each change of role,
+ * twice per batch (driver -> device before the device takes the batch,
+ * device -> driver before the driver collects it). vring_icount --roles
+ * driver starts with collection on, --roles device with it off: the two
+ * runs execute the same instructions and each instruction is counted in
+ * exactly one of them, so driver + device = the whole loop of the role
+ * instance (the regular body's count plus the two switches per batch,
+ * which report_instructions.py shows as the split's overhead).
+ */
+#ifdef VRB_ROLES
+#include <valgrind/callgrind.h>
+#define VRB_ROLE_SWITCH(RS)                                                    \
+	do {                                                                   \
+		if (RS)                                                        \
+			CALLGRIND_TOGGLE_COLLECT;                              \
+	} while (0)
+#else
+#define VRB_ROLE_SWITCH(RS) ((void)(RS))
+#endif
+
+/* Which calls a body makes: one message per call, the bursts, or the
+ * single-segment batch calls (add_bufs / pop_bufs; completion and
+ * collection by the burst calls). A constant after inlining. */
+enum vrb_kind { VRB_SINGLE, VRB_BURST, VRB_BUFS_K };
 
 /* A message that came back wrong (not a libvring error code). */
 #define VRB_EBADUSED (-1000)
@@ -116,6 +161,12 @@ struct vrb {
 	 * entries one after the other, without a wrap test per message. */
 	struct vr_seg *segs;   /* what the driver adds */
 	unsigned char **bufs;  /* what the device must find in the chain */
+#if VRB_BUFS
+	/* The _bufs bodies' add_bufs entries, the same k: the segment set at
+	 * set-up, the cookie written per message. A batch hands add_bufs a
+	 * run of this table, as a caller with a fixed buffer pool would. */
+	struct vr_add_buf *abufs;
+#endif
 	void *drv_state, *dev_state;
 	/* Each queue object on lines of its own: one per thread. */
 	struct vr_split_drv *sdrv;
@@ -298,17 +349,28 @@ static VB_ALWAYS_INLINE int vrb_complete_burst(struct vrb *b,
 
 static VB_ALWAYS_INLINE int vrb_get_used_burst(struct vrb *b,
 					       const enum vrb_ring R,
-					       struct vrb_null *z,
+					       struct vrb_null *z, const bool U,
 					       struct vr_used_buf *out,
 					       unsigned max)
 {
 	if (R == VRB_NULL) {
-		const struct vr_add *adds = (const struct vr_add *)z->adds;
 		unsigned n = z->n_adds < max ? z->n_adds : max, i;
 		int ret;
 
-		for (i = 0; i < n; i++)
-			out[i].cookie = adds[i].cookie;
+		/* U: the entries were add_bufs' (struct vr_add_buf). */
+		if (U) {
+#if VRB_BUFS
+			const struct vr_add_buf *adds = (const struct vr_add_buf *)z->adds;
+
+			for (i = 0; i < n; i++)
+				out[i].cookie = adds[i].cookie;
+#endif
+		} else {
+			const struct vr_add *adds = (const struct vr_add *)z->adds;
+
+			for (i = 0; i < n; i++)
+				out[i].cookie = adds[i].cookie;
+		}
 		ret = (int)n;
 		__asm__ __volatile__("" : "+r"(ret) : "r"(out) : "memory");
 		return ret;
@@ -317,6 +379,65 @@ static VB_ALWAYS_INLINE int vrb_get_used_burst(struct vrb *b,
 			       : vr_split_drv_get_used_burst(b->sdrv, out, max);
 }
 #endif /* VRB_HAVE_BURSTS */
+
+#if VRB_BUFS
+/* The single-segment batch calls (FLAT.md): count done, or the first
+ * entry's error when none was; they do not publish. add_bufs adds every
+ * buffer device-readable and asks for no ids. The null ring's stand-ins,
+ * as the bursts': add_bufs records where the entries are, pop_bufs writes
+ * each buffer's base (its length and direction are written once at
+ * set-up), one asm statement per call. */
+
+static VB_ALWAYS_INLINE int vrb_add_bufs(struct vrb *b, const enum vrb_ring R,
+					 struct vrb_null *z,
+					 const struct vr_add_buf *bufs, unsigned n)
+{
+	if (R == VRB_NULL) {
+		int ret = (int)n;
+
+		z->adds = bufs;
+		z->n_adds = n;
+		__asm__ __volatile__("" : "+r"(ret) : "r"(bufs) : "memory");
+		return ret;
+	}
+#if VRB_HAVE_PACKED_BUFS
+	if (R == VRB_PACKED)
+		return vr_packed_drv_add_bufs(b->pdrv, bufs, n, false, NULL);
+#endif
+#if VRB_HAVE_SPLIT_BUFS
+	if (R == VRB_SPLIT)
+		return vr_split_drv_add_bufs(b->sdrv, bufs, n, false, NULL);
+#endif
+	(void)b;
+	return VR_ENOTSUP; /* no such body is registered */
+}
+
+static VB_ALWAYS_INLINE int vrb_pop_bufs(struct vrb *b, const enum vrb_ring R,
+					 struct vrb_null *z, struct vr_buf *out,
+					 unsigned max)
+{
+	if (R == VRB_NULL) {
+		const struct vr_add_buf *adds = (const struct vr_add_buf *)z->adds;
+		unsigned n = z->n_adds < max ? z->n_adds : max, i;
+		int ret;
+
+		for (i = 0; i < n; i++)
+			out[i].base = b->region + adds[i].seg.addr;
+		ret = (int)n;
+		__asm__ __volatile__("" : "+r"(ret) : "r"(out) : "memory");
+		return ret;
+	}
+#if VRB_HAVE_PACKED_BUFS
+	if (R == VRB_PACKED)
+		return vr_packed_dev_pop_bufs(b->pdev, out, max);
+#endif
+#if VRB_HAVE_SPLIT_BUFS
+	if (R == VRB_SPLIT)
+		return vr_split_dev_pop_bufs(b->sdev, out, max);
+#endif
+	return VR_ENOTSUP; /* no such body is registered */
+}
+#endif /* VRB_BUFS */
 
 /* ---- Per-batch arrays of the burst calls ------------------------------------- */
 
@@ -335,6 +456,9 @@ struct vrb_dev_arrays {
 	struct vr_chain chains[VRB_MAX_BATCH];
 #ifdef VRB_HAVE_BURSTS
 	struct vr_done done[VRB_MAX_BATCH];
+#endif
+#if VRB_BUFS
+	struct vr_buf vbufs[VRB_MAX_BATCH]; /* what pop_bufs hands out */
 #endif
 };
 
@@ -360,6 +484,9 @@ static void vrb_dev_arrays_init(struct vrb_dev_arrays *a, const struct vrb *b)
 		if (b->ring == VRB_NULL) {
 			a->chains[i].n_out = 1;
 			a->iov[i].len = b->payload;
+#if VRB_BUFS
+			a->vbufs[i].len = b->payload; /* writable stays 0 */
+#endif
 		}
 	}
 }
@@ -372,14 +499,26 @@ static VB_ALWAYS_INLINE bool vrb_shape_bad(const struct vr_chain *c,
 	return ((c->n_out ^ 1u) | c->n_in | (c->iov[0].len ^ len)) != 0;
 }
 
+#if VRB_BUFS
+/* The same for a pop_bufs entry: one readable buffer (pop_bufs hands out
+ * single-segment chains only; an empty chain has length 0) of @p len. */
+static VB_ALWAYS_INLINE bool vrb_buf_bad(const struct vr_buf *v, unsigned len)
+{
+	return (v->writable | (v->len ^ len)) != 0;
+}
+#endif
+
 /* ---- Driver steps ------------------------------------------------------------ */
 
 /* Write and add one batch of messages from *sent on, then publish once.
- * T: the payload is written (stream). B: one burst call. */
+ * T: the payload is written (stream). K: single calls, one burst call or
+ * one add_bufs call. */
 static VB_ALWAYS_INLINE int vrb_send(struct vrb *b, const enum vrb_ring R,
-				     struct vrb_null *z, const bool T, const bool B,
+				     struct vrb_null *z, const bool T,
+				     const enum vrb_kind K,
 				     struct vrb_drv_arrays *a, uint64_t *sent)
 {
+	const bool B = K == VRB_BURST, U = K == VRB_BUFS_K;
 	const uint32_t mask = b->num - 1;
 	const struct vr_seg *seg = &b->segs[*sent & mask];
 	const unsigned batch = b->batch;
@@ -402,6 +541,21 @@ static VB_ALWAYS_INLINE int vrb_send(struct vrb *b, const enum vrb_ring R,
 				vb_fill(b->region + seg->addr, seq, b->payload);
 		}
 		ret = vrb_add_burst(b, R, z, a->adds, batch);
+		if (ret != (int)batch)
+			return ret < 0 ? ret : VR_ENOSPC;
+#endif
+	} else if (U) {
+#if VRB_BUFS
+		/* The table's run for this batch: only the cookie changes. */
+		struct vr_add_buf *const first = &b->abufs[seq & mask];
+		struct vr_add_buf *ab = first;
+
+		for (; seq != end; seq++, ab++) {
+			ab->cookie = (void *)(uintptr_t)seq;
+			if (T)
+				vb_fill(b->region + ab->seg.addr, seq, b->payload);
+		}
+		ret = vrb_add_bufs(b, R, z, first, batch);
 		if (ret != (int)batch)
 			return ret < 0 ? ret : VR_ENOSPC;
 #endif
@@ -443,17 +597,18 @@ static VB_ALWAYS_INLINE int vrb_check_used(const struct vr_used_buf *u,
 
 /* Collect every used buffer there is; each must be the next one sent. */
 static VB_ALWAYS_INLINE int vrb_reclaim(struct vrb *b, const enum vrb_ring R,
-					const bool B, struct vrb_drv_arrays *a,
-					uint64_t *done)
+					const enum vrb_kind K,
+					struct vrb_drv_arrays *a, uint64_t *done)
 {
 	/* A local: its fields stay in registers. */
 	struct vr_used_buf u;
 	int err;
 
 	(void)a;
-	if (B) {
+	if (K != VRB_SINGLE) {
 #ifdef VRB_HAVE_BURSTS
-		while ((err = vrb_get_used_burst(b, R, NULL, a->used, VRB_MAX_BATCH)) > 0) {
+		while ((err = vrb_get_used_burst(b, R, NULL, K == VRB_BUFS_K, a->used,
+						 VRB_MAX_BATCH)) > 0) {
 			err = vrb_check_used(a->used, (unsigned)err, done);
 			if (err)
 				return err;
@@ -471,7 +626,8 @@ static VB_ALWAYS_INLINE int vrb_reclaim(struct vrb *b, const enum vrb_ring R,
 
 /* Collect used buffers until at most @p outstanding_max messages are out. */
 static VB_ALWAYS_INLINE int vrb_wait_back(struct vrb *b, const enum vrb_ring R,
-					  const bool B, struct vrb_drv_arrays *a,
+					  const enum vrb_kind K,
+					  struct vrb_drv_arrays *a,
 					  uint64_t sent, uint64_t *done,
 					  uint64_t outstanding_max)
 {
@@ -479,7 +635,7 @@ static VB_ALWAYS_INLINE int vrb_wait_back(struct vrb *b, const enum vrb_ring R,
 
 	vb_spin_init(&w);
 	for (;;) {
-		int err = vrb_reclaim(b, R, B, a, done);
+		int err = vrb_reclaim(b, R, K, a, done);
 
 		if (err)
 			return err;
@@ -497,8 +653,9 @@ static VB_ALWAYS_INLINE int vrb_wait_back(struct vrb *b, const enum vrb_ring R,
  * else that the descriptor names the expected buffer (pingpong). */
 static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 					     const enum vrb_ring R, const bool IO,
-					     const bool T, const bool B)
+					     const bool T, const enum vrb_kind K)
 {
+	const bool B = K == VRB_BURST, U = K == VRB_BUFS_K;
 	struct vrb *b = (struct vrb *)arg;
 	struct vrb_dev_arrays *a = (struct vrb_dev_arrays *)vb_alloc(sizeof(*a));
 	unsigned char copy[VB_PAYLOAD_MAX];
@@ -529,6 +686,16 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 			n = (unsigned)err;
 			err = 0;
 #endif
+		} else if (U) {
+#if VRB_BUFS
+			err = vrb_pop_bufs(b, R, NULL, a->vbufs, batch);
+			if (err < 0) {
+				what = "pop_bufs";
+				break;
+			}
+			n = (unsigned)err;
+			err = 0;
+#endif
 		} else {
 			while (n < batch && (err = vrb_pop(b, R, NULL, &a->chains[n])) == 0)
 				n++;
@@ -538,7 +705,22 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 			}
 			err = 0;
 		}
-		for (i = 0; i < n; i++, c++, expect++) {
+#if VRB_BUFS
+		/* The same checks on pop_bufs' entries. */
+		for (i = 0; U && i < n; i++, expect++) {
+			const struct vr_buf *v = &a->vbufs[i];
+
+			if (vrb_buf_bad(v, payload) ||
+			    (T ? !vb_take(copy, v->base, expect, payload)
+			       : v->base != *want++)) {
+				err = VRB_EBADUSED;
+				break;
+			}
+			if (!IO)
+				a->done[i].id = v->id;
+		}
+#endif
+		for (i = 0; !U && i < n; i++, c++, expect++) {
 			if (vrb_shape_bad(c, payload) ||
 			    (T ? !vb_take(copy, c->iov[0].base, expect, payload)
 			       : c->iov[0].base != *want++)) {
@@ -570,7 +752,7 @@ static VB_ALWAYS_INLINE void vrb_device_loop(struct vb_pair *p, void *arg,
 				what = "complete_in_order";
 				break;
 			}
-		} else if (B) {
+		} else if (B || U) {
 #ifdef VRB_HAVE_BURSTS
 			if ((err = vrb_complete_burst(b, R, a->done, n)) != (int)n) {
 				err = err < 0 ? err : VR_ESTATE;
@@ -607,6 +789,9 @@ static void vrb_free_all(struct vrb *b)
 	free(b->region);
 	free(b->segs);
 	free(b->bufs);
+#if VRB_BUFS
+	free(b->abufs);
+#endif
 	free(b->drv_state);
 	free(b->dev_state);
 	free(b->sdrv);
@@ -652,10 +837,19 @@ static struct vrb *vrb_new(struct vb_state *s, enum vrb_ring ring, bool in_order
 	b->bufs = (unsigned char **)vb_alloc((num + VRB_MAX_BATCH) * sizeof(*b->bufs));
 	if (!b->region || !b->segs || !b->bufs)
 		goto oom;
+#if VRB_BUFS
+	b->abufs = (struct vr_add_buf *)vb_alloc((num + VRB_MAX_BATCH) * sizeof(*b->abufs));
+	if (!b->abufs)
+		goto oom;
+#endif
 	for (uint32_t k = 0; k < num + VRB_MAX_BATCH; k++) {
 		b->segs[k].addr = b->pool_off + (size_t)(k % num) * payload;
 		b->segs[k].len = payload;
 		b->bufs[k] = b->region + b->segs[k].addr;
+#if VRB_BUFS
+		b->abufs[k].seg = b->segs[k];
+		b->abufs[k].cookie = NULL;
+#endif
 	}
 	if (ring == VRB_NULL) {
 		b->null_rec = (struct vrb_null_rec *)vb_alloc(VRB_MAX_BATCH *
@@ -774,7 +968,7 @@ static void vrb_finish(struct vb_state *s, struct vrb *b,
 /* ---- The three patterns ------------------------------------------------------------ */
 
 static VB_ALWAYS_INLINE void vrb_stream(struct vb_state *s, const enum vrb_ring R,
-					const bool IO, const bool B,
+					const bool IO, const enum vrb_kind K,
 					void (*dev)(struct vb_pair *, void *))
 {
 	unsigned batch = (unsigned)vb_arg(s, 0, 32);
@@ -804,11 +998,11 @@ static VB_ALWAYS_INLINE void vrb_stream(struct vb_state *s, const enum vrb_ring 
 	while (vb_run(s, batch)) {
 		/* Collect used buffers only when a batch does not fit. */
 		if (vrb_free(b, R) < batch &&
-		    (err = vrb_wait_back(b, R, B, a, sent, &done, num - batch)))
+		    (err = vrb_wait_back(b, R, K, a, sent, &done, num - batch)))
 			break;
-		if ((err = vrb_send(b, R, NULL, true, B, a, &sent)))
+		if ((err = vrb_send(b, R, NULL, true, K, a, &sent)))
 			break;
-		if (vb_last(s) && (err = vrb_wait_back(b, R, B, a, sent, &done, 0)))
+		if (vb_last(s) && (err = vrb_wait_back(b, R, K, a, sent, &done, 0)))
 			break;
 	}
 	vb_timer_stop(&t);
@@ -825,7 +1019,7 @@ static VB_ALWAYS_INLINE void vrb_stream(struct vb_state *s, const enum vrb_ring 
 
 static VB_ALWAYS_INLINE void vrb_pingpong(struct vb_state *s,
 					  const enum vrb_ring R, const bool IO,
-					  const bool B,
+					  const enum vrb_kind K,
 					  void (*dev)(struct vb_pair *, void *))
 {
 	unsigned batch = (unsigned)vb_arg(s, 0, 1);
@@ -851,9 +1045,9 @@ static VB_ALWAYS_INLINE void vrb_pingpong(struct vb_state *s,
 	}
 	vb_timer_start(&t);
 	while (vb_run(s, batch)) {
-		if ((err = vrb_send(b, R, NULL, false, B, a, &sent)))
+		if ((err = vrb_send(b, R, NULL, false, K, a, &sent)))
 			break;
-		if ((err = vrb_wait_back(b, R, B, a, sent, &done, 0)))
+		if ((err = vrb_wait_back(b, R, K, a, sent, &done, 0)))
 			break;
 	}
 	vb_timer_stop(&t);
@@ -881,15 +1075,21 @@ _Static_assert(offsetof(struct vr_chain, n_in) ==
 
 /* Both roles on one CPU, a batch at a time: the driver adds and publishes
  * it, the device takes every chain, checks it and returns it, the driver
- * collects exactly the batch and checks every used buffer. */
+ * collects exactly the batch and checks every used buffer. RS: switch
+ * callgrind's collection at each change of role (VRB_ROLES, above). */
 static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R,
-				       const bool IO, const bool B)
+				       const bool IO, const enum vrb_kind K,
+				       const bool RS)
 {
+	const bool B = K == VRB_BURST, U = K == VRB_BUFS_K;
 	const unsigned batch = (unsigned)vb_arg(s, 0, 32);
 	struct vrb_drv_arrays *da = (struct vrb_drv_arrays *)vb_alloc(sizeof(*da));
 	struct vrb_dev_arrays *va = (struct vrb_dev_arrays *)vb_alloc(sizeof(*va));
 	struct vrb *b = da && va ? vrb_new(s, R, IO, batch, VRB_SMALL, VB_QSIZE) : NULL;
 	struct vr_chain *const chains_end = va ? va->chains + batch : NULL;
+#if VRB_BUFS
+	const struct vr_buf *const vbufs_end = va ? va->vbufs + batch : NULL;
+#endif
 	uint32_t mask;
 	uint64_t sent = 0, done = 0, taken = 0, irqs = 0;
 	struct vrb_null z = { NULL, NULL, NULL, NULL, NULL, 0 };
@@ -923,11 +1123,35 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 #endif
 
 		/* Driver: a batch out, one publish. */
-		if ((err = vrb_send(b, R, &z, false, B, da, &sent))) {
+		if ((err = vrb_send(b, R, &z, false, K, da, &sent))) {
 			what = "driver: add or kick_prepare";
 			break;
 		}
+		VRB_ROLE_SWITCH(RS);
 		/* Device: every chain of the batch, each the next message. */
+		if (U) {
+#if VRB_BUFS
+			const struct vr_buf *v;
+
+			err = vrb_pop_bufs(b, R, &z, va->vbufs, batch);
+			if (err != (int)batch) {
+				what = "device: pop_bufs (short or failed)";
+				err = err < 0 ? err : VR_EAGAIN;
+				break;
+			}
+			err = 0;
+			for (v = va->vbufs; v != vbufs_end; v++) {
+				if (v->writable != 0 || v->len != VRB_SMALL ||
+				    v->base != *want++) {
+					what = "device: wrong buffer";
+					err = VRB_EBADUSED;
+					break;
+				}
+				if (!IO)
+					(dn++)->id = v->id;
+			}
+#endif
+		}
 		if (B) {
 #ifdef VRB_HAVE_BURSTS
 			err = vrb_pop_burst(b, R, &z, va->chains, batch);
@@ -939,7 +1163,7 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 			err = 0;
 #endif
 		}
-		for (c = va->chains; c != chains_end; c++) {
+		for (c = va->chains; !U && c != chains_end; c++) {
 			if (!B && (err = vrb_pop(b, R, &z, c))) {
 				what = "device: pop";
 				break;
@@ -967,7 +1191,7 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 				what = "device: complete_in_order";
 				break;
 			}
-		} else if (B) {
+		} else if (B || U) {
 #ifdef VRB_HAVE_BURSTS
 			if ((err = vrb_complete_burst(b, R, va->done, batch)) != (int)batch) {
 				what = "device: complete_burst";
@@ -983,10 +1207,11 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 		}
 		irqs += (unsigned)err;
 		err = 0;
+		VRB_ROLE_SWITCH(RS);
 		/* Driver: exactly the batch back, each the next one lent. */
-		if (B) {
+		if (B || U) {
 #ifdef VRB_HAVE_BURSTS
-			err = vrb_get_used_burst(b, R, &z, da->used, batch);
+			err = vrb_get_used_burst(b, R, &z, U, da->used, batch);
 			if (err != (int)batch) {
 				what = "driver: get_used_burst (short or failed)";
 				err = err < 0 ? err : VR_EAGAIN;
@@ -1044,43 +1269,58 @@ static VB_ALWAYS_INLINE void vrb_local(struct vb_state *s, const enum vrb_ring R
 
 /* ---- The implementations ----------------------------------------------------------- */
 
-#define VRB_IMPL(name, R, IO, B)                                               \
+#define VRB_IMPL(name, R, IO, K)                                               \
 	static void vrb_dev_stream_##name(struct vb_pair *p, void *arg)        \
 	{                                                                      \
-		vrb_device_loop(p, arg, R, IO, true, B);                       \
+		vrb_device_loop(p, arg, R, IO, true, K);                       \
 	}                                                                      \
 	static void vrb_dev_pingpong_##name(struct vb_pair *p, void *arg)      \
 	{                                                                      \
-		vrb_device_loop(p, arg, R, IO, false, B);                      \
+		vrb_device_loop(p, arg, R, IO, false, K);                      \
 	}                                                                      \
 	static void bm_##name##_stream(struct vb_state *s)                     \
 	{                                                                      \
-		vrb_stream(s, R, IO, B, vrb_dev_stream_##name);                \
+		vrb_stream(s, R, IO, K, vrb_dev_stream_##name);                \
 	}                                                                      \
 	static void bm_##name##_pingpong(struct vb_state *s)                   \
 	{                                                                      \
-		vrb_pingpong(s, R, IO, B, vrb_dev_pingpong_##name);            \
+		vrb_pingpong(s, R, IO, K, vrb_dev_pingpong_##name);            \
 	}                                                                      \
 	static void bm_##name##_local(struct vb_state *s)                      \
 	{                                                                      \
-		vrb_local(s, R, IO, B);                                        \
+		vrb_local(s, R, IO, K, false);                                 \
 	}
 
-VRB_IMPL(split, VRB_SPLIT, false, false)
-VRB_IMPL(packed, VRB_PACKED, false, false)
-VRB_IMPL(split_inorder, VRB_SPLIT, true, false)
-VRB_IMPL(packed_inorder, VRB_PACKED, true, false)
+/* The local body of @p name with the role switches (vring_icount only). */
+#ifdef VRB_ROLES
+#define VRB_ROLE_IMPL(name, R, IO, K)                                          \
+	static void bm_roles_##name##_local(struct vb_state *s)                \
+	{                                                                      \
+		vrb_local(s, R, IO, K, true);                                  \
+	}
+#else
+#define VRB_ROLE_IMPL(name, R, IO, K)
+#endif
+
+#define VRB_BOTH_IMPL(name, R, IO, K)                                          \
+	VRB_IMPL(name, R, IO, K)                                               \
+	VRB_ROLE_IMPL(name, R, IO, K)
+
+VRB_BOTH_IMPL(split, VRB_SPLIT, false, VRB_SINGLE)
+VRB_BOTH_IMPL(packed, VRB_PACKED, false, VRB_SINGLE)
+VRB_BOTH_IMPL(split_inorder, VRB_SPLIT, true, VRB_SINGLE)
+VRB_BOTH_IMPL(packed_inorder, VRB_PACKED, true, VRB_SINGLE)
 
 /* The harness alone: the local body on the null ring. */
-static void bm_harness_vring_local(struct vb_state *s)
-{
-	vrb_local(s, VRB_NULL, false, false);
-}
+#define VRB_HARNESS_IMPL(name, IO, K)                                          \
+	static void bm_harness_##name(struct vb_state *s)                      \
+	{                                                                      \
+		vrb_local(s, VRB_NULL, IO, K, false);                          \
+	}                                                                      \
+	VRB_ROLE_IMPL(harness_##name, VRB_NULL, IO, K)
 
-static void bm_harness_vring_inorder_local(struct vb_state *s)
-{
-	vrb_local(s, VRB_NULL, true, false);
-}
+VRB_HARNESS_IMPL(vring, false, VRB_SINGLE)
+VRB_HARNESS_IMPL(vring_inorder, true, VRB_SINGLE)
 
 #define VRB_LIST(name, sfx)                                                    \
 	{ "BM_" #name "_stream" sfx, bm_##name##_stream, VB_STREAM },          \
@@ -1088,20 +1328,12 @@ static void bm_harness_vring_inorder_local(struct vb_state *s)
 	{ "BM_" #name "_local" sfx, bm_##name##_local, VB_LOCAL }
 
 #ifdef VRB_HAVE_BURSTS
-VRB_IMPL(split_b, VRB_SPLIT, false, true)
-VRB_IMPL(packed_b, VRB_PACKED, false, true)
-VRB_IMPL(split_inorder_b, VRB_SPLIT, true, true)
-VRB_IMPL(packed_inorder_b, VRB_PACKED, true, true)
-
-static void bm_harness_vring_local_burst(struct vb_state *s)
-{
-	vrb_local(s, VRB_NULL, false, true);
-}
-
-static void bm_harness_vring_inorder_local_burst(struct vb_state *s)
-{
-	vrb_local(s, VRB_NULL, true, true);
-}
+VRB_BOTH_IMPL(split_b, VRB_SPLIT, false, VRB_BURST)
+VRB_BOTH_IMPL(packed_b, VRB_PACKED, false, VRB_BURST)
+VRB_BOTH_IMPL(split_inorder_b, VRB_SPLIT, true, VRB_BURST)
+VRB_BOTH_IMPL(packed_inorder_b, VRB_PACKED, true, VRB_BURST)
+VRB_HARNESS_IMPL(vring_b, false, VRB_BURST)
+VRB_HARNESS_IMPL(vring_inorder_b, true, VRB_BURST)
 
 /* "BM_packed_stream_burst", ...: the pattern then "_burst", so that each
  * burst body sorts next to its single-call twin. */
@@ -1109,6 +1341,26 @@ static void bm_harness_vring_inorder_local_burst(struct vb_state *s)
 	{ "BM_" #name "_stream_burst", bm_##name##_b_stream, VB_STREAM },      \
 	{ "BM_" #name "_pingpong_burst", bm_##name##_b_pingpong, VB_PINGPONG }, \
 	{ "BM_" #name "_local_burst", bm_##name##_b_local, VB_LOCAL }
+#endif
+
+/* The _bufs bodies ("BM_packed_local_bufs", next to "..._burst"), per
+ * format as its calls come in. */
+#if VRB_BUFS
+#if VRB_HAVE_SPLIT_BUFS
+VRB_BOTH_IMPL(split_u, VRB_SPLIT, false, VRB_BUFS_K)
+VRB_BOTH_IMPL(split_inorder_u, VRB_SPLIT, true, VRB_BUFS_K)
+#endif
+#if VRB_HAVE_PACKED_BUFS
+VRB_BOTH_IMPL(packed_u, VRB_PACKED, false, VRB_BUFS_K)
+VRB_BOTH_IMPL(packed_inorder_u, VRB_PACKED, true, VRB_BUFS_K)
+#endif
+VRB_HARNESS_IMPL(vring_u, false, VRB_BUFS_K)
+VRB_HARNESS_IMPL(vring_inorder_u, true, VRB_BUFS_K)
+
+#define VRB_LIST_U(name)                                                       \
+	{ "BM_" #name "_stream_bufs", bm_##name##_u_stream, VB_STREAM },       \
+	{ "BM_" #name "_pingpong_bufs", bm_##name##_u_pingpong, VB_PINGPONG }, \
+	{ "BM_" #name "_local_bufs", bm_##name##_u_local, VB_LOCAL }
 #endif
 
 const struct vb_bench vb_vring_benches[] = {
@@ -1122,13 +1374,63 @@ const struct vb_bench vb_vring_benches[] = {
 	VRB_LIST_B(split_inorder),
 	VRB_LIST_B(packed_inorder),
 #endif
+#if VRB_BUFS && VRB_HAVE_SPLIT_BUFS
+	VRB_LIST_U(split),
+	VRB_LIST_U(split_inorder),
+#endif
+#if VRB_BUFS && VRB_HAVE_PACKED_BUFS
+	VRB_LIST_U(packed),
+	VRB_LIST_U(packed_inorder),
+#endif
 	/* The harness alone (null ring), next to the peers' BM_harness_*. */
-	{ "BM_harness_vring_local", bm_harness_vring_local, VB_LOCAL },
-	{ "BM_harness_vring_inorder_local", bm_harness_vring_inorder_local, VB_LOCAL },
+	{ "BM_harness_vring_local", bm_harness_vring, VB_LOCAL },
+	{ "BM_harness_vring_inorder_local", bm_harness_vring_inorder, VB_LOCAL },
 #ifdef VRB_HAVE_BURSTS
-	{ "BM_harness_vring_local_burst", bm_harness_vring_local_burst, VB_LOCAL },
-	{ "BM_harness_vring_inorder_local_burst", bm_harness_vring_inorder_local_burst,
-	  VB_LOCAL },
+	{ "BM_harness_vring_local_burst", bm_harness_vring_b, VB_LOCAL },
+	{ "BM_harness_vring_inorder_local_burst", bm_harness_vring_inorder_b, VB_LOCAL },
+#endif
+#if VRB_BUFS
+	{ "BM_harness_vring_local_bufs", bm_harness_vring_u, VB_LOCAL },
+	{ "BM_harness_vring_inorder_local_bufs", bm_harness_vring_inorder_u, VB_LOCAL },
 #endif
 	{ NULL, NULL, VB_STREAM },
 };
+
+#ifdef VRB_ROLES
+/* vring_icount --roles: the same names, the local bodies with the role
+ * switches. */
+#define VRB_ROLE_LIST(name, sfx, fn)                                           \
+	{ "BM_" #name "_local" sfx, bm_roles_##fn##_local, VB_LOCAL }
+
+const struct vb_bench vb_vring_role_benches[] = {
+	VRB_ROLE_LIST(split, "", split),
+	VRB_ROLE_LIST(packed, "", packed),
+	VRB_ROLE_LIST(split_inorder, "", split_inorder),
+	VRB_ROLE_LIST(packed_inorder, "", packed_inorder),
+#ifdef VRB_HAVE_BURSTS
+	VRB_ROLE_LIST(split, "_burst", split_b),
+	VRB_ROLE_LIST(packed, "_burst", packed_b),
+	VRB_ROLE_LIST(split_inorder, "_burst", split_inorder_b),
+	VRB_ROLE_LIST(packed_inorder, "_burst", packed_inorder_b),
+#endif
+#if VRB_BUFS && VRB_HAVE_SPLIT_BUFS
+	VRB_ROLE_LIST(split, "_bufs", split_u),
+	VRB_ROLE_LIST(split_inorder, "_bufs", split_inorder_u),
+#endif
+#if VRB_BUFS && VRB_HAVE_PACKED_BUFS
+	VRB_ROLE_LIST(packed, "_bufs", packed_u),
+	VRB_ROLE_LIST(packed_inorder, "_bufs", packed_inorder_u),
+#endif
+	VRB_ROLE_LIST(harness_vring, "", harness_vring),
+	VRB_ROLE_LIST(harness_vring_inorder, "", harness_vring_inorder),
+#ifdef VRB_HAVE_BURSTS
+	VRB_ROLE_LIST(harness_vring, "_burst", harness_vring_b),
+	VRB_ROLE_LIST(harness_vring_inorder, "_burst", harness_vring_inorder_b),
+#endif
+#if VRB_BUFS
+	VRB_ROLE_LIST(harness_vring, "_bufs", harness_vring_u),
+	VRB_ROLE_LIST(harness_vring_inorder, "_bufs", harness_vring_inorder_u),
+#endif
+	{ NULL, NULL, VB_LOCAL },
+};
+#endif

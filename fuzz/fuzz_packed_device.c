@@ -4,7 +4,7 @@
  * packed descriptor ring (flags, wrap bits, ids), the driver event area,
  * indirect tables and buffers (see fuzz_common.h for the layout); any queue
  * size 1..64, not only powers of two. Device-side calls run over them as
- * in fuzz_split_device.
+ * in fuzz_split_device (pop, pop_burst, pop_bufs, the completions).
  *
  * Invariants: only documented return codes; every segment inside the
  * allowed window, sums right; the chain no longer than the queue size
@@ -168,8 +168,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FZ_CHECK(!vr_packed_dev_broken(&q));
 			}
 			break;
-		case 1: { /* pop_burst */
+		case 1: { /* pop_burst, or pop_bufs */
 			unsigned max = (unsigned)(op->a % 4) + 1, k;
+
+			if (op->b & 1) {
+				struct vr_buf b[4];
+
+				rc = vr_packed_dev_pop_bufs(&q, b, max);
+				check_pop_rc(rc > 0 ? 0 : rc);
+				FZ_CHECK(rc <= (int)max);
+				for (k = 0; rc > 0 && k < (unsigned)rc; k++) {
+					const unsigned char *p = (const unsigned char *)b[k].base;
+
+					FZ_CHECK(b[k].writable <= 1);
+					if (p == NULL) {
+						/* An empty chain: zero-length
+						 * descriptors accepted. */
+						FZ_CHECK(h.flags & FZ_F_ZERO_LEN);
+						FZ_CHECK(b[k].len == 0 && b[k].writable == 0);
+					} else {
+						FZ_CHECK(b[k].len > 0);
+						FZ_CHECK(p >= lo && p < hi &&
+							 b[k].len <= (size_t)(hi - p));
+						fz_sink = (unsigned char)(fz_sink + p[0] +
+									  p[b[k].len - 1]);
+					}
+					model_take(&m, num, b[k].id);
+				}
+				break;
+			}
 
 			for (k = 0; k < 4; k++) {
 				memset(&chains[k], 0, sizeof(chains[k]));

@@ -5,9 +5,9 @@
  * arg[0] says how many), then the first arg[3] % 8 * 64 bytes of the
  * fuzzer's memory overwrite the descriptor ring, its next 4 bytes the
  * device event area; the operations mix driver calls (get_used,
- * get_used_burst, add, kick_prepare, arm/suppress, reset) with device
- * writes: a used descriptor (id, len, flags in either wrap), a flags word,
- * a byte anywhere in the ring, or an honest completion.
+ * get_used_burst, add, add_bufs, kick_prepare, arm/suppress, reset) with
+ * device writes: a used descriptor (id, len, flags in either wrap), a flags
+ * word, a byte anywhere in the ring, or an honest completion.
  *
  * Invariants: only documented return codes; every chain returned was in
  * flight, once, with its cookie and len <= its writable bytes, in add order
@@ -52,6 +52,41 @@ static int add_chain(struct vr_packed_drv *q, struct drv_model *m, uint32_t num,
 		drv_model_add(m, num, rc, cookie, drv_in_len(seg, n_out, n_in), n);
 	}
 	return rc;
+}
+
+/* add_bufs: 1..3 single-segment messages, all readable or all writable. */
+static void add_bufs(struct vr_packed_drv *q, struct drv_model *m, uint32_t num,
+		     uint8_t a, uint8_t b)
+{
+	struct vr_add_buf bufs[3];
+	uint16_t ids[3];
+	unsigned n = 1u + a % 3u, j;
+	bool writable = (b & 1) != 0;
+	int was_broken = vr_packed_drv_broken(q);
+	unsigned free_before = vr_packed_drv_free(q);
+	int rc;
+
+	for (j = 0; j < n; j++) {
+		bufs[j].seg.addr = FZ_BUS + FZ_POOL_OFF + 256u * ((b + j * 7u) % 32u);
+		bufs[j].seg.len = (uint32_t)((b * 37u + j * 101u) % 256u) + 1;
+		bufs[j].cookie = (void *)(++m->next_cookie);
+	}
+	rc = vr_packed_drv_add_bufs(q, bufs, n, writable, ids);
+	if (was_broken) {
+		FZ_CHECK_RC(rc == VR_EBROKEN, rc);
+		return;
+	}
+	if (rc == VR_ENOSPC) {
+		FZ_CHECK(free_before == 0);
+		return;
+	}
+	FZ_CHECK_RC(rc >= 1 && rc <= (int)n, rc);
+	/* Short only for want of room: one descriptor each. */
+	FZ_CHECK(rc == (int)n || (unsigned)rc == free_before);
+	FZ_CHECK(vr_packed_drv_free(q) == free_before - (unsigned)rc);
+	for (j = 0; j < (unsigned)rc; j++)
+		drv_model_add(m, num, ids[j], bufs[j].cookie,
+			      writable ? bufs[j].seg.len : 0, 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -135,8 +170,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 2:
-			add_chain(&q, &m, num, arena, op->a, op->b,
-				  indirect && (op->c & 1));
+			if (op->c & 2)
+				add_bufs(&q, &m, num, op->a, op->b);
+			else
+				add_chain(&q, &m, num, arena, op->a, op->b,
+					  indirect && (op->c & 1));
 			break;
 		case 3:
 			rc = vr_packed_drv_kick_prepare(&q);

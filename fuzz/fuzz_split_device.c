@@ -3,7 +3,7 @@
  * fuzz_split_device: the fuzzer is a hostile driver. Its bytes become the
  * descriptor table, available ring, indirect tables and buffers of a split
  * ring (see fuzz_common.h for the layout), and a sequence of device-side
- * calls runs over them: pop, pop_burst, complete (in any order, and
+ * calls runs over them: pop, pop_burst, pop_bufs, complete (in any order, and
  * in-order batches), publish, notification control, reset, with the
  * driver's memory rewritten between calls.
  *
@@ -170,9 +170,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FZ_CHECK(!vr_split_dev_broken(&q));
 			}
 			break;
-		case 1: { /* pop_burst */
+		case 1: { /* pop_burst, or pop_bufs */
 			unsigned max = (unsigned)(op->a % 4) + 1, k;
 
+			if (op->b & 1) {
+				struct vr_buf b[4];
+
+				rc = vr_split_dev_pop_bufs(&q, b, max);
+				check_pop_rc(rc > 0 ? 0 : rc);
+				FZ_CHECK(rc <= (int)max);
+				for (k = 0; rc > 0 && k < (unsigned)rc; k++) {
+					const unsigned char *p = (const unsigned char *)b[k].base;
+
+					FZ_CHECK(b[k].writable <= 1);
+					if (b[k].len == 0)
+						FZ_CHECK(p == NULL && b[k].writable == 0);
+					else
+						FZ_CHECK(p >= lo && p <= hi &&
+							 (size_t)(hi - p) >= b[k].len);
+					model_take(&m, num, b[k].id);
+				}
+				break;
+			}
 			for (k = 0; k < 4; k++) {
 				memset(&chains[k], 0, sizeof(chains[k]));
 				chains[k].iov = burst_iov[k];

@@ -4,8 +4,8 @@
  * chains in flight with the real API (direct and indirect, header byte
  * arg[0] says how many), then the fuzzer's memory bytes overwrite the used
  * ring (ids, lengths, used->idx, flags, avail_event) and the operations mix
- * driver calls (get_used, get_used_burst, add, kick_prepare, arm/suppress,
- * reset) with device writes: a used entry, a move of used->idx, a byte
+ * driver calls (get_used, get_used_burst, add, add_bufs, kick_prepare,
+ * arm/suppress, reset) with device writes: a used entry, a move of used->idx, a byte
  * anywhere in the used ring, or an honest completion (to reach deep
  * states).
  *
@@ -19,7 +19,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int add_chain(struct vr_split_drv *q, struct drv_model *m, uint32_t num,
-		     unsigned char *arena, uint8_t a, uint8_t b, bool indirect)
+		     unsigned char *arena, uint8_t a, uint8_t b, bool indirect,
+		     bool narrow)
 {
 	struct vr_seg seg[4];
 	unsigned n_out, n_in, n = drv_segs(a, b, seg, &n_out, &n_in);
@@ -37,6 +38,19 @@ static int add_chain(struct vr_split_drv *q, struct drv_model *m, uint32_t num,
 					       (struct vr_desc *)(void *)(arena + off),
 					       FZ_BUS + off, cookie);
 		n = 1;
+	} else if (narrow && n == 1) {
+		/* The narrow call: one entry, its head back through ids. */
+		struct vr_add_buf ab;
+		uint16_t id = 0xffff;
+
+		ab.seg = seg[0];
+		ab.cookie = cookie;
+		rc = vr_split_drv_add_bufs(q, &ab, 1, n_in == 1, &id);
+		FZ_CHECK_RC(rc <= 1, rc);
+		if (rc == 1)
+			rc = id;
+		else
+			FZ_CHECK_RC(rc < 0, rc);
 	} else {
 		rc = vr_split_drv_add(q, seg, n_out, n_in, cookie);
 	}
@@ -98,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < h.arg[0] % (num + 1); k++)
 		add_chain(&q, &m, num, arena, (uint8_t)(h.arg[1] + k * 5),
 			  (uint8_t)(h.arg[2] + k * 3),
-			  indirect && ((h.arg[3] >> (k % 8)) & 1));
+			  indirect && ((h.arg[3] >> (k % 8)) & 1), false);
 	vr_split_drv_publish(&q);
 	/* The device's first words: the used ring. */
 	memcpy(arena + FZ_USED_OFF, mem, mem_len < used_bytes ? mem_len : used_bytes);
@@ -128,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 2:
 			add_chain(&q, &m, num, arena, op->a, op->b,
-				  indirect && (op->c & 1));
+				  indirect && (op->c & 1), (op->c & 2) != 0);
 			break;
 		case 3:
 			rc = vr_split_drv_kick_prepare(&q);

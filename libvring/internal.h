@@ -41,6 +41,15 @@
 #define VR__OPT_SIZE 0
 #endif
 
+/* Split device with IN_ORDER: what chain_ndesc[] holds per head (private
+ * to the compiled core: the header's inline calls clear a record, which is
+ * right for both). Built for speed (1): the avail position the head was
+ * last popped at, never cleared by complete_in_order, the in-flight test
+ * vr__split_dev_io_window's. Built for size (0): as without IN_ORDER,
+ * nonzero exactly while in flight, complete_in_order clearing its batch
+ * one by one: one pop for both modes, the smallest. */
+#define VR__SPLIT_IO_POS (!VR__OPT_SIZE)
+
 /* The only libc the core uses, through the compiler's builtins so that the
  * freestanding build needs no header: memset (and memcpy, memmove). */
 #define vr__zero(p, n) __builtin_memset((p), 0, (n))

@@ -68,9 +68,31 @@ static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	return 0;
 }
 
+/*
+ * Is the window one the short paths of the pops may check a buffer
+ * against alone (pop_fast)? No translate callback, no invalidate hook, and
+ * at most 2^63 bytes ending at or below 2^64: then "inside the window and
+ * not empty" is one subtraction, one addition and three compares (neither
+ * off + len nor any range wraps), the same answer as vr_mem_translate()
+ * with vr__range_wraps() and the zero-length test of the full walk.
+ */
+static bool dev_window_fast(const struct vr_mem *mem)
+{
+	const uint64_t base = mem->bus_base, size = mem->size;
+
+	return mem->translate == NULL && mem->invalidate == NULL && size != 0 &&
+	       size - 1 <= UINT64_MAX - base && size <= (uint64_t)1 << 63;
+}
+
 /* Forget every chain and continue at the given positions: private state
- * only. */
-static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
+ * only. Inlined in a build for size: reset's constant positions fold
+ * (attach, the other caller, is rarely linked). */
+#if VR__OPT_SIZE
+VR__HOT_INLINE
+#else
+static
+#endif
+void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 {
 	vr__zero(q->order, (size_t)q->num * 2 * sizeof(uint16_t));
 	q->next_avail = b->avail_pos;
@@ -80,8 +102,18 @@ static void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 	q->unpub = q->since_notify = 0;
 	q->held = false;
 	q->in_flight = q->desc_in_flight = 0;
-	q->order_pos = b->avail_pos;
+	q->order_gap = (uint16_t)(b->avail_pos >= b->used_pos ?
+					  b->avail_pos - b->used_pos :
+					  b->avail_pos + q->num - b->used_pos);
 	q->broken = 0;
+#if !VR__OPT_SIZE
+	/* A build for size has no short path that reads them (the single
+	 * pop is one walk, complete_in_order the compiled call, pop_bufs
+	 * checks the window per call): both stay false, as dev_bind left
+	 * them (a caller built for speed reads io_fast: false is right). */
+	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
+	q->pop_fast = dev_window_fast(&q->mem);
+#endif
 }
 
 int vr_packed_dev_init(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
@@ -139,6 +171,11 @@ void vr_packed_dev_reset(struct vr_packed_dev *q)
 int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 {
 	q->broken = err;
+#if !VR__OPT_SIZE
+	/* (Built for size they are never set: see dev_forget.) */
+	q->io_fast = false;
+	q->pop_fast = false;
+#endif
 	return err;
 }
 
@@ -251,7 +288,16 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 	return w.too_many ? VR_E2BIG : 0;
 }
 
-int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+/* The general pop: any chain, every check, each code exactly. Out of
+ * line, so that the fast path of vr_packed_dev_pop() stays a leaf; in a
+ * build for size it is the single pop itself (one walk, no short path). */
+#if VR__OPT_SIZE
+#define DEV_POP_ANY_ATTR VR__HOT_INLINE
+#else
+#define DEV_POP_ANY_ATTR static __attribute__((noinline))
+#endif
+DEV_POP_ANY_ATTR int dev_pop_any(struct vr_packed_dev *q,
+				 struct vr_chain *chain)
 {
 	struct vr_packed_desc *d;
 	uint16_t flags, id = 0, pos;
@@ -293,6 +339,8 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 	q->next_avail = pos;
 	return 0;
 }
+
+
 
 /* Every chain through vr_packed_dev_pop(). */
 VR__COLD int dev_pop_each(struct vr_packed_dev *q, struct vr_chain *chains,
@@ -390,6 +438,86 @@ VR__HOT_INLINE void dev_chain_one(struct vr_chain *c, unsigned id,
 	__builtin_memcpy(&c->out_bytes, &bytes, sizeof(bytes));
 #endif
 }
+
+/*
+ * The single pop. A chain of one direct descriptor inside the window,
+ * with an id in range and not in flight and room for it, is taken here with
+ * the checks of the full walk (the same ones, in the form of the pop
+ * burst's short path); anything else (NEXT, INDIRECT, a translate
+ * callback, cache hooks, a broken queue, any check failing) goes to
+ * dev_pop_any, which computes the exact result. A build for size (-Os)
+ * keeps only dev_pop_any, as the single pop (one walk in flash).
+ */
+#if VR__OPT_SIZE
+int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+{
+	return dev_pop_any(q, chain);
+}
+#else
+int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
+{
+	const struct vr_packed_desc *d;
+	struct vr_iov *iov;
+	uint64_t addr, off;
+	uint32_t len;
+	unsigned pos, id, bits, num;
+	uint16_t flags;
+
+	if (VR_UNLIKELY(!q->pop_fast || chain == NULL ||
+			(iov = chain->iov) == NULL || chain->iov_cap == 0))
+		return dev_pop_any(q, chain);
+	pos = q->next_avail;
+	d = &q->desc[pos];
+	bits = vr__packed_avail_bits(q->avail_wrap);
+	/* A1 (acquire): the chain's descriptors, written before the driver
+	 * released this flags word, are visible after it. Partner: R1 in
+	 * vr_packed_drv_publish. */
+	flags = vr__le16(vr__load_acquire16(&d->flags));
+	/* One compare: available in this wrap, no NEXT, no INDIRECT. */
+	if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+				  VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) != bits)) {
+		if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+			return VR_EAGAIN;
+		return dev_pop_any(q, chain);
+	}
+	/* Relaxed, each field once: ordered after A1. */
+#if VR__DESC_WIDE
+	addr = dev_load64(&d->addr);
+	{
+		/* Its flags bits are not used. */
+		uint64_t lif = dev_load64(&d->len);
+
+		len = (uint32_t)lif;
+		id = (uint16_t)(lif >> 32);
+	}
+#else
+	addr = vr__load_addr(&d->addr);
+	len = vr__le32(vr__load32(&d->len));
+	id = vr__le16(vr__load16(&d->id));
+#endif
+	num = q->num;
+	off = addr - q->mem.bus_base;
+	if (VR_UNLIKELY(off >= q->mem.size || off + len > q->mem.size ||
+			len == 0 || id >= num || q->chain_ndesc[id] != 0 ||
+			q->desc_in_flight >= num))
+		return dev_pop_any(q, chain);
+	iov->base = (unsigned char *)q->mem.local + off;
+	iov->len = len;
+	dev_chain_one(chain, id, len, flags & VR_DESC_F_WRITE);
+	q->chain_ndesc[id] = 1;
+	q->desc_in_flight++;
+	q->in_flight++;
+	if (q->in_order)
+		q->order[pos] = (uint16_t)id; /* by the position of its head */
+	if (++pos == num) {
+		pos = 0;
+		q->avail_wrap = !q->avail_wrap;
+	}
+	q->next_avail = (uint16_t)pos;
+	return 0;
+}
+#endif /* VR__OPT_SIZE */
+#undef DEV_POP_ANY_ATTR
 
 /*
  * The pop burst, specialised for IN_ORDER or not. The queue's fields live
@@ -540,6 +668,16 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 {
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
 
+	if (!VR__OPT_SIZE && VR_UNLIKELY(max <= 1)) {
+		/* None, or one chain: the single pop, without the loop's
+		 * set-up (the test replaces the one for none). */
+		int err;
+
+		if (max == 0)
+			return 0;
+		err = vr_packed_dev_pop(q, chains);
+		return err == 0 ? 1 : err == VR_EAGAIN ? 0 : err;
+	}
 	if (max == 0)
 		return 0;
 	if (VR_UNLIKELY(q->broken))
@@ -565,6 +703,260 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			return 0;
 	}
 #define CALL(in_order) dev_pop_burst(q, chains, max, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+
+/* ---- pop_bufs: single-segment chains as struct vr_buf ------------------- */
+
+/* A chain popped with one iov entry, as pop_bufs hands it out. */
+static void dev_buf_from_chain(struct vr_buf *b, const struct vr_chain *c,
+			       const struct vr_iov *iov)
+{
+	b->id = c->id;
+	if (c->n_out + c->n_in == 0) {
+		/* Only zero-length descriptors (VR_QF_ZERO_LEN_OK). */
+		b->base = NULL;
+		b->len = 0;
+		b->writable = 0;
+	} else {
+		b->base = iov->base;
+		b->len = iov->len;
+		b->writable = c->n_in == 1;
+	}
+}
+
+/* One chain of a pop_bufs call through vr_packed_dev_pop() (iov_cap 1):
+ * the exact result. Out of line, so that the loop keeps its state in
+ * registers. */
+VR__COLD int dev_pop_buf_general(struct vr_packed_dev *q, struct vr_buf *b)
+{
+	struct vr_iov iov;
+	struct vr_chain c;
+	int err;
+
+	c.iov = &iov;
+	c.iov_cap = 1;
+	err = vr_packed_dev_pop(q, &c);
+	if (err == 0)
+		dev_buf_from_chain(b, &c, &iov);
+	return err;
+}
+
+/* Every chain through vr_packed_dev_pop(): a translate callback, an
+ * invalidate hook, or a window the short path cannot check alone. */
+VR__COLD int dev_pop_bufs_each(struct vr_packed_dev *q, struct vr_buf *bufs,
+			       unsigned max)
+{
+	unsigned n;
+
+	for (n = 0; n < max; n++) {
+		int err = dev_pop_buf_general(q, &bufs[n]);
+
+		if (err == VR_EAGAIN)
+			break;
+		if (err < 0)
+			return n ? (int)n : err;
+	}
+	return (int)n;
+}
+
+/*
+ * Hand out a one-descriptor chain as a vr_buf: base, then len, id and
+ * writable. Where a descriptor's second 8 bytes are one 64-bit load
+ * (VR__DESC_WIDE) on a little-endian CPU, @p lif is them (len, id, flags)
+ * and the buf's second 8 bytes (len, id, writable) are lif with the flags
+ * replaced by the WRITE bit (@p flags: the descriptor's flags).
+ */
+#if VR__DESC_WIDE && !VR__BIG_ENDIAN
+VR_STATIC_ASSERT(offsetof(struct vr_buf, len) == 8 &&
+			 offsetof(struct vr_buf, id) == 12 &&
+			 offsetof(struct vr_buf, writable) == 14 &&
+			 sizeof(struct vr_buf) == 16,
+		 "vr_buf: base, then len, id, writable in 8 bytes");
+VR__HOT_INLINE void dev_buf_one(struct vr_buf *b, void *base, uint64_t lif,
+				unsigned flags)
+{
+	/* len, id and the flags in one store, then writable over the
+	 * flags: fewer instructions than masking the flags out. */
+	b->base = base;
+	__builtin_memcpy(&b->len, &lif, sizeof(lif));
+	b->writable = (uint16_t)((flags & VR_DESC_F_WRITE) / VR_DESC_F_WRITE);
+}
+#endif
+
+/*
+ * The pop_bufs loop, specialised for IN_ORDER or not: dev_pop_burst's
+ * shape (the queue's fields in locals, the room folded into the bound
+ * @c lim, the wrap into the inner loop's bound, no call inside the inner
+ * loop) with the narrow output. A chain for the single call leaves the
+ * inner loop, and the loop starts again after it.
+ */
+VR__HOT_INLINE int dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
+				unsigned max, const bool in_order)
+{
+	const struct vr_packed_desc *const desc = q->desc;
+	const struct vr_packed_desc *const desc_end = desc + q->num;
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const unsigned num = q->num;
+	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+	unsigned char *const local = (unsigned char *)q->mem.local;
+	struct vr_buf *b = bufs, *const end = bufs + max, *from, *lim, *stop;
+	const struct vr_packed_desc *d;
+	uint16_t *op;
+	unsigned bits;
+
+#define DEV_BUFS_LOAD()                                                        \
+	do {                                                                   \
+		unsigned room_ = num - q->desc_in_flight;                      \
+		d = desc + q->next_avail;                                      \
+		op = q->order + q->next_avail;                                 \
+		bits = vr__packed_avail_bits(q->avail_wrap);                   \
+		from = b;                                                      \
+		lim = (size_t)(end - b) > room_ ? b + room_ : end;             \
+	} while (0)
+#define DEV_BUFS_STORE()                                                       \
+	do {                                                                   \
+		unsigned taken_ = (unsigned)(b - from);                        \
+		q->next_avail = (uint16_t)(d - desc);                          \
+		q->avail_wrap = bits == VR_DESC_F_AVAIL;                       \
+		q->in_flight = (uint16_t)(q->in_flight + taken_);              \
+		q->desc_in_flight = (uint16_t)(q->desc_in_flight + taken_);    \
+	} while (0)
+
+	for (;;) {
+		DEV_BUFS_LOAD();
+	run:
+		stop = (size_t)(lim - b) > (size_t)(desc_end - d) ?
+			       b + (desc_end - d) :
+			       lim;
+		for (; b != stop; b++, d++) {
+			uint64_t addr, off;
+			uint32_t len;
+			unsigned id;
+			uint16_t flags;
+#if VR__DESC_WIDE
+			uint64_t lif;
+#endif
+
+			/* A1 (acquire): the chain's descriptors, written
+			 * before the driver released this flags word, are
+			 * visible after it. Partner: R1 in
+			 * vr_packed_drv_publish. */
+			flags = vr__le16(vr__load_acquire16(&d->flags));
+			/* One compare: available in this wrap, no NEXT, no
+			 * INDIRECT. */
+			if (VR_UNLIKELY((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED |
+						  VR_DESC_F_NEXT |
+						  VR_DESC_F_INDIRECT)) != bits)) {
+				if ((flags & (VR_DESC_F_AVAIL | VR_DESC_F_USED)) != bits)
+					goto out; /* not available */
+				goto general;
+			}
+			/* Relaxed, each field once: ordered after A1. */
+#if VR__DESC_WIDE
+			addr = dev_load64(&d->addr);
+			lif = dev_load64(&d->len); /* its flags: see dev_buf_one */
+			len = (uint32_t)lif;
+			id = (uint16_t)(lif >> 32);
+#else
+			addr = vr__load_addr(&d->addr);
+			len = vr__le32(vr__load32(&d->len));
+			id = vr__le16(vr__load16(&d->id));
+#endif
+			/* Inside the window and not empty, the id in range
+			 * and not in flight (see dev_pop_burst); any failure:
+			 * the single call finds the exact code. */
+			off = addr - base;
+			if (VR_UNLIKELY(off >= size || off + len > size ||
+					len == 0 || id >= num ||
+					chain_ndesc[id] != 0))
+				goto general;
+			chain_ndesc[id] = 1;
+#if VR__DESC_WIDE && !VR__BIG_ENDIAN
+			dev_buf_one(b, local + off, lif, flags);
+#else
+			b->base = local + off;
+			b->len = len;
+			b->id = (uint16_t)id;
+			b->writable = (flags & VR_DESC_F_WRITE) != 0;
+#endif
+			if (in_order)
+				*op++ = (uint16_t)id; /* by its head's position */
+		}
+		if (d == desc_end) {
+			d = desc;
+			op = q->order;
+			bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		}
+		if (b != lim)
+			goto run;
+		if (b == end)
+			break;
+		/* At the bound: no room, VR_EINFLIGHT, exactly. */
+general:
+		{
+			int err;
+
+			DEV_BUFS_STORE();
+			err = dev_pop_buf_general(q, b);
+			if (err == VR_EAGAIN)
+				return (int)(b - bufs);
+			if (err < 0)
+				return b != bufs ? (int)(b - bufs) : err;
+			b++;
+		}
+	}
+out:
+	DEV_BUFS_STORE();
+#undef DEV_BUFS_LOAD
+#undef DEV_BUFS_STORE
+	return (int)(b - bufs);
+}
+
+int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
+			   unsigned max)
+{
+	uint16_t flags;
+
+	if (!VR__OPT_SIZE && VR_UNLIKELY(max <= 1)) {
+		/* None, or one chain: the single pop (its short path),
+		 * without the loop's set-up (the test replaces the one for
+		 * none). */
+		struct vr_iov iov;
+		struct vr_chain c;
+		int err;
+
+		if (max == 0)
+			return 0;
+		if (VR_UNLIKELY(q->broken))
+			return VR_EBROKEN;
+		if (VR_UNLIKELY(bufs == NULL))
+			return VR_EINVAL;
+		c.iov = &iov;
+		c.iov_cap = 1;
+		err = vr_packed_dev_pop(q, &c);
+		if (err)
+			return err == VR_EAGAIN ? 0 : err;
+		dev_buf_from_chain(bufs, &c, &iov);
+		return 1;
+	}
+	if (max == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL))
+		return VR_EINVAL;
+	/* pop_fast: the window alone checks a buffer (see dev_window_fast);
+	 * otherwise every chain through the single call. */
+	if (VR_UNLIKELY(VR__OPT_SIZE ? !dev_window_fast(&q->mem) : !q->pop_fast))
+		return dev_pop_bufs_each(q, bufs, max);
+	/* Relaxed: a peek, so that polling an empty ring costs no set-up;
+	 * the loop reads the flags again with acquire (A1). */
+	flags = vr__le16(vr__load16(&q->desc[q->next_avail].flags));
+	if (!vr__packed_is_avail(flags, q->avail_wrap))
+		return 0;
+#define CALL(in_order) dev_pop_bufs(q, bufs, max, in_order)
 	return VR__SPECIALISE(q->in_order, CALL);
 #undef CALL
 }
@@ -611,7 +1003,7 @@ VR__HOT_INLINE bool dev_complete_one(struct vr_packed_dev *q,
 	uint16_t flags;
 
 	/* Taken, and with IN_ORDER the oldest: the chain whose head is at
-	 * order_pos. */
+	 * next_used + order_gap. */
 	if (VR_UNLIKELY(id >= num || (ndesc = chain_ndesc[id]) == 0 ||
 			(in_order && order[st->opos] != id)))
 		return false;
@@ -667,7 +1059,9 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 
 	st.d = desc + q->next_used;
 	st.bits = vr__packed_used_bits(q->used_wrap);
-	st.opos = q->order_pos;
+	st.opos = q->next_used + q->order_gap;
+	if (st.opos >= num)
+		st.opos -= num;
 	st.wrapped = 0;
 #if !defined(__OPTIMIZE_SIZE__)
 	if (!q->held) {
@@ -689,7 +1083,6 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 	skipped = (unsigned)(st.d - desc) + st.wrapped - q->next_used;
 	q->next_used = (uint16_t)(st.d - desc);
 	q->used_wrap = st.bits != 0;
-	q->order_pos = (uint16_t)st.opos;
 	q->unpub += skipped;
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skipped);
 	q->in_flight = (uint16_t)(q->in_flight - i);
@@ -712,14 +1105,16 @@ int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 #undef CALL
 }
 
-int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
-				    uint32_t last_len)
+/* vr_packed_dev_complete_in_order() but for one chain without cache
+ * hooks: any count, hooks, and every error. */
+int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
+				     uint32_t last_len)
 {
 	struct vr_packed_desc *d;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num, pos = q->next_used;
-	unsigned skip = 0, walk = q->order_pos, last = 0, i;
+	unsigned skip, walk = pos + q->order_gap, wrapped = 0, start, last = 0, i;
 	uint16_t flags;
 
 	if (q->broken)
@@ -728,20 +1123,22 @@ int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 		return VR_ENOTSUP;
 	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
-	/* The chains in flight, oldest first, sit at order_pos and after it
-	 * in ring order: each one's id is recorded by its head's position. */
+	if (walk >= num)
+		walk -= num;
+	start = walk;
+	/* The chains in flight, oldest first, sit at next_used + order_gap
+	 * and after it in ring order: each one's id is recorded by its head's
+	 * position. walk + wrapped - start counts their descriptors. */
 	for (i = count; i != 0; i--) {
-		unsigned nd;
-
 		last = order[walk];
-		nd = chain_ndesc[last];
+		walk += chain_ndesc[last];
 		chain_ndesc[last] = 0;
-		skip += nd;
-		walk += nd;
-		if (walk >= num)
+		if (VR_UNLIKELY(walk >= num)) {
 			walk -= num;
+			wrapped += num;
+		}
 	}
-	q->order_pos = (uint16_t)walk;
+	skip = walk + wrapped - start;
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];

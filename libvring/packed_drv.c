@@ -65,14 +65,17 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 {
 	unsigned i;
 
+	/* Each id's successor on the free list is the next id; the last
+	 * one's is none (num >= 1: checked at init). */
 	for (i = 0; i < q->num; i++) {
 		q->slot[i].cookie = 0;
 		q->slot[i].in_len = 0;
 		q->slot[i].ndesc = 0;
-		q->slot[i].next = (uint16_t)(i + 1 < q->num ? i + 1 : VR__NONE);
+		q->slot[i].next = (uint16_t)(i + 1);
 		q->slot[i].last = 0;
 		q->slot[i].order_next = VR__NONE;
 	}
+	q->slot[q->num - 1].next = VR__NONE;
 	q->free_id = 0;
 	q->num_free = q->num;
 	q->next_avail = q->next_used = pos;
@@ -85,6 +88,14 @@ static void drv_forget(struct vr_packed_drv *q, uint16_t pos, bool wrap)
 	q->batch_end = VR__NONE;
 	q->batch_len = 0;
 	q->broken = 0;
+#if VR__OPT_SIZE
+	/* Built for size, get_used takes IN_ORDER through the compiled path
+	 * alone: mode 2 (which a caller built for speed also handles right)
+	 * in one shift. */
+	q->used_mode = (uint8_t)(q->in_order << 1);
+#else
+	q->used_mode = !q->in_order ? 0 : q->mem.invalidate == NULL ? 1 : 2;
+#endif
 }
 
 /* @clear_device: also zero the areas the device writes (an explicit reset:
@@ -158,6 +169,7 @@ void vr_packed_drv_reset(struct vr_packed_drv *q)
 int vr__packed_drv_break(struct vr_packed_drv *q, int err)
 {
 	q->broken = err;
+	q->used_mode = 2;
 	return err;
 }
 
@@ -485,18 +497,18 @@ VR__HOT_INLINE void drv_slot_free(struct vr_drv_slot *s, unsigned free_id)
 }
 
 /* Collection without IN_ORDER: any chain in flight may come back.
- * Specialised for cache hooks (@p inv) or not. No call inside the inner
+ * Specialised for cache hooks (@p inv) or not, and for
+ * VR_QF_USED_LEN_WITHOUT_WRITE (@p ulww) or not. No call inside the inner
  * loop (a call there made GCC keep the loop's state in the stack): the
  * rare cases leave it, are handled, and the loop starts again. The count
  * in flight bounds it (@c lim): a used descriptor past the last chain in
  * flight is VR_EUSEDIDX, found after the loop. */
 VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
-			       unsigned max, const bool inv)
+			       unsigned max, const bool inv, const bool ulww)
 {
 	struct vr_packed_desc *const desc = q->desc;
 	struct vr_drv_slot *const slot = q->slot;
 	const unsigned num = q->num;
-	const uint32_t qflags = q->flags;
 	unsigned free_id = q->free_id, lim;
 	struct vr_used_buf *o, *olim;
 	const unsigned pos0 = q->next_used;
@@ -541,8 +553,7 @@ VR__HOT_INLINE int drv_collect(struct vr_packed_drv *q, struct vr_used_buf *out,
 			}
 			in_len = s->in_len;
 			/* Section 2.8.4: see drv_used_len. */
-			if (!(flags & VR_DESC_F_WRITE) &&
-			    (in_len == 0 || !(qflags & VR_QF_USED_LEN_WITHOUT_WRITE)))
+			if (!(flags & VR_DESC_F_WRITE) && (in_len == 0 || !ulww))
 				len = 0;
 			if (VR_UNLIKELY(len > in_len))
 				goto over;
@@ -605,16 +616,17 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 {
 	if (max == 0)
 		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(out == NULL))
-		return VR_EINVAL;
-	if (!VR__OPT_SIZE && max == 1) {
-		/* One chain: the single call, without a burst's set-up. */
+	if (!VR__OPT_SIZE && max == 1 && out != NULL) {
+		/* One chain: the single call (VR_EBROKEN its own), without
+		 * a burst's set-up. */
 		int err = vr_packed_drv_get_used(q, out);
 
 		return err == 0 ? 1 : err == VR_EAGAIN ? 0 : err;
 	}
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(out == NULL))
+		return VR_EINVAL;
 	if (q->mem.invalidate == NULL && q->batch_end == VR__NONE) {
 		/* Relaxed: a peek, so that polling an empty ring costs no
 		 * set-up; the loop reads the flags again with acquire (A2). */
@@ -625,9 +637,15 @@ int vr_packed_drv_get_used_burst(struct vr_packed_drv *q,
 	}
 	if (q->in_order)
 		return drv_collect_in_order(q, out, max);
-#define CALL(inv) drv_collect(q, out, max, inv)
-	return VR__SPECIALISE(q->mem.invalidate != NULL, CALL);
-#undef CALL
+	/* Specialised for cache hooks (inv) and VR_QF_USED_LEN_WITHOUT_WRITE
+	 * (ulww) where speed counts: the common copy, neither, takes a used
+	 * length only with WRITE, in one test. */
+	if (VR__OPT_SIZE || q->mem.invalidate != NULL)
+		return drv_collect(q, out, max, q->mem.invalidate != NULL,
+				   (q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) != 0);
+	if (q->flags & VR_QF_USED_LEN_WITHOUT_WRITE)
+		return drv_collect(q, out, max, false, true);
+	return drv_collect(q, out, max, false, false);
 }
 
 /* One chain of an add burst through vr_packed_drv_add(): a longer chain,
@@ -660,7 +678,9 @@ VR__COLD int drv_add_each(struct vr_packed_drv *q, const struct vr_add *adds,
  * chain (pextrw and shifts, seen in a callgrind count). */
 struct drv_astate {
 	struct vr_packed_desc *d; /* at next_avail: one pointer walks the ring */
-	unsigned bits, free_id;
+	unsigned bits;
+	unsigned free_id; /* the next id: the free list's head, or with
+			     IN_ORDER the ring position of d */
 };
 
 /*
@@ -693,12 +713,11 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 	len = seg->len;
 	if (VR_UNLIKELY(len == 0 && !zero_ok))
 		return false;
-	if (in_order) {
-		id = (uint16_t)(d - desc); /* see vr__packed_drv_take_id */
-	} else {
-		id = (uint16_t)st->free_id;
+	id = (uint16_t)st->free_id;
+	if (in_order)
+		st->free_id++; /* the ring position: see vr__packed_drv_take_id */
+	else
 		st->free_id = slot[id].next;
-	}
 	flags = (uint16_t)(n_in ? st->bits | VR_DESC_F_WRITE : st->bits);
 	/* Plain stores: the device reads them only after acquiring the
 	 * batch's first head flags, released at publish (R1). */
@@ -726,11 +745,14 @@ VR__HOT_INLINE bool drv_add_one(struct vr_packed_drv *q,
 /* After a chain: at the ring's end, back to its start in the next wrap. */
 VR__HOT_INLINE void drv_add_wrap(struct drv_astate *st,
 				 struct vr_packed_desc *desc,
-				 struct vr_packed_desc *desc_end)
+				 struct vr_packed_desc *desc_end,
+				 const bool in_order)
 {
 	if (st->d == desc_end) {
 		st->d = desc;
 		st->bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		if (in_order)
+			st->free_id = 0;
 	}
 }
 
@@ -764,7 +786,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 	do {                                                                   \
 		st.d = desc + q->next_avail;                                   \
 		st.bits = vr__packed_avail_bits(q->avail_wrap);                \
-		st.free_id = q->free_id;                                       \
+		st.free_id = in_order ? q->next_avail : q->free_id;            \
 		room = q->num_free;                                            \
 		i0 = i;                                                        \
 		lim = n - i > room ? i + room : n;                             \
@@ -774,7 +796,8 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 		q->next_avail = (uint16_t)(st.d - desc);                       \
 		q->avail_wrap = st.bits == VR_DESC_F_AVAIL;                    \
 		q->num_free = (uint16_t)(room - (i - i0));                     \
-		q->free_id = (uint16_t)st.free_id;                             \
+		if (!in_order)                                                 \
+			q->free_id = (uint16_t)st.free_id;                     \
 		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
 		q->unpub += i - i0;                                            \
 	} while (0)
@@ -789,7 +812,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 			if (ids)
 				ids[i] = id;
 			i++;
-			drv_add_wrap(&st, desc, desc_end);
+			drv_add_wrap(&st, desc, desc_end, in_order);
 		}
 #endif
 		/* The wrap is folded into the inner loop's bound: it runs to
@@ -809,7 +832,7 @@ VR__HOT_INLINE int drv_add_burst(struct vr_packed_drv *q,
 				if (ids)
 					ids[i] = id;
 			}
-			drv_add_wrap(&st, desc, desc_end);
+			drv_add_wrap(&st, desc, desc_end, in_order);
 		}
 		if (i == n)
 			break;
@@ -844,6 +867,204 @@ int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return drv_add_each(q, adds, n, ids);
 #define CALL(in_order) drv_add_burst(q, adds, n, ids, in_order)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+
+/* ---- add_bufs: single-segment messages ----------------------------------- */
+
+/* One message of an add_bufs call through vr_packed_drv_add(): the exact
+ * result. Out of line (see drv_add_general). */
+VR__COLD int drv_add_buf_general(struct vr_packed_drv *q,
+				 const struct vr_add_buf *b, bool writable)
+{
+	return vr_packed_drv_add(q, &b->seg, writable ? 0 : 1, writable ? 1 : 0,
+				 b->cookie);
+}
+
+/* Every message through vr_packed_drv_add(): cache hooks are set. */
+VR__COLD int drv_add_bufs_each(struct vr_packed_drv *q,
+			       const struct vr_add_buf *bufs, unsigned n,
+			       bool writable, uint16_t *ids)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int id = drv_add_buf_general(q, &bufs[i], writable);
+
+		if (id < 0)
+			return i ? (int)i : id;
+		if (ids)
+			ids[i] = (uint16_t)id;
+	}
+	return (int)n;
+}
+
+/*
+ * The add_bufs loop, specialised for IN_ORDER or not: drv_add_burst's
+ * shape (the queue's fields in locals, num_free, in_flight and unpub as
+ * i - i0 until written back, the room folded into @c lim, the wrap into
+ * the inner loop's bound, no call inside the inner loop, the batch's held
+ * head taken before it) with one segment per message and the direction
+ * the call's. A message the short path does not take (a zero length
+ * without VR_QF_ZERO_LEN_OK, or no room at @c lim) goes to
+ * vr_packed_drv_add(), which computes the exact code.
+ */
+VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
+				const struct vr_add_buf *bufs, unsigned n,
+				const bool writable, uint16_t *ids,
+				const bool in_order)
+{
+	struct vr_packed_desc *const desc = q->desc;
+	struct vr_packed_desc *const desc_end = desc + q->num;
+	struct vr_drv_slot *const slot = q->slot;
+	const bool zero_ok = (q->flags & VR_QF_ZERO_LEN_OK) != 0;
+	const unsigned wbit = writable ? VR_DESC_F_WRITE : 0;
+	struct vr_packed_desc *d;
+	unsigned bits, free_id, room, i, i0, lim, stop;
+
+#define DRV_BUFS_LOAD()                                                        \
+	do {                                                                   \
+		d = desc + q->next_avail;                                      \
+		bits = vr__packed_avail_bits(q->avail_wrap) | wbit;            \
+		free_id = in_order ? q->next_avail : q->free_id;               \
+		room = q->num_free;                                            \
+		i0 = i;                                                        \
+		lim = n - i > room ? i + room : n;                             \
+	} while (0)
+#define DRV_BUFS_STORE()                                                       \
+	do {                                                                   \
+		q->next_avail = (uint16_t)(d - desc);                          \
+		q->avail_wrap = (bits & ~wbit) == VR_DESC_F_AVAIL;             \
+		q->num_free = (uint16_t)(room - (i - i0));                     \
+		if (!in_order)                                                 \
+			q->free_id = (uint16_t)free_id;                        \
+		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
+		q->unpub += i - i0;                                            \
+	} while (0)
+/* One message on the short path: @c hold, the batch's held head. Each
+ * field of the caller's entry read once. */
+#define DRV_BUFS_ONE(hold)                                                     \
+	do {                                                                   \
+		const uint64_t addr_ = bufs[i].seg.addr;                       \
+		const uint32_t len_ = bufs[i].seg.len;                         \
+		void *const cookie_ = bufs[i].cookie;                          \
+		struct vr_drv_slot *s_;                                        \
+		unsigned id_;                                                  \
+									       \
+		if (VR_UNLIKELY(len_ == 0) && !zero_ok)                        \
+			goto general;                                          \
+		/* With IN_ORDER free_id is the ring position of d. */      \
+		id_ = free_id;                                                 \
+		if (in_order)                                                  \
+			free_id++;                                             \
+		else                                                           \
+			free_id = slot[id_].next;                              \
+		/* Plain stores: the device reads them only after acquiring   \
+		 * the batch's first head flags, released at publish (R1). */ \
+		d->addr = vr__le64(addr_);                                     \
+		d->len = vr__le32(len_);                                       \
+		d->id = vr__le16((uint16_t)id_);                               \
+		if (hold) {                                                    \
+			q->held = true;                                        \
+			q->held_pos = (uint16_t)(d - desc);                    \
+			q->held_flags = (uint16_t)bits;                        \
+		} else {                                                       \
+			/* Relaxed: published with the held head (R1). */      \
+			vr__store16(&d->flags, vr__le16((uint16_t)bits));      \
+		}                                                              \
+		s_ = &slot[id_];                                               \
+		s_->cookie = cookie_;                                          \
+		s_->in_len = writable ? len_ : 0;                              \
+		s_->ndesc = 1;                                                 \
+		if (ids)                                                       \
+			ids[i] = (uint16_t)id_;                                \
+		d++;                                                           \
+	} while (0)
+
+	for (i = 0;;) {
+		DRV_BUFS_LOAD();
+		if (!q->held && i < lim) {
+			DRV_BUFS_ONE(true);
+			i++;
+			if (d == desc_end) {
+				d = desc;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+				if (in_order)
+					free_id = 0;
+			}
+		}
+		while (i < lim) {
+			stop = lim - i > (unsigned)(desc_end - d) ?
+				       i + (unsigned)(desc_end - d) :
+				       lim;
+			for (; i < stop; i++)
+				DRV_BUFS_ONE(false);
+			if (d == desc_end) {
+				d = desc;
+				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
+				if (in_order)
+					free_id = 0;
+			}
+		}
+		if (i == n)
+			break;
+general:
+		{
+			int ret;
+
+			DRV_BUFS_STORE();
+			ret = drv_add_buf_general(q, &bufs[i], writable);
+			if (ret < 0)
+				return i ? (int)i : ret;
+			if (ids)
+				ids[i] = (uint16_t)ret;
+			i++;
+		}
+	}
+	DRV_BUFS_STORE();
+#undef DRV_BUFS_LOAD
+#undef DRV_BUFS_STORE
+#undef DRV_BUFS_ONE
+	return (int)n;
+}
+
+int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
+			   unsigned n, bool writable, uint16_t *ids)
+{
+	if (!VR__OPT_SIZE && VR_UNLIKELY(n <= 1)) {
+		/* None, or one message: the single call, without the loop's
+		 * set-up (see vr_packed_drv_add_burst). */
+		int id;
+
+		if (n == 0)
+			return 0;
+		if (VR_UNLIKELY(q->broken))
+			return VR_EBROKEN;
+		if (VR_UNLIKELY(bufs == NULL))
+			return VR_EINVAL;
+		id = vr_packed_drv_add(q, &bufs[0].seg, writable ? 0 : 1,
+				       writable ? 1 : 0, bufs[0].cookie);
+		if (id < 0)
+			return id;
+		if (ids)
+			ids[0] = (uint16_t)id;
+		return 1;
+	}
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL))
+		return VR_EINVAL;
+	if (VR_UNLIKELY(q->mem.clean != NULL))
+		return drv_add_bufs_each(q, bufs, n, writable, ids);
+	/* Specialised for the direction too where speed counts (-Os: one
+	 * copy, which asks). */
+#define CALL(in_order)                                                         \
+	(VR__OPT_SIZE ? drv_add_bufs(q, bufs, n, writable, ids, in_order) :    \
+	 writable     ? drv_add_bufs(q, bufs, n, true, ids, in_order) :        \
+			drv_add_bufs(q, bufs, n, false, ids, in_order))
 	return VR__SPECIALISE(q->in_order, CALL);
 #undef CALL
 }

@@ -232,7 +232,23 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
-	if (VR_UNLIKELY(adds == NULL && n != 0))
+	if (n <= 1) {
+		/* None, or one chain: the single call, without the loop's
+		 * set-up (the same head, ring bytes and code); the test
+		 * replaces the loop's own for none. */
+		if (n == 0)
+			return 0;
+		if (VR_UNLIKELY(adds == NULL))
+			return VR_EINVAL;
+		res = vr_split_drv_add(q, adds->seg, adds->n_out, adds->n_in,
+				       adds->cookie);
+		if (res < 0)
+			return res;
+		if (ids)
+			ids[0] = (uint16_t)res;
+		return 1;
+	}
+	if (VR_UNLIKELY(adds == NULL))
 		return VR_EINVAL;
 	while (i < n) {
 		/* Non-coherent memory: every chain through the single call,
@@ -407,6 +423,21 @@ VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 					&len);
 			if (VR_UNLIKELY(err))
 				break;
+			if (id == (cursor & mask) && len <= slot[id].in_len) {
+				/* The oldest chain alone (what a device completing
+				 * chain by chain returns): as the run below with
+				 * k = 1, without its set-up. */
+				struct vr_drv_slot *const s = &slot[id];
+
+				out->cookie = s->cookie;
+				out->len = len;
+				out->id = (uint16_t)id;
+				cursor += s->ndesc;
+				s->ndesc = 0;
+				out++;
+				last_used++;
+				continue;
+			}
 			/* The named head's avail position says how many chains
 			 * the entry closes; they must fit in what used->idx
 			 * announced. */
@@ -470,9 +501,10 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
 		return VR_EBROKEN;
 	if (VR_UNLIKELY(out == NULL && max != 0))
 		return VR_EINVAL;
-	if (VR_UNLIKELY(q->mem.invalidate != NULL)) {
+	if (VR_UNLIKELY(q->mem.invalidate != NULL) || max <= 1) {
 		/* Non-coherent memory: every entry through the single call,
-		 * which invalidates what it reads. */
+		 * which invalidates what it reads. None or one entry: the
+		 * single call too, without the loop's set-up. */
 		for (i = 0; i < max; i++) {
 			err = vr_split_drv_get_used(q, &out[i]);
 			if (err)
@@ -514,7 +546,8 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  */
 VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 				      struct vr_chain *c, unsigned i,
-				      unsigned k, const bool in_order)
+				      unsigned pos, unsigned k,
+				      const bool in_order)
 {
 	const struct vr_desc *const desc = q->desc;
 	uint16_t *const chain_ndesc = q->chain_ndesc;
@@ -525,6 +558,11 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 	const uint16_t *p = &vr_avail_ring(q->avail)[i];
 	const uint16_t *const pend = p + k;
 	uint16_t *order = in_order ? &q->order[i] : NULL;
+	/* IN_ORDER (vr__split_dev_io_window): the window of chains in flight
+	 * starts at oldest (q's fields are stored back only after the
+	 * burst) and holds @span of them before this entry. */
+	const unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
+	unsigned span = (uint16_t)(pos - oldest);
 	int err = 0;
 
 	for (; p != pend; p++, c++) {
@@ -546,7 +584,20 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 			err = VR_EHEAD;
 			break;
 		}
-		if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
+		if (in_order && VR__SPLIT_IO_POS) {
+			const unsigned at = chain_ndesc[head];
+
+			if (VR_UNLIKELY((uint16_t)(at - oldest) < span &&
+					q->order[at & mask] == head)) {
+				err = VR_EINFLIGHT;
+				break;
+			}
+			/* Recorded before the descriptor is looked at, as
+			 * the single pop does (harmless if it is not taken:
+			 * see split_dev_pop). */
+			chain_ndesc[head] = (uint16_t)pos;
+			*order = (uint16_t)head;
+		} else if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
 			err = VR_EINFLIGHT;
 			break;
 		}
@@ -577,9 +628,17 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 		iov->base = local + (size_t)off;
 		iov->len = len;
 		vr__chain_fill(c, (uint16_t)head, len, flags & VR_DESC_F_WRITE);
-		chain_ndesc[head] = 1;
-		if (in_order)
-			*order++ = (uint16_t)head;
+		if (in_order) {
+			if (!VR__SPLIT_IO_POS) { /* as without IN_ORDER */
+				chain_ndesc[head] = 1;
+				*order = (uint16_t)head;
+			}
+			order++;
+			pos++;
+			span++;
+		} else {
+			chain_ndesc[head] = 1;
+		}
 	}
 	/* What is left of the run (the caller knows k): one live value
 	 * less than the count taken. */
@@ -590,14 +649,14 @@ VR__NOINLINE uint64_t split_pop_run_plain(const struct vr_split_dev *q,
 					  struct vr_chain *c, unsigned i,
 					  unsigned k)
 {
-	return split_pop_run(q, c, i, k, false);
+	return split_pop_run(q, c, i, 0, k, false);
 }
 
 VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr_split_dev *q,
 					     struct vr_chain *c, unsigned i,
-					     unsigned k)
+					     unsigned pos, unsigned k)
 {
-	return split_pop_run(q, c, i, k, true);
+	return split_pop_run(q, c, i, pos, k, true);
 }
 
 /*
@@ -667,7 +726,7 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 		if (k > mask + 1 - i)
 			k = mask + 1 - i;
 		{
-			const uint64_t r = in_order ? split_pop_run_in_order(q, c, i, k)
+			const uint64_t r = in_order ? split_pop_run_in_order(q, c, i, last_avail, k)
 						    : split_pop_run_plain(q, c, i, k);
 
 			c += k - vr__fast_n(r);
@@ -681,8 +740,13 @@ VR__HOT_INLINE uint64_t split_pop_fast(struct vr_split_dev *q,
 	q->last_avail = (uint16_t)(q->last_avail + n);
 	q->avail_seen = avail_seen;
 	q->in_flight = (uint16_t)(q->in_flight + n);
-	if (err < VR_EAGAIN)
-		q->broken = err; /* a violation: as vr__split_dev_break */
+	if (err < VR_EAGAIN) {
+		/* A violation: as vr__split_dev_break. */
+		q->broken = err;
+#if !VR__OPT_SIZE
+		q->io_fast = false; /* (never set built for size) */
+#endif
+	}
 	return vr__fast_ret(n, err);
 }
 
@@ -773,6 +837,10 @@ VR__HOT_INLINE uint64_t split_complete_fast(struct vr_split_dev *q,
 			 * used->idx (R2). */
 			vr__store32(&elem->id, vr__le32(id));
 			vr__store32(&elem->len, vr__le32(done->len));
+			/* IN_ORDER: oldest moved on; built for speed the
+			 * record needs no clearing (vr__split_dev_io_window),
+			 * built for size it does (VR__SPLIT_IO_POS); cleared
+			 * in both, as vr_split_dev_complete does. */
 			chain_ndesc[id] = 0;
 		}
 		if (err || done == end)
@@ -823,4 +891,402 @@ int vr_split_dev_complete_burst(struct vr_split_dev *q,
 	r = q->in_order ? split_complete_fast_in_order(q, done, n)
 			: split_complete_fast_plain(q, done, n);
 	return vr__fast_n(r) ? (int)vr__fast_n(r) : vr__fast_err(r);
+}
+
+/* ---- The narrow calls: one segment per message ------------------------- */
+
+
+/*
+ * The loop of vr_split_drv_add_bufs, without cache hooks (the caller
+ * checked): each entry as vr_split_drv_add(q, &seg, !writable, writable,
+ * cookie). The run is bounded by the free descriptors once (past them the
+ * single call says what the next entry gets), so the loop makes no room
+ * test; a one-segment add needs none of vr__segs_check's other tests but
+ * the zero length, which goes to the single call (VR_EINVAL, or added with
+ * VR_QF_ZERO_LEN_OK). One copy per direction and IN_ORDER mode.
+ */
+VR__HOT_INLINE uint64_t split_add_bufs_fast(struct vr_split_drv *q,
+					    const struct vr_add_buf *b,
+					    unsigned n, uint16_t *ids,
+					    const bool writable,
+					    const bool in_order)
+{
+	const struct vr_add_buf *const first = b;
+	const struct vr_add_buf *const end = b + (n < q->num_free ? n : q->num_free);
+	struct vr_desc *const desc = q->desc;
+	uint16_t *const ring = vr_avail_ring(q->avail);
+	struct vr_drv_slot *const slot = q->slot;
+	const unsigned mask = q->mask;
+	const uint16_t free_head0 = q->free_head;
+	const uint16_t flags_le = vr__le16(writable ? VR_DESC_F_WRITE : 0);
+	unsigned free_head = free_head0;
+	/* Wider than the 16-bit index: masking needs no zero extension. */
+	unsigned avail_idx = q->avail_idx;
+	unsigned done;
+	int err = 0;
+
+	for (; b != end; b++) {
+		const uint32_t len = b->seg.len;
+		struct vr_desc *d;
+		struct vr_drv_slot *s;
+		unsigned head, next;
+
+		if (VR_UNLIKELY(len == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		head = free_head;
+		s = &slot[head];
+		next = in_order ? (head + 1) & mask : s->next;
+		d = &desc[head];
+		/* Plain stores: the device may not read this descriptor until
+		 * the release store of avail->idx in publish (R1). */
+		d->addr = vr__le64(b->seg.addr);
+		d->len = vr__le32(len);
+		d->flags = flags_le;
+		/* d->next apart from d->flags (see split_add_fast). */
+		s->cookie = b->cookie;
+		s->in_len = writable ? len : 0;
+		s->ndesc = 1;
+		d->next = vr__le16((uint16_t)next);
+		s->last = (uint16_t)(in_order ? avail_idx : head);
+		/* Relaxed: published by the release store of avail->idx (R1). */
+		vr__store16(&ring[avail_idx & mask], vr__le16((uint16_t)head));
+		free_head = next;
+		avail_idx++;
+	}
+	if (b == end && end != first + n)
+		err = VR__GENERAL; /* out of descriptors: the single call */
+	done = (unsigned)(b - first);
+	if (ids) {
+		/* The heads taken, from private state only (as in
+		 * split_add_fast). */
+		unsigned h = free_head0, j;
+
+		for (j = 0; j < done; j++) {
+			ids[j] = (uint16_t)h;
+			h = in_order ? (h + 1) & mask : slot[h].next;
+		}
+	}
+	q->free_head = (uint16_t)free_head;
+	q->num_free = (uint16_t)(q->num_free - done);
+	q->avail_idx = (uint16_t)avail_idx;
+	q->in_flight = (uint16_t)(q->in_flight + done);
+	return vr__fast_ret(done, err);
+}
+
+#define VR__ADD_BUFS_COPY(name, w, io)                                         \
+	VR__NOINLINE uint64_t name(struct vr_split_drv *q,                     \
+				   const struct vr_add_buf *b, unsigned n,     \
+				   uint16_t *ids)                              \
+	{                                                                      \
+		return split_add_bufs_fast(q, b, n, ids, w, io);               \
+	}
+VR__ADD_BUFS_COPY(split_add_bufs_r_plain, false, false)
+VR__ADD_BUFS_COPY(split_add_bufs_w_plain, true, false)
+VR__ADD_BUFS_COPY(split_add_bufs_r_in_order, false, true)
+VR__ADD_BUFS_COPY(split_add_bufs_w_in_order, true, true)
+#undef VR__ADD_BUFS_COPY
+
+int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
+			  unsigned n, bool writable, uint16_t *ids)
+{
+	const unsigned n_out = writable ? 0 : 1, n_in = writable ? 1 : 0;
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (n <= 1) {
+		/* None, or one buffer: the single call, without the loop's
+		 * set-up; the test replaces the loop's own for none. */
+		if (n == 0)
+			return 0;
+		if (VR_UNLIKELY(bufs == NULL))
+			return VR_EINVAL;
+		res = vr_split_drv_add(q, &bufs->seg, n_out, n_in, bufs->cookie);
+		if (res < 0)
+			return res;
+		if (ids)
+			ids[0] = (uint16_t)res;
+		return 1;
+	}
+	if (VR_UNLIKELY(bufs == NULL))
+		return VR_EINVAL;
+	while (i < n) {
+		/* Non-coherent memory: every entry through the single call,
+		 * which cleans what it writes. */
+		if (VR_LIKELY(q->mem.clean == NULL)) {
+			uint16_t *at = ids ? ids + i : NULL;
+			uint64_t r;
+
+			if (q->in_order)
+				r = writable ? split_add_bufs_w_in_order(q, bufs + i, n - i, at)
+					     : split_add_bufs_r_in_order(q, bufs + i, n - i, at);
+			else
+				r = writable ? split_add_bufs_w_plain(q, bufs + i, n - i, at)
+					     : split_add_bufs_r_plain(q, bufs + i, n - i, at);
+
+			i += vr__fast_n(r);
+			res = vr__fast_err(r);
+			if (res != VR__GENERAL)
+				break;
+		}
+		res = vr_split_drv_add(q, &bufs[i].seg, n_out, n_in, bufs[i].cookie);
+		if (res < 0)
+			break;
+		if (ids)
+			ids[i] = (uint16_t)res;
+		res = 0;
+		i++;
+	}
+	return i ? (int)i : res;
+}
+
+/*
+ * One run of a pop_bufs call, as split_pop_run for struct vr_buf: the @k
+ * avail entries from position @pos on (no wrap, no more than pending, room
+ * in flight or entries left: the caller bounded k), each a one-descriptor
+ * chain on a window that does not wrap, without hooks. Per entry: the head
+ * (range, in flight), the descriptor's flags (NEXT or INDIRECT: the
+ * general path) and length (0: the general path), the window. Returns the
+ * entries of the run not taken and the code that stopped it, packed.
+ */
+VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
+					   struct vr_buf *o, unsigned pos,
+					   unsigned k, const bool in_order)
+{
+	/* Few locals: the loop has more values than x86-64 has registers,
+	 * and a field of *q read where it is used is one memory operand,
+	 * where a spilled local costs a store and a load. */
+	uint16_t *const chain_ndesc = q->chain_ndesc;
+	const uint16_t *p = &vr_avail_ring(q->avail)[pos & q->mask];
+	const uint16_t *const pend = p + k;
+	uint16_t *order = in_order ? &q->order[pos & q->mask] : NULL;
+	/* IN_ORDER (vr__split_dev_io_window): the window of chains in flight
+	 * starts at oldest (q's indices are stored back only after the
+	 * call); pos - oldest of them are in flight before this entry. */
+	const unsigned oldest = (uint16_t)(q->last_avail - q->in_flight);
+	int err = 0;
+
+	for (; p != pend; p++, o++) {
+		const struct vr_desc *d;
+		uint64_t addr, off, room;
+		uint32_t len, flags;
+		unsigned head;
+
+		/* Relaxed, read once: ordered after A1. */
+		head = vr__le16(vr__load16(p));
+		if (VR_UNLIKELY(head > q->mask)) {
+			err = VR_EHEAD;
+			break;
+		}
+		if (in_order && VR__SPLIT_IO_POS) {
+			const unsigned at = chain_ndesc[head];
+
+			if (VR_UNLIKELY((uint16_t)(at - oldest) < (uint16_t)(pos - oldest) &&
+					q->order[at & q->mask] == head)) {
+				err = VR_EINFLIGHT;
+				break;
+			}
+			/* Recorded before the descriptor is looked at, as
+			 * the single pop does (harmless if it is not taken:
+			 * see split_dev_pop). */
+			chain_ndesc[head] = (uint16_t)pos;
+			*order = (uint16_t)head;
+		} else if (VR_UNLIKELY(chain_ndesc[head] != 0)) {
+			err = VR_EINFLIGHT;
+			break;
+		}
+		d = &q->desc[head];
+		/* Relaxed, each field once into locals: after A1. */
+		addr = vr__load_desc_addr(&d->addr);
+		len = vr__le32(vr__load32(&d->len));
+		flags = vr__le16(vr__load16(&d->flags));
+		/* Chained or indirect (one test of the flags), or empty: the
+		 * general walk, which reads the descriptor again and uses
+		 * only its own copy. */
+		if (VR_UNLIKELY((flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)) ||
+				len == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		/* The window check of split_pop_run: [addr, addr + len)
+		 * inside [bus_base, bus_base + size), which does not wrap;
+		 * the exact code only on failure. */
+		off = addr - q->mem.bus_base;
+		room = q->mem.size - len;
+		if (VR_UNLIKELY(room > q->mem.size || off > room)) {
+			err = vr__range_wraps(addr, len) ? VR_EOVERFLOW : VR_EFAULT;
+			break;
+		}
+		o->base = (unsigned char *)q->mem.local + (size_t)off;
+		o->len = len;
+		o->id = (uint16_t)head;
+		o->writable = (uint16_t)((flags & VR_DESC_F_WRITE) >> 1);
+		if (in_order) {
+			if (!VR__SPLIT_IO_POS) { /* as without IN_ORDER */
+				chain_ndesc[head] = 1;
+				*order = (uint16_t)head;
+			}
+			order++;
+			pos++;
+		} else {
+			chain_ndesc[head] = 1;
+		}
+	}
+	return vr__fast_ret((unsigned)(pend - p), err);
+}
+
+VR__NOINLINE uint64_t split_pop_bufs_run_plain(const struct vr_split_dev *q,
+					       struct vr_buf *o, unsigned pos,
+					       unsigned k)
+{
+	return split_pop_bufs_run(q, o, pos, k, false);
+}
+
+VR__NOINLINE uint64_t split_pop_bufs_run_in_order(const struct vr_split_dev *q,
+						  struct vr_buf *o, unsigned pos,
+						  unsigned k)
+{
+	return split_pop_bufs_run(q, o, pos, k, true);
+}
+
+/* The fast path of vr_split_dev_pop_bufs: split_pop_fast for struct
+ * vr_buf (no iov arguments to check). */
+VR__HOT_INLINE uint64_t split_pop_bufs_fast(struct vr_split_dev *q,
+					    struct vr_buf *o, unsigned max,
+					    const bool in_order)
+{
+	struct vr_buf *const first = o, *const end = o + max;
+	const unsigned mask = q->mask;
+	uint16_t avail_seen = q->avail_seen;
+	unsigned n;
+	int err = 0;
+
+	while (o != end) {
+		const uint16_t taken = (uint16_t)(o - first);
+		const uint16_t last_avail = (uint16_t)(q->last_avail + taken);
+		const unsigned room = mask + 1 - (uint16_t)(q->in_flight + taken);
+		unsigned i, k = (uint16_t)(avail_seen - last_avail);
+
+		if (k == 0) {
+			uint16_t seen;
+
+			/* A1 (acquire): the ring entries and descriptors the
+			 * driver wrote before its release of avail->idx are
+			 * visible after this load. Partner: R1 in
+			 * vr_split_drv_publish. */
+			seen = vr__le16(vr__load_acquire16(&q->avail->idx));
+			k = (uint16_t)(seen - last_avail);
+			if (k == 0) {
+				err = VR_EAGAIN;
+				break;
+			}
+			if (VR_UNLIKELY(k > mask + 1)) {
+				err = VR_EAVAILIDX;
+				break;
+			}
+			avail_seen = seen;
+		}
+		/* No room in flight: the single call works out the code. */
+		if (VR_UNLIKELY(room == 0)) {
+			err = VR__GENERAL;
+			break;
+		}
+		if (k > room)
+			k = room;
+		if (k > (unsigned)(end - o))
+			k = (unsigned)(end - o);
+		i = last_avail & mask;
+		if (k > mask + 1 - i)
+			k = mask + 1 - i;
+		{
+			const uint64_t r = in_order
+						   ? split_pop_bufs_run_in_order(q, o, last_avail, k)
+						   : split_pop_bufs_run_plain(q, o, last_avail, k);
+
+			o += k - vr__fast_n(r);
+			err = vr__fast_err(r);
+		}
+		if (err)
+			break;
+	}
+	n = (unsigned)(o - first);
+	q->last_avail = (uint16_t)(q->last_avail + n);
+	q->avail_seen = avail_seen;
+	q->in_flight = (uint16_t)(q->in_flight + n);
+	if (err < VR_EAGAIN) {
+		/* A violation: as vr__split_dev_break. */
+		q->broken = err;
+#if !VR__OPT_SIZE
+		q->io_fast = false; /* (never set built for size) */
+#endif
+	}
+	return vr__fast_ret(n, err);
+}
+
+/* One entry through vr_split_dev_pop (iov_cap 1), converted. */
+static int split_pop_bufs_one(struct vr_split_dev *q, struct vr_buf *o)
+{
+	struct vr_iov iov;
+	struct vr_chain c;
+	int err;
+
+	c.iov = &iov;
+	c.iov_cap = 1;
+	err = vr_split_dev_pop(q, &c);
+	if (err)
+		return err;
+	if (c.n_out + c.n_in == 0) {
+		/* Only zero-length descriptors (VR_QF_ZERO_LEN_OK). */
+		o->base = NULL;
+		o->len = 0;
+		o->writable = 0;
+	} else {
+		o->base = iov.base;
+		o->len = iov.len;
+		o->writable = c.n_in == 1;
+	}
+	o->id = c.id;
+	return 0;
+}
+
+int vr_split_dev_pop_bufs(struct vr_split_dev *q, struct vr_buf *bufs,
+			  unsigned max)
+{
+	unsigned i = 0;
+	int res = 0;
+
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL && max != 0))
+		return VR_EINVAL;
+	/* A translate callback, cache hooks, or a window that wraps past
+	 * 2^64: every chain through the single call (as the pop burst). */
+	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
+			(q->mem.size != 0 &&
+			 q->mem.size - 1 > UINT64_MAX - q->mem.bus_base))) {
+		for (i = 0; i < max; i++) {
+			res = split_pop_bufs_one(q, &bufs[i]);
+			if (res)
+				break;
+		}
+		return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
+	}
+	while (i < max) {
+		uint64_t r = q->in_order
+				     ? split_pop_bufs_fast(q, bufs + i, max - i, true)
+				     : split_pop_bufs_fast(q, bufs + i, max - i, false);
+
+		i += vr__fast_n(r);
+		res = vr__fast_err(r);
+		if (res != VR__GENERAL)
+			break;
+		res = split_pop_bufs_one(q, &bufs[i]);
+		if (res)
+			break;
+		i++;
+	}
+	return i ? (int)i : (res == VR_EAGAIN ? 0 : res);
 }

@@ -32,9 +32,14 @@ static void dev_bind(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
 	q->num = (uint16_t)cfg->num;
 	q->mask = (uint16_t)(cfg->num - 1);
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
-	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
-	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	q->io_fast = false; /* set by dev_forget */
+	/* Without VR_CONFIG_INDIRECT neither is read (vr__map_indirect
+	 * refuses every table) and init refused the feature: both stay 0. */
+	if (VR_CONFIG_INDIRECT) {
+		q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
+		q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	}
 }
 
 /* Check the arguments, then bind. */
@@ -78,6 +83,13 @@ static void dev_forget(struct vr_split_dev *q, uint16_t avail_idx,
 	q->used_flags = 0;
 	q->since_notify = 0;
 	q->broken = 0;
+#if !VR__OPT_SIZE
+	/* A build for size reads it nowhere (the header's
+	 * vr_split_dev_complete_in_order is the compiled call there): it stays
+	 * false, as dev_bind left it, which a caller built for speed reads
+	 * right (its inline test sends it to the compiled call). */
+	q->io_fast = q->in_order && q->mem.clean == NULL;
+#endif
 }
 
 int vr_split_dev_init(struct vr_split_dev *q, const struct vr_queue_cfg *cfg,
@@ -133,6 +145,9 @@ void vr_split_dev_reset(struct vr_split_dev *q)
 int vr__split_dev_break(struct vr_split_dev *q, int err)
 {
 	q->broken = err;
+#if !VR__OPT_SIZE
+	q->io_fast = false; /* (never set in a build for size: dev_forget) */
+#endif
 	return err;
 }
 
@@ -215,30 +230,23 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
  * read once, NEXT followed within the table only). Every descriptor is
  * copied out of shared memory into locals before it is looked at.
  */
-static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
-			  struct vr_chain *chain)
+/* The rest of the walk, from the head descriptor (copied: @addr, @len,
+ * @flags, @next) when it is chained or indirect. Out of line: each copy
+ * of the pop keeps only the one-descriptor path (split_dev_walk). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int vr__split_walk_rest(struct vr_split_dev *q, struct vr_chain *chain,
+		    uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
 	struct vr__walk w;
-	const struct vr_desc *d = &q->desc[head];
+	const struct vr_desc *d;
 	const unsigned char *table = NULL; /* the indirect table, once reached */
 	bool any_align = false;   /* the table is not 4-byte aligned */
 	uint32_t limit = q->num;  /* entries in the current table */
 	uint32_t count = 1;       /* descriptors read from it */
 	bool in_indirect = false;
 	uint16_t ring_desc = 1;
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-
-	vr_mem_invalidate(&q->mem, d, sizeof(*d));
-	/* Relaxed, each field once: ordered after A1. */
-	addr = vr__load_addr(&d->addr);
-	len = vr__le32(vr__load32(&d->len));
-	flags = vr__le16(vr__load16(&d->flags));
-	next = vr__le16(vr__load16(&d->next));
-	chain->id = head;
-	if (!(flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT)))
-		return vr__walk_single(chain, &q->mem, q->flags, addr, len, flags);
 
 	vr__walk_start(&w, chain);
 	for (;;) {
@@ -299,8 +307,119 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 	return w.too_many ? VR_E2BIG : 0;
 }
 
+/*
+ * Walk the chain at @head: the head descriptor is copied out here, and a
+ * chain of that one direct descriptor (the common case of a message
+ * channel) is checked inline; anything else goes on in vr__split_walk_rest.
+ */
+VR__HOT_INLINE int split_dev_walk(struct vr_split_dev *q, uint16_t head,
+				  struct vr_chain *chain)
+{
+	const struct vr_desc *d = &q->desc[head];
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+
+	vr_mem_invalidate(&q->mem, d, sizeof(*d));
+	/* Relaxed, each field once: ordered after A1. */
+	addr = vr__load_addr(&d->addr);
+	len = vr__le32(vr__load32(&d->len));
+	flags = vr__le16(vr__load16(&d->flags));
+	next = vr__le16(vr__load16(&d->next));
+	chain->id = head;
+	if (VR_LIKELY(!(flags & (VR_DESC_F_NEXT | VR_DESC_F_INDIRECT))))
+		return vr__walk_single(chain, &q->mem, q->flags, addr, len, flags);
+	return vr__split_walk_rest(q, chain, addr, len, flags, next);
+}
 #endif
 
+#if defined(__OPTIMIZE_SIZE__)
+#define split_dev_walk vr__split_walk
+#endif
+
+/*
+ * The second half of the IN_ORDER in-flight test (see
+ * vr__split_dev_io_window), reached only when a head's last position is in
+ * the window: a head in flight named again (a hostile driver), a record
+ * 65536 positions old, or the zeroed records of a reset queue before the
+ * first num positions pass. Out of line, so that the pop keeps no register
+ * for it.
+ */
+VR__COLD bool split_io_named(const struct vr_split_dev *q, uint16_t at,
+			     unsigned head)
+{
+	return q->order[at & q->mask] == head;
+}
+
+/*
+ * The pop, one copy per IN_ORDER mode (@in_order is a constant in each:
+ * VR__SPECIALISE), so that neither tests the mode per chain. The position
+ * and mask are kept in locals: the chain's fields written by the walk may
+ * alias the queue's as far as the compiler knows.
+ */
+VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
+				 const bool in_order)
+{
+	const uint16_t *slot;
+	uint16_t *chain_ndesc;
+	uint16_t head, pos, in_flight;
+	unsigned mask;
+	int err;
+
+	if (q->broken)
+		return VR_EBROKEN;
+	if (!chain || (chain->iov_cap && !chain->iov))
+		return VR_EINVAL;
+	if (q->last_avail == q->avail_seen) {
+		err = vr_split_dev_avail(q); /* A1 inside */
+		if (err <= 0)
+			return err ? err : VR_EAGAIN;
+	}
+	pos = q->last_avail;
+	mask = q->mask;
+	slot = &vr_avail_ring(q->avail)[pos & mask];
+	vr_mem_invalidate(&q->mem, slot, sizeof(*slot));
+	/* Relaxed, read once: ordered after A1. */
+	head = vr__le16(vr__load16(slot));
+	if (head > mask)
+		return vr__split_dev_break(q, VR_EHEAD);
+	chain_ndesc = q->chain_ndesc;
+	in_flight = q->in_flight;
+	if ((in_order ? vr__split_dev_io_window(pos, in_flight,
+						chain_ndesc[head]) &&
+				split_io_named(q, chain_ndesc[head], head)
+		      : chain_ndesc[head] != 0) ||
+	    in_flight > mask)
+		return vr__split_dev_break(q, VR_EINFLIGHT);
+	if (in_order) {
+		/* Its position (vr__split_dev_io_window), recorded before the
+		 * walk, so that nothing of it lives across: harmless if the
+		 * chain is not taken. The head is not in flight, and position
+		 * pos is outside the window [pos - in_flight, pos), whose
+		 * order[] slots are other than pos's (in_flight < num): the
+		 * head stays not in flight, every head in flight keeps its
+		 * record. */
+		chain_ndesc[head] = pos;
+		q->order[pos & mask] = head;
+	}
+	err = split_dev_walk(q, head, chain);
+	if (err == VR_E2BIG)
+		return err; /* valid chain, caller's array too small: keep it */
+	if (err)
+		return vr__split_dev_break(q, err);
+	if (!in_order)
+		chain_ndesc[head] = chain->ndesc;
+	q->in_flight = (uint16_t)(in_flight + 1);
+	q->last_avail = (uint16_t)(pos + 1);
+	return 0;
+}
+
+#if !VR__SPLIT_IO_POS
+/*
+ * The pop in a build for size: one copy for both modes, with IN_ORDER's
+ * records kept as without it (VR__SPLIT_IO_POS): a head is in flight when
+ * its record is not 0.
+ */
 int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 {
 	const uint16_t *slot;
@@ -336,12 +455,22 @@ int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 	q->last_avail++;
 	return 0;
 }
+#else
+int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
+{
+#define CALL(io) split_dev_pop(q, chain, io)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+#endif
 
-int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
-				   uint32_t last_len)
+/* The general vr_split_dev_complete_in_order (its inline part handles the
+ * usual case): every check, and the clean hook. */
+int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
+				    uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	uint16_t last = 0;
+	uint16_t last;
 
 	if (q->broken)
 		return VR_EBROKEN;
@@ -350,11 +479,16 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 	if (count == 0 || count > q->in_flight)
 		return VR_EINVAL;
 	/* The oldest chain in flight was popped at avail position
-	 * last_avail - in_flight; the batch is the count from there. */
+	 * last_avail - in_flight; the batch is the count from there. Built
+	 * for speed nothing to clear per chain (vr__split_dev_io_window). */
+#if VR__SPLIT_IO_POS
+	last = q->order[(uint16_t)(q->last_avail - q->in_flight + count - 1u) &
+			q->mask];
+#else
 	{
-		/* Locals: a store into chain_ndesc may alias the queue's
-		 * fields as far as the compiler knows, which would reload
-		 * them on every chain. */
+		/* Built for size: each record of the batch cleared. Locals: a
+		 * store into chain_ndesc may alias the queue's fields as far
+		 * as the compiler knows. */
 		const uint16_t *const order = q->order;
 		uint16_t *const chain_ndesc = q->chain_ndesc;
 		const unsigned mask = q->mask;
@@ -362,11 +496,13 @@ int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
 		unsigned i = (unsigned)q->last_avail - q->in_flight;
 		const unsigned end = i + count;
 
+		last = 0;
 		for (; i != end; i++) {
 			last = order[i & mask];
 			chain_ndesc[last] = 0;
 		}
 	}
+#endif
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
 	 * by R2. */

@@ -230,20 +230,20 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 }
 
 /*
- * In-order collection (section 2.7.9): the device may return a batch with
- * one used entry, written at the slot of the batch's first chain and naming
- * the batch's last head; used->idx then moves by the batch size. Chains
- * before the last are complete with all their writable bytes.
- *
- * No list is kept: chains come back in the order they were added, so the
- * oldest chain in flight starts at the oldest descriptor in flight
- * (descriptors are allocated sequentially: the num - num_free in use end
- * at free_head), and a head's private record holds the avail position it
- * was added at, which says how many chains a batch closes.
+ * In-order collection, compiled: what vr_split_drv_get_used() calls on an
+ * in-order queue when built for size (the header's inline path is not
+ * carried in flash there). Built for speed, the inline path itself; built
+ * for size, one function for every entry: the named head must be in
+ * flight (so its position is in [last_used, avail_idx)) and the batch it
+ * closes must fit in what used->idx announced, as
+ * vr__split_drv_used_batch checks, then the oldest chain is handed out.
  */
 int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 				    struct vr_used_buf *out)
 {
+#if !VR__OPT_SIZE
+	return vr__split_drv_get_used_io(q, out);
+#else
 	struct vr_drv_slot *s;
 	uint16_t head;
 	uint32_t len;
@@ -268,9 +268,6 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 		/* Relaxed, read once: ordered after A2. */
 		id = vr__le32(vr__load32(&elem->id));
 		len = vr__le32(vr__load32(&elem->len));
-		/* The named head must be in flight (so its position is in
-		 * [last_used, avail_idx)) and the batch it closes must fit in
-		 * what used->idx announced. */
 		if (id >= q->num || q->slot[id].ndesc == 0)
 			return vr__split_drv_break(q, VR_EUSEDID);
 		if ((uint16_t)(q->slot[id].last - q->last_used) >=
@@ -304,6 +301,36 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 	q->in_flight--;
 	q->last_used++;
 	return 0;
+#endif
+}
+
+/*
+ * In-order collection, an entry that does not name the oldest chain in
+ * flight (see vr__split_drv_get_used_io): @id and @len as read from the
+ * used entry at last_used (once). It closes the chains from the oldest to
+ * the head it names, which must be in flight (so its position is in
+ * [last_used, avail_idx)) with the batch within what used->idx announced;
+ * the oldest is handed out now, the rest by the next calls.
+ */
+int vr__split_drv_used_batch(struct vr_split_drv *q, struct vr_used_buf *out,
+			     uint32_t id, uint32_t len)
+{
+	if (id >= q->num || q->slot[id].ndesc == 0)
+		return vr__split_drv_break(q, VR_EUSEDID);
+	if ((uint16_t)(q->slot[id].last - q->last_used) >=
+	    (uint16_t)(q->used_seen - q->last_used))
+		return vr__split_drv_break(q, VR_EUSEDIDX);
+	if (len > q->slot[id].in_len) {
+		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+			return vr__split_drv_break(q, VR_EUSEDLEN);
+		len = q->slot[id].in_len;
+		q->stats.used_len_clamped++;
+	}
+	q->batch_end = (uint16_t)id;
+	q->batch_len = len;
+	/* Not the oldest (that is the inline path): the oldest gets all its
+	 * writable bytes, the batch's last the entry's length, later. */
+	return vr__split_drv_get_used_io(q, out);
 }
 
 void vr_split_drv_suppress_used_notify(struct vr_split_drv *q)

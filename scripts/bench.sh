@@ -36,7 +36,18 @@
 #                                            previous run, the harness
 #                                            alone (BM_harness_*: each body
 #                                            on a null ring) with ring cost
-#                                            = total - harness, targets
+#                                            = total - harness, targets,
+#                                            and the table "driver / device
+#                                            instructions per message"
+#   bench/results/instructions_roles.json    {"BM_packed_local_burst/32":
+#                                            {"driver": N, "device": M}}:
+#                                            each role of the libvring local
+#                                            bodies counted alone, batches
+#                                            1, 8, 32 (vring_icount --roles)
+#
+# Every name vring_icount --list prints is counted (the local bodies of
+# libvring, _burst and _bufs ones when built, the peers and the harnesses),
+# and every name of --list-roles once per role.
 #
 # The full run (no argument) does the instruction counts too, after the
 # latency phase (VB_INSTRUCTIONS=0 skips them).
@@ -63,7 +74,8 @@
 #                   (see vring_latency --help); VB_CPUS applies to it too
 #
 # The full suite is 297 benchmarks (389 when the core has the burst calls:
-# bench/CMakeLists.txt, VR_BENCH_BURSTS), the BM_harness_* ones (each
+# bench/CMakeLists.txt, VR_BENCH_BURSTS; 92 more with both formats' _bufs
+# calls, bench_vring.c's VRB_HAVE_*_BUFS), the BM_harness_* ones (each
 # body's harness on a null ring) short; with the defaults it takes about
 # 12 (16) minutes on 2 cores, and the latency phase about 2.5 minutes more. Run it
 # on a quiet machine: every cross-core figure assumes both CPUs are free.
@@ -191,41 +203,61 @@ run_latency() {
 # ---- Instruction counts (callgrind) ---------------------------------------------
 : "${VB_ICOUNT_BATCHES:=2048}"
 icount_rc=0
+# icount_one NAME [driver|device]: "MESSAGES COLLECTED" of one callgrind run
+# of vring_icount (with --roles ROLE when given); 1 after printing the log.
+icount_one() {
+  local bin="$VB_BUILD_DIR/bench/vring_icount" name=$1 role=${2:-} batch msgs
+  local log="$VB_BUILD_DIR/icount.log" collected
+  local -a args=()
+  [ -z "$role" ] || args=(--roles "$role")
+  batch=${name##*/}
+  msgs=$((batch * VB_ICOUNT_BATCHES))
+  if ! valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=/dev/null \
+      "$bin" "${args[@]}" "$name" "$msgs" >"$log" 2>&1; then
+    cat "$log" >&2
+    vr_log "instructions: $name${role:+ ($role)} failed"
+    return 1
+  fi
+  collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log" | tail -n1)
+  msgs=$(sed -n "s|^$name messages \([0-9]*\)\$|\1|p" "$log")
+  if [ -z "$collected" ] || [ -z "$msgs" ]; then
+    cat "$log" >&2
+    vr_log "instructions: no count for $name${role:+ ($role)}"
+    return 1
+  fi
+  echo "$msgs $collected"
+}
+
 run_instructions() {
   local bin="$VB_BUILD_DIR/bench/vring_icount" counts="$VB_BUILD_DIR/icount.txt"
-  local name batch msgs log collected n=0
+  local roles="$VB_BUILD_DIR/icount-roles.txt"
+  local name role mc n=0 nr=0
   [ -x "$bin" ] || { vr_log "vring_icount was not built (valgrind headers missing?)"; exit 1; }
   : >"$counts"
+  : >"$roles"
   vr_log "instructions: each local benchmark for $VB_ICOUNT_BATCHES batches under callgrind"
   while read -r name; do
-    batch=${name##*/}
-    msgs=$((batch * VB_ICOUNT_BATCHES))
-    log="$VB_BUILD_DIR/icount.log"
-    if ! valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=/dev/null \
-        "$bin" "$name" "$msgs" >"$log" 2>&1; then
-      cat "$log" >&2
-      vr_log "instructions: $name failed"
-      icount_rc=1
-      continue
-    fi
-    collected=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log" | tail -n1)
-    msgs=$(sed -n "s|^$name messages \([0-9]*\)\$|\1|p" "$log")
-    if [ -z "$collected" ] || [ -z "$msgs" ]; then
-      cat "$log" >&2
-      vr_log "instructions: no count for $name"
-      icount_rc=1
-      continue
-    fi
-    echo "$name $msgs $collected" >>"$counts"
+    mc=$(icount_one "$name") || { icount_rc=1; continue; }
+    echo "$name $mc" >>"$counts"
     n=$((n + 1))
-    printf '[libvring] instructions: %-32s %8.1f per message\n' "$name" \
-      "$(awk -v c="$collected" -v m="$msgs" 'BEGIN { print c / m }')" >&2
+    printf '[libvring] instructions: %-40s %8.1f per message\n' "$name" \
+      "$(awk -v mc="$mc" 'BEGIN { split(mc, a, " "); print a[2] / a[1] }')" >&2
   done < <("$bin" --list)
-  python3 bench/report_instructions.py "$counts" "$out" \
+  vr_log "instructions per role: the driver's and the device's steps of each libvring local body"
+  while read -r name; do
+    for role in driver device; do
+      mc=$(icount_one "$name" "$role") || { icount_rc=1; continue; }
+      echo "$name $role $mc" >>"$roles"
+      nr=$((nr + 1))
+      printf '[libvring] instructions: %-40s %-6s %8.1f per message\n' "$name" "$role" \
+        "$(awk -v mc="$mc" 'BEGIN { split(mc, a, " "); print a[2] / a[1] }')" >&2
+    done
+  done < <("$bin" --list-roles)
+  python3 bench/report_instructions.py "$counts" "$out" --roles "$roles" \
     --date "$(date -u +%Y-%m-%dT%H:%MZ)" \
     --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
     --compiler "$(${CC:-cc} --version | head -n1)"
-  vr_log "wrote $out/instructions.json, $out/instructions-history.json, $out/instructions.md ($n benchmarks)"
+  vr_log "wrote $out/instructions.json, $out/instructions_roles.json, $out/instructions-history.json, $out/instructions.md ($n benchmarks, $nr role counts)"
 }
 
 if [ "$VB_SUITE" != 0 ]; then

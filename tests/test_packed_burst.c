@@ -13,8 +13,11 @@
  * the device, used descriptors for the driver) at random places, in the
  * middle of bursts. After every step both must agree on everything: return
  * codes, ids, chains, lengths, cookies, the ring bytes, the private state
- * and the queue objects' fields. Then the bursts' own contract: partial
- * bursts, the first entry's error code, VR_ENOSPC, VR_E2BIG, VR_EBROKEN.
+ * and the queue objects' fields. The single-segment calls
+ * (vr_packed_drv_add_bufs, vr_packed_dev_pop_bufs) take part in the same
+ * run against vr_packed_drv_add and vr_packed_dev_pop with one iov entry.
+ * Then the bursts' own contract: partial bursts, the first entry's error
+ * code, VR_ENOSPC, VR_E2BIG, VR_EBROKEN; and two threads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,7 +187,8 @@ static void same_state(const struct side *a, const struct side *b)
 	assert_int_equal(u->next_used, v->next_used);
 	assert_int_equal(u->in_flight, v->in_flight);
 	assert_int_equal(u->desc_in_flight, v->desc_in_flight);
-	assert_int_equal(u->order_pos, v->order_pos);
+	assert_int_equal(u->order_gap, v->order_gap);
+	assert_int_equal(u->io_fast, v->io_fast);
 	assert_int_equal(u->held, v->held);
 	if (u->held) {
 		assert_int_equal(u->held_pos, v->held_pos);
@@ -273,6 +277,9 @@ struct run {
 	unsigned npend;
 	unsigned long steps, adds, pops, dones, useds, breaks, corrupt, e2big;
 	unsigned long fast_pops; /* chains of one descriptor popped */
+	/* The single-segment calls: messages added, chains popped, popped
+	 * chains that were empty, VR_E2BIG and other first-entry codes. */
+	unsigned long buf_adds, buf_pops, buf_empty, buf_e2big, buf_codes;
 };
 
 /* Write the same bytes into both rings (the hostile peer). */
@@ -440,6 +447,114 @@ static void step_pop(struct run *r)
 		chain_equal(r, &ca[ra], &cb[ra]);
 	if (ra > 0)
 		r->pops += (unsigned)ra;
+}
+
+/* add_bufs against add of one segment, in a loop stopping where add_bufs
+ * does. */
+static void step_add_bufs(struct run *r)
+{
+	struct vr_add_buf bufs[MAXB];
+	uint16_t ida[MAXB], idb[MAXB];
+	unsigned n = 1 + pick(MAXB), i;
+	bool writable = pick(2) != 0;
+	uint16_t *ids = pick(8) ? idb : NULL;
+	int ra = 0, rb;
+
+	for (i = 0; i < n; i++) {
+		bufs[i].seg.len = 1 + pick(200);
+		if (pick(30) == 0)
+			bufs[i].seg.len = 0; /* VR_EINVAL unless zero_ok */
+		bufs[i].seg.addr = pool_addr(r, bufs[i].seg.len);
+		bufs[i].cookie = (void *)(uintptr_t)(0x2000 + r->adds + i);
+	}
+	if (pick(200) == 0) {
+		/* No array: VR_EINVAL (VR_EBROKEN first), nothing changed. */
+		rb = vr_packed_drv_add_bufs(&r->b.drv, NULL, n, writable, ids);
+		assert_int_equal(rb, r->b.drv.broken ? VR_EBROKEN : VR_EINVAL);
+		return;
+	}
+	memset(ida, 0xee, sizeof(ida));
+	memset(idb, 0xee, sizeof(idb));
+	for (i = 0; i < n; i++) {
+		int id = vr_packed_drv_add(&r->a.drv, &bufs[i].seg, writable ? 0 : 1,
+					   writable ? 1 : 0, bufs[i].cookie);
+
+		if (id < 0) {
+			ra = i ? (int)i : id;
+			break;
+		}
+		ida[i] = (uint16_t)id;
+		ra = (int)(i + 1);
+	}
+	rb = vr_packed_drv_add_bufs(&r->b.drv, bufs, n, writable, ids);
+	assert_int_equal(ra, rb);
+	if (rb > 0 && ids)
+		assert_memory_equal(ida, idb, (size_t)rb * sizeof(ida[0]));
+	if (ra > 0) {
+		r->adds += (unsigned)ra;
+		r->buf_adds += (unsigned)ra;
+	}
+	if (ra <= 0)
+		r->buf_codes++;
+}
+
+/* pop_bufs against pop with one iov entry, in a loop stopping where
+ * pop_bufs does, each chain as pop_bufs hands it out. */
+static void step_pop_bufs(struct run *r)
+{
+	struct vr_chain ca[MAXB];
+	struct vr_iov ia[MAXB][1];
+	struct vr_buf bb[MAXB];
+	unsigned max = 1 + pick(MAXB), i;
+	int ra, rb;
+
+	if (pick(200) == 0) {
+		rb = vr_packed_dev_pop_bufs(&r->b.dev, NULL, max);
+		assert_int_equal(rb, r->b.dev.broken ? VR_EBROKEN : VR_EINVAL);
+		return;
+	}
+	memset(ca, 0, sizeof(ca));
+	memset(ia, 0xa5, sizeof(ia));
+	memset(bb, 0x5a, sizeof(bb));
+	for (i = 0; i < max; i++) {
+		ca[i].iov = ia[i];
+		ca[i].iov_cap = 1;
+	}
+	ra = ref_pop(&r->a.dev, ca, max);
+	rb = vr_packed_dev_pop_bufs(&r->b.dev, bb, max);
+	assert_int_equal(ra, rb);
+	if (ra == VR_E2BIG)
+		r->buf_e2big++;
+	else if (ra < 0)
+		r->buf_codes++;
+	for (i = 0; ra > 0 && i < (unsigned)ra; i++) {
+		const struct vr_chain *c = &ca[i];
+
+		assert_int_equal(bb[i].id, c->id);
+		assert_true(c->n_out + c->n_in <= 1);
+		if (c->n_out + c->n_in == 0) {
+			/* An empty chain (VR_QF_ZERO_LEN_OK). */
+			assert_null(bb[i].base);
+			assert_int_equal(bb[i].len, 0);
+			assert_int_equal(bb[i].writable, 0);
+			r->buf_empty++;
+		} else {
+			assert_int_equal((unsigned char *)bb[i].base - r->b.region,
+					 (unsigned char *)ia[i][0].base - r->a.region);
+			assert_int_equal(bb[i].len, ia[i][0].len);
+			assert_int_equal(bb[i].writable, c->n_in);
+		}
+		if (c->ndesc == 1)
+			r->fast_pops++;
+		assert_true(r->npend < 1024);
+		r->pend[r->npend].id = c->id;
+		r->pend[r->npend].in_bytes = c->in_bytes;
+		r->npend++;
+	}
+	if (ra > 0) {
+		r->pops += (unsigned)ra;
+		r->buf_pops += (unsigned)ra;
+	}
 }
 
 static void step_complete(struct run *r)
@@ -684,7 +799,10 @@ static void run_one(const struct cfgx *cfg, uint32_t seed, unsigned steps,
 		unsigned op = pick(100);
 
 		if (op < 30) {
-			step_add(r);
+			if (pick(3) == 0)
+				step_add_bufs(r);
+			else
+				step_add(r);
 		} else if (op < 33) {
 			if (cfg->features & F_IND)
 				step_add_indirect(r);
@@ -692,7 +810,10 @@ static void run_one(const struct cfgx *cfg, uint32_t seed, unsigned steps,
 			vr_packed_drv_publish(&r->a.drv);
 			vr_packed_drv_publish(&r->b.drv);
 		} else if (op < 65) {
-			step_pop(r);
+			if (pick(3) == 0)
+				step_pop_bufs(r);
+			else
+				step_pop(r);
 		} else if (op < 80) {
 			step_complete(r);
 			if (pick(2)) {
@@ -716,6 +837,9 @@ static void run_one(const struct cfgx *cfg, uint32_t seed, unsigned steps,
 						 VR_EBROKEN);
 				assert_int_equal(vr_packed_drv_get_used(&r->a.drv, &u),
 						 VR_EBROKEN);
+				assert_int_equal(vr_packed_drv_add_bufs(&r->b.drv, NULL, 1,
+									false, NULL),
+						 VR_EBROKEN);
 			}
 			if (r->a.dev.broken) {
 				struct vr_chain c;
@@ -725,6 +849,8 @@ static void run_one(const struct cfgx *cfg, uint32_t seed, unsigned steps,
 				c.iov = iov;
 				c.iov_cap = 1;
 				assert_int_equal(vr_packed_dev_pop_burst(&r->b.dev, &c, 1),
+						 VR_EBROKEN);
+				assert_int_equal(vr_packed_dev_pop_bufs(&r->b.dev, NULL, 1),
 						 VR_EBROKEN);
 			}
 			reset_both(r);
@@ -745,7 +871,8 @@ static void test_differential(void **state)
 		VR_QF_USED_LEN_WITHOUT_WRITE | VR_QF_CLAMP_USED_LEN,
 	};
 	unsigned long tot_steps = 0, tot_breaks = 0, tot_fast = 0, tot_used = 0,
-		      tot_e2big = 0;
+		      tot_e2big = 0, b_adds = 0, b_pops = 0, b_empty = 0,
+		      b_e2big = 0, b_codes = 0;
 	unsigned si, fi, hi, qi = 0;
 	struct run *r = malloc(sizeof(*r));
 
@@ -770,15 +897,27 @@ static void test_differential(void **state)
 				tot_fast += r->fast_pops;
 				tot_used += r->useds;
 				tot_e2big += r->e2big;
+				b_adds += r->buf_adds;
+				b_pops += r->buf_pops;
+				b_empty += r->buf_empty;
+				b_e2big += r->buf_e2big;
+				b_codes += r->buf_codes;
 			}
 	/* The run must have reached what it is meant to compare. */
 	assert_true(tot_breaks > 50);
 	assert_true(tot_fast > 1000);
 	assert_true(tot_used > 1000);
 	assert_true(tot_e2big > 0);
+	assert_true(b_adds > 1000);
+	assert_true(b_pops > 1000);
+	assert_true(b_e2big > 0);
+	assert_true(b_codes > 50);
 	printf("differential: %lu steps, %lu breaks, %lu single-descriptor pops, "
 	       "%lu collected, %lu E2BIG\n",
 	       tot_steps, tot_breaks, tot_fast, tot_used, tot_e2big);
+	printf("single-segment calls: %lu added, %lu popped (%lu empty), "
+	       "%lu E2BIG, %lu other first-entry codes\n",
+	       b_adds, b_pops, b_empty, b_e2big, b_codes);
 	free(r);
 }
 
@@ -860,7 +999,7 @@ static void test_add_burst_contract(void **state)
 	assert_int_equal(vr_packed_drv_in_flight(&f.s.drv), 4);
 	assert_int_equal(vr_packed_drv_free(&f.s.drv), 16 - 5);
 	/* Broken: VR_EBROKEN before anything else. */
-	f.s.drv.broken = VR_EUSEDID;
+	vr__packed_drv_break(&f.s.drv, VR_EUSEDID);
 	assert_int_equal(vr_packed_drv_add_burst(&f.s.drv, adds, 1, ids), VR_EBROKEN);
 	side_fini(&f.s);
 }
@@ -1049,6 +1188,361 @@ static void test_pop_burst_ring_overcommit(void **state)
 	}
 }
 
+/* pop_bufs and a hostile driver that makes more descriptors available
+ * than the ring holds: the room for descriptors in flight is checked per
+ * chain, at the first and in the middle of a call. */
+static void test_pop_bufs_ring_overcommit(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		struct fx2 f;
+		struct vr_seg seg[2];
+		struct vr_chain c;
+		struct vr_iov iov[2];
+		struct vr_buf b[3];
+		uint16_t v16;
+		uint32_t v32;
+		uint64_t v64;
+
+		fx2_up(&f, 4, 0, 0);
+		seg[0].addr = f.s.pool_off;
+		seg[0].len = 8;
+		seg[1].addr = f.s.pool_off + 64;
+		seg[1].len = 8;
+		/* A chain of two descriptors (id 0, positions 0 and 1), then
+		 * (pass 0) another, or (pass 1) two of one descriptor. */
+		assert_int_equal(vr_packed_drv_add(&f.s.drv, seg, 1, 1, NULL), 0);
+		if (pass == 0) {
+			assert_int_equal(vr_packed_drv_add(&f.s.drv, seg, 1, 1, NULL), 1);
+		} else {
+			assert_int_equal(vr_packed_drv_add(&f.s.drv, seg, 1, 0, NULL), 1);
+			assert_int_equal(vr_packed_drv_add(&f.s.drv, seg, 1, 0, NULL), 2);
+		}
+		vr_packed_drv_publish(&f.s.drv);
+		memset(&c, 0, sizeof(c));
+		c.iov = iov;
+		c.iov_cap = 2;
+		assert_int_equal(vr_packed_dev_pop(&f.s.dev, &c), 0);
+		if (pass == 0) {
+			c.iov_cap = 2;
+			assert_int_equal(vr_packed_dev_pop(&f.s.dev, &c), 0);
+		}
+		/* Position 0 again, available in wrap 0, id 3, one valid
+		 * buffer: the ring's four descriptors are in flight (pass 0)
+		 * or will be once the two single ones are taken (pass 1). */
+		v64 = f.s.pool_off + 128;
+		memcpy(f.s.region + 0, &v64, 8);
+		v32 = 8;
+		memcpy(f.s.region + 8, &v32, 4);
+		v16 = 3;
+		memcpy(f.s.region + 12, &v16, 2);
+		v16 = VR_DESC_F_USED; /* avail bits of wrap 0 */
+		memcpy(f.s.region + 14, &v16, 2);
+		if (pass == 0) {
+			assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 1),
+					 VR_EINFLIGHT);
+		} else {
+			assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 3), 2);
+			assert_int_equal(b[0].id, 1);
+			assert_int_equal(b[1].id, 2);
+			assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 3),
+					 VR_EBROKEN);
+		}
+		assert_int_equal(vr_packed_dev_broken(&f.s.dev), VR_EINFLIGHT);
+		side_fini(&f.s);
+	}
+}
+
+/* VR_QF_USED_LEN_WITHOUT_WRITE (QEMU): get_used_burst takes a used length
+ * without WRITE for a chain with writable bytes, and gives 0 for one
+ * without; without the flag such a length is 0. As the single call. */
+static void test_used_len_without_write_burst(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 4; pass++) {
+		const bool ulww = pass & 1, burst = pass & 2;
+		struct fx2 f;
+		struct vr_add_buf ab[2];
+		struct vr_buf b[2];
+		struct vr_used_buf u[2];
+		uint16_t v16;
+		int n;
+
+		fx2_up(&f, 8, 0, ulww ? VR_QF_USED_LEN_WITHOUT_WRITE : 0);
+		ab[0].seg.addr = f.s.pool_off;
+		ab[0].seg.len = 100;
+		ab[0].cookie = (void *)1;
+		ab[1].seg.addr = f.s.pool_off + 128;
+		ab[1].seg.len = 50;
+		ab[1].cookie = (void *)2;
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[0], 1, true, NULL), 1);
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[1], 1, false, NULL), 1);
+		vr_packed_drv_publish(&f.s.drv);
+		assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 2), 2);
+		assert_int_equal(vr_packed_dev_complete(&f.s.dev, b[0].id, 60), 0);
+		assert_int_equal(vr_packed_dev_complete(&f.s.dev, b[1].id, 0), 0);
+		vr_packed_dev_publish(&f.s.dev);
+		/* The device leaves WRITE out of the first used descriptor and
+		 * puts a length in the second, as QEMU may. */
+		v16 = VR_DESC_F_AVAIL | VR_DESC_F_USED;
+		memcpy(f.s.region + 14, &v16, 2);
+		memcpy(f.s.region + 16 + 14, &v16, 2);
+		memcpy(f.s.region + 16 + 8, &(uint32_t){ 30 }, 4);
+		if (burst) {
+			n = vr_packed_drv_get_used_burst(&f.s.drv, u, 2);
+		} else {
+			for (n = 0; n < 2; n++)
+				assert_int_equal(vr_packed_drv_get_used(&f.s.drv, &u[n]), 0);
+		}
+		assert_int_equal(n, 2);
+		assert_int_equal(u[0].len, ulww ? 60 : 0);
+		assert_int_equal(u[1].len, 0); /* no writable bytes */
+		side_fini(&f.s);
+	}
+}
+
+/* complete_in_order of one chain (inline when the queue allows it): its
+ * codes, with nothing in flight among them, as the compiled call's. */
+static void test_complete_in_order_one(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 3; pass++) {
+		struct fx2 f;
+		struct vr_add_buf ab;
+		struct vr_buf b;
+		struct vr_used_buf u;
+
+		/* 0: IN_ORDER; 1: IN_ORDER with cache hooks (compiled);
+		 * 2: without IN_ORDER. */
+		memset(&f, 0, sizeof(f));
+		f.cfg.num = 4;
+		f.cfg.features = pass == 2 ? 0 : F_ORD;
+		f.cfg.hooks = pass == 1;
+		side_init(&f.s, &f.cfg);
+		if (pass == 2) {
+			assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0),
+					 VR_ENOTSUP);
+			side_fini(&f.s);
+			continue;
+		}
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EINVAL);
+		ab.seg.addr = f.s.pool_off;
+		ab.seg.len = 20;
+		ab.cookie = (void *)7;
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab, 1, true, NULL), 1);
+		vr_packed_drv_publish(&f.s.drv);
+		assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, &b, 1), 1);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 2, 0), VR_EINVAL);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 9), 0);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EINVAL);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+		vr_packed_dev_publish(&f.s.dev);
+		assert_int_equal(vr_packed_drv_get_used(&f.s.drv, &u), 0);
+		assert_int_equal(u.len, 9);
+		assert_ptr_equal(u.cookie, (void *)7);
+		vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EBROKEN);
+		side_fini(&f.s);
+	}
+}
+
+/* The queue's own shortcuts (pop_fast, io_fast): a broken queue answers
+ * VR_EBROKEN on the short paths too, with a valid chain waiting or a
+ * chain in flight; and after an attach that left chains behind, one
+ * chain completed in order is the oldest (at next_used + the gap), even
+ * when another chain's head sits at next_used. */
+static void test_short_path_flags(void **state)
+{
+	struct fx2 f;
+	struct vr_add_buf ab[8];
+	struct vr_buf b[8];
+	struct vr_chain c;
+	struct vr_iov iov[1];
+	struct vr_used_buf u[8];
+	struct vr_packed_base base = { 3, 0, true, true };
+	struct vr_queue_cfg cfg;
+	uint16_t id;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		ab[i].seg.len = 16;
+		ab[i].cookie = (void *)(uintptr_t)(i + 1);
+	}
+	/* Broken, a valid chain available: pop, pop_bufs, pop_burst say
+	 * VR_EBROKEN and take nothing. */
+	fx2_up(&f, 8, 0, 0);
+	for (i = 0; i < 8; i++)
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 2, false, NULL), 2);
+	vr_packed_drv_publish(&f.s.drv);
+	vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+	memset(&c, 0, sizeof(c));
+	c.iov = iov;
+	c.iov_cap = 1;
+	assert_int_equal(vr_packed_dev_pop(&f.s.dev, &c), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 1), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 2), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_pop_burst(&f.s.dev, &c, 1), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+	side_fini(&f.s);
+
+	/* Broken with a chain in flight: complete_in_order of one says
+	 * VR_EBROKEN and returns nothing. */
+	fx2_up(&f, 8, F_ORD, 0);
+	for (i = 0; i < 8; i++)
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 1, true, NULL), 1);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 1), 1);
+	vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EBROKEN);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 1);
+	side_fini(&f.s);
+
+	/* IN_ORDER, an attach at avail 3, used 0 (three chains left
+	 * behind), then chains around the ring until one's head is at
+	 * next_used: complete_in_order(1) still returns the oldest. */
+	fx2_up(&f, 8, F_ORD, 0);
+	for (i = 0; i < 8; i++)
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 3, true, NULL), 3);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 3), 3);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.num = 8;
+	cfg.features = F_ORD | PKD;
+	cfg.mem = vr_mem_window(f.s.region, 0, f.s.region_len);
+	assert_int_equal(vr_packed_dev_attach(&f.s.dev, &cfg, &f.s.areas, f.s.dev_state,
+					      f.s.dev_state_len, &base), 0);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[3], 4, true, NULL), 4);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 4); /* heads 3..6 */
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 5), 0); /* 3 */
+	vr_packed_dev_publish(&f.s.dev);
+	/* The driver takes the used descriptor at 0 as a batch 0..3. */
+	assert_int_equal(vr_packed_drv_get_used_burst(&f.s.drv, u, 8), 4);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[0], 3, true, NULL), 3);
+	vr_packed_drv_publish(&f.s.drv);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 3); /* heads 7, 0, 1 */
+	assert_int_equal(b[2].id, 1); /* a head at next_used (1) */
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 6), 0);
+	/* The used descriptor at next_used names the oldest chain, 4. */
+	memcpy(&id, f.s.region + 16 * 1 + 12, 2);
+	assert_int_equal(id, 4);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 5);
+	/* And the rest in order, each the oldest. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), 0);
+	assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 0), VR_EINVAL);
+	side_fini(&f.s);
+}
+
+/* The single-segment calls' own contract. */
+static void test_bufs_contract(void **state)
+{
+	struct fx2 f;
+	struct vr_add_buf ab[8];
+	struct vr_buf b[8];
+	struct vr_seg two[2];
+	struct vr_chain c;
+	struct vr_iov iov[2];
+	uint16_t ids[8];
+	unsigned i;
+
+	(void)state;
+	fx2_up(&f, 8, 0, 0);
+	for (i = 0; i < 8; i++) {
+		ab[i].seg.addr = f.s.pool_off + 64 * i;
+		ab[i].seg.len = 10 + i;
+		ab[i].cookie = (void *)(uintptr_t)(100 + i);
+	}
+	/* Nothing asked: 0; no array: VR_EINVAL; an empty ring: 0. */
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 0, false, ids), 0);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, NULL, 1, false, ids), VR_EINVAL);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 0), 0);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, NULL, 1), VR_EINVAL);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 0);
+	/* A zero length without VR_QF_ZERO_LEN_OK: first VR_EINVAL, then
+	 * the count before it. */
+	ab[1].seg.len = 0;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[1], 2, false, ids), VR_EINVAL);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 3, false, ids), 1);
+	assert_int_equal(ids[0], 0);
+	ab[1].seg.len = 11;
+	/* Two readable and two writable, ids in order off the free list. */
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[1], 2, false, NULL), 2);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[3], 2, true, ids), 2);
+	assert_int_equal(ids[0], 3);
+	assert_int_equal(ids[1], 4);
+	/* A chain of two segments between them. */
+	two[0].addr = f.s.pool_off + 1024;
+	two[0].len = 5;
+	two[1].addr = f.s.pool_off + 2048;
+	two[1].len = 6;
+	assert_int_equal(vr_packed_drv_add(&f.s.drv, two, 1, 1, NULL), 5);
+	/* Room for one descriptor more: one of two, then VR_ENOSPC. */
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[6], 2, false, ids), 1);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab[7], 1, false, ids), VR_ENOSPC);
+	vr_packed_drv_publish(&f.s.drv);
+	/* The device: five single ones, stopping before the two-segment
+	 * chain, which then says VR_E2BIG and stays. */
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(b[i].id, i);
+		assert_ptr_equal(b[i].base, f.s.region + f.s.pool_off + 64 * i);
+		assert_int_equal(b[i].len, 10 + i);
+		assert_int_equal(b[i].writable, i >= 3);
+	}
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), VR_E2BIG);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), VR_E2BIG);
+	memset(&c, 0, sizeof(c));
+	c.iov = iov;
+	c.iov_cap = 2;
+	assert_int_equal(vr_packed_dev_pop(&f.s.dev, &c), 0);
+	assert_int_equal(c.id, 5);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 8), 1);
+	assert_int_equal(b[0].id, 6);
+	assert_int_equal(b[0].len, 16);
+	assert_int_equal(b[0].writable, 0);
+	assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 7);
+	side_fini(&f.s);
+
+	/* VR_QF_ZERO_LEN_OK: a zero-length message is added, and popped as
+	 * an empty chain {NULL, 0, id, 0}. */
+	fx2_up(&f, 4, F_ORD, VR_QF_ZERO_LEN_OK);
+	ab[0].seg.addr = f.s.pool_off;
+	ab[0].seg.len = 0;
+	ab[1].seg.addr = f.s.pool_off + 64;
+	ab[1].seg.len = 7;
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, ab, 2, true, ids), 2);
+	assert_int_equal(ids[0], 0);
+	assert_int_equal(ids[1], 1);
+	vr_packed_drv_publish(&f.s.drv);
+	memset(b, 0x5a, sizeof(b));
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, b, 4), 2);
+	assert_null(b[0].base);
+	assert_int_equal(b[0].len, 0);
+	assert_int_equal(b[0].id, 0);
+	assert_int_equal(b[0].writable, 0);
+	assert_ptr_equal(b[1].base, f.s.region + f.s.pool_off + 64);
+	assert_int_equal(b[1].len, 7);
+	assert_int_equal(b[1].writable, 1);
+	/* A broken queue: VR_EBROKEN before anything else. */
+	vr__packed_drv_break(&f.s.drv, VR_EUSEDID);
+	assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, NULL, 1, false, ids), VR_EBROKEN);
+	vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+	assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, NULL, 1), VR_EBROKEN);
+	side_fini(&f.s);
+}
+
 /* IN_ORDER, a batched used descriptor (section 2.8.9) naming an id that
  * is not the head of a chain in flight: a chain already collected, a
  * position inside a chain, an id never issued. */
@@ -1107,13 +1601,16 @@ static void test_in_order_used_burst_bad_id(void **state)
 	}
 }
 
-/* ---- Two threads: the bursts' acquire and release edges under load ------ */
+/* ---- Two threads: the acquire and release edges of the bursts, of
+ * add_bufs / pop_bufs and of the single pop's short path, under load ------ */
 
 #define TH_MSGS 20000u
 #define TH_PAY 16u
 
 struct th {
 	struct side s;
+	int mode; /* 0: the bursts; 1: add_bufs and pop_bufs; 2: the device
+		     pops with single calls (the pop's short path) */
 	atomic_int dev_err; /* read by the driver thread while it runs */
 	unsigned dev_got;   /* the device thread's, read after the join */
 };
@@ -1132,6 +1629,7 @@ static void *th_device(void *arg)
 	struct th *t = (struct th *)arg;
 	struct vr_chain c[MAXB];
 	struct vr_iov iov[MAXB][1];
+	struct vr_buf b[MAXB];
 	struct vr_done d[MAXB];
 	unsigned i;
 
@@ -1142,7 +1640,29 @@ static void *th_device(void *arg)
 			c[i].iov = iov[i];
 			c[i].iov_cap = 1;
 		}
-		n = vr_packed_dev_pop_burst(&t->s.dev, c, 1 + t->dev_got % MAXB);
+		if (t->mode == 2) {
+			for (n = 0; n < (int)(1 + t->dev_got % MAXB); n++) {
+				int err = vr_packed_dev_pop(&t->s.dev, &c[n]);
+
+				if (err == VR_EAGAIN)
+					break;
+				if (err < 0) {
+					n = err;
+					break;
+				}
+			}
+		} else if (t->mode == 1) {
+			n = vr_packed_dev_pop_bufs(&t->s.dev, b, 1 + t->dev_got % MAXB);
+			/* As a chain, for the checks below. */
+			for (i = 0; n > 0 && i < (unsigned)n; i++) {
+				c[i].id = b[i].id;
+				c[i].n_out = (uint16_t)!b[i].writable;
+				iov[i][0].base = b[i].base;
+				iov[i][0].len = b[i].len;
+			}
+		} else {
+			n = vr_packed_dev_pop_burst(&t->s.dev, c, 1 + t->dev_got % MAXB);
+		}
 		if (n < 0) {
 			atomic_store(&t->dev_err, n);
 			return NULL;
@@ -1173,14 +1693,16 @@ static void *th_device(void *arg)
 	return NULL;
 }
 
-static void run_threads(uint64_t feat)
+static void run_threads(uint64_t feat, int mode)
 {
+	const bool bufs = mode == 1;
 	struct th t;
 	struct cfgx c;
 	pthread_t dev;
 	unsigned sent = 0, done = 0, i;
 
 	memset(&t, 0, sizeof(t));
+	t.mode = mode;
 	atomic_init(&t.dev_err, 0);
 	c.num = 13;
 	c.features = feat;
@@ -1192,6 +1714,7 @@ static void run_threads(uint64_t feat)
 	while (done < TH_MSGS) {
 		struct vr_seg seg[MAXB];
 		struct vr_add adds[MAXB];
+		struct vr_add_buf ab[MAXB];
 		struct vr_used_buf u[MAXB];
 		unsigned want = 1 + sent % MAXB, k;
 		int n;
@@ -1212,9 +1735,12 @@ static void run_threads(uint64_t feat)
 			adds[k].n_out = 1;
 			adds[k].n_in = 0;
 			adds[k].cookie = (void *)(uintptr_t)(sent + k);
+			ab[k].seg = seg[k];
+			ab[k].cookie = adds[k].cookie;
 		}
 		if (want) {
-			n = vr_packed_drv_add_burst(&t.s.drv, adds, want, NULL);
+			n = bufs ? vr_packed_drv_add_bufs(&t.s.drv, ab, want, false, NULL)
+				 : vr_packed_drv_add_burst(&t.s.drv, adds, want, NULL);
 			assert_int_equal(n, (int)want);
 			vr_packed_drv_publish(&t.s.drv);
 			sent += want;
@@ -1241,8 +1767,12 @@ static void run_threads(uint64_t feat)
 static void test_threads(void **state)
 {
 	(void)state;
-	run_threads(0);
-	run_threads(F_ORD);
+	run_threads(0, 0);
+	run_threads(F_ORD, 0);
+	run_threads(0, 1);
+	run_threads(F_ORD, 1);
+	run_threads(0, 2);
+	run_threads(F_ORD, 2);
 }
 
 /* IN_ORDER after a device attach that left chains behind (avail != used,
@@ -1316,6 +1846,11 @@ int main(void)
 		cmocka_unit_test(test_pop_complete_burst_contract),
 		cmocka_unit_test(test_get_used_burst_violation),
 		cmocka_unit_test(test_pop_burst_ring_overcommit),
+		cmocka_unit_test(test_pop_bufs_ring_overcommit),
+		cmocka_unit_test(test_bufs_contract),
+		cmocka_unit_test(test_short_path_flags),
+		cmocka_unit_test(test_complete_in_order_one),
+		cmocka_unit_test(test_used_len_without_write_burst),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
 		cmocka_unit_test(test_in_order_attach_left_behind),
 		cmocka_unit_test(test_differential),

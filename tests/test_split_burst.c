@@ -18,6 +18,14 @@
  * Ring sizes 1, 8 and 256, IN_ORDER on and off, cache hooks on and off,
  * indices starting near 65535 (attach) so that they wrap.
  *
+ * The same differential run drives the narrow calls too
+ * (test_differential_bufs): vr_split_drv_add_bufs against
+ * vr_split_drv_add of one segment, vr_split_dev_pop_bufs against
+ * vr_split_dev_pop with a one-entry iov array, on rings that also carry
+ * multi-segment chains (the narrow pop stops before them: VR_E2BIG),
+ * indirect ones, zero lengths with and without VR_QF_ZERO_LEN_OK, and the
+ * corruptions above.
+ *
  * Then direct tests of the burst semantics: partial bursts, the code of a
  * failing first entry, a violation in the middle of a burst; and a driver
  * thread and a device thread exchanging messages through the bursts alone
@@ -195,7 +203,9 @@ static void pair_compare(struct pair *p)
 	assert_int_equal(da->used_seen, db->used_seen);
 	assert_int_equal(da->in_flight, db->in_flight);
 	assert_int_equal(da->batch_end, db->batch_end);
-	assert_int_equal(da->batch_len, db->batch_len);
+	/* batch_len means something only while a batch is open. */
+	if (da->batch_end != VR__NONE)
+		assert_int_equal(da->batch_len, db->batch_len);
 	assert_int_equal(da->since_kick, db->since_kick);
 	assert_int_equal(da->broken, db->broken);
 	assert_memory_equal(&da->stats, &db->stats, sizeof(da->stats));
@@ -495,6 +505,104 @@ static void op_publish(struct pair *p)
 	}
 }
 
+/* ---- The narrow calls against the single ones ------------------------------ */
+
+/* Use the narrow calls in run() (test_differential_bufs), and what they
+ * returned first (bseen) and after some entries (bmid). */
+static bool bufs_ops;
+static unsigned bseen[64], bmid[64];
+
+static void count_bcode(unsigned done, int err)
+{
+	if (err < 0 && err > -64) {
+		if (done)
+			bmid[-err]++;
+		else
+			bseen[-err]++;
+	}
+}
+
+static void op_add_bufs(struct pair *p)
+{
+	struct vr_add_buf bufs[MAXB];
+	uint16_t ida[MAXB], idb[MAXB], *ids;
+	unsigned k = 1 + below(p->num < MAXB ? p->num + 2 : MAXB), j, na = 0;
+	bool writable = below(2) != 0;
+	int erra = 0, rb;
+
+	for (j = 0; j < k; j++) {
+		rnd_seg(p, &bufs[j].seg);
+		bufs[j].cookie = (void *)(uintptr_t)(p->cookie++);
+	}
+	if (below(300) == 0) {
+		/* No array: nothing changes on either side. */
+		rb = vr_split_drv_add_bufs(&p->b.f.sdrv, NULL, k, writable, idb);
+		assert_int_equal(rb, p->b.f.sdrv.broken ? VR_EBROKEN : VR_EINVAL);
+		return;
+	}
+	for (j = 0; j < k; j++) {
+		int r = vr_split_drv_add(&p->a.f.sdrv, &bufs[j].seg, writable ? 0 : 1,
+					 writable ? 1 : 0, bufs[j].cookie);
+
+		if (r < 0) {
+			erra = r;
+			break;
+		}
+		ida[na++] = (uint16_t)r;
+	}
+	count_bcode(na, erra);
+	ids = below(4) ? idb : NULL;
+	rb = vr_split_drv_add_bufs(&p->b.f.sdrv, bufs, k, writable, ids);
+	assert_int_equal(rb, na ? (int)na : erra);
+	if (na && ids)
+		assert_memory_equal(ida, idb, na * sizeof(ida[0]));
+}
+
+static void op_pop_bufs(struct pair *p)
+{
+	struct vr_iov ioa[MAXB];
+	struct vr_chain ca[MAXB];
+	struct vr_buf ob[MAXB];
+	unsigned k = 1 + below(MAXB), j, na = 0;
+	int erra = 0, rb;
+
+	memset(ca, 0, sizeof(ca));
+	memset(ob, 0xa5, sizeof(ob));
+	for (j = 0; j < k; j++) {
+		int r;
+
+		ca[j].iov = &ioa[j];
+		ca[j].iov_cap = 1;
+		r = vr_split_dev_pop(&p->a.f.sdev, &ca[j]);
+		if (r < 0) {
+			erra = r;
+			break;
+		}
+		na++;
+	}
+	count_bcode(na, erra);
+	rb = vr_split_dev_pop_bufs(&p->b.f.sdev, ob, k);
+	assert_int_equal(rb, na ? (int)na : (erra == VR_EAGAIN ? 0 : erra));
+	for (j = 0; j < na; j++) {
+		const struct vr_chain *c = &ca[j];
+
+		assert_int_equal(ob[j].id, c->id);
+		if (c->n_out + c->n_in == 0) {
+			assert_null(ob[j].base);
+			assert_int_equal(ob[j].len, 0);
+			assert_int_equal(ob[j].writable, 0);
+		} else {
+			assert_int_equal(c->n_out + c->n_in, 1);
+			assert_int_equal((unsigned char *)ob[j].base - p->b.f.region,
+					 (unsigned char *)ioa[j].base - p->a.f.region);
+			assert_int_equal(ob[j].len, ioa[j].len);
+			assert_int_equal(ob[j].writable, c->n_in == 1);
+		}
+		p->held[p->n_held] = c->id;
+		p->held_in[p->n_held++] = c->in_bytes;
+	}
+}
+
 /* ---- Corruption, written identically into both rings ----------------------- */
 
 static void wr16_both(struct pair *p, size_t off, uint16_t v)
@@ -649,11 +757,11 @@ static void run(uint32_t num, uint64_t features, uint32_t qflags, bool hooks,
 		unsigned r = below(100);
 
 		if (r < 25)
-			op_add(p);
+			bufs_ops && below(3) ? op_add_bufs(p) : op_add(p);
 		else if (r < 30)
 			op_add_indirect(p);
 		else if (r < 50)
-			op_pop(p);
+			bufs_ops && below(3) ? op_pop_bufs(p) : op_pop(p);
 		else if (r < 65)
 			op_complete(p);
 		else if (r < 68)
@@ -724,6 +832,51 @@ static void test_differential(void **state)
 		assert_true(seen[-fast[s]] > 0);
 		assert_true(mid[-fast[s]] > 0);
 	}
+}
+
+/* The narrow calls in the same differential run: every size, IN_ORDER,
+ * hooks, EVENT_IDX with clamping and VR_QF_ZERO_LEN_OK each on and off. */
+static void test_differential_bufs(void **state)
+{
+	static const uint32_t sizes[] = {1, 8, 256};
+	/* Met by the narrow calls, first and after some entries. */
+	static const int both[] = {
+		VR_EAVAILIDX, VR_EHEAD, VR_EINFLIGHT, VR_EOVERFLOW, VR_EFAULT,
+		VR_E2BIG, VR_ENOSPC,
+	};
+	static const int first[] = { VR_EINVAL, VR_ELOOP, VR_ENEXT, VR_EZEROLEN };
+	unsigned s, m;
+
+	(void)state;
+	bufs_ops = true;
+	for (s = 0; s < 3; s++) {
+		for (m = 0; m < 16; m++) {
+			uint64_t feat = FEAT(VR_F_VERSION_1) | FEAT(VR_F_INDIRECT_DESC);
+			uint32_t qf = 0;
+
+			if (m & 1)
+				feat |= FEAT(VR_F_IN_ORDER);
+			if (m & 4) {
+				feat |= FEAT(VR_F_EVENT_IDX);
+				qf |= VR_QF_CLAMP_USED_LEN;
+			}
+			if (m & 8)
+				qf |= VR_QF_ZERO_LEN_OK;
+			run(sizes[s], feat, qf, (m & 2) != 0, 2500,
+			    0x2545f4914f6cdd1dULL * (s * 16 + m + 1));
+		}
+	}
+	bufs_ops = false;
+	for (s = 1; s < 64; s++)
+		if (bseen[s] || bmid[s])
+			print_message("bufs %-14s first %5u  mid-call %5u\n",
+				      vr_errname(-(int)s), bseen[s], bmid[s]);
+	for (s = 0; s < sizeof(both) / sizeof(both[0]); s++) {
+		assert_true(bseen[-both[s]] > 0);
+		assert_true(bmid[-both[s]] > 0);
+	}
+	for (s = 0; s < sizeof(first) / sizeof(first[0]); s++)
+		assert_true(bseen[-first[s]] + bmid[-first[s]] > 0);
 }
 
 /* ---- Direct semantics --------------------------------------------------- */
@@ -882,6 +1035,112 @@ static void test_pop_burst_semantics(void **state)
 	rm(f);
 }
 
+/* The narrow calls, directly: arguments, E2BIG first and after some, an
+ * empty chain, direction, a violation after some. */
+static void test_bufs_semantics(void **state)
+{
+	struct fx *f = mk(8, 0, 0);
+	struct vr_desc *d = (struct vr_desc *)f->sa.desc;
+	struct vr_add_buf ab[10];
+	struct vr_buf b[8];
+	struct vr_seg two[2];
+	uint16_t ids[10];
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, NULL, 1, false, NULL), VR_EINVAL);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, NULL, 0, false, NULL), 0);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, NULL, 1), VR_EINVAL);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 0); /* no EAGAIN */
+	for (i = 0; i < 10; i++) {
+		ab[i].seg.addr = fx_addr(f, 128 * i);
+		ab[i].seg.len = 16 + i;
+		ab[i].cookie = (void *)(uintptr_t)(i + 1);
+	}
+	/* Zero length: EINVAL for the first, the count before it after. */
+	ab[2].seg.len = 0;
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab, 3, true, ids), 2);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 2, 1, true, ids), VR_EINVAL);
+	ab[2].seg.len = 18;
+	/* Eight descriptors: six more, then ENOSPC. */
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 2, 8, false, ids + 2), 6);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 8, 1, false, ids), VR_ENOSPC);
+	vr_split_drv_publish(&f->sdrv);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 8);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(b[i].id, i);
+		assert_int_equal(b[i].len, 16 + i);
+		assert_int_equal(b[i].writable, i < 2);
+		assert_ptr_equal(b[i].base, fx_ptr(f, fx_addr(f, 128 * i)));
+	}
+	rm(f);
+
+	/* A chain of two segments: E2BIG first (it stays), the count
+	 * before it after some. */
+	f = mk(8, 0, 0);
+	two[0].addr = fx_addr(f, 0);
+	two[0].len = 8;
+	two[1].addr = fx_addr(f, 128);
+	two[1].len = 8;
+	fill(f, 2, false);
+	assert_true(vr_split_drv_add(&f->sdrv, two, 1, 1, NULL) >= 0);
+	vr_split_drv_publish(&f->sdrv);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 2);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_E2BIG);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_E2BIG);
+	assert_int_equal(vr_split_dev_broken(&f->sdev), 0);
+	rm(f);
+
+	/* An empty chain (VR_QF_ZERO_LEN_OK): {NULL, 0, id, 0}. */
+	f = mk(8, 0, VR_QF_ZERO_LEN_OK);
+	ab[0].seg.len = 0;
+	ab[1].seg.len = 17;
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab, 2, true, ids), 2);
+	vr_split_drv_publish(&f->sdrv);
+	memset(b, 0xa5, sizeof(b));
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 2);
+	assert_null(b[0].base);
+	assert_int_equal(b[0].len, 0);
+	assert_int_equal(b[0].writable, 0);
+	assert_int_equal(b[0].id, ids[0]);
+	assert_int_equal(b[1].len, 17);
+	assert_int_equal(b[1].writable, 1);
+	rm(f);
+
+	/* A violation after some: those, then EBROKEN; first: its code. */
+	f = mk(8, FEAT(VR_F_IN_ORDER), 0);
+	d = (struct vr_desc *)f->sa.desc;
+	fill(f, 5, false);
+	d[3].addr = vr__le64(FX_RING_BYTES + FX_POOL_BYTES);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 3);
+	assert_int_equal(vr_split_dev_broken(&f->sdev), VR_EFAULT);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EBROKEN);
+	assert_int_equal(vr_split_drv_add_bufs(&f->sdrv, ab + 1, 1, false, NULL), 1);
+	rm(f);
+	f = mk(8, 0, 0);
+	d = (struct vr_desc *)f->sa.desc;
+	fill(f, 2, false);
+	d[0].addr = vr__le64(UINT64_MAX - 4);
+	assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EOVERFLOW);
+	rm(f);
+
+	/* Every chain in flight and the driver publishes one more (a head
+	 * in flight): no room, the single pop's code, with and without
+	 * IN_ORDER, first and after none taken in the same call. */
+	for (i = 0; i < 2; i++) {
+		struct vr_avail *av;
+
+		f = mk(4, i ? FEAT(VR_F_IN_ORDER) : 0, 0);
+		av = (struct vr_avail *)f->sa.avail;
+		fill(f, 4, false);
+		assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), 4);
+		vr_avail_ring(av)[0] = vr__le16(2);
+		av->idx = vr__le16((uint16_t)(vr__le16(av->idx) + 1));
+		assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, 8), VR_EINFLIGHT);
+		rm(f);
+	}
+}
+
 static void test_complete_and_collect_semantics(void **state)
 {
 	static const uint64_t feats[] = {0, FEAT(VR_F_IN_ORDER)};
@@ -999,9 +1258,17 @@ static void test_in_order_batches(void **state)
 
 struct tt {
 	struct fx f;
+	bool bufs;         /* the narrow calls: add_bufs, pop_bufs */
 	atomic_int failed; /* set by either thread: both stop (relaxed: a
 			      stop sign, no data rides on it) */
 };
+
+/* With the narrow calls, message seq is writable when this is 1: runs of
+ * eight, so that one add_bufs call (one direction) adds several. */
+static unsigned tt_dir(uint32_t seq)
+{
+	return (seq >> 3) & 1;
+}
 
 static void tt_fail(struct tt *t, int why)
 {
@@ -1025,13 +1292,32 @@ static void *tt_device(void *arg)
 	unsigned got = 0, spins = 0;
 
 	while (got < TT_MSGS && !tt_failed(t)) {
+		struct vr_buf vb[16];
 		int n, j;
 
 		for (j = 0; j < 16; j++) {
 			c[j].iov = &iov[j];
 			c[j].iov_cap = 1;
 		}
-		n = vr_split_dev_pop_burst(&t->f.sdev, c, 16);
+		if (t->bufs) {
+			/* The narrow pop: its entries as chains, so that the
+			 * checks below are the same. */
+			n = vr_split_dev_pop_bufs(&t->f.sdev, vb, 16);
+			for (j = 0; j < n; j++) {
+				uint32_t seq;
+
+				memcpy(&seq, vb[j].base, sizeof(seq)); /* plain read */
+				if (vb[j].writable != tt_dir(seq) || vb[j].len != TT_BUF)
+					tt_fail(t, 6);
+				iov[j].base = vb[j].base;
+				iov[j].len = vb[j].len;
+				c[j].id = vb[j].id;
+				c[j].n_in = vb[j].writable;
+				c[j].n_out = (uint16_t)!vb[j].writable;
+			}
+		} else {
+			n = vr_split_dev_pop_burst(&t->f.sdev, c, 16);
+		}
 		if (n < 0) {
 			tt_fail(t, 1);
 			break;
@@ -1052,7 +1338,7 @@ static void *tt_device(void *arg)
 				memcpy(p + 4, &reply, sizeof(reply)); /* plain write */
 				dn[j].len = 8;
 			} else {
-				if (seq % 2 != 0)
+				if ((t->bufs ? tt_dir(seq) : seq % 2) != 0)
 					tt_fail(t, 3);
 				dn[j].len = 0;
 			}
@@ -1066,7 +1352,7 @@ static void *tt_device(void *arg)
 	return NULL;
 }
 
-static void tt_run(uint64_t features)
+static void tt_run(uint64_t features, bool bufs)
 {
 	struct tt *t = calloc(1, sizeof(*t));
 	pthread_t dev;
@@ -1074,6 +1360,7 @@ static void tt_run(uint64_t features)
 	unsigned spins = 0;
 
 	assert_non_null(t);
+	t->bufs = bufs;
 	assert_int_equal(fx_init(&t->f, 64, features), 0);
 	assert_int_equal(pthread_create(&dev, NULL, tt_device, t), 0);
 	while (done < TT_MSGS && !tt_failed(t)) {
@@ -1090,7 +1377,7 @@ static void tt_run(uint64_t features)
 			unsigned char *p = (unsigned char *)fx_ptr(&t->f,
 				fx_addr(&t->f, (size_t)u[j].id * TT_BUF));
 
-			if (seq % 2) {
+			if (bufs ? tt_dir(seq) : seq % 2) {
 				memcpy(&reply, p + 4, sizeof(reply)); /* plain read */
 				assert_int_equal(u[j].len, 8);
 				assert_int_equal(reply, seq ^ 0x5a5a5a5au);
@@ -1124,8 +1411,32 @@ static void tt_run(uint64_t features)
 					       ? (uint16_t)((head + 1) & 63)
 					       : t->f.sdrv.slot[head].next;
 			}
-			assert_int_equal(vr_split_drv_add_burst(&t->f.sdrv, adds, k, ids),
-					 (int)k);
+			if (bufs) {
+				/* Runs of one direction, one add_bufs each. */
+				struct vr_add_buf ab[16];
+				unsigned at = 0;
+
+				for (j = 0; j < k; j++) {
+					ab[j].seg = segs[j];
+					ab[j].cookie = adds[j].cookie;
+				}
+				while (at < k) {
+					unsigned e = at + 1;
+					unsigned w = tt_dir(sent + at);
+
+					while (e < k && tt_dir(sent + e) == w)
+						e++;
+					assert_int_equal(vr_split_drv_add_bufs(&t->f.sdrv, ab + at,
+									       e - at, w != 0,
+									       ids + at),
+							 (int)(e - at));
+					at = e;
+				}
+			} else {
+				assert_int_equal(vr_split_drv_add_burst(&t->f.sdrv, adds, k,
+									ids),
+						 (int)k);
+			}
 			assert_int_equal(ids[k - 1],
 					 (uint16_t)(segs[k - 1].addr - fx_addr(&t->f, 0)) /
 						 TT_BUF);
@@ -1147,8 +1458,18 @@ static void tt_run(uint64_t features)
 static void test_two_threads(void **state)
 {
 	(void)state;
-	tt_run(FEAT(VR_F_VERSION_1));
-	tt_run(FEAT(VR_F_VERSION_1) | FEAT(VR_F_IN_ORDER));
+	tt_run(FEAT(VR_F_VERSION_1), false);
+	tt_run(FEAT(VR_F_VERSION_1) | FEAT(VR_F_IN_ORDER), false);
+}
+
+/* The narrow calls across two threads: driver add_bufs +
+ * get_used_burst, device pop_bufs + complete_burst (TSan build: the
+ * acquire A1 inside pop_bufs, R1 / R2 in publish, A2 in the collection). */
+static void test_two_threads_bufs(void **state)
+{
+	(void)state;
+	tt_run(FEAT(VR_F_VERSION_1), true);
+	tt_run(FEAT(VR_F_VERSION_1) | FEAT(VR_F_IN_ORDER), true);
 }
 
 int main(void)
@@ -1156,10 +1477,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_burst_semantics),
 		cmocka_unit_test(test_pop_burst_semantics),
+		cmocka_unit_test(test_bufs_semantics),
 		cmocka_unit_test(test_complete_and_collect_semantics),
 		cmocka_unit_test(test_in_order_batches),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_bufs),
 		cmocka_unit_test(test_two_threads),
+		cmocka_unit_test(test_two_threads_bufs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

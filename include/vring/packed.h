@@ -17,7 +17,8 @@
  * first descriptor that is not available).
  *
  * Bursts: vr_packed_drv_add_burst(), vr_packed_dev_pop_burst(),
- * vr_packed_dev_complete_burst() and vr_packed_drv_get_used_burst() give
+ * vr_packed_dev_complete_burst(), vr_packed_drv_get_used_burst() and the
+ * single-segment vr_packed_drv_add_bufs() and vr_packed_dev_pop_bufs() give
  * exactly the results of the single calls in a loop (same ids, chains,
  * codes, ring bytes and queue state, every check made), with the queue's
  * state in registers and the per-call checks made once per burst; a chain
@@ -171,6 +172,9 @@ struct vr_packed_drv {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	uint8_t used_mode;    /* how get_used collects: 0 without IN_ORDER
+				 (not broken), 1 with IN_ORDER and no
+				 invalidate hook (not broken), 2 otherwise */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -401,6 +405,31 @@ int vr_packed_drv_add_indirect(struct vr_packed_drv *q, const struct vr_seg *seg
 int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 			    unsigned n, uint16_t *ids);
 
+/**
+ * @brief Add @p n single-segment messages, all device-readable or all
+ *        device-writable: exactly what @p n calls of
+ *        vr_packed_drv_add(q, &bufs[i].seg, writable ? 0 : 1,
+ *        writable ? 1 : 0, bufs[i].cookie) would do (same ids, ring bytes
+ *        and queue state), with the queue's state kept in registers and the
+ *        per-call checks made once; every per-message check is kept (room,
+ *        a zero length without VR_QF_ZERO_LEN_OK). A message that fails a
+ *        check, and every message when cache hooks are set, goes through
+ *        vr_packed_drv_add() inside this call. Nothing is visible to the
+ *        device until vr_packed_drv_publish() (or kick_prepare), which the
+ *        caller calls once after.
+ * @param writable true: every buffer is device-writable (its length is
+ *        what the device may write); false: device-readable
+ * @param ids where the buffer id of each message added goes (may be NULL)
+ * @return how many were added (0..@p n), stopping at the first that cannot
+ *         be; when that is the first, its code as vr_packed_drv_add()
+ *         returns it: VR_ENOSPC (no free descriptor), VR_EINVAL (a zero
+ *         length without VR_QF_ZERO_LEN_OK, or @p bufs NULL with
+ *         @p n > 0), VR_EFAULT (cache hooks set and a readable buffer
+ *         outside cfg->mem), VR_EBROKEN
+ */
+int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
+			   unsigned n, bool writable, uint16_t *ids);
+
 /** @brief Make every chain added since the last publish visible (nothing
  *         on a broken queue). */
 VR_INLINE void vr_packed_drv_publish(struct vr_packed_drv *q)
@@ -447,11 +476,14 @@ VR_INLINE int vr_packed_drv_kick_prepare(struct vr_packed_drv *q)
 	return vr_packed_drv_need_notify(q);
 }
 
-/* vr_packed_drv_get_used with IN_ORDER: the chain at next_used, returned
- * alone by a used descriptor carrying its id (ids are head positions), is
- * collected here; anything else (a batch of several chains, cache hooks,
- * a violation) goes to the compiled path, which reads the descriptor again
- * and makes every check. No free list: see vr__packed_drv_take_id. */
+/* vr_packed_drv_get_used with IN_ORDER (used_mode 1: not broken, no
+ * invalidate hook): the chain at next_used, returned
+ * alone by a used descriptor carrying its id (ids are head positions), or
+ * the next chain of a batch whose used descriptor was read and checked
+ * before (batch_end), is collected here; anything else (the start of a
+ * batch of several chains, cache hooks, a violation) goes to the compiled
+ * path, which reads the descriptor again and makes every check. No free
+ * list: see vr__packed_drv_take_id. */
 VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 					 struct vr_used_buf *out)
 {
@@ -462,8 +494,19 @@ VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 	uint32_t len, in_len;
 	unsigned next;
 
-	if (VR_UNLIKELY(q->batch_end != VR__NONE || q->mem.invalidate != NULL))
-		return vr__packed_drv_get_used_in_order(q, out);
+	/* used_mode 1: IN_ORDER, not broken, no invalidate hook. */
+	if (VR_UNLIKELY(q->batch_end != VR__NONE)) {
+		/* Inside a batch: the chains before its last count as fully
+		 * written, the last gets the length the device wrote. */
+		if (head == q->batch_end) {
+			len = q->batch_len;
+			q->batch_end = VR__NONE;
+		} else {
+			len = s->in_len;
+		}
+		id = (uint16_t)head;
+		goto take;
+	}
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
 	 * vr_packed_dev_publish. */
@@ -477,9 +520,11 @@ VR_INLINE int vr__packed_drv_get_used_io(struct vr_packed_drv *q,
 	if (!(flags & VR_DESC_F_WRITE) &&
 	    (!(q->flags & VR_QF_USED_LEN_WITHOUT_WRITE) || in_len == 0))
 		len = 0;
-	if (VR_UNLIKELY(id != head || q->in_flight == 0 || s->ndesc == 0 ||
-			len > in_len))
+	/* A record at next_used means a chain in flight (records are 0 for
+	 * the rest): nothing in flight (VR_EUSEDIDX) fails it too. */
+	if (VR_UNLIKELY(id != head || s->ndesc == 0 || len > in_len))
 		return vr__packed_drv_get_used_in_order(q, out);
+take:
 	out->cookie = s->cookie;
 	out->len = len;
 	out->id = id;
@@ -510,10 +555,27 @@ VR_INLINE int vr_packed_drv_get_used(struct vr_packed_drv *q,
 	uint16_t flags, id;
 	uint32_t len;
 
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: IN_ORDER always through the compiled path, which
+	 * takes the same chains with the same checks; tested on the fields
+	 * themselves, so that a caller that tested them already (the
+	 * channel) has the tests folded away. */
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
 	if (q->in_order)
-		return vr__packed_drv_get_used_io(q, out);
+		return vr__packed_drv_get_used_in_order(q, out);
+#else
+	/* One test for the common cases: 0 is a queue without IN_ORDER
+	 * that is not broken. */
+	if (VR_UNLIKELY(q->used_mode != 0)) {
+		if (q->used_mode == 1)
+			return vr__packed_drv_get_used_io(q, out);
+		if (q->broken)
+			return VR_EBROKEN;
+		/* IN_ORDER with an invalidate hook. */
+		return vr__packed_drv_get_used_in_order(q, out);
+	}
+#endif
 	vr_mem_invalidate(&q->mem, d, sizeof(*d));
 	/* A2 (acquire): the used descriptor's id and len, and the buffer
 	 * contents, are visible after its flags. Partner: R2 in
@@ -604,9 +666,10 @@ struct vr_packed_dev {
 	uint16_t next_used;   /* next ring position to write used to */
 	uint16_t in_flight;   /* chains taken, not yet returned */
 	uint16_t desc_in_flight; /* their ring descriptors */
-	uint16_t order_pos;   /* in-order: head position of the oldest chain
-				 in flight (next_used but after an attach
-				 that left chains behind) */
+	uint16_t order_gap;   /* in-order: the oldest chain in flight has its
+				 head at next_used + order_gap (mod num): 0
+				 but after an attach that left chains
+				 behind; constant until reset */
 	uint16_t held_pos;
 	uint16_t held_flags;
 	uint16_t pub_pos;     /* next_used at the last publish */
@@ -621,6 +684,13 @@ struct vr_packed_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	bool io_fast;         /* in-order, order_gap 0, no cache hooks, not
+				 broken: complete_in_order of one chain
+				 inline */
+	bool pop_fast;        /* not broken, and a plain window of at most
+				 2^63 bytes ending at or below 2^64 (no
+				 translate, no invalidate): the single pop
+				 takes its short path */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -737,6 +807,35 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			    unsigned max);
 
 /**
+ * @brief Take up to @p max available single-segment chains into @p bufs:
+ *        exactly what calls of vr_packed_dev_pop() with a chain of one
+ *        iov entry (iov_cap 1) would do until one fails, each chain popped
+ *        handed out as {base = iov[0].base, len = iov[0].len, id,
+ *        writable = (n_in == 1)}, and an empty chain (only zero-length
+ *        descriptors, with VR_QF_ZERO_LEN_OK) as {NULL, 0, id, 0}. The
+ *        queue's state is kept in registers and the per-call checks made
+ *        once; every per-message check is kept (available in this wrap,
+ *        NEXT and INDIRECT in the same compare, the buffer inside the
+ *        window and not empty, the id in range and not in flight, room
+ *        for the descriptor). Anything unusual (NEXT, INDIRECT, a
+ *        translate callback, cache hooks, any check failing) goes through
+ *        vr_packed_dev_pop() inside this call, which computes the exact
+ *        result.
+ * @return how many were taken (0 when none is available: no VR_EAGAIN);
+ *         when the first cannot be, its code as vr_packed_dev_pop()
+ *         returns it: VR_EBROKEN, VR_EINVAL (@p bufs NULL with
+ *         @p max > 0), VR_E2BIG (a chain of more than one segment: it stays
+ *         in the ring; after the first the call stops before it), or a
+ *         violation that breaks the queue: VR_EBUFID, VR_EINFLIGHT,
+ *         VR_ELOOP, VR_EFLAGS, VR_ENESTED, VR_EINDIRECT, VR_EOVERFLOW,
+ *         VR_EFAULT, VR_EORDER, VR_EZEROLEN. A violation after the first
+ *         breaks the queue too, and the count so far is returned; the next
+ *         call says VR_EBROKEN.
+ */
+int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
+			   unsigned max);
+
+/**
  * @brief Return chain @p id used with @p len bytes written. Not visible
  *        until publish.
  * @return 0; VR_ESTATE (id not taken, or not the oldest with IN_ORDER);
@@ -758,13 +857,13 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 		return VR_ESTATE;
 	if (q->in_order) {
 		/* Only the oldest chain: the one popped with its head at
-		 * order_pos. */
-		unsigned opos = q->order_pos;
+		 * next_used + order_gap. */
+		unsigned opos = pos + q->order_gap;
 
+		if (opos >= num)
+			opos -= num;
 		if (VR_UNLIKELY(q->order[opos] != id))
 			return VR_ESTATE;
-		opos += ndesc;
-		q->order_pos = (uint16_t)(opos >= num ? opos - num : opos);
 	}
 	d = &q->desc[pos];
 	/* Relaxed: published by the release of the batch's first flags (R2). */
@@ -811,13 +910,76 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 				 const struct vr_done *done, unsigned n);
 
+int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
+				     uint32_t last_len);
+
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
- *        used descriptor carrying the last id (section 2.8.9).
- * @return 0; VR_ENOTSUP; VR_EINVAL; VR_EBROKEN
+ *        used descriptor carrying the last id (section 2.8.9). Not visible
+ *        until publish.
+ * One chain on a queue without cache hooks is returned here, inline (the
+ * oldest chain's id comes from the queue's own record, so it needs none of
+ * vr_packed_dev_complete()'s checks of a caller's id); anything else,
+ * every error included, in the compiled call (everything in a build for
+ * size, -Os).
+ * @return 0; VR_ENOTSUP (no IN_ORDER); VR_EINVAL (@p count 0 or more than
+ *         the chains in flight); VR_EBROKEN
  */
-int vr_packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
-				    uint32_t last_len);
+VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
+					      unsigned count, uint32_t last_len)
+{
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: the compiled call alone (same results, the
+	 * inline path below is not carried in flash at every call). */
+	return vr__packed_dev_complete_in_order(q, count, last_len);
+#else
+	struct vr_packed_desc *d;
+	/* In locals: the ring stores below could alias the queue's fields
+	 * as far as the compiler knows. */
+	const unsigned num = q->num, pos = q->next_used;
+	unsigned id, ndesc, next;
+	uint16_t flags;
+
+	/* io_fast: IN_ORDER, not broken, no cache hooks, and the oldest
+	 * chain in flight is the one popped with its head at next_used. */
+	if (VR_UNLIKELY(!q->io_fast || count != 1))
+		return vr__packed_dev_complete_in_order(q, count, last_len);
+	/* Its record is 0 exactly when nothing is in flight (every record
+	 * is 0 then, and the oldest chain in flight has one): VR_EINVAL,
+	 * from the compiled call. */
+	id = q->order[pos];
+	ndesc = q->chain_ndesc[id];
+	if (VR_UNLIKELY(ndesc == 0))
+		return vr__packed_dev_complete_in_order(q, count, last_len);
+	d = &q->desc[pos];
+	/* Relaxed: published by the release of the batch's first flags (R2). */
+	vr__store16(&d->id, vr__le16((uint16_t)id));
+	vr__store32(&d->len, vr__le32(last_len));
+	flags = vr__packed_used_bits(q->used_wrap);
+	if (last_len)
+		flags |= VR_DESC_F_WRITE;
+	if (!q->held) {
+		q->held = true;
+		q->held_pos = (uint16_t)pos;
+		q->held_flags = flags;
+	} else {
+		/* Relaxed: the driver reads it only after acquiring the held
+		 * first flags, released (R2) after this store. */
+		vr__store16(&d->flags, vr__le16(flags));
+	}
+	next = pos + ndesc;
+	if (next >= num) {
+		next -= num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->next_used = (uint16_t)next;
+	q->chain_ndesc[id] = 0;
+	q->unpub += ndesc;
+	q->desc_in_flight = (uint16_t)(q->desc_in_flight - ndesc);
+	q->in_flight--;
+	return 0;
+#endif
+}
 
 /** @brief Make every completion since the last publish visible (nothing
  *         on a broken queue). */

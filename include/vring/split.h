@@ -27,7 +27,9 @@
  * one compiled call, with the queue's indices in registers and the checks
  * that cannot change within a batch made once; every per-message check of
  * the single calls stays, and the results are those of the single call in a
- * loop. They do not publish.
+ * loop. They do not publish. The narrow calls vr_split_drv_add_bufs and
+ * vr_split_dev_pop_bufs do the same for one-segment chains (struct
+ * vr_add_buf, struct vr_buf), with less to read and write per message.
  *
  * Errors: see vring/errors.h. A protocol violation by the peer marks the
  * queue broken: every later call returns VR_EBROKEN until *_reset().
@@ -142,7 +144,8 @@ struct vr_split_drv {
 	uint16_t avail_flags; /* what we last wrote to avail->flags */
 	uint16_t batch_end;  /* in-order: last head of the batch being
 				collected, VR__NONE if none */
-	uint32_t batch_len;  /* in-order: used length of batch_end */
+	uint32_t batch_len;  /* in-order: used length of batch_end (stale
+				when batch_end is VR__NONE) */
 	uint32_t since_kick; /* chains published since need_notify, capped
 				at 65536: past that, 16-bit indexes cannot
 				tell "none" from "a full cycle" */
@@ -246,6 +249,8 @@ VR_INLINE unsigned vr_split_drv_in_flight(const struct vr_split_drv *q)
 /* Compiled slow paths (libvring/split_drv.c). */
 int vr__split_drv_break(struct vr_split_drv *q, int err);
 void vr__split_drv_clean_descs(struct vr_split_drv *q, uint16_t head);
+int vr__split_drv_used_batch(struct vr_split_drv *q, struct vr_used_buf *out,
+			     uint32_t id, uint32_t len);
 int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 				    struct vr_used_buf *out);
 
@@ -369,6 +374,35 @@ int vr_split_drv_add_burst(struct vr_split_drv *q, const struct vr_add *adds,
 			   unsigned n, uint16_t *ids);
 
 /**
+ * @brief Add up to @p n one-segment chains, all readable or all writable:
+ *        exactly what vr_split_drv_add(q, &bufs[i].seg, !writable,
+ *        writable, bufs[i].cookie) on each entry in turn would do (the
+ *        same heads, ring bytes and queue state), stopping at the first
+ *        that cannot be added. Nothing becomes visible to the device: call
+ *        vr_split_drv_publish() or vr_split_drv_kick_prepare() after.
+ *
+ * Checked once per call: broken, @p bufs, the cache hooks (with a clean
+ * hook set, every entry goes through vr_split_drv_add()). Per entry: the
+ * free descriptors (the run is bounded by them once) and the length (a
+ * zero length goes through vr_split_drv_add(), which refuses it or, with
+ * VR_QF_ZERO_LEN_OK, adds it).
+ * @param bufs     the buffers and their cookies
+ * @param n        entries in @p bufs
+ * @param writable true: every buffer is device-writable (n_in = 1);
+ *                 false: device-readable (n_out = 1)
+ * @param ids      if not NULL, receives the head index of each chain added
+ * @return how many were added (0..n; 0 when @p n is 0); when none could
+ *         be, the code vr_split_drv_add() gives for the first entry:
+ *         VR_ENOSPC (no free descriptor: collect used buffers), VR_EINVAL
+ *         (a zero length without VR_QF_ZERO_LEN_OK; or @p bufs NULL with
+ *         @p n > 0), VR_EFAULT (cache hooks set and a readable buffer
+ *         outside cfg->mem), VR_EBROKEN. A count below @p n means the next
+ *         entry failed: calling again with the rest returns its code.
+ */
+int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
+			  unsigned n, bool writable, uint16_t *ids);
+
+/**
  * @brief Make every chain added since the last publish visible to the
  *        device, with one release store of avail->idx. Does nothing on a
  *        broken queue: nothing more becomes visible until reset.
@@ -418,6 +452,92 @@ VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
 	return vr_split_drv_need_notify(q);
 }
 
+/*
+ * In-order collection (section 2.7.9): the device may return a batch with
+ * one used entry, written at the slot of the batch's first chain and naming
+ * the batch's last head; used->idx then moves by the batch size. Chains
+ * before the last are complete with all their writable bytes.
+ *
+ * No list is kept: chains come back in the order they were added, and
+ * descriptors are allocated sequentially, so the oldest chain in flight
+ * starts at descriptor free_head + num_free (the num - num_free in use end
+ * at free_head); a head's private record holds the avail position it was
+ * added at, which says how many chains an entry closes.
+ *
+ * Inline here: the entry that names the oldest chain itself (a batch of
+ * one, what vr_split_drv_get_used() meets when the device completes chain
+ * by chain) and the chains of a batch already read. An entry naming any
+ * other head (a batch of several, or a violation) goes to the compiled
+ * vr__split_drv_used_batch() with the id and length read once here.
+ */
+VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
+				       struct vr_used_buf *out)
+{
+	/* Locals: a cache hook called below may, as far as the compiler
+	 * knows, change the queue's fields (it does not). */
+	const unsigned mask = q->mask;
+	const uint16_t last_used = q->last_used, num_free = q->num_free;
+	const uint16_t head = (uint16_t)((q->free_head + num_free) & mask);
+	struct vr_drv_slot *const s = &q->slot[head];
+	uint32_t len;
+
+	if (VR_LIKELY(q->batch_end == VR__NONE)) {
+		const struct vr_used_elem *elem;
+		uint32_t id;
+
+		if (last_used == q->used_seen) {
+			uint16_t seen;
+
+			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+			/* A2 (acquire), as in vr_split_drv_get_used. */
+			seen = vr__le16(vr__load_acquire16(&q->used->idx));
+			if (seen == last_used)
+				return VR_EAGAIN;
+			if (VR_UNLIKELY((uint16_t)(seen - last_used) > q->in_flight))
+				return vr__split_drv_break(q, VR_EUSEDIDX);
+			q->used_seen = seen;
+		}
+		elem = &vr_used_ring(q->used)[last_used & mask];
+		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
+		/* Relaxed, each field read once: ordered after A2. */
+		id = vr__le32(vr__load32(&elem->id));
+		len = vr__le32(vr__load32(&elem->len));
+		if (VR_UNLIKELY(id != head))
+			return vr__split_drv_used_batch(q, out, id, len);
+		/* The oldest chain in flight (in flight: used->idx moved past
+		 * last_used by at most in_flight, so in_flight > 0), added at
+		 * avail position last_used: the entry closes it alone, which
+		 * used->idx announced. Equality covers the checks that
+		 * vr__split_drv_used_batch makes on any other id (range, in
+		 * flight, batch within used->idx); the length is checked
+		 * here. */
+		if (VR_UNLIKELY(len > s->in_len)) {
+			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+				return vr__split_drv_break(q, VR_EUSEDLEN);
+			len = s->in_len;
+			q->stats.used_len_clamped++;
+		}
+	} else if (head == q->batch_end) {
+		/* The batch's last chain: the entry's length. */
+		len = q->batch_len;
+		q->batch_end = VR__NONE;
+	} else {
+		/* Before the batch's last: all its writable bytes. */
+		len = s->in_len;
+	}
+	out->cookie = s->cookie;
+	out->len = len;
+	out->id = head;
+	/* Sequential allocation: the oldest chain's descriptors are the next
+	 * ones the cursor reaches after the newer ones, so only the count
+	 * changes. */
+	q->num_free = (uint16_t)(num_free + s->ndesc);
+	s->ndesc = 0;
+	q->in_flight--;
+	q->last_used = (uint16_t)(last_used + 1);
+	return 0;
+}
+
 /**
  * @brief Collect one used chain.
  * @param out cookie, id and validated length of the chain
@@ -436,8 +556,15 @@ VR_INLINE int vr_split_drv_get_used(struct vr_split_drv *q,
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: IN_ORDER through the compiled call (same chains,
+	 * same checks), the inline path not carried in flash. */
 	if (q->in_order)
 		return vr__split_drv_get_used_in_order(q, out);
+#else
+	if (q->in_order)
+		return vr__split_drv_get_used_io(q, out);
+#endif
 	if (q->last_used == q->used_seen) {
 		uint16_t seen;
 
@@ -524,7 +651,13 @@ struct vr_split_dev {
 	struct vr_desc *desc;
 	struct vr_avail *avail;
 	struct vr_used *used;
-	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in flight */
+	uint16_t *chain_ndesc; /* per head: ring descriptors, 0 = not in
+				  flight; with IN_ORDER, in a library built
+				  for speed, instead the avail position it
+				  was last popped at (see
+				  vr__split_dev_io_window), in one built for
+				  size as without IN_ORDER; the inline
+				  completion clears it, right for both */
 	uint32_t max_indirect; /* longest indirect table accepted */
 	uint16_t *order;       /* in-order: the head popped at each avail
 				  position (index: position & mask); the
@@ -546,6 +679,9 @@ struct vr_split_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	bool io_fast;         /* IN_ORDER, not broken, no clean hook:
+				 complete_in_order inline (never set when
+				 the library is built for size) */
 	int broken;
 	struct vr_queue_stats stats;
 };
@@ -619,6 +755,29 @@ VR_INLINE unsigned vr_split_dev_in_flight(const struct vr_split_dev *q)
 
 int vr__split_dev_break(struct vr_split_dev *q, int err);
 
+/*
+ * IN_ORDER: is a head in flight? Chains are returned oldest first, so the
+ * chains in flight are those popped at the avail positions [oldest,
+ * last_avail), oldest = last_avail - in_flight, and order[] holds the head
+ * popped at each of them (at most num: one slot each). A head's record
+ * (chain_ndesc[h]) is the position it was last popped at; the head is in
+ * flight exactly when that position @at is in the window (this test) and
+ * order[at & mask] names the head (made only then: a record 65536
+ * positions old that falls in the window again names a slot that holds
+ * another head, or this head popped there now). Nothing needs clearing
+ * when a chain is returned: completing is moving oldest on. The test is
+ * exact whatever a head not in flight has for a record (a slot of the
+ * window names the head popped at that position, which is in flight), so
+ * the single and burst completions may clear it (0) as they do without
+ * IN_ORDER, and complete_in_order leaves it.
+ */
+VR_INLINE bool vr__split_dev_io_window(uint16_t last_avail, uint16_t in_flight,
+				       uint16_t at)
+{
+	/* Counted back from the newest, below in_flight. */
+	return (uint16_t)(last_avail - 1u - at) < in_flight;
+}
+
 /**
  * @brief How many chains the driver has made available and the device has
  *        not taken yet.
@@ -689,6 +848,38 @@ int vr_split_dev_pop_burst(struct vr_split_dev *q, struct vr_chain *chains,
 			   unsigned max);
 
 /**
+ * @brief Take up to @p max one-segment chains: exactly what
+ *        vr_split_dev_pop() with a one-entry iov array would do on each
+ *        in turn, until one fails. Each chain taken becomes {base =
+ *        iov[0].base, len = iov[0].len, id, writable = (n_in == 1)}; a
+ *        chain of only zero-length descriptors (VR_QF_ZERO_LEN_OK) becomes
+ *        {NULL, 0, id, 0}.
+ *
+ * Checked once per call: broken, @p bufs, the address translation (a
+ * callback, cache hooks or a window that wraps past 2^64 send every chain
+ * through vr_split_dev_pop()). Per chain, every check of the single pop:
+ * the avail index (when the entries seen are used up), head range, head
+ * in flight, room in flight, then the descriptor: NEXT or INDIRECT (one
+ * test of its flags) or a zero length go through vr_split_dev_pop()
+ * inside the call; a single direct descriptor is checked against the
+ * window here (EOVERFLOW, EFAULT as the single pop says them).
+ * @return how many were taken (0..max; 0 when none is available: no
+ *         VR_EAGAIN); when the first one fails, its code: VR_E2BIG (it
+ *         needs more than one segment: it stays in the ring, take it with
+ *         vr_split_dev_pop()), VR_EBROKEN, VR_EINVAL (@p bufs NULL with
+ *         @p max > 0), or a violation that breaks the queue (VR_EAVAILIDX,
+ *         VR_EHEAD, VR_EINFLIGHT, VR_ENEXT, VR_ELOOP, VR_ENESTED,
+ *         VR_EINDIRECT, VR_EOVERFLOW, VR_EFAULT, VR_EORDER, VR_EZEROLEN).
+ *         A chain that needs more than one segment after the first stops
+ *         the call before it; a violation after the first breaks the
+ *         queue all the same: the chains taken are returned (complete them
+ *         as usual) and the next call returns VR_EBROKEN. Nothing is
+ *         published.
+ */
+int vr_split_dev_pop_bufs(struct vr_split_dev *q, struct vr_buf *bufs,
+			  unsigned max);
+
+/**
  * @brief Return chain @p id used, with @p len bytes written into its
  *        writable part. Not visible to the driver until publish.
  * @return 0; VR_ESTATE when @p id is not a chain this side took (or, with
@@ -717,6 +908,9 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 	vr__store32(&elem->len, vr__le32(len));
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, elem, sizeof(*elem));
+	/* IN_ORDER: oldest moves on; the record needs no clearing there
+	 * (vr__split_dev_io_window is exact whatever a record holds), but
+	 * one store costs less than testing the mode. */
 	q->chain_ndesc[id] = 0;
 	q->in_flight--;
 	q->used_idx++;
@@ -739,15 +933,55 @@ VR_INLINE int vr_split_dev_complete(struct vr_split_dev *q, uint16_t id,
 int vr_split_dev_complete_burst(struct vr_split_dev *q,
 				const struct vr_done *done, unsigned n);
 
+int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
+				    uint32_t last_len);
+
 /**
  * @brief With VIRTIO_F_IN_ORDER: return the @p count oldest chains with one
  *        used entry (section 2.7.9); @p last_len is the length written into
- *        the last of them, the others count as fully written.
+ *        the last of them, the others count as fully written. Not visible
+ *        to the driver until publish.
+ *
+ * Constant work whatever @p count: the batch's last head comes from the
+ * queue's own record of what it popped (no id of the caller's to check)
+ * and nothing is recorded per chain. Inline on an IN_ORDER queue that is
+ * usable and without a clean hook; otherwise the compiled call.
  * @return 0; VR_ENOTSUP without IN_ORDER; VR_EINVAL when @p count is 0 or
  *         more than the chains in flight; VR_EBROKEN
  */
-int vr_split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
-				   uint32_t last_len);
+VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
+					     unsigned count, uint32_t last_len)
+{
+	struct vr_used_elem *elem;
+	unsigned in_flight, left, last;
+
+#if defined(__OPTIMIZE_SIZE__)
+	/* Built for size: the compiled call alone (same results). */
+	if (1)
+		return vr__split_dev_complete_in_order(q, count, last_len);
+#endif
+	if (VR_UNLIKELY(!q->io_fast))
+		return vr__split_dev_complete_in_order(q, count, last_len);
+	in_flight = q->in_flight;
+	/* count - 1 wraps for 0: one test for both bounds. */
+	if (VR_UNLIKELY(count - 1u >= in_flight))
+		return VR_EINVAL;
+	/* The chains in flight were popped at the avail positions just
+	 * before last_avail, oldest first; the batch's last is the newest
+	 * but the @left that stay in flight. No record to clear per chain
+	 * (vr__split_dev_io_window). */
+	left = in_flight - count;
+	last = q->order[(uint16_t)(q->last_avail - 1u - left) & q->mask];
+	/* One entry at the batch's first slot names its last head; used->idx
+	 * then moves by the batch size (section 2.7.9). Relaxed: published
+	 * by the release store of used->idx (R2). */
+	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
+	vr__store32(&elem->id, vr__le32(last));
+	vr__store32(&elem->len, vr__le32(last_len));
+	q->in_flight = (uint16_t)left;
+	q->used_idx = (uint16_t)(q->used_idx + count);
+	return 0;
+}
 
 /** @brief Make every completion since the last publish visible (nothing
  *         on a broken queue). */
