@@ -351,6 +351,7 @@ VR__COLD bool split_io_named(const struct vr_split_dev *q, uint16_t at,
 	return q->order[at & q->mask] == head;
 }
 
+#if VR__SPLIT_IO_POS
 /*
  * The pop, one copy per IN_ORDER mode (@in_order is a constant in each:
  * VR__SPECIALISE), so that neither tests the mode per chain. The position
@@ -414,7 +415,13 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 	return 0;
 }
 
-#if !VR__SPLIT_IO_POS
+int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
+{
+#define CALL(io) split_dev_pop(q, chain, io)
+	return VR__SPECIALISE(q->in_order, CALL);
+#undef CALL
+}
+#else
 /*
  * The pop in a build for size: one copy for both modes, with IN_ORDER's
  * records kept as without it (VR__SPLIT_IO_POS): a head is in flight when
@@ -454,13 +461,6 @@ int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 	q->in_flight++;
 	q->last_avail++;
 	return 0;
-}
-#else
-int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
-{
-#define CALL(io) split_dev_pop(q, chain, io)
-	return VR__SPECIALISE(q->in_order, CALL);
-#undef CALL
 }
 #endif
 
