@@ -988,6 +988,47 @@ VR__ADD_BUFS_COPY(split_add_bufs_r_in_order, false, true)
 VR__ADD_BUFS_COPY(split_add_bufs_w_in_order, true, true)
 #undef VR__ADD_BUFS_COPY
 
+/*
+ * One buffer of vr_split_drv_add_bufs (n == 1) on coherent memory, with a
+ * nonzero length and a free descriptor (the caller checked, and broken):
+ * what vr_split_drv_add() writes for a one-segment chain, without its
+ * segment loop and mode tests. With IN_ORDER the head is the cursor and
+ * the next free descriptor the one after it: no free list is read. The
+ * queue's fields are read into locals first (the stores below may alias
+ * them as far as the compiler knows).
+ */
+VR__HOT_INLINE int split_add_buf_one(struct vr_split_drv *q,
+				     const struct vr_add_buf *b,
+				     const bool writable, const bool in_order)
+{
+	const unsigned mask = q->mask, head = q->free_head;
+	const uint16_t pos = q->avail_idx, num_free = q->num_free;
+	const uint16_t in_flight = q->in_flight;
+	struct vr_drv_slot *const s = &q->slot[head];
+	struct vr_desc *const d = &q->desc[head];
+	uint16_t *const ring = vr_avail_ring(q->avail);
+	const uint32_t len = b->seg.len;
+	const unsigned next = in_order ? (head + 1) & mask : s->next;
+
+	/* Plain stores: the device may not read this descriptor until the
+	 * release store of avail->idx in publish (R1). */
+	d->addr = vr__le64(b->seg.addr);
+	d->len = vr__le32(len);
+	d->flags = vr__le16(writable ? VR_DESC_F_WRITE : 0);
+	d->next = vr__le16((uint16_t)next);
+	s->cookie = b->cookie;
+	s->in_len = writable ? len : 0;
+	s->ndesc = 1;
+	s->last = in_order ? pos : (uint16_t)head;
+	/* Relaxed: published by the release store of avail->idx (R1). */
+	vr__store16(&ring[pos & mask], vr__le16((uint16_t)head));
+	q->free_head = (uint16_t)next;
+	q->num_free = (uint16_t)(num_free - 1);
+	q->avail_idx = (uint16_t)(pos + 1);
+	q->in_flight = (uint16_t)(in_flight + 1);
+	return (int)head;
+}
+
 int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
 			  unsigned n, bool writable, uint16_t *ids)
 {
@@ -1004,9 +1045,22 @@ int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
 			return 0;
 		if (VR_UNLIKELY(bufs == NULL))
 			return VR_EINVAL;
-		res = vr_split_drv_add(q, &bufs->seg, n_out, n_in, bufs->cookie);
-		if (res < 0)
-			return res;
+		if (VR_LIKELY(q->mem.clean == NULL && bufs->seg.len != 0 &&
+			      q->num_free != 0)) {
+			if (q->in_order)
+				res = writable ? split_add_buf_one(q, bufs, true, true)
+					       : split_add_buf_one(q, bufs, false, true);
+			else
+				res = writable ? split_add_buf_one(q, bufs, true, false)
+					       : split_add_buf_one(q, bufs, false, false);
+		} else {
+			/* Hooks, a zero length, no room: the single call
+			 * (its code, or the add it makes). */
+			res = vr_split_drv_add(q, &bufs->seg, n_out, n_in,
+					       bufs->cookie);
+			if (res < 0)
+				return res;
+		}
 		if (ids)
 			ids[0] = (uint16_t)res;
 		return 1;
