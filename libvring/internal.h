@@ -264,7 +264,15 @@ static inline int vr__walk_fail(struct vr__walk *w, uint32_t qflags, int err,
  * codes as the general walk, without its loop state; both device sides
  * take this path first.
  */
-static inline int vr__walk_single(struct vr_chain *chain,
+#if VR__OPT_SIZE
+static inline
+#else
+/* Forced: GCC 12 -O2 stopped inlining it into the split pop once that
+ * pop had a copy per IN_ORDER mode (28 more instructions per message in
+ * BM_split_local at -O2, callgrind). */
+VR__HOT_INLINE
+#endif
+int vr__walk_single(struct vr_chain *chain,
 				  const struct vr_mem *mem, uint32_t qflags,
 				  uint64_t addr, uint32_t len, uint16_t flags)
 {
