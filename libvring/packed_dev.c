@@ -1115,7 +1115,6 @@ int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	const uint16_t *const order = q->order;
 	const unsigned num = q->num, pos = q->next_used;
 	unsigned skip, walk = pos + q->order_gap, wrapped = 0, start, last = 0, i;
-	uint16_t flags;
 
 	if (q->broken)
 		return VR_EBROKEN;
@@ -1142,20 +1141,7 @@ int vr__packed_dev_complete_in_order(struct vr_packed_dev *q, unsigned count,
 	/* One used descriptor over the batch's first descriptor names its
 	 * last id. Relaxed: published by R2. */
 	d = &q->desc[pos];
-	vr__store16(&d->id, vr__le16((uint16_t)last));
-	vr__store32(&d->len, vr__le32(last_len));
-	flags = vr__packed_used_bits(q->used_wrap);
-	if (last_len)
-		flags |= VR_DESC_F_WRITE;
-	if (!q->held) {
-		q->held = true;
-		q->held_pos = (uint16_t)pos;
-		q->held_flags = flags;
-	} else {
-		/* Relaxed: the driver reads it only after acquiring the held
-		 * first flags, released (R2) after this store. */
-		vr__store16(&d->flags, vr__le16(flags));
-	}
+	vr__packed_dev_put_used(q, d, pos, (uint16_t)last, last_len);
 	vr_mem_clean(&q->mem, d, sizeof(*d));
 	q->desc_in_flight = (uint16_t)(q->desc_in_flight - skip);
 	q->unpub += skip;

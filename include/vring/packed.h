@@ -835,6 +835,32 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 			   unsigned max);
 
+/* Write the used descriptor @p d (at ring position @p pos): @p id and
+ * @p len, and its flags, held back when it is the first of a batch (the
+ * release in vr_packed_dev_publish makes the batch visible). */
+VR_INLINE void vr__packed_dev_put_used(struct vr_packed_dev *q,
+				       struct vr_packed_desc *d, unsigned pos,
+				       uint16_t id, uint32_t len)
+{
+	uint16_t flags;
+
+	/* Relaxed: published by the release of the batch's first flags (R2). */
+	vr__store16(&d->id, vr__le16(id));
+	vr__store32(&d->len, vr__le32(len));
+	flags = vr__packed_used_bits(q->used_wrap);
+	if (len)
+		flags |= VR_DESC_F_WRITE;
+	if (!q->held) {
+		q->held = true;
+		q->held_pos = (uint16_t)pos;
+		q->held_flags = flags;
+	} else {
+		/* Relaxed: the driver reads it only after acquiring the
+		 * held first flags, released (R2) after this store. */
+		vr__store16(&d->flags, vr__le16(flags));
+	}
+}
+
 /**
  * @brief Return chain @p id used with @p len bytes written. Not visible
  *        until publish.
@@ -849,7 +875,6 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 	 * as far as the compiler knows. */
 	const unsigned num = q->num, pos = q->next_used;
 	unsigned ndesc, next;
-	uint16_t flags;
 
 	if (VR_UNLIKELY(q->broken))
 		return VR_EBROKEN;
@@ -866,21 +891,7 @@ VR_INLINE int vr_packed_dev_complete(struct vr_packed_dev *q, uint16_t id,
 			return VR_ESTATE;
 	}
 	d = &q->desc[pos];
-	/* Relaxed: published by the release of the batch's first flags (R2). */
-	vr__store16(&d->id, vr__le16(id));
-	vr__store32(&d->len, vr__le32(len));
-	flags = vr__packed_used_bits(q->used_wrap);
-	if (len)
-		flags |= VR_DESC_F_WRITE;
-	if (!q->held) {
-		q->held = true;
-		q->held_pos = (uint16_t)pos;
-		q->held_flags = flags;
-	} else {
-		/* Relaxed: the driver reads it only after acquiring the
-		 * held first flags, released (R2) after this store. */
-		vr__store16(&d->flags, vr__le16(flags));
-	}
+	vr__packed_dev_put_used(q, d, pos, id, len);
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		vr_mem_clean(&q->mem, d, sizeof(*d));
 	next = pos + ndesc;
@@ -938,7 +949,6 @@ VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
 	 * as far as the compiler knows. */
 	const unsigned num = q->num, pos = q->next_used;
 	unsigned id, ndesc, next;
-	uint16_t flags;
 
 	/* io_fast: IN_ORDER, not broken, no cache hooks, and the oldest
 	 * chain in flight is the one popped with its head at next_used. */
@@ -952,21 +962,7 @@ VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
 	if (VR_UNLIKELY(ndesc == 0))
 		return vr__packed_dev_complete_in_order(q, count, last_len);
 	d = &q->desc[pos];
-	/* Relaxed: published by the release of the batch's first flags (R2). */
-	vr__store16(&d->id, vr__le16((uint16_t)id));
-	vr__store32(&d->len, vr__le32(last_len));
-	flags = vr__packed_used_bits(q->used_wrap);
-	if (last_len)
-		flags |= VR_DESC_F_WRITE;
-	if (!q->held) {
-		q->held = true;
-		q->held_pos = (uint16_t)pos;
-		q->held_flags = flags;
-	} else {
-		/* Relaxed: the driver reads it only after acquiring the held
-		 * first flags, released (R2) after this store. */
-		vr__store16(&d->flags, vr__le16(flags));
-	}
+	vr__packed_dev_put_used(q, d, pos, (uint16_t)id, last_len);
 	next = pos + ndesc;
 	if (next >= num) {
 		next -= num;
