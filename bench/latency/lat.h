@@ -119,6 +119,7 @@ struct vl_opts {
 	uint32_t calib_rounds;   /* eventfd and timer calibration rounds (0: none) */
 	uint32_t fault;          /* enum vl_fault: tests of the tool's own checks */
 	int rt_priority;         /* > 0: both processes SCHED_FIFO at this priority */
+	uint32_t rounds;         /* the whole matrix is measured this many times */
 	bool verbose;
 };
 
@@ -164,6 +165,57 @@ struct vl_result {
 	struct vl_counts client; /* driver end */
 	struct vl_counts device; /* device end */
 	int client_cpu, device_cpu; /* where they ran (-1: not pinned) */
+};
+
+/* ---- One run's figures, and a cell's rounds (lat_json.c) ------------------------- */
+
+/* The scalar figures of one run (one round of a cell), derived from its
+ * vl_result; a cell's reported figures are the median over its rounds of
+ * each. Per message = per round trip. */
+enum vl_fig_id {
+	VL_F_MESSAGES, VL_F_SECONDS, VL_F_THROUGHPUT,
+	VL_F_P50, VL_F_P90, VL_F_P99, VL_F_P999, VL_F_P9999, VL_F_MAX, VL_F_MIN,
+	VL_F_MEAN,
+	VL_F_NOTIF_MSG, VL_F_NOTIF_PUB,           /* doorbells per message, per publish */
+	VL_F_DB_REQ, VL_F_DB_REQ_BACK, VL_F_DB_REPLY_BUF, VL_F_DB_REPLY,
+	VL_F_CPU_MSG, VL_F_CPU_CLIENT_MSG, VL_F_CPU_DEVICE_MSG, VL_F_CPU_CORES,
+	VL_F_WAKEUPS_MSG, VL_F_SPURIOUS_MSG,
+	/* The two queues that wait: the client's RX (replies), the device's
+	 * TX (requests): sleeps and spin hits per message. */
+	VL_F_CLIENT_SLEEPS, VL_F_CLIENT_HITS, VL_F_DEVICE_SLEEPS, VL_F_DEVICE_HITS,
+	VL_F_MAX_OUTSTANDING,
+	/* Paced loads: the service time (from the actual send) and how late
+	 * the sends were, as count, p50, p90, p99, p99.9, max. */
+	VL_F_SVC_COUNT, VL_F_SVC_P50, VL_F_SVC_P90, VL_F_SVC_P99, VL_F_SVC_P999, VL_F_SVC_MAX,
+	VL_F_LATE_COUNT, VL_F_LATE_P50, VL_F_LATE_P90, VL_F_LATE_P99, VL_F_LATE_P999,
+	VL_F_LATE_MAX,
+	VL_F_COUNT
+};
+
+/* Points of the distribution plot: percentile 1 - 10^(-i/10) for i = 0 ..
+ * while a sample lies above, at most VL_DIST_MAX of them. */
+#define VL_DIST_MAX 101u
+
+struct vl_fig {
+	bool ok;                  /* the run passed (else nothing below counts) */
+	uint32_t round;           /* 1 .. rounds */
+	uint32_t seq;             /* its place in the whole run, from 1 */
+	double started_s;         /* when it began, seconds after the first run */
+	double v[VL_F_COUNT];
+	struct vl_counts client, device;
+	uint64_t dist[VL_DIST_MAX];
+	uint32_t ndist;
+	int client_cpu, device_cpu;
+};
+
+/* The figures of the run @r. */
+void vl_fig_from_result(const struct vl_result *r, struct vl_fig *f);
+
+/* One (policy, load) of the matrix and its rounds. */
+struct vl_cell {
+	const struct vl_policy *policy;
+	const struct vl_load *load;
+	struct vl_fig *fig; /* [rounds], in round order */
 };
 
 /* ---- Runs (lat_run.c, lat_client.c, lat_device.c) ------------------------------- */
@@ -263,12 +315,17 @@ void vl_watchdog_files(const char *sock, const char *dir);
 
 /* ---- Output (lat_json.c) ----------------------------------------------------------- */
 
-/* @failed: the "policy/load" names of the runs that failed (@nfailed). */
+/* Every cell (@n of them, each with @o->rounds rounds) as one record
+ * holding the median over its passed rounds of each figure, the spread
+ * and the rounds themselves; a cell no round of which passed has no
+ * record. The cells with a failed round are listed in failed_runs. */
 int vl_json_write(const char *path, const struct vl_opts *o,
 		  const struct vl_machine *m, const struct vl_calib *c,
-		  const struct vl_result *r, size_t n, const char (*failed)[64],
-		  size_t nfailed);
-/* One result as a table line (the header before the first). */
-void vl_result_line(const struct vl_result *r);
+		  const struct vl_cell *cells, size_t n);
+/* One run as a table line (the header before the first); @rounds > 1
+ * puts "round/rounds" in front. */
+void vl_fig_line(const struct vl_cell *cell, const struct vl_fig *f, uint32_t rounds);
+/* After the last round (@o->rounds > 1): each cell's medians and spread. */
+void vl_summary(const struct vl_cell *cells, size_t n, uint32_t rounds);
 
 #endif /* VL_LAT_H */

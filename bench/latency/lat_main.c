@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vring_latency: options, then every (load, policy) pair of the matrix in
- * turn (loads outermost, so that the policies compared under one load run
- * close together in time), then the JSON file and a table.
+ * vring_latency: options, then the (load, policy) matrix, --rounds times:
+ * round by round (every cell once, then every cell again ...), so that a
+ * disturbance of a few seconds spoils one round of a few cells, not every
+ * measurement of one; within a round load by load (the policies compared
+ * under one load run close together in time), the policies of a load in an
+ * order that changes every round (round_order). Then the JSON file (each
+ * cell's median over its rounds) and the tables.
  */
 #include "lat_proto.h"
 
@@ -15,6 +19,7 @@
 
 #define MAX_POLICIES 32
 #define MAX_LOADS 16
+#define MAX_ROUNDS 100
 
 struct args {
 	struct vl_opts o;
@@ -45,6 +50,10 @@ static void usage(FILE *f)
 		"  --seconds S          measured seconds of every run (default per load:\n"
 		"                       single 3, paced-10k 8, paced-100k 4, saturation 3)\n"
 		"  --messages N         and at most N round trips per run\n"
+		"  --rounds N           measure the whole matrix N times, round after round\n"
+		"                       (the policies in another order each round), and\n"
+		"                       report each cell's median over its rounds, with the\n"
+		"                       spread (default 1; scripts/bench.sh: 3; at most %d)\n"
 		"  --warmup S           unrecorded seconds before each run (default 0.2)\n"
 		"  --warmup-messages N  ... or N round trips, if that comes first\n"
 		"  --qsize N            ring size of both queues (default 256)\n"
@@ -68,7 +77,7 @@ static void usage(FILE *f)
 		"each request's scheduled send time (no coordinated omission).\n"
 		"Exit status: 0 all runs passed, 1 a run failed (wrong or missing reply),\n"
 		"2 bad arguments.\n",
-		VL_MSG_MIN, VL_BUF_BYTES, VL_MSG_MIN, VL_FAULT_AT);
+		MAX_ROUNDS, VL_MSG_MIN, VL_BUF_BYTES, VL_MSG_MIN, VL_FAULT_AT);
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -190,6 +199,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->o.warmup_seconds = 0.2;
 	a->o.reply_timeout_ns = 20000ull * 1000000ull;
 	a->o.calib_rounds = 20000;
+	a->o.rounds = 1;
 	for (i = 1; i < argc; i++) {
 		const char *val = NULL;
 		int m;
@@ -221,6 +231,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		} else if (OPT("--messages")) {
 			if (m < 0 || parse_u64("--messages", val, 1, UINT64_MAX, &a->o.max_messages))
 				return -1;
+		} else if (OPT("--rounds")) {
+			if (m < 0 || parse_u64("--rounds", val, 1, MAX_ROUNDS, &v))
+				return -1;
+			a->o.rounds = (uint32_t)v;
 		} else if (OPT("--warmup-messages")) {
 			if (m < 0 || parse_u64("--warmup-messages", val, 0, UINT64_MAX,
 					       &a->o.warmup_messages))
@@ -304,14 +318,35 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/* The @k-th policy of @n to run in round @round (from 0): round 0 in the
+ * given order; round r the cyclic shift by r of the zigzag 0, 1, n-1, 2,
+ * n-2, ..., relabelled so that round 0 is 0, 1, 2, ... (a Williams
+ * design). With an even @n, over @n rounds each policy runs right after
+ * every other exactly once; with an odd one, at most twice; so no policy
+ * always follows the same one (a run that leaves the machine warm, or the
+ * host's vCPUs placed apart, hands it to a different policy each round). */
+static size_t round_order(size_t n, uint32_t round, size_t k)
+{
+	size_t zz[MAX_POLICIES], label[MAX_POLICIES], lo = 1, hi = n - 1, j;
+
+	for (j = 0; j < n; j++)
+		zz[j] = j == 0 ? 0 : j % 2 ? lo++ : hi--;
+	for (j = 0; j < n; j++)
+		label[zz[j]] = j;
+	return label[(zz[k] + round) % n];
+}
+
 int main(int argc, char **argv)
 {
 	struct args *a = calloc(1, sizeof(*a));
 	struct vl_result *res;
+	struct vl_cell *cells;
+	struct vl_fig *figs;
 	struct vl_machine m;
 	struct vl_calib cal;
-	size_t n = 0, failed = 0, nfail = 0, i, j;
-	char (*fail_names)[64];
+	size_t ncell, failed = 0, i, j, k;
+	uint32_t r, seq = 0;
+	uint64_t t_start = 0;
 	int rc;
 
 	if (!a)
@@ -319,12 +354,23 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, a);
 	if (rc)
 		return rc > 0 ? VL_EXIT_OK : VL_EXIT_USAGE;
-	res = calloc(a->npol * a->nload, sizeof(*res));
-	fail_names = calloc(a->npol * a->nload, sizeof(*fail_names));
-	if (!res || !fail_names) {
+	ncell = a->npol * a->nload;
+	res = malloc(sizeof(*res));
+	cells = calloc(ncell, sizeof(*cells));
+	figs = calloc(ncell * a->o.rounds, sizeof(*figs));
+	if (!res || !cells || !figs) {
 		fprintf(stderr, VL_PROG ": out of memory\n");
 		return VL_EXIT_FAIL;
 	}
+	/* Cells load by load, in the given policy order (the JSON's order). */
+	for (j = 0; j < a->nload; j++)
+		for (i = 0; i < a->npol; i++) {
+			struct vl_cell *c = &cells[j * a->npol + i];
+
+			c->policy = &a->pol[i];
+			c->load = &a->load[j];
+			c->fig = &figs[(j * a->npol + i) * a->o.rounds];
+		}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* A hung-up socket must give an error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -343,11 +389,12 @@ int main(int argc, char **argv)
 		a->o.cpu_client = -1;
 	}
 	printf("%s, %d CPUs; client on CPU %d, device on CPU %d; load average %.2f %.2f "
-	       "%.2f; %s rings of %u, %u-byte messages%s\n",
+	       "%.2f; %s rings of %u, %u-byte messages%s; %u round%s\n",
 	       m.cpu_model, m.cores, a->o.cpu_client, a->o.cpu_device, m.load_before[0],
 	       m.load_before[1], m.load_before[2],
 	       a->o.format == VR_FORMAT_PACKED ? "packed" : "split", a->o.qsize,
-	       a->o.msg_bytes, a->o.rt_priority > 0 ? "; SCHED_FIFO" : "");
+	       a->o.msg_bytes, a->o.rt_priority > 0 ? "; SCHED_FIFO" : "", a->o.rounds,
+	       a->o.rounds == 1 ? "" : "s");
 	memset(&cal, 0, sizeof(cal));
 	if (a->o.calib_rounds > 0) {
 		if (vl_calibrate(&a->o, &cal))
@@ -362,32 +409,50 @@ int main(int argc, char **argv)
 		       (double)cal.timer_p50 / 1e3, (double)cal.timer_p99 / 1e3,
 		       (double)cal.efd_write_ns / 1e3);
 	}
-	for (j = 0; j < a->nload; j++) {
-		for (i = 0; i < a->npol; i++) {
-			if (a->o.verbose)
-				printf("-- %s / %s: %s\n", a->pol[i].name, a->load[j].name,
-				       a->pol[i].params);
-			if (vl_run(&a->o, &a->pol[i], &a->load[j], &res[n]) != 0) {
-				fprintf(stderr, VL_PROG ": run %s / %s FAILED\n", a->pol[i].name,
-					a->load[j].name);
-				snprintf(fail_names[nfail++], sizeof(fail_names[0]), "%s/%s",
-					 a->pol[i].name, a->load[j].name);
-				failed++;
-				continue;
+	for (r = 0; r < a->o.rounds; r++) {
+		for (j = 0; j < a->nload; j++) {
+			for (k = 0; k < a->npol; k++) {
+				size_t pi = round_order(a->npol, r, k);
+				struct vl_cell *c = &cells[j * a->npol + pi];
+				struct vl_fig *g = &c->fig[r];
+				uint64_t now = vl_now_ns();
+
+				if (seq == 0)
+					t_start = now;
+				g->round = r + 1;
+				g->seq = ++seq;
+				g->started_s = (double)(now - t_start) / 1e9;
+				if (a->o.verbose)
+					printf("-- round %u: %s / %s: %s\n", r + 1, c->policy->name,
+					       c->load->name, c->policy->params);
+				if (vl_run(&a->o, c->policy, c->load, res) != 0) {
+					if (a->o.rounds > 1)
+						fprintf(stderr, VL_PROG ": run %s / %s (round %u of "
+								"%u) FAILED\n",
+							c->policy->name, c->load->name, r + 1,
+							a->o.rounds);
+					else
+						fprintf(stderr, VL_PROG ": run %s / %s FAILED\n",
+							c->policy->name, c->load->name);
+					failed++;
+					continue;
+				}
+				vl_fig_from_result(res, g);
+				vl_fig_line(c, g, a->o.rounds);
 			}
-			vl_result_line(&res[n]);
-			n++;
 		}
 	}
+	if (a->o.rounds > 1)
+		vl_summary(cells, ncell, a->o.rounds);
 	vl_loadavg(m.load_after);
-	if (a->json && vl_json_write(a->json, &a->o, &m, &cal, res, n,
-				     (const char (*)[64])fail_names, nfail) != 0)
+	if (a->json && vl_json_write(a->json, &a->o, &m, &cal, cells, ncell) != 0)
 		failed++;
 	printf("load average after: %.2f %.2f %.2f%s%s\n", m.load_after[0], m.load_after[1],
 	       m.load_after[2], a->json ? "; wrote " : "", a->json ? a->json : "");
 	if (failed)
 		fprintf(stderr, VL_PROG ": %zu failure(s)\n", failed);
-	free(fail_names);
+	free(figs);
+	free(cells);
 	free(res);
 	free(a);
 	return failed ? VL_EXIT_FAIL : VL_EXIT_OK;

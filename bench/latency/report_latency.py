@@ -12,6 +12,13 @@ and OUT_DIR/latency-p99-cpu.png: each load's policies on one (CPU per
 message, p99) scatter plot (gnuplot; its inputs are removed afterwards).
 --expect N fails unless there are N records. Exits non-zero when the JSON
 is malformed. Standard library only.
+
+When vring_latency ran several rounds (--rounds N), every figure of a
+record is the median over its rounds: the table, the targets and the
+domination verdicts use the medians, the table shows the lowest and highest
+p99 and CPU per message of the rounds next to them, and each domination
+verdict says whether every round on its own gives the same verdict
+(robust) or only the medians do.
 """
 import json
 import math
@@ -52,17 +59,38 @@ def load(path):
         if key not in doc:
             fail("%s: no '%s'" % (path, key))
     for i, r in enumerate(doc["records"]):
-        for k in FIELDS:
-            if k not in r:
-                fail("%s: record %d has no '%s'" % (path, i, k))
-        for k in FIELDS[2:]:
-            if not isinstance(r[k], (int, float)) or r[k] < 0:
-                fail("%s: record %d: '%s' is not a number >= 0" % (path, i, k))
-        if r["messages"] == 0:
-            fail("%s: record %d (%s/%s) measured nothing" % (path, i, r["policy"], r["load"]))
-        if not (r["p50"] <= r["p90"] <= r["p99"] <= r["p999"] <= r["p9999"] <= r["max"]):
-            fail("%s: record %d: percentiles out of order" % (path, i))
+        check_figures(path, "record %d" % i, r, FIELDS)
+        rounds = r.get("rounds", [])
+        if not isinstance(rounds, list):
+            fail("%s: record %d: 'rounds' is not a list" % (path, i))
+        for j, x in enumerate(rounds):
+            if not isinstance(x, dict) or not isinstance(x.get("round"), int):
+                fail("%s: record %d, round %d: no round number" % (path, i, j))
+            check_figures(path, "record %d, round %d" % (i, x["round"]),
+                          dict(x, policy=r["policy"], load=r["load"]), FIELDS)
+        if rounds and r.get("rounds_passed", len(rounds)) != len(rounds):
+            fail("%s: record %d: rounds_passed %r but %d rounds"
+                 % (path, i, r.get("rounds_passed"), len(rounds)))
+        for k in ("p99", "cpu_per_msg"):
+            sp = r.get("spread", {}).get(k)
+            if sp is not None and not (isinstance(sp, list) and len(sp) == 2
+                                       and sp[0] <= r[k] <= sp[1]):
+                fail("%s: record %d: spread of '%s' %r does not hold its median %r"
+                     % (path, i, k, sp, r[k]))
     return doc
+
+
+def check_figures(path, what, r, fields):
+    for k in fields:
+        if k not in r:
+            fail("%s: %s has no '%s'" % (path, what, k))
+    for k in fields[2:]:
+        if not isinstance(r[k], (int, float)) or r[k] < 0:
+            fail("%s: %s: '%s' is not a number >= 0" % (path, what, k))
+    if r["messages"] == 0:
+        fail("%s: %s (%s/%s) measured nothing" % (path, what, r["policy"], r["load"]))
+    if not (r["p50"] <= r["p90"] <= r["p99"] <= r["p999"] <= r["p9999"] <= r["max"]):
+        fail("%s: %s: percentiles out of order" % (path, what))
 
 
 def us(ns):
@@ -72,6 +100,38 @@ def us(ns):
     if v >= 10:
         return "%.1f" % v
     return "%.2f" % v
+
+
+def nrounds(r):
+    """How many rounds a record's medians are taken over (1 before --rounds)."""
+    return len(r.get("rounds", [])) or 1
+
+
+def multi_round(recs):
+    return any(nrounds(r) > 1 or r.get("rounds_planned", 1) > 1 for r in recs)
+
+
+def spread(r, key):
+    """(lowest, highest) of @key over the record's rounds, or None."""
+    if nrounds(r) < 2:
+        return None
+    sp = r.get("spread", {}).get(key)
+    if sp:
+        return sp[0], sp[1]
+    vals = [x[key] for x in r["rounds"]]
+    return min(vals), max(vals)
+
+
+def with_spread(r, key, fmt):
+    """The median as @fmt formats it, then "(lowest–highest)" of the rounds."""
+    sp = spread(r, key)
+    if sp is None:
+        return fmt(r[key])
+    return "%s (%s–%s)" % (fmt(r[key]), fmt(sp[0]), fmt(sp[1]))
+
+
+def cpu_us(ns):
+    return "%.2f" % (ns / 1000.0)
 
 
 def loads_in_order(recs):
@@ -122,16 +182,26 @@ def calibration_lines(doc):
     ]
 
 
+def rounds_cell(r):
+    planned = r.get("rounds_planned", nrounds(r))
+    return "%d" % nrounds(r) if nrounds(r) == planned else "%d of %d" % (nrounds(r), planned)
+
+
 def table_lines(recs):
-    out = ["| policy | load | msgs | msgs/s | p50 | p90 | p99 | p99.9 | p99.99 | max "
-           "| doorbells/msg | CPU us/msg | CPUs busy |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    multi = multi_round(recs)
+    out = ["| policy | load | %smsgs | msgs/s | p50 | p90 | p99%s | p99.9 | p99.99 | max "
+           "| doorbells/msg | CPU us/msg%s | CPUs busy |"
+           % ("rounds | " if multi else "", " (lowest–highest)" if multi else "",
+              " (lowest–highest)" if multi else ""),
+           "|---|---|%s---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+           % ("---:|" if multi else "")]
     for r in recs:
-        out.append("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %.2f |"
-                   % (r["policy"], r["load"], r["messages"], r["throughput"], us(r["p50"]),
-                      us(r["p90"]), us(r["p99"]), us(r["p999"]), us(r["p9999"]),
-                      us(r["max"]), r["notifications_per_msg"], r["cpu_per_msg"] / 1000.0,
-                      r.get("cpu_cores", 0.0)))
+        out.append("| %s | %s | %s%d | %.0f | %s | %s | %s | %s | %s | %s | %.3f | %s | %.2f |"
+                   % (r["policy"], r["load"], rounds_cell(r) + " | " if multi else "",
+                      r["messages"], r["throughput"], us(r["p50"]),
+                      us(r["p90"]), with_spread(r, "p99", us), us(r["p999"]), us(r["p9999"]),
+                      us(r["max"]), r["notifications_per_msg"],
+                      with_spread(r, "cpu_per_msg", cpu_us), r.get("cpu_cores", 0.0)))
     return out
 
 
@@ -212,7 +282,15 @@ def dominators(recs, a):
 
 def waits_of(r):
     """Sleeps and spin hits per message of the client's RX and the device's TX
-    queue (the two that wait), from the record's counters."""
+    queue (the two that wait): the record's waits_per_msg (the medians over
+    the rounds), or from its counters."""
+    w = r.get("waits_per_msg")
+    if isinstance(w, dict):
+        try:
+            return "%.2f / %.2f, %.2f / %.2f" % (w["client_sleeps"], w["client_spin_hits"],
+                                                 w["device_sleeps"], w["device_spin_hits"])
+        except (KeyError, TypeError):
+            pass
     n = max(r["messages"], 1)
     try:
         c, d = r["client_counters"], r["device_counters"]
@@ -220,6 +298,58 @@ def waits_of(r):
                                              d["waits"][0] / n, d["spin_hits"][0] / n)
     except (KeyError, IndexError, TypeError):
         return "(no counters)"
+
+
+def round_records(recs, n):
+    """Round @n of every record that has one: its figures in that round, with
+    the record's policy, base and load."""
+    out = []
+    for r in recs:
+        for x in r.get("rounds", []):
+            if x["round"] == n:
+                out.append(dict(x, policy=r["policy"],
+                                policy_base=r.get("policy_base", r["policy"]),
+                                load=r["load"]))
+    return out
+
+
+def per_round(recs, a):
+    """[(round, dominators)] of adaptive record @a: each round on its own,
+    its figures against the fixed policies' figures of the same round (the
+    cells of one load run close together in a round); a round in which
+    adaptive or every fixed policy failed is left out."""
+    out = []
+    for n in sorted({x["round"] for x in a.get("rounds", [])}):
+        rr = [x for x in round_records(recs, n) if x["load"] == a["load"]]
+        mine = [x for x in rr if x["policy"] == a["policy"]]
+        if mine and any(not is_adaptive(x) for x in rr):
+            out.append((n, dominators(rr, mine[0])))
+    return out
+
+
+def rounds_list(ns):
+    return ("round %d" % ns[0]) if len(ns) == 1 else \
+        "rounds " + ", ".join("%d" % n for n in ns)
+
+
+def robustness(recs, a, dominated):
+    """(robust, text): whether each round on its own gives the median's
+    verdict (@dominated), in words; robust is None with one round."""
+    rounds = per_round(recs, a)
+    if len(rounds) < 2:
+        return None, "one round"
+    agree = [n for n, d in rounds if bool(d) == dominated]
+    if len(agree) == len(rounds):
+        return True, "robust: the same in all %d rounds" % len(rounds)
+    dom = [(n, d) for n, d in rounds if d]
+    free = [n for n, d in rounds if not d]
+    parts = []
+    if dom:
+        parts.append("dominated in " + "; ".join(
+            "round %d by %s" % (n, ", ".join(r["policy"] for r, _ in d)) for n, d in dom))
+    if free:
+        parts.append("not dominated in " + rounds_list(free))
+    return False, "median only (%s)" % "; ".join(parts)
 
 
 def domination(recs):
@@ -233,10 +363,16 @@ def domination(recs):
            "client waiting for replies, the device for requests): sleeps on the doorbell, "
            "and waits a spin ended (spin hits). A regime shows in them: spinning (hits "
            "near 1, no sleeps), blocking (sleeps, no hits), or in between.", "",
+           "*In every round?* Every figure here is the median over the rounds (when "
+           "the run had several: `vring_latency --rounds N`); the verdict is then "
+           "decided again in each round alone, adaptive's figures of that round against "
+           "the fixed policies' of the same round. *Robust*: every round gives the "
+           "median's verdict; *median only*: some round does not (named), so the "
+           "verdict rests on which cells a disturbance caught.", "",
            "| load | adaptive p99 (us) | adaptive CPU us/msg | adaptive's waits per msg: "
            "client sleeps / hits, device sleeps / hits | nearest fixed policies | "
-           "dominated by | verdict |",
-           "|---|---:|---:|---|---|---|---|"]
+           "dominated by | verdict | in every round? |",
+           "|---|---:|---:|---|---|---|---|---|"]
     verdicts = []
     for ld in loads_in_order(recs):
         for a in [r for r in recs if r["load"] == ld and is_adaptive(r)]:
@@ -249,24 +385,30 @@ def domination(recs):
                 return (math.log(max(r["p99"], 1) / max(a["p99"], 1)) ** 2 +
                         math.log(max(r["cpu_per_msg"], 1) / max(a["cpu_per_msg"], 1)) ** 2)
             near = sorted(fixed, key=dist)[:2]
-            verdicts.append(("%s at %s not dominated" % (a["policy"], ld), not doms))
-            out.append("| %s | %s | %.2f | %s | %s | %s | %s |"
+            robust, how = robustness(recs, a, bool(doms))
+            verdicts.append(("%s at %s not dominated" % (a["policy"], ld), not doms,
+                             "" if robust is None else
+                             " (median of %d rounds; %s)"
+                             % (nrounds(a), "robust" if robust else "median only")))
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |"
                        % (ld if a["policy"] == "adaptive" else "%s (%s)" % (ld, a["policy"]),
-                          us(a["p99"]), a["cpu_per_msg"] / 1000.0, waits_of(a),
+                          with_spread(a, "p99", us), with_spread(a, "cpu_per_msg", cpu_us),
+                          waits_of(a),
                           "; ".join("%s %s us, %.2f" % (r["policy"], us(r["p99"]),
                                                          r["cpu_per_msg"] / 1000.0)
                                     for r in near),
                           "; ".join("%s (%s)" % (r["policy"], why) for r, why in doms)
                           or "none",
-                          "**dominated**" if doms else "not dominated"))
+                          "**dominated**" if doms else "not dominated", how))
     if not verdicts:
-        out.append("| (adaptive and a fixed policy were not both measured) | | | | | | |")
+        out.append("| (adaptive and a fixed policy were not both measured) | | | | | | | |")
     return out, verdicts
 
 
 def plot_tradeoff(doc, recs, out_dir):
-    """latency-p99-cpu.png: per load, every policy at (CPU per message, p99);
-    returns the file name, or None."""
+    """latency-p99-cpu.png: per load, every policy at (CPU per message, p99),
+    the medians over the rounds, with bars from the lowest to the highest
+    round; returns the file name, or None."""
     loads = loads_in_order(recs)
     if not loads:
         return None
@@ -276,8 +418,10 @@ def plot_tradeoff(doc, recs, out_dir):
     gp = ["set terminal pngcairo size %d,%d noenhanced font ',9'" % (520 * cols, 400 * rows),
           "set output '%s'" % png,
           "set multiplot layout %d,%d title 'libvring: p99 round trip against CPU per "
-          "message, per load (%s); adaptive in red, lower left is better'"
-          % (rows, cols, doc["machine"]["date"][:10]),
+          "message, per load (%s%s); adaptive in red, lower left is better'"
+          % (rows, cols, doc["machine"]["date"][:10],
+             "; median of %d rounds, bars lowest to highest" % max(nrounds(r) for r in recs)
+             if multi_round(recs) else ""),
           "set logscale xy", "set grid", "set key off",
           "set xlabel 'CPU per message (us, both processes)'",
           "set ylabel 'p99 round trip (us)'",
@@ -288,15 +432,23 @@ def plot_tradeoff(doc, recs, out_dir):
         with open(dat, "w") as f:
             for r in recs:
                 if r["load"] == ld:
-                    f.write("%.6g %.6g \"%s\" %d\n"
+                    cs = spread(r, "cpu_per_msg") or (r["cpu_per_msg"],) * 2
+                    ps = spread(r, "p99") or (r["p99"],) * 2
+                    f.write("%.6g %.6g \"%s\" %d %.6g %.6g %.6g %.6g\n"
                             % (max(r["cpu_per_msg"], 1) / 1000.0, max(r["p99"], 1) / 1000.0,
-                               r["policy"], 1 if is_adaptive(r) else 0))
+                               r["policy"], 1 if is_adaptive(r) else 0,
+                               max(cs[0], 1) / 1000.0, max(cs[1], 1) / 1000.0,
+                               max(ps[0], 1) / 1000.0, max(ps[1], 1) / 1000.0))
         name = os.path.basename(dat)
         gp += ["set title '%s'" % ld,
-               "plot '%s' using 1:($4 == 0 ? $2 : 1/0):3 with labels point pt 7 ps 1.2 "
-               "lc rgb '#1f4e99' offset char 0.8,0.7 left tc rgb '#1f4e99', "
-               "'%s' using 1:($4 == 1 ? $2 : 1/0):3 with labels point pt 5 ps 1.4 "
-               "lc rgb '#c00000' offset char 0.8,-0.7 left tc rgb '#c00000'" % (name, name)]
+               "plot '%s' using 1:($4 == 0 ? $2 : 1/0):5:6:7:8 with xyerrorbars pt 7 ps 1.2 "
+               "lc rgb '#1f4e99', "
+               "'%s' using 1:($4 == 0 ? $2 : 1/0):3 with labels "
+               "offset char 0.8,0.7 left tc rgb '#1f4e99', "
+               "'%s' using 1:($4 == 1 ? $2 : 1/0):5:6:7:8 with xyerrorbars pt 5 ps 1.4 "
+               "lc rgb '#c00000', "
+               "'%s' using 1:($4 == 1 ? $2 : 1/0):3 with labels "
+               "offset char 0.8,-0.7 left tc rgb '#c00000'" % (name, name, name, name)]
     gp += ["unset multiplot", ""]
     script = os.path.join(out_dir, "latency-plot-tradeoff.gp")
     tmp.append(script)
@@ -402,14 +554,30 @@ def main(argv):
            "time of both processes (getrusage, all threads) per round trip; *CPUs busy* "
            "the same per second of wall time. Percentiles in microseconds, from a "
            "log-linear histogram with under 1% error.",
-           "",
-           "## Calibration", ""]
+           ""]
+    if multi_round(recs):
+        md += ["**Rounds.** The whole matrix was measured %d times, round after round "
+               "(every cell once, then every cell again; the policies of a load in a "
+               "different order each round), each cell with a fresh region and device. "
+               "Every figure below is the median over a cell's rounds (`aggregate` in the "
+               "JSON, which also holds each round); next to p99 and CPU per message, in "
+               "parentheses, the lowest and highest of the rounds. A disturbance of a few "
+               "seconds (another tenant, the host moving a vCPU) spoils one round of a "
+               "few cells; the median leaves it out, the spread shows it."
+               % doc.get("rounds", max(nrounds(r) for r in recs)), ""]
+    md += ["## Calibration", ""]
     md += calibration_lines(doc)
     md += ["", "## Results", ""]
     md += table_lines(recs)
     if doc.get("failed_runs"):
         md += ["", "**Runs that failed** (a reply wrong or missing; see the tool's output): "
                + ", ".join(doc["failed_runs"]) + "."]
+        fr = doc.get("failed_rounds", [])
+        if fr and multi_round(recs):
+            md += ["", "Failed rounds (a cell's medians are over the rounds that passed; a "
+                   "cell none of whose rounds passed has no row): "
+                   + ", ".join("%s/%s round %d" % (x["policy"], x["load"], x["round"])
+                               for x in fr) + "."]
     md += ["", "## Targets (issue 5)", ""]
     md += tlines
     md += ["", "## Adaptive against the fixed policies (issue 14)", ""]
@@ -420,8 +588,8 @@ def main(argv):
     md.append("")
     with open(os.path.join(out_dir, "latency.md"), "w") as f:
         f.write("\n".join(md))
-    for name, ok in verdicts:
-        print("target %-40s %s" % (name, "met" if ok else "MISSED"))
+    for v in verdicts:
+        print("target %-40s %s%s" % (v[0], "met" if v[1] else "MISSED", v[2] if len(v) > 2 else ""))
     return 0
 
 
