@@ -16,7 +16,9 @@
 # bench/latency/report_latency.py writes
 #
 #   bench/results/latency.json   one record per (policy, load): p50 .. p99.99,
-#                                max, doorbells and CPU per message, ...
+#                                max, doorbells and CPU per message, ...: the
+#                                median of VB_LAT_ROUNDS rounds, each round
+#                                and the spread in the record too
 #   bench/results/latency.md     the table, the machine, the issue's targets
 #   bench/results/latency-*.png  latency distribution per policy, one per load
 #
@@ -69,6 +71,10 @@
 #   VB_SUITE        0: skip the Google Benchmark suite (only the latency
 #                   phase: VB_SUITE=0 scripts/bench.sh)
 #   VB_LATENCY      0: skip the latency phase
+#   VB_LAT_ROUNDS   rounds of the latency matrix (default 3): vring_latency
+#                   --rounds, every cell once per round, round after round;
+#                   the report uses each cell's median and says whether a
+#                   verdict holds in every round
 #   VB_LAT_ARGS     extra arguments for vring_latency, e.g. "--seconds 1"
 #                   or "--loads paced-100k --policy adaptive:spin_max_ns=20000"
 #                   (see vring_latency --help); VB_CPUS applies to it too
@@ -77,7 +83,8 @@
 # bench/CMakeLists.txt, VR_BENCH_BURSTS; 92 more with both formats' _bufs
 # calls, bench_vring.c's VRB_HAVE_*_BUFS), the BM_harness_* ones (each
 # body's harness on a null ring) short; with the defaults it takes about
-# 12 (16) minutes on 2 cores, and the latency phase about 2.5 minutes more. Run it
+# 12 (16) minutes on 2 cores, and the latency phase about 6 minutes more (3
+# rounds of about 1.9 minutes). Run it
 # on a quiet machine: every cross-core figure assumes both CPUs are free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +97,7 @@ source scripts/lib/setup.sh
 : "${VB_BUILD_DIR:=build-bench}"
 : "${VB_SUITE:=1}"
 : "${VB_LATENCY:=1}"
+: "${VB_LAT_ROUNDS:=3}"
 : "${VB_INSTRUCTIONS:=1}"
 case "${1:-}" in
   --instructions) VB_SUITE=0; VB_LATENCY=0; VB_INSTRUCTIONS=1 ;;
@@ -178,7 +186,7 @@ run_suite() {
 latency_rc=0
 run_latency() {
   local lat="$VB_BUILD_DIR/bench/latency/vring_latency"
-  local -a largs=(--json "$out/latency.json")
+  local -a largs=(--json "$out/latency.json" --rounds "$VB_LAT_ROUNDS")
   [ -x "$lat" ] || { vr_log "vring_latency was not built"; exit 1; }
   if [ -n "${VB_CPUS:-}" ]; then
     largs+=(--cpus "$VB_CPUS")

@@ -340,7 +340,7 @@ def robustness(recs, a, dominated):
         return None, "one round"
     agree = [n for n, d in rounds if bool(d) == dominated]
     if len(agree) == len(rounds):
-        return True, "robust: the same in all %d rounds" % len(rounds)
+        return True, "robust: every round agrees (%d of %d)" % (len(rounds), len(rounds))
     dom = [(n, d) for n, d in rounds if d]
     free = [n for n, d in rounds if not d]
     parts = []

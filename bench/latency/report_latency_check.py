@@ -122,7 +122,7 @@ def main(argv):
                  "| 0.25 / 0.50, 0.00 / 1.00 |")
     row = [ln for ln in lines if ln.startswith("| single |")]
     if row:
-        contains("single row", row[0], "**dominated** | robust: the same in all 3 rounds |")
+        contains("single row", row[0], "**dominated** | robust: every round agrees (3 of 3) |")
     else:
         fails.append("single: no row")
 
