@@ -29,6 +29,7 @@ struct args {
 	size_t nload;
 	const char *json;
 	const char *cpus;
+	uint32_t fault_round; /* > 0: --fault only in this round */
 };
 
 static void usage(FILE *f)
@@ -71,6 +72,7 @@ static void usage(FILE *f)
 		"  --json FILE          write the results there\n"
 		"  --fault KIND         test the tool's checks: the device drops, corrupts\n"
 		"                       or exits at request %u (drop, corrupt, exit)\n"
+		"  --fault-round N      ... only in round N (the other rounds pass)\n"
 		"  -v, --verbose        more detail on the terminal\n"
 		"\n"
 		"A message is one request and its reply. Paced loads measure latency from\n"
@@ -273,6 +275,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (m < 0 || parse_u64("--reply-timeout-ms", val, 1, 600000, &v))
 				return -1;
 			a->o.reply_timeout_ns = v * 1000000ull;
+		} else if (OPT("--fault-round")) {
+			if (m < 0 || parse_u64("--fault-round", val, 1, MAX_ROUNDS, &v))
+				return -1;
+			a->fault_round = (uint32_t)v;
 		} else if (OPT("--fault")) {
 			if (m < 0)
 				return -1;
@@ -410,6 +416,10 @@ int main(int argc, char **argv)
 		       (double)cal.efd_write_ns / 1e3);
 	}
 	for (r = 0; r < a->o.rounds; r++) {
+		struct vl_opts ro = a->o;
+
+		if (a->fault_round && a->fault_round != r + 1)
+			ro.fault = VL_FAULT_NONE;
 		for (j = 0; j < a->nload; j++) {
 			for (k = 0; k < a->npol; k++) {
 				size_t pi = round_order(a->npol, r, k);
@@ -425,7 +435,7 @@ int main(int argc, char **argv)
 				if (a->o.verbose)
 					printf("-- round %u: %s / %s: %s\n", r + 1, c->policy->name,
 					       c->load->name, c->policy->params);
-				if (vl_run(&a->o, c->policy, c->load, res) != 0) {
+				if (vl_run(&ro, c->policy, c->load, res) != 0) {
 					if (a->o.rounds > 1)
 						fprintf(stderr, VL_PROG ": run %s / %s (round %u of "
 								"%u) FAILED\n",

@@ -13,6 +13,11 @@
 #                     two) of its rounds' and lie within its spread; the
 #                     report script must read it (needs CMake 3.19 for
 #                     string(JSON); else only the report script checks)
+#   MODE=fault-round  two rounds, the device drops a reply in round 2 only:
+#                     the tool must exit 1 naming round 2 of each cell, and
+#                     still write every record, holding round 1 and its
+#                     figures ("median of 1 round", round 2 under
+#                     rounds_failed and failed_rounds)
 #   MODE=fault-KIND   the device drops, corrupts or exits at one request
 #                     (--fault KIND); the tool must exit 1 and say why
 file(REMOVE_RECURSE ${OUT})
@@ -127,6 +132,51 @@ elseif(MODE STREQUAL "rounds")
     if(seq_event-idx_${ld}_1 LESS seq_adaptive_${ld}_1 AND
        seq_event-idx_${ld}_2 LESS seq_adaptive_${ld}_2)
       message(FATAL_ERROR "${ld}: the policies ran in the same order in both rounds")
+    endif()
+  endforeach()
+elseif(MODE STREQUAL "fault-round")
+  execute_process(
+    COMMAND ${TOOL} --fault drop --fault-round 2 --rounds 2 --policies event-idx,polling
+            --loads single --messages 300 --warmup 0 --calib-rounds 0
+            --reply-timeout-ms 500 --json ${OUT}/latency.json
+    RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  message(STATUS "${err}")
+  if(NOT rc EQUAL 1)
+    message(FATAL_ERROR "with a fault in round 2, vring_latency exited ${rc}, not 1")
+  endif()
+  string(REGEX MATCHALL "\\(round 2 of 2\\) FAILED" failed "${err}")
+  list(LENGTH failed nfailed)
+  if(NOT nfailed EQUAL 2 OR err MATCHES "round 1 of 2")
+    message(FATAL_ERROR "with a fault in round 2, not exactly its 2 runs failed")
+  endif()
+  if(PYTHON)
+    execute_process(
+      COMMAND ${PYTHON} ${REPORT} ${OUT}/latency.json ${OUT} --no-plot --expect 2
+      RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "report_latency.py could not read the JSON (exit ${rc})")
+    endif()
+  endif()
+  if(CMAKE_VERSION VERSION_LESS 3.19)
+    return()
+  endif()
+  file(READ ${OUT}/latency.json json)
+  string(JSON nfr LENGTH "${json}" failed_rounds)
+  string(JSON nrec LENGTH "${json}" records)
+  if(NOT nfr EQUAL 2 OR NOT nrec EQUAL 2)
+    message(FATAL_ERROR "want 2 failed rounds and 2 records, got ${nfr} and ${nrec}")
+  endif()
+  foreach(i 0 1)
+    string(JSON agg GET "${json}" records ${i} aggregate)
+    string(JSON n LENGTH "${json}" records ${i} rounds)
+    string(JSON rn GET "${json}" records ${i} rounds 0 round)
+    string(JSON bad GET "${json}" records ${i} rounds_failed 0)
+    string(JSON med GET "${json}" records ${i} p99)
+    string(JSON one GET "${json}" records ${i} rounds 0 p99)
+    if(NOT agg STREQUAL "median of 1 round" OR NOT n EQUAL 1 OR NOT rn EQUAL 1
+       OR NOT bad EQUAL 2 OR NOT med EQUAL one)
+      message(FATAL_ERROR "record ${i}: \"${agg}\", ${n} rounds (round ${rn}), "
+                          "failed ${bad}, p99 ${med} against round 1's ${one}")
     endif()
   endforeach()
 elseif(MODE MATCHES "^fault-(.*)$")
