@@ -11,7 +11,8 @@
  *   lat_device.c  the device process: answer every request
  *   lat_calib.c   what this machine's doorbells and timers cost
  *   lat_sys.c     clocks, CPU pinning, CPU time, watchdog, machine facts
- *   lat_json.c    the JSON file and the text table
+ *   lat_json.c    each run's figures, the medians over the rounds, the JSON
+ *                 file and the text tables
  *   lat_hist.c    the histogram
  *
  * The client is the channel's driver (it creates the region), the device
