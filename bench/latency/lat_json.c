@@ -125,7 +125,8 @@ static struct stat3 stat_of(double *v, size_t n)
 }
 
 /* What a cell's record shows: the median over its passed rounds of every
- * figure, counter and distribution point, and the spread of some. */
+ * figure, counter and distribution point (the points all rounds have), and
+ * the lowest and highest round of every figure. */
 struct agg {
 	uint32_t nok;
 	double v[VL_F_COUNT];
@@ -159,13 +160,13 @@ static int aggregate(const struct vl_cell *cell, uint32_t rounds, struct agg *a)
 	}
 	if (a->nok == 0)
 		goto out;
-#define MEDIAN_OF(expr, out) do {                                             \
+#define MEDIAN_OF(expr, dst) do {                                             \
 		for (r = 0, k = 0; r < rounds; r++)                           \
 			if (cell->fig[r].ok) {                                \
 				const struct vl_fig *f_ = &cell->fig[r];      \
 				tmp[k++] = (expr);                            \
 			}                                                     \
-		out = stat_of(tmp, k);                                        \
+		dst = stat_of(tmp, k);                                        \
 	} while (0)
 	for (i = 0; i < VL_F_COUNT; i++) {
 		MEDIAN_OF(f_->v[i], a->s[i]);
