@@ -674,6 +674,11 @@ struct vr_split_dev {
 	uint16_t notify_old;  /* used index at the last need_notify */
 	uint16_t in_flight;   /* chains taken and not yet returned */
 	uint16_t used_flags;  /* what we last wrote to used->flags */
+	uint16_t last_head;   /* in-order, built for speed: the head popped
+				 at last_avail - 1 (order[] there), read by
+				 the inline complete_in_order when the whole
+				 window completes (only with io_fast, and
+				 in_flight > 0: a pop made it since reset) */
 	uint32_t since_notify; /* chains published since need_notify, capped
 				  at 65536 (see vr_split_drv.since_kick) */
 	bool event_idx;
@@ -944,8 +949,9 @@ int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
  *
  * Constant work whatever @p count: the batch's last head comes from the
  * queue's own record of what it popped (no id of the caller's to check)
- * and nothing is recorded per chain. Inline on an IN_ORDER queue that is
- * usable and without a clean hook; otherwise the compiled call.
+ * and nothing is recorded per chain. Inline when it returns every chain in
+ * flight (the usual case) on an IN_ORDER queue that is usable and without
+ * a clean hook; otherwise the compiled call (same results).
  * @return 0; VR_ENOTSUP without IN_ORDER; VR_EINVAL when @p count is 0 or
  *         more than the chains in flight; VR_EBROKEN
  */
@@ -953,33 +959,31 @@ VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
 					     unsigned count, uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	unsigned in_flight, left, last;
+	unsigned in_flight;
 
 #if defined(__OPTIMIZE_SIZE__)
 	/* Built for size: the compiled call alone (same results). */
 	if (1)
 		return vr__split_dev_complete_in_order(q, count, last_len);
 #endif
+	/* The whole window (count == in_flight, not 0): its last chain is
+	 * the newest, whose head the pop kept (last_head, kept wherever
+	 * io_fast can be set). Anything else, a part of the window or a
+	 * count that is refused, goes to the compiled call. No record to
+	 * clear per chain (vr__split_dev_io_window). */
 	if (VR_UNLIKELY(!q->io_fast))
 		return vr__split_dev_complete_in_order(q, count, last_len);
 	in_flight = q->in_flight;
-	/* count - 1 wraps for 0: one test for both bounds. */
-	if (VR_UNLIKELY(count - 1u >= in_flight))
-		return VR_EINVAL;
-	/* The chains in flight were popped at the avail positions just
-	 * before last_avail, oldest first; the batch's last is the newest
-	 * but the @left that stay in flight. No record to clear per chain
-	 * (vr__split_dev_io_window). */
-	left = in_flight - count;
-	last = q->order[(uint16_t)(q->last_avail - 1u - left) & q->mask];
+	if (VR_UNLIKELY(count != in_flight || in_flight == 0))
+		return vr__split_dev_complete_in_order(q, count, last_len);
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
 	 * by the release store of used->idx (R2). */
 	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
-	vr__store32(&elem->id, vr__le32(last));
+	vr__store32(&elem->id, vr__le32(q->last_head));
 	vr__store32(&elem->len, vr__le32(last_len));
-	q->in_flight = (uint16_t)left;
-	q->used_idx = (uint16_t)(q->used_idx + count);
+	q->in_flight = 0;
+	q->used_idx = (uint16_t)(q->used_idx + in_flight); /* + count */
 	return 0;
 }
 
