@@ -481,6 +481,7 @@ VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 	/* Every entry taken moved last_used and in_flight by one. */
 	n = (unsigned)(out - first);
 	q->num_free = (uint16_t)(cursor - free_head);
+	q->io_head = (uint16_t)(cursor & q->mask);
 	q->last_used = (uint16_t)last_used;
 	q->used_seen = used_seen;
 	q->in_flight = (uint16_t)(in_flight0 - n);
