@@ -481,6 +481,7 @@ VR__NOINLINE uint64_t split_get_used_fast_in_order(struct vr_split_drv *q,
 	/* Every entry taken moved last_used and in_flight by one. */
 	n = (unsigned)(out - first);
 	q->num_free = (uint16_t)(cursor - free_head);
+	q->io_head = (uint16_t)(cursor & q->mask);
 	q->last_used = (uint16_t)last_used;
 	q->used_seen = used_seen;
 	q->in_flight = (uint16_t)(in_flight0 - n);
@@ -544,7 +545,7 @@ int vr_split_drv_get_used_burst(struct vr_split_drv *q, struct vr_used_buf *out,
  * less than the count taken: the caller knows k) and the code that stopped
  * the run (0 when all k were taken), packed.
  */
-VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
+VR__HOT_INLINE uint64_t split_pop_run(struct vr_split_dev *q,
 				      struct vr_chain *c, unsigned i,
 				      unsigned pos, unsigned k,
 				      const bool in_order)
@@ -640,19 +641,28 @@ VR__HOT_INLINE uint64_t split_pop_run(const struct vr_split_dev *q,
 			chain_ndesc[head] = 1;
 		}
 	}
+#if !VR__OPT_SIZE
+	/* The newest head, for the inline complete_in_order
+	 * (vr_split_dev.last_head): order[] at the position before the
+	 * one @order stopped at (which moved past every chain taken).
+	 * Taken before, if this run took none; never popped, if nothing is
+	 * in flight, when last_head is not read. */
+	if (in_order)
+		q->last_head = order != q->order ? order[-1] : q->order[mask];
+#endif
 	/* What is left of the run (the caller knows k): one live value
 	 * less than the count taken. */
 	return vr__fast_ret((unsigned)(pend - p), err);
 }
 
-VR__NOINLINE uint64_t split_pop_run_plain(const struct vr_split_dev *q,
+VR__NOINLINE uint64_t split_pop_run_plain(struct vr_split_dev *q,
 					  struct vr_chain *c, unsigned i,
 					  unsigned k)
 {
 	return split_pop_run(q, c, i, 0, k, false);
 }
 
-VR__NOINLINE uint64_t split_pop_run_in_order(const struct vr_split_dev *q,
+VR__NOINLINE uint64_t split_pop_run_in_order(struct vr_split_dev *q,
 					     struct vr_chain *c, unsigned i,
 					     unsigned pos, unsigned k)
 {
@@ -1106,7 +1116,7 @@ int vr_split_drv_add_bufs(struct vr_split_drv *q, const struct vr_add_buf *bufs,
  * general path) and length (0: the general path), the window. Returns the
  * entries of the run not taken and the code that stopped it, packed.
  */
-VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
+VR__HOT_INLINE uint64_t split_pop_bufs_run(struct vr_split_dev *q,
 					   struct vr_buf *o, unsigned pos,
 					   unsigned k, const bool in_order)
 {
@@ -1189,17 +1199,26 @@ VR__HOT_INLINE uint64_t split_pop_bufs_run(const struct vr_split_dev *q,
 			chain_ndesc[head] = 1;
 		}
 	}
+#if !VR__OPT_SIZE
+	/* The newest head, for the inline complete_in_order
+	 * (vr_split_dev.last_head): order[] at the position before the
+	 * one @order stopped at (which moved past every chain taken).
+	 * Taken before, if this run took none; never popped, if nothing is
+	 * in flight, when last_head is not read. */
+	if (in_order)
+		q->last_head = order != q->order ? order[-1] : q->order[q->mask];
+#endif
 	return vr__fast_ret((unsigned)(pend - p), err);
 }
 
-VR__NOINLINE uint64_t split_pop_bufs_run_plain(const struct vr_split_dev *q,
+VR__NOINLINE uint64_t split_pop_bufs_run_plain(struct vr_split_dev *q,
 					       struct vr_buf *o, unsigned pos,
 					       unsigned k)
 {
 	return split_pop_bufs_run(q, o, pos, k, false);
 }
 
-VR__NOINLINE uint64_t split_pop_bufs_run_in_order(const struct vr_split_dev *q,
+VR__NOINLINE uint64_t split_pop_bufs_run_in_order(struct vr_split_dev *q,
 						  struct vr_buf *o, unsigned pos,
 						  unsigned k)
 {

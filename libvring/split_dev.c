@@ -352,6 +352,13 @@ VR__COLD bool split_io_named(const struct vr_split_dev *q, uint16_t at,
 }
 
 #if VR__SPLIT_IO_POS
+/* VR_EINFLIGHT out of line: shared with the pop's other breaks, the code
+ * was set up before the test, on the path that passes it too. */
+VR__COLD int split_break_inflight(struct vr_split_dev *q)
+{
+	return vr__split_dev_break(q, VR_EINFLIGHT);
+}
+
 /*
  * The pop, one copy per IN_ORDER mode (@in_order is a constant in each:
  * VR__SPECIALISE), so that neither tests the mode per chain. The position
@@ -363,7 +370,8 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 {
 	const uint16_t *slot;
 	uint16_t *chain_ndesc;
-	uint16_t head, pos, in_flight;
+	unsigned head; /* read as 16 bits: no zero extension to index */
+	uint16_t pos;
 	unsigned mask;
 	int err;
 
@@ -385,41 +393,75 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 	if (head > mask)
 		return vr__split_dev_break(q, VR_EHEAD);
 	chain_ndesc = q->chain_ndesc;
-	in_flight = q->in_flight;
-	if ((in_order ? vr__split_dev_io_window(pos, in_flight,
-						chain_ndesc[head]) &&
-				split_io_named(q, chain_ndesc[head], head)
-		      : chain_ndesc[head] != 0) ||
-	    in_flight > mask)
-		return vr__split_dev_break(q, VR_EINFLIGHT);
+	/*
+	 * The head in flight (a hostile driver naming it again) breaks the
+	 * queue. No separate test of room in flight is needed: the chains in
+	 * flight have distinct heads (each was taken only after this test
+	 * found its head not in flight, and a head leaves flight only by
+	 * being returned), so at most num are in flight, and with num in
+	 * flight every head is one of theirs and this test refuses the
+	 * entry, whatever it names. Exact in both modes: without IN_ORDER a
+	 * head's record is nonzero exactly while it is in flight (a chain
+	 * has one ring descriptor at least); with it see
+	 * vr__split_dev_io_window.
+	 */
+	if (in_order ? vr__split_dev_io_window(pos, q->in_flight,
+					       chain_ndesc[head]) &&
+			       split_io_named(q, chain_ndesc[head], head)
+		     : chain_ndesc[head] != 0)
+		return split_break_inflight(q);
 	if (in_order) {
 		/* Its position (vr__split_dev_io_window), recorded before the
 		 * walk, so that nothing of it lives across: harmless if the
 		 * chain is not taken. The head is not in flight, and position
 		 * pos is outside the window [pos - in_flight, pos), whose
-		 * order[] slots are other than pos's (in_flight < num): the
+		 * order[] slots are other than pos's (in_flight < num, as
+		 * the test above found the head not in flight): the
 		 * head stays not in flight, every head in flight keeps its
 		 * record. */
 		chain_ndesc[head] = pos;
-		q->order[pos & mask] = head;
+		q->order[pos & mask] = (uint16_t)head;
 	}
-	err = split_dev_walk(q, head, chain);
+	err = split_dev_walk(q, (uint16_t)head, chain);
 	if (err == VR_E2BIG)
 		return err; /* valid chain, caller's array too small: keep it */
 	if (err)
 		return vr__split_dev_break(q, err);
-	if (!in_order)
+	if (in_order)
+		q->last_head = (uint16_t)head; /* order[pos & mask], for complete_in_order */
+	else
 		chain_ndesc[head] = chain->ndesc;
-	q->in_flight = (uint16_t)(in_flight + 1);
+	/* Read again here: kept from the test, it would live across the
+	 * walk. */
+	q->in_flight++;
 	q->last_avail = (uint16_t)(pos + 1);
 	return 0;
 }
 
+/* Each copy on its own, vr_split_dev_pop only choosing (a tail call): in
+ * one function the two copies shared its exit, and one of them paid a
+ * jump to it; apart, each has its own. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SPLIT_POP_COPY static __attribute__((noinline))
+#else
+#define SPLIT_POP_COPY static
+#endif
+SPLIT_POP_COPY int split_dev_pop_in_order(struct vr_split_dev *q,
+					  struct vr_chain *chain)
+{
+	return split_dev_pop(q, chain, true);
+}
+
+SPLIT_POP_COPY int split_dev_pop_plain(struct vr_split_dev *q,
+				       struct vr_chain *chain)
+{
+	return split_dev_pop(q, chain, false);
+}
+
 int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 {
-#define CALL(io) split_dev_pop(q, chain, io)
-	return VR__SPECIALISE(q->in_order, CALL);
-#undef CALL
+	return q->in_order ? split_dev_pop_in_order(q, chain)
+			   : split_dev_pop_plain(q, chain);
 }
 #else
 /*
@@ -448,7 +490,10 @@ int vr_split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain)
 	head = vr__le16(vr__load16(slot));
 	if (head >= q->num)
 		return vr__split_dev_break(q, VR_EHEAD);
-	if (q->chain_ndesc[head] != 0 || q->in_flight >= q->num)
+	/* No test of room in flight: with num in flight every head is in
+	 * flight and this test refuses the entry (see the pop built for
+	 * speed above). */
+	if (q->chain_ndesc[head] != 0)
 		return vr__split_dev_break(q, VR_EINFLIGHT);
 	err = vr__split_walk(q, head, chain);
 	if (err == VR_E2BIG)

@@ -75,6 +75,7 @@ static void drv_forget(struct vr_split_drv *q, uint16_t idx)
 	}
 	q->num_free = q->num;
 	q->free_head = 0;
+	q->io_head = 0; /* (free_head + num_free) & mask */
 	q->avail_idx = q->avail_pub = q->kick_old = idx;
 	q->last_used = q->used_seen = idx;
 	q->in_flight = 0;
@@ -242,7 +243,9 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 				    struct vr_used_buf *out)
 {
 #if !VR__OPT_SIZE
-	return vr__split_drv_get_used_io(q, out);
+	/* The inline path with the invalidate hook's calls (the inline
+	 * entry sends a queue with that hook here). */
+	return vr__split_drv_get_used_io_(q, out, true);
 #else
 	struct vr_drv_slot *s;
 	uint16_t head;
@@ -282,7 +285,7 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 		q->batch_end = (uint16_t)id;
 		q->batch_len = len;
 	}
-	head = (uint16_t)((q->free_head + q->num_free) & q->mask);
+	head = q->io_head; /* (free_head + num_free) & mask */
 	s = &q->slot[head];
 	if (head == q->batch_end) {
 		len = q->batch_len;
@@ -297,6 +300,7 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 	 * ones the cursor reaches after the newer ones, so only the count
 	 * changes. */
 	q->num_free = (uint16_t)(q->num_free + s->ndesc);
+	q->io_head = (uint16_t)((head + s->ndesc) & q->mask);
 	s->ndesc = 0;
 	q->in_flight--;
 	q->last_used++;

@@ -1802,6 +1802,183 @@ static void test_a11_indirect_table_misaligned(void **state)
 	}
 }
 
+/* ---- Full queue; the in-order window's newest head -------------------- */
+
+/* Pop one chain through @how (0: vr_split_dev_pop, 1: pop_burst of one,
+ * 2: pop_bufs of one); returns what the call returned (a count of 1 as 0). */
+static int pop_via(struct fx *f, unsigned how, struct vr_chain *c)
+{
+	struct vr_buf b;
+	int r;
+
+	if (how == 0)
+		return vr_split_dev_pop(&f->sdev, c);
+	if (how == 1) {
+		r = vr_split_dev_pop_burst(&f->sdev, c, 1);
+		return r == 1 ? 0 : (r == 0 ? VR_EAGAIN : r);
+	}
+	r = vr_split_dev_pop_bufs(&f->sdev, &b, 1);
+	if (r == 1)
+		c->id = b.id;
+	return r == 1 ? 0 : (r == 0 ? VR_EAGAIN : r);
+}
+
+/* hostile-inputs.md A#3 with every head in flight: the pops make no test of
+ * room in flight (the head test covers it: with num chains in flight every
+ * head is one of theirs), so an entry naming any head must still break the
+ * queue with VR_EINFLIGHT, whatever pop takes it, with and without
+ * IN_ORDER, after the avail positions wrapped (16-bit) or not. */
+static void test_a03_every_head_in_flight(void **state)
+{
+	static const uint32_t nums[] = {1, 2, 8};
+	unsigned ni, io, how, h, skip;
+
+	(void)state;
+	for (ni = 0; ni < 3; ni++)
+	for (io = 0; io < 2; io++)
+	for (how = 0; how < 3; how++)
+	for (skip = 0; skip < 2; skip++)
+	for (h = 0; h < nums[ni]; h += skip ? nums[ni] - 1 + (nums[ni] == 1) : 1) {
+		const uint32_t num = nums[ni];
+		struct fx *f = mk(num, io ? FEAT(VR_F_IN_ORDER) : 0, 0);
+		struct vr_iov iov[2];
+		struct vr_chain c;
+		unsigned i, rounds = skip ? 65536u / num + 3 : 1;
+
+		for (i = 0; i < num; i++)
+			put_desc(&descs(f)[i], buf(f, i), 16, 0, 0);
+		chain_init(&c, iov, 2);
+		/* @rounds full cycles (with skip, past 65536 positions),
+		 * each head taken in a rotated order, all returned but in
+		 * the last. */
+		for (i = 0; i < rounds * num; i++) {
+			uint16_t head = (uint16_t)((i + i / num) % num);
+
+			expose(f, head);
+			assert_int_equal(pop_via(f, (how + i) % 3, &c), 0);
+			assert_int_equal(c.id, head);
+			if (i / num + 1 == rounds)
+				continue;
+			if (io && i % num == num - 1)
+				assert_int_equal(vr_split_dev_complete_in_order(
+							 &f->sdev, num, 0), 0);
+			else if (!io)
+				assert_int_equal(vr_split_dev_complete(&f->sdev,
+								       head, 0), 0);
+			vr_split_dev_publish(&f->sdev);
+		}
+		assert_int_equal(vr_split_dev_in_flight(&f->sdev), num);
+		expose(f, (uint16_t)h);
+		assert_int_equal(pop_via(f, how, &c), VR_EINFLIGHT);
+		assert_dev_dead(f, VR_EINFLIGHT);
+		rm(f);
+	}
+}
+
+/* IN_ORDER: vr_split_dev_complete_in_order names the batch's last head,
+ * the newest when the batch is every chain in flight (the inline path
+ * keeps that head apart). Random heads (each not in flight), taken by the
+ * single pop, a burst or pop_bufs, with refused takes in between (a chain
+ * too long for the caller's array: it stays in the ring), whole and
+ * partial completions, past the 16-bit wrap of the positions; each used
+ * entry is checked against a model. */
+static void test_c30_in_order_last_head(void **state)
+{
+	struct fx *f = mk(8, FEAT(VR_F_IN_ORDER), 0);
+	static uint16_t model[65536]; /* head popped at each position */
+	uint16_t oldest = 0, next = 0, used = 0;
+	unsigned step;
+	uint32_t len = 1;
+
+	(void)state;
+	for (step = 0; step < 8; step++) /* readable one-descriptor chains */
+		put_desc(&descs(f)[step], buf(f, step), 16, 0, 0);
+	/* Head 7 as a chain of two (7 -> 6 is fine: 6 only read here) for
+	 * the refused takes. */
+	put_desc(&descs(f)[7], buf(f, 7), 16, NEXT, 6);
+	for (step = 0; step < 70000; step++) {
+		unsigned in_flight = (uint16_t)(next - oldest), k;
+
+		bool busy[8] = {false};
+		unsigned idle = 7; /* of the heads 0..6 */
+
+		for (k = oldest; (uint16_t)k != next; k++) {
+			idle -= model[(uint16_t)k] != 7;
+			busy[model[(uint16_t)k]] = true;
+		}
+		if (idle > 0 && rnd_below(3) != 0) {
+			/* Take up to the heads 0..6 not in flight. */
+			unsigned n = 1 + rnd_below(idle), how = rnd_below(3);
+			struct vr_iov iov[8][2];
+			struct vr_chain c[8];
+			struct vr_buf b[8];
+			int r;
+
+			for (k = 0; k < n; k++) {
+				uint16_t h;
+
+				do
+					h = (uint16_t)rnd_below(7);
+				while (busy[h]);
+				busy[h] = true;
+				model[(uint16_t)(next + k)] = h;
+				expose(f, h);
+				chain_init(&c[k], iov[k], 2);
+			}
+			if (how == 0) {
+				for (k = 0; k < n; k++)
+					assert_int_equal(vr_split_dev_pop(&f->sdev, &c[k]), 0);
+			} else if (how == 1) {
+				assert_int_equal(vr_split_dev_pop_burst(&f->sdev, c, n), (int)n);
+			} else {
+				assert_int_equal(vr_split_dev_pop_bufs(&f->sdev, b, n), (int)n);
+				for (k = 0; k < n; k++)
+					c[k].id = b[k].id;
+			}
+			for (k = 0; k < n; k++)
+				assert_int_equal(c[k].id, model[(uint16_t)(next + k)]);
+			next = (uint16_t)(next + n);
+			if (in_flight + n < 8 && !busy[7] && rnd_below(4) == 0) {
+				/* A chain of two with room for one: refused,
+				 * stays in the ring, then taken. */
+				chain_init(&c[0], iov[0], 1);
+				expose(f, 7);
+				r = vr_split_dev_pop(&f->sdev, &c[0]);
+				assert_int_equal(r, VR_E2BIG);
+				chain_init(&c[0], iov[0], 2);
+				assert_int_equal(vr_split_dev_pop(&f->sdev, &c[0]), 0);
+				assert_int_equal(c[0].id, 7);
+				model[next] = 7;
+				next++;
+			}
+		} else if (in_flight > 0) {
+			/* The whole window most often, else a part of it. */
+			unsigned count = rnd_below(3) ? in_flight : 1 + rnd_below(in_flight);
+			const struct vr_used_elem *e =
+				&vr_used_ring(used_of(f))[used & 7];
+
+			len++;
+			assert_int_equal(vr_split_dev_complete_in_order(&f->sdev, count, len), 0);
+			assert_int_equal(vr__le32(e->id),
+					 model[(uint16_t)(oldest + count - 1)]);
+			assert_int_equal(vr__le32(e->len), len);
+			oldest = (uint16_t)(oldest + count);
+			used = (uint16_t)(used + count);
+			vr_split_dev_publish(&f->sdev);
+			/* Refused counts change nothing. */
+			assert_int_equal(vr_split_dev_complete_in_order(
+						 &f->sdev, (uint16_t)(next - oldest) + 1u, 0),
+					 VR_EINVAL);
+			assert_int_equal(vr_split_dev_complete_in_order(&f->sdev, 0, 0),
+					 VR_EINVAL);
+		}
+		assert_int_equal(vr_split_dev_in_flight(&f->sdev),
+				 (uint16_t)(next - oldest));
+	}
+	assert_int_equal(vr_split_dev_broken(&f->sdev), 0);
+	rm(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1836,6 +2013,8 @@ int main(void)
 		cmocka_unit_test(test_c34_desc_table_rewritten),
 		cmocka_unit_test(test_random_rings),
 		cmocka_unit_test(test_a11_indirect_table_misaligned),
+		cmocka_unit_test(test_a03_every_head_in_flight),
+		cmocka_unit_test(test_c30_in_order_last_head),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

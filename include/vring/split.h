@@ -153,6 +153,9 @@ struct vr_split_drv {
 	bool indirect;
 	bool in_order;
 	int broken; /* 0, or the VR_E* code that broke the queue */
+	uint16_t io_head;    /* in-order: the oldest chain's head, always
+				(free_head + num_free) & mask (the
+				collection moves it, add does not) */
 	struct vr_queue_stats stats;
 };
 
@@ -460,9 +463,10 @@ VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
  *
  * No list is kept: chains come back in the order they were added, and
  * descriptors are allocated sequentially, so the oldest chain in flight
- * starts at descriptor free_head + num_free (the num - num_free in use end
- * at free_head); a head's private record holds the avail position it was
- * added at, which says how many chains an entry closes.
+ * starts at descriptor free_head + num_free, kept as io_head (the num -
+ * num_free in use end at free_head); a head's private record holds the
+ * avail position it was added at, which says how many chains an entry
+ * closes.
  *
  * Inline here: the entry that names the oldest chain itself (a batch of
  * one, what vr_split_drv_get_used() meets when the device completes chain
@@ -470,35 +474,47 @@ VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
  * other head (a batch of several, or a violation) goes to the compiled
  * vr__split_drv_used_batch() with the id and length read once here.
  */
-VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
-				       struct vr_used_buf *out)
+VR_INLINE int vr__split_drv_get_used_io_(struct vr_split_drv *q,
+					struct vr_used_buf *out,
+					const bool hooks)
 {
 	/* Locals: a cache hook called below may, as far as the compiler
 	 * knows, change the queue's fields (it does not). */
 	const unsigned mask = q->mask;
-	const uint16_t last_used = q->last_used, num_free = q->num_free;
-	const uint16_t head = (uint16_t)((q->free_head + num_free) & mask);
+	const uint16_t last_used = q->last_used;
+	const uint16_t head = q->io_head; /* the oldest in flight */
 	struct vr_drv_slot *const s = &q->slot[head];
 	uint32_t len;
 
 	if (VR_LIKELY(q->batch_end == VR__NONE)) {
+		struct vr_used *const used = q->used;
 		const struct vr_used_elem *elem;
 		uint32_t id;
+
+		/* The used ring is read only here: with an invalidate hook,
+		 * the compiled call (which is this code with the hook's
+		 * calls), before anything changed. */
+		if (!hooks && VR_UNLIKELY(VR_CONFIG_CACHE_HOOKS &&
+					  q->mem.invalidate != NULL))
+			return vr__split_drv_get_used_in_order(q, out);
 
 		if (last_used == q->used_seen) {
 			uint16_t seen;
 
-			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
+			if (hooks)
+				vr_mem_invalidate(&q->mem, &used->idx,
+						  sizeof(uint16_t));
 			/* A2 (acquire), as in vr_split_drv_get_used. */
-			seen = vr__le16(vr__load_acquire16(&q->used->idx));
+			seen = vr__le16(vr__load_acquire16(&used->idx));
 			if (seen == last_used)
 				return VR_EAGAIN;
 			if (VR_UNLIKELY((uint16_t)(seen - last_used) > q->in_flight))
 				return vr__split_drv_break(q, VR_EUSEDIDX);
 			q->used_seen = seen;
 		}
-		elem = &vr_used_ring(q->used)[last_used & mask];
-		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
+		elem = &vr_used_ring(used)[last_used & mask];
+		if (hooks)
+			vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
 		/* Relaxed, each field read once: ordered after A2. */
 		id = vr__le32(vr__load32(&elem->id));
 		len = vr__le32(vr__load32(&elem->len));
@@ -531,11 +547,27 @@ VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
 	/* Sequential allocation: the oldest chain's descriptors are the next
 	 * ones the cursor reaches after the newer ones, so only the count
 	 * changes. */
-	q->num_free = (uint16_t)(num_free + s->ndesc);
+	{
+		const unsigned ndesc = s->ndesc;
+
+		q->num_free = (uint16_t)(q->num_free + ndesc);
+		q->io_head = (uint16_t)((head + ndesc) & mask);
+	}
 	s->ndesc = 0;
 	q->in_flight--;
 	q->last_used = (uint16_t)(last_used + 1);
 	return 0;
+}
+
+/*
+ * The inline in-order collection, without an invalidate hook (no call
+ * inside: nothing reloaded after one); with it, the compiled call (where
+ * the used ring is read), which is the same code with the hook's calls.
+ */
+VR_INLINE int vr__split_drv_get_used_io(struct vr_split_drv *q,
+				       struct vr_used_buf *out)
+{
+	return vr__split_drv_get_used_io_(q, out, false);
 }
 
 /**
@@ -674,6 +706,11 @@ struct vr_split_dev {
 	uint16_t notify_old;  /* used index at the last need_notify */
 	uint16_t in_flight;   /* chains taken and not yet returned */
 	uint16_t used_flags;  /* what we last wrote to used->flags */
+	uint16_t last_head;   /* in-order, built for speed: the head popped
+				 at last_avail - 1 (order[] there), read by
+				 the inline complete_in_order when the whole
+				 window completes (only with io_fast, and
+				 in_flight > 0: a pop made it since reset) */
 	uint32_t since_notify; /* chains published since need_notify, capped
 				  at 65536 (see vr_split_drv.since_kick) */
 	bool event_idx;
@@ -944,8 +981,9 @@ int vr__split_dev_complete_in_order(struct vr_split_dev *q, unsigned count,
  *
  * Constant work whatever @p count: the batch's last head comes from the
  * queue's own record of what it popped (no id of the caller's to check)
- * and nothing is recorded per chain. Inline on an IN_ORDER queue that is
- * usable and without a clean hook; otherwise the compiled call.
+ * and nothing is recorded per chain. Inline when it returns every chain in
+ * flight (the usual case) on an IN_ORDER queue that is usable and without
+ * a clean hook; otherwise the compiled call (same results).
  * @return 0; VR_ENOTSUP without IN_ORDER; VR_EINVAL when @p count is 0 or
  *         more than the chains in flight; VR_EBROKEN
  */
@@ -953,33 +991,31 @@ VR_INLINE int vr_split_dev_complete_in_order(struct vr_split_dev *q,
 					     unsigned count, uint32_t last_len)
 {
 	struct vr_used_elem *elem;
-	unsigned in_flight, left, last;
+	unsigned in_flight;
 
 #if defined(__OPTIMIZE_SIZE__)
 	/* Built for size: the compiled call alone (same results). */
 	if (1)
 		return vr__split_dev_complete_in_order(q, count, last_len);
 #endif
+	/* The whole window (count == in_flight, not 0): its last chain is
+	 * the newest, whose head the pop kept (last_head, kept wherever
+	 * io_fast can be set). Anything else, a part of the window or a
+	 * count that is refused, goes to the compiled call. No record to
+	 * clear per chain (vr__split_dev_io_window). */
 	if (VR_UNLIKELY(!q->io_fast))
 		return vr__split_dev_complete_in_order(q, count, last_len);
 	in_flight = q->in_flight;
-	/* count - 1 wraps for 0: one test for both bounds. */
-	if (VR_UNLIKELY(count - 1u >= in_flight))
-		return VR_EINVAL;
-	/* The chains in flight were popped at the avail positions just
-	 * before last_avail, oldest first; the batch's last is the newest
-	 * but the @left that stay in flight. No record to clear per chain
-	 * (vr__split_dev_io_window). */
-	left = in_flight - count;
-	last = q->order[(uint16_t)(q->last_avail - 1u - left) & q->mask];
+	if (VR_UNLIKELY(count != in_flight || in_flight == 0))
+		return vr__split_dev_complete_in_order(q, count, last_len);
 	/* One entry at the batch's first slot names its last head; used->idx
 	 * then moves by the batch size (section 2.7.9). Relaxed: published
 	 * by the release store of used->idx (R2). */
 	elem = &vr_used_ring(q->used)[q->used_idx & q->mask];
-	vr__store32(&elem->id, vr__le32(last));
+	vr__store32(&elem->id, vr__le32(q->last_head));
 	vr__store32(&elem->len, vr__le32(last_len));
-	q->in_flight = (uint16_t)left;
-	q->used_idx = (uint16_t)(q->used_idx + count);
+	q->in_flight = 0;
+	q->used_idx = (uint16_t)(q->used_idx + in_flight); /* + count */
 	return 0;
 }
 
