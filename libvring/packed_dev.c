@@ -18,6 +18,9 @@ size_t vr_packed_dev_state_size(uint32_t num)
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
+/* io_one without io_fast: above every unsigned count. */
+#define VR__IO_NONE ((uint64_t)1 << 32)
+
 /* Bind the queue object to its areas and state; touches neither shared
  * memory nor the state buffer. The caller has checked everything. */
 static void dev_bind(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
@@ -30,13 +33,15 @@ static void dev_bind(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	q->order = (uint16_t *)state;
 	q->chain_ndesc = q->order + cfg->num;
 	q->mem = cfg->mem;
-	q->features = cfg->features;
 	q->flags = cfg->flags;
 	q->num = (uint16_t)cfg->num;
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
 	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	/* No count takes the inline complete_in_order until dev_forget
+	 * says so (never in a build for size). */
+	q->io_one = VR__IO_NONE;
 }
 
 /* Check the arguments, then bind. */
@@ -109,10 +114,12 @@ void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 #if !VR__OPT_SIZE
 	/* A build for size has no short path that reads them (the single
 	 * pop is one walk, complete_in_order the compiled call, pop_bufs
-	 * checks the window per call): both stay false, as dev_bind left
-	 * them (a caller built for speed reads io_fast: false is right). */
+	 * checks the window per call): both stay false and io_one
+	 * VR__IO_NONE, as dev_bind left them (a caller built for speed
+	 * reads io_one: no count is right). */
 	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
 	q->pop_fast = dev_window_fast(&q->mem);
+	q->io_one = q->io_fast ? 1 : VR__IO_NONE;
 #endif
 }
 
@@ -175,6 +182,7 @@ int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 	/* (Built for size they are never set: see dev_forget.) */
 	q->io_fast = false;
 	q->pop_fast = false;
+	q->io_one = VR__IO_NONE;
 #endif
 	return err;
 }
