@@ -18,6 +18,9 @@ size_t vr_packed_dev_state_size(uint32_t num)
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
+/* io_one without io_fast: above every unsigned count. */
+#define VR__IO_NONE ((uint64_t)1 << 32)
+
 /* Bind the queue object to its areas and state; touches neither shared
  * memory nor the state buffer. The caller has checked everything. */
 static void dev_bind(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
@@ -30,13 +33,15 @@ static void dev_bind(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
 	q->order = (uint16_t *)state;
 	q->chain_ndesc = q->order + cfg->num;
 	q->mem = cfg->mem;
-	q->features = cfg->features;
 	q->flags = cfg->flags;
 	q->num = (uint16_t)cfg->num;
 	q->event_idx = (cfg->features & VR_FEATURE(VR_F_EVENT_IDX)) != 0;
 	q->indirect = (cfg->features & VR_FEATURE(VR_F_INDIRECT_DESC)) != 0;
 	q->in_order = (cfg->features & VR_FEATURE(VR_F_IN_ORDER)) != 0;
 	q->max_indirect = cfg->max_indirect ? cfg->max_indirect : cfg->num;
+	/* No count takes the inline complete_in_order until dev_forget
+	 * says so (never in a build for size). */
+	q->io_one = VR__IO_NONE;
 }
 
 /* Check the arguments, then bind. */
@@ -72,9 +77,18 @@ static int dev_setup(struct vr_packed_dev *q, const struct vr_queue_cfg *cfg,
  * Is the window one the short paths of the pops may check a buffer
  * against alone (pop_fast)? No translate callback, no invalidate hook, and
  * at most 2^63 bytes ending at or below 2^64: then "inside the window and
- * not empty" is one subtraction, one addition and three compares (neither
- * off + len nor any range wraps), the same answer as vr_mem_translate()
- * with vr__range_wraps() and the zero-length test of the full walk.
+ * not empty" is one subtraction, one addition and two compares, the same
+ * answer as vr_mem_translate() with vr__range_wraps() and the zero-length
+ * test of the full walk.
+ *
+ * How: off is the buffer's address less the window's bus base (mod 2^64),
+ * len < 2^32, and with bend = off + len (mod 2^64) the buffer is inside
+ * and not empty exactly when off < bend <= size. Without a wrap, bend >
+ * off is len != 0, and bend <= size then puts off below size. With one,
+ * off >= 2^64 - len > 2^63 >= size (outside), and bend < len <= off:
+ * refused by bend <= off. The short paths test the two apart (bend <= off
+ * last), so that GCC branches on each instead of computing both and
+ * combining them.
  */
 static bool dev_window_fast(const struct vr_mem *mem)
 {
@@ -109,10 +123,12 @@ void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 #if !VR__OPT_SIZE
 	/* A build for size has no short path that reads them (the single
 	 * pop is one walk, complete_in_order the compiled call, pop_bufs
-	 * checks the window per call): both stay false, as dev_bind left
-	 * them (a caller built for speed reads io_fast: false is right). */
+	 * checks the window per call): both stay false and io_one
+	 * VR__IO_NONE, as dev_bind left them (a caller built for speed
+	 * reads io_one: no count is right). */
 	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
 	q->pop_fast = dev_window_fast(&q->mem);
+	q->io_one = q->io_fast ? 1 : VR__IO_NONE;
 #endif
 }
 
@@ -175,6 +191,7 @@ int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 	/* (Built for size they are never set: see dev_forget.) */
 	q->io_fast = false;
 	q->pop_fast = false;
+	q->io_one = VR__IO_NONE;
 #endif
 	return err;
 }
@@ -458,7 +475,7 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 {
 	const struct vr_packed_desc *d;
 	struct vr_iov *iov;
-	uint64_t addr, off;
+	uint64_t addr, off, bend;
 	uint32_t len;
 	unsigned pos, id, bits, num;
 	uint16_t flags;
@@ -497,9 +514,12 @@ int vr_packed_dev_pop(struct vr_packed_dev *q, struct vr_chain *chain)
 #endif
 	num = q->num;
 	off = addr - q->mem.bus_base;
-	if (VR_UNLIKELY(off >= q->mem.size || off + len > q->mem.size ||
-			len == 0 || id >= num || q->chain_ndesc[id] != 0 ||
-			q->desc_in_flight >= num))
+	bend = off + len;
+	/* Inside the window and not empty (see dev_window_fast), the id in
+	 * range and not in flight, room for the descriptor. */
+	if (VR_UNLIKELY(bend > q->mem.size || id >= num ||
+			q->chain_ndesc[id] != 0 || q->desc_in_flight >= num ||
+			bend <= off))
 		return dev_pop_any(q, chain);
 	iov->base = (unsigned char *)q->mem.local + off;
 	iov->len = len;
@@ -579,7 +599,7 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 			       lim;
 		for (; c != stop; c++, d++) {
 			struct vr_iov *iov = c->iov;
-			uint64_t addr, off;
+			uint64_t addr, off, bend;
 			uint32_t len;
 			unsigned id;
 			uint16_t flags;
@@ -616,15 +636,13 @@ VR__HOT_INLINE int dev_pop_burst(struct vr_packed_dev *q,
 			id = vr__le16(vr__load16(&d->id));
 #endif
 			/* Inside the window and not empty: one subtraction,
-			 * one addition, three compares (the window is at most
-			 * 2^63 bytes and ends at or below 2^64, so neither
-			 * off + len nor any range wraps). Then the id is in
-			 * range and not in flight. Any failure: the single
-			 * call finds the exact code. */
+			 * one addition, two compares (see dev_window_fast).
+			 * The id in range and not in flight. Any failure:
+			 * the single call finds the exact code. */
 			off = addr - base;
-			if (VR_UNLIKELY(off >= size || off + len > size ||
-					len == 0 || id >= num ||
-					chain_ndesc[id] != 0))
+			bend = off + len;
+			if (VR_UNLIKELY(bend > size || id >= num ||
+					chain_ndesc[id] != 0 || bend <= off))
 				goto general;
 			iov->base = local + off;
 			iov->len = len;
@@ -687,7 +705,7 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 	/* The short path checks a buffer against the window alone; a
 	 * translate callback, cache hooks, a window reaching past 2^64
 	 * (where its range check would differ from vr__range_wraps) or
-	 * larger than 2^63 bytes (see dev_pop_burst) take the single call
+	 * larger than 2^63 bytes (see dev_window_fast) take the single call
 	 * for every chain. */
 	if (VR_UNLIKELY(q->mem.translate != NULL || q->mem.invalidate != NULL ||
 			size == 0 || size - 1 > UINT64_MAX - base ||
@@ -831,7 +849,7 @@ VR__HOT_INLINE int dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 			       b + (desc_end - d) :
 			       lim;
 		for (; b != stop; b++, d++) {
-			uint64_t addr, off;
+			uint64_t addr, off, bend;
 			uint32_t len;
 			unsigned id;
 			uint16_t flags;
@@ -868,9 +886,9 @@ VR__HOT_INLINE int dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 			 * and not in flight (see dev_pop_burst); any failure:
 			 * the single call finds the exact code. */
 			off = addr - base;
-			if (VR_UNLIKELY(off >= size || off + len > size ||
-					len == 0 || id >= num ||
-					chain_ndesc[id] != 0))
+			bend = off + len;
+			if (VR_UNLIKELY(bend > size || id >= num ||
+					chain_ndesc[id] != 0 || bend <= off))
 				goto general;
 			chain_ndesc[id] = 1;
 #if VR__DESC_WIDE && !VR__BIG_ENDIAN

@@ -942,9 +942,9 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 		q->in_flight = (uint16_t)(q->in_flight + (i - i0));            \
 		q->unpub += i - i0;                                            \
 	} while (0)
-/* One message on the short path: @c hold, the batch's held head. Each
- * field of the caller's entry read once. */
-#define DRV_BUFS_ONE(hold)                                                     \
+/* One message on the short path: @c hold, the batch's held head; ids
+ * written when @c with_ids. Each field of the caller's entry read once. */
+#define DRV_BUFS_ONE(hold, with_ids)                                           \
 	do {                                                                   \
 		const uint64_t addr_ = bufs[i].seg.addr;                       \
 		const uint32_t len_ = bufs[i].seg.len;                         \
@@ -977,7 +977,7 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 		s_->cookie = cookie_;                                          \
 		s_->in_len = writable ? len_ : 0;                              \
 		s_->ndesc = 1;                                                 \
-		if (ids)                                                       \
+		if (with_ids)                                                  \
 			ids[i] = (uint16_t)id_;                                \
 		d++;                                                           \
 	} while (0)
@@ -985,7 +985,7 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 	for (i = 0;;) {
 		DRV_BUFS_LOAD();
 		if (!q->held && i < lim) {
-			DRV_BUFS_ONE(true);
+			DRV_BUFS_ONE(true, ids != NULL);
 			i++;
 			if (d == desc_end) {
 				d = desc;
@@ -998,8 +998,14 @@ VR__HOT_INLINE int drv_add_bufs(struct vr_packed_drv *q,
 			stop = lim - i > (unsigned)(desc_end - d) ?
 				       i + (unsigned)(desc_end - d) :
 				       lim;
-			for (; i < stop; i++)
-				DRV_BUFS_ONE(false);
+			/* The test of ids once per run, not per message
+			 * (-Os: one copy, which asks). */
+			if (VR__OPT_SIZE || ids != NULL)
+				for (; i < stop; i++)
+					DRV_BUFS_ONE(false, ids != NULL);
+			else
+				for (; i < stop; i++)
+					DRV_BUFS_ONE(false, false);
 			if (d == desc_end) {
 				d = desc;
 				bits ^= VR_DESC_F_AVAIL | VR_DESC_F_USED;
@@ -1029,28 +1035,20 @@ general:
 	return (int)n;
 }
 
-int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
-			   unsigned n, bool writable, uint16_t *ids)
+/* The call's checks and the loop, for two messages or more (any number
+ * built for size). Out of line but built for size, so that the path of
+ * vr_packed_drv_add_bufs for one message (drv_add_bufs_one) saves only
+ * the registers it needs. */
+#if VR__OPT_SIZE
+#define DRV_ADD_BUFS_MANY_ATTR VR__HOT_INLINE
+#else
+#define DRV_ADD_BUFS_MANY_ATTR static __attribute__((noinline))
+#endif
+DRV_ADD_BUFS_MANY_ATTR int drv_add_bufs_many(struct vr_packed_drv *q,
+					     const struct vr_add_buf *bufs,
+					     unsigned n, bool writable,
+					     uint16_t *ids)
 {
-	if (!VR__OPT_SIZE && VR_UNLIKELY(n <= 1)) {
-		/* None, or one message: the single call, without the loop's
-		 * set-up (see vr_packed_drv_add_burst). */
-		int id;
-
-		if (n == 0)
-			return 0;
-		if (VR_UNLIKELY(q->broken))
-			return VR_EBROKEN;
-		if (VR_UNLIKELY(bufs == NULL))
-			return VR_EINVAL;
-		id = vr_packed_drv_add(q, &bufs[0].seg, writable ? 0 : 1,
-				       writable ? 1 : 0, bufs[0].cookie);
-		if (id < 0)
-			return id;
-		if (ids)
-			ids[0] = (uint16_t)id;
-		return 1;
-	}
 	if (n == 0)
 		return 0;
 	if (VR_UNLIKELY(q->broken))
@@ -1067,6 +1065,44 @@ int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *buf
 			drv_add_bufs(q, bufs, n, false, ids, in_order))
 	return VR__SPECIALISE(q->in_order, CALL);
 #undef CALL
+}
+#undef DRV_ADD_BUFS_MANY_ATTR
+
+#if !VR__OPT_SIZE
+/* None, or one message: the single call, without the loop's set-up (see
+ * vr_packed_drv_add_burst). Out of line, as drv_add_bufs_many: each keeps
+ * its own registers, and vr_packed_drv_add_bufs only chooses. */
+static __attribute__((noinline)) int drv_add_bufs_one(struct vr_packed_drv *q,
+							const struct vr_add_buf *bufs,
+							unsigned n, bool writable,
+							uint16_t *ids)
+{
+	int id;
+
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(q->broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(bufs == NULL))
+		return VR_EINVAL;
+	id = vr_packed_drv_add(q, &bufs[0].seg, writable ? 0 : 1,
+			       writable ? 1 : 0, bufs[0].cookie);
+	if (id < 0)
+		return id;
+	if (ids)
+		ids[0] = (uint16_t)id;
+	return 1;
+}
+#endif
+
+int vr_packed_drv_add_bufs(struct vr_packed_drv *q, const struct vr_add_buf *bufs,
+			   unsigned n, bool writable, uint16_t *ids)
+{
+#if !VR__OPT_SIZE
+	if (VR_UNLIKELY(n <= 1))
+		return drv_add_bufs_one(q, bufs, n, writable, ids);
+#endif
+	return drv_add_bufs_many(q, bufs, n, writable, ids);
 }
 
 void vr_packed_drv_suppress_used_notify(struct vr_packed_drv *q)

@@ -1353,6 +1353,64 @@ static void test_complete_in_order_one(void **state)
 	}
 }
 
+/* The inline complete_in_order takes a count equal to the queue's io_one:
+ * 1 exactly when the short path may run, otherwise a value no count
+ * equals. With a chain in flight, every queue that must not take it
+ * (no IN_ORDER, cache hooks, broken) answers a count of 0 and of 1 as the
+ * compiled call does, and leaves the chain in flight; with cache hooks
+ * one chain completed in order is cleaned (the compiled call). */
+static void test_complete_in_order_key(void **state)
+{
+	int pass;
+
+	(void)state;
+	for (pass = 0; pass < 4; pass++) {
+		struct fx2 f;
+		struct vr_add_buf ab;
+		struct vr_buf b;
+		struct vr_used_buf u;
+		unsigned long cleans;
+
+		/* 0: IN_ORDER (short path); 1: without IN_ORDER; 2: IN_ORDER
+		 * with cache hooks; 3: IN_ORDER, broken. */
+		memset(&f, 0, sizeof(f));
+		f.cfg.num = 4;
+		f.cfg.features = pass == 1 ? 0 : F_ORD;
+		f.cfg.hooks = pass == 2;
+		side_init(&f.s, &f.cfg);
+		ab.seg.addr = f.s.pool_off;
+		ab.seg.len = 20;
+		ab.cookie = (void *)5;
+		assert_int_equal(vr_packed_drv_add_bufs(&f.s.drv, &ab, 1, true, NULL), 1);
+		vr_packed_drv_publish(&f.s.drv);
+		assert_int_equal(vr_packed_dev_pop_bufs(&f.s.dev, &b, 1), 1);
+		if (pass == 3)
+			vr__packed_dev_break(&f.s.dev, VR_EBUFID);
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 0, 0),
+				 pass == 1 ? VR_ENOTSUP :
+				 pass == 3 ? VR_EBROKEN : VR_EINVAL);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 1);
+		cleans = f.s.cleans;
+		assert_int_equal(vr_packed_dev_complete_in_order(&f.s.dev, 1, 3),
+				 pass == 1 ? VR_ENOTSUP :
+				 pass == 3 ? VR_EBROKEN : 0);
+		if (pass == 1 || pass == 3) {
+			assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 1);
+			side_fini(&f.s);
+			continue;
+		}
+		/* The used descriptor is cleaned with the hooks (once), and
+		 * by nobody without them. */
+		assert_int_equal(f.s.cleans - cleans, pass == 2 ? 1 : 0);
+		assert_int_equal(vr_packed_dev_in_flight(&f.s.dev), 0);
+		vr_packed_dev_publish(&f.s.dev);
+		assert_int_equal(vr_packed_drv_get_used(&f.s.drv, &u), 0);
+		assert_int_equal(u.len, 3);
+		assert_ptr_equal(u.cookie, (void *)5);
+		side_fini(&f.s);
+	}
+}
+
 /* The queue's own shortcuts (pop_fast, io_fast): a broken queue answers
  * VR_EBROKEN on the short paths too, with a valid chain waiting or a
  * chain in flight; and after an attach that left chains behind, one
@@ -1850,6 +1908,7 @@ int main(void)
 		cmocka_unit_test(test_bufs_contract),
 		cmocka_unit_test(test_short_path_flags),
 		cmocka_unit_test(test_complete_in_order_one),
+		cmocka_unit_test(test_complete_in_order_key),
 		cmocka_unit_test(test_used_len_without_write_burst),
 		cmocka_unit_test(test_in_order_used_burst_bad_id),
 		cmocka_unit_test(test_in_order_attach_left_behind),
