@@ -14,12 +14,16 @@
  * VR__HOT_INLINE: a helper of every device pop, inlined whatever the size
  * heuristics say (GCC 12 stopped inlining vr__walk_segment once the walk
  * grew, which cost 55 instructions per message in a callgrind count). */
+/* VR__NOINLINE: a static function kept out of line, so that its callers
+ * (or the copies it is chosen from) keep only their own registers. */
 #if defined(__GNUC__) || defined(__clang__)
 #define VR__COLD static __attribute__((noinline, cold, unused))
 #define VR__HOT_INLINE static inline __attribute__((always_inline))
+#define VR__NOINLINE static __attribute__((noinline))
 #else
 #define VR__COLD static
 #define VR__HOT_INLINE static inline
+#define VR__NOINLINE static
 #endif
 
 /* VR__SIZE_NOINLINE: a static helper of a slow path kept out of line in a

@@ -311,7 +311,7 @@ static int vr__packed_walk(struct vr_packed_dev *q, uint16_t first_flags,
 #if VR__OPT_SIZE
 #define DEV_POP_ANY_ATTR VR__HOT_INLINE
 #else
-#define DEV_POP_ANY_ATTR static __attribute__((noinline))
+#define DEV_POP_ANY_ATTR VR__NOINLINE
 #endif
 DEV_POP_ANY_ATTR int dev_pop_any(struct vr_packed_dev *q,
 				 struct vr_chain *chain)

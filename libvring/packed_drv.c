@@ -1042,7 +1042,7 @@ general:
 #if VR__OPT_SIZE
 #define DRV_ADD_BUFS_MANY_ATTR VR__HOT_INLINE
 #else
-#define DRV_ADD_BUFS_MANY_ATTR static __attribute__((noinline))
+#define DRV_ADD_BUFS_MANY_ATTR VR__NOINLINE
 #endif
 DRV_ADD_BUFS_MANY_ATTR int drv_add_bufs_many(struct vr_packed_drv *q,
 					     const struct vr_add_buf *bufs,
@@ -1072,10 +1072,9 @@ DRV_ADD_BUFS_MANY_ATTR int drv_add_bufs_many(struct vr_packed_drv *q,
 /* None, or one message: the single call, without the loop's set-up (see
  * vr_packed_drv_add_burst). Out of line, as drv_add_bufs_many: each keeps
  * its own registers, and vr_packed_drv_add_bufs only chooses. */
-static __attribute__((noinline)) int drv_add_bufs_one(struct vr_packed_drv *q,
-							const struct vr_add_buf *bufs,
-							unsigned n, bool writable,
-							uint16_t *ids)
+VR__NOINLINE int drv_add_bufs_one(struct vr_packed_drv *q,
+				  const struct vr_add_buf *bufs, unsigned n,
+				  bool writable, uint16_t *ids)
 {
 	int id;
 

@@ -97,11 +97,6 @@ static inline uint64_t vr__load_desc_addr(const uint64_t *field)
  * the code would keep one more value alive through the loop). */
 #define VR__GENERAL 1
 
-#if defined(__GNUC__) || defined(__clang__)
-#define VR__NOINLINE static __attribute__((noinline))
-#else
-#define VR__NOINLINE static
-#endif
 
 static inline uint64_t vr__fast_ret(unsigned n, int err)
 {

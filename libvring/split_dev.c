@@ -233,10 +233,7 @@ static int vr__split_walk(struct vr_split_dev *q, uint16_t head,
 /* The rest of the walk, from the head descriptor (copied: @addr, @len,
  * @flags, @next) when it is chained or indirect. Out of line: each copy
  * of the pop keeps only the one-descriptor path (split_dev_walk). */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static int vr__split_walk_rest(struct vr_split_dev *q, struct vr_chain *chain,
+VR__NOINLINE int vr__split_walk_rest(struct vr_split_dev *q, struct vr_chain *chain,
 		    uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
 	struct vr__walk w;
@@ -441,19 +438,14 @@ VR__HOT_INLINE int split_dev_pop(struct vr_split_dev *q, struct vr_chain *chain,
 /* Each copy on its own, vr_split_dev_pop only choosing (a tail call): in
  * one function the two copies shared its exit, and one of them paid a
  * jump to it; apart, each has its own. */
-#if defined(__GNUC__) || defined(__clang__)
-#define SPLIT_POP_COPY static __attribute__((noinline))
-#else
-#define SPLIT_POP_COPY static
-#endif
-SPLIT_POP_COPY int split_dev_pop_in_order(struct vr_split_dev *q,
-					  struct vr_chain *chain)
+VR__NOINLINE int split_dev_pop_in_order(struct vr_split_dev *q,
+					struct vr_chain *chain)
 {
 	return split_dev_pop(q, chain, true);
 }
 
-SPLIT_POP_COPY int split_dev_pop_plain(struct vr_split_dev *q,
-				       struct vr_chain *chain)
+VR__NOINLINE int split_dev_pop_plain(struct vr_split_dev *q,
+				     struct vr_chain *chain)
 {
 	return split_dev_pop(q, chain, false);
 }
