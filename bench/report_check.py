@@ -6,7 +6,8 @@ leave out the repetitions whose xcore_rt_cycles (the bare cross-core round
 trip probed around each repetition) is above report.APART times the run's
 lowest; a body with no other repetition keeps all of its own and is named
 in the note; --all-placements, and bodies without the counter (local),
-keep the plain medians. Exit status 0 when every check holds.
+keep the plain medians; a target whose two sides ran in different
+placements gets no verdict. Exit status 0 when every check holds.
 
     report_check.py [PATH/TO/report.py]
 """
@@ -82,6 +83,22 @@ def main(argv):
            rp.cyc(med, "cacheline", "pingpong", [1]), 1050.0)
     expect("a body without the probe keeps Google Benchmark's median",
            rp.cyc(med, "split", "local", [1]), 80.0)
+
+    # A target set against a body whose every repetition ran apart, from a
+    # body with usual-placement ones, is not a ratio of like with like: no
+    # verdict (the packed pingpong/1 target against the bare cache line).
+    tdoc = {"benchmarks": doc["benchmarks"] +
+            reps("BM_packed_pingpong/1", [230, 228, 226], [290, 300, 295],
+                 roundtrip=True) +
+            reps("BM_split_pingpong/1", [1500, 1520, 1480], [700, 710, 690],
+                 roundtrip=True)}
+    verdicts = {t[0]: (t[1], t[2]) for t in rp.targets(rp.medians(tdoc))}
+    packed_rt = verdicts.get("packed pingpong/1 round trip ≤ 1.3 × cacheline")
+    split_rt = verdicts.get("split pingpong/1 round trip ≤ 1.6 × cacheline")
+    expect("placements differ: no verdict", packed_rt and packed_rt[1], None)
+    if packed_rt and "not comparable" not in packed_rt[0]:
+        fails.append("the mixed-placement target does not say so: %s" % packed_rt[0])
+    expect("both apart: a verdict", split_rt and split_rt[1], True)
 
     allp = rp.medians(doc, all_placements=True)
     expect("--all-placements: the plain median",
