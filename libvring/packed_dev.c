@@ -18,7 +18,8 @@ size_t vr_packed_dev_state_size(uint32_t num)
 	return vr__round_up((size_t)num * 2 * sizeof(uint16_t), sizeof(void *));
 }
 
-/* io_one without io_fast: above every unsigned count. */
+/* io_one of a queue without the inline complete_in_order: above every
+ * unsigned count. */
 #define VR__IO_NONE ((uint64_t)1 << 32)
 
 /* Bind the queue object to its areas and state; touches neither shared
@@ -123,12 +124,13 @@ void dev_forget(struct vr_packed_dev *q, const struct vr_packed_base *b)
 #if !VR__OPT_SIZE
 	/* A build for size has no short path that reads them (the single
 	 * pop is one walk, complete_in_order the compiled call, pop_bufs
-	 * checks the window per call): both stay false and io_one
+	 * checks the window per call): pop_fast stays false and io_one
 	 * VR__IO_NONE, as dev_bind left them (a caller built for speed
 	 * reads io_one: no count is right). */
-	q->io_fast = q->in_order && q->order_gap == 0 && q->mem.clean == NULL;
 	q->pop_fast = dev_window_fast(&q->mem);
-	q->io_one = q->io_fast ? 1 : VR__IO_NONE;
+	q->io_one = q->in_order && q->order_gap == 0 && q->mem.clean == NULL
+			    ? 1
+			    : VR__IO_NONE;
 #endif
 }
 
@@ -189,7 +191,6 @@ int vr__packed_dev_break(struct vr_packed_dev *q, int err)
 	q->broken = err;
 #if !VR__OPT_SIZE
 	/* (Built for size they are never set: see dev_forget.) */
-	q->io_fast = false;
 	q->pop_fast = false;
 	q->io_one = VR__IO_NONE;
 #endif

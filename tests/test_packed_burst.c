@@ -188,7 +188,7 @@ static void same_state(const struct side *a, const struct side *b)
 	assert_int_equal(u->in_flight, v->in_flight);
 	assert_int_equal(u->desc_in_flight, v->desc_in_flight);
 	assert_int_equal(u->order_gap, v->order_gap);
-	assert_int_equal(u->io_fast, v->io_fast);
+	assert_true(u->io_one == v->io_one);
 	assert_int_equal(u->held, v->held);
 	if (u->held) {
 		assert_int_equal(u->held_pos, v->held_pos);
@@ -1411,7 +1411,7 @@ static void test_complete_in_order_key(void **state)
 	}
 }
 
-/* The queue's own shortcuts (pop_fast, io_fast): a broken queue answers
+/* The queue's own shortcuts (pop_fast, io_one): a broken queue answers
  * VR_EBROKEN on the short paths too, with a valid chain waiting or a
  * chain in flight; and after an attach that left chains behind, one
  * chain completed in order is the oldest (at next_used + the gap), even

@@ -659,9 +659,12 @@ struct vr_packed_dev {
 	uint16_t *order;       /* in-order: per ring position, the id taken
 				  with its head there */
 	struct vr_mem mem;
-	uint64_t io_one;      /* the count complete_in_order takes inline: 1
-				 with io_fast, else 2^32, which no unsigned
-				 count equals (one compare tests both) */
+	uint64_t io_one;      /* the count complete_in_order takes inline:
+				 1 on an in-order queue with order_gap 0, no
+				 cache hooks and not broken (never when
+				 built for size), else 2^32, which no
+				 unsigned count equals (one compare tests
+				 the queue and the count) */
 	uint32_t flags;
 	uint16_t num;
 	uint16_t next_avail;  /* next ring position to take from */
@@ -686,9 +689,6 @@ struct vr_packed_dev {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
-	bool io_fast;         /* in-order, order_gap 0, no cache hooks, not
-				 broken: complete_in_order of one chain
-				 inline */
 	bool pop_fast;        /* not broken, and a plain window of at most
 				 2^63 bytes ending at or below 2^64 (no
 				 translate, no invalidate): the single pop
@@ -953,9 +953,9 @@ VR_INLINE int vr_packed_dev_complete_in_order(struct vr_packed_dev *q,
 	uint16_t *rec;
 	unsigned id, ndesc, next;
 
-	/* io_fast (IN_ORDER, not broken, no cache hooks, and the oldest
-	 * chain in flight is the one popped with its head at next_used) and
-	 * a count of 1, in one compare: io_one is 1 exactly with io_fast. */
+	/* A queue that may take it (IN_ORDER, not broken, no cache hooks,
+	 * and the oldest chain in flight is the one popped with its head at
+	 * next_used) and a count of 1, in one compare (io_one). */
 	if (VR_UNLIKELY(count != q->io_one))
 		return vr__packed_dev_complete_in_order(q, count, last_len);
 	/* Its record is 0 exactly when nothing is in flight (every record
