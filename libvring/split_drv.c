@@ -231,13 +231,40 @@ int vr_split_drv_add_indirect(struct vr_split_drv *q, const struct vr_seg *seg,
 }
 
 /*
+ * In-order collection: the used entry read at last_used names head @id
+ * with length @len, closing the chains from the oldest to it. The head
+ * must be in flight (so its position is in [last_used, avail_idx)), the
+ * batch within what used->idx announced, the length within what was
+ * posted (or clamped with VR_QF_CLAMP_USED_LEN); then the batch is open:
+ * 0, or the code that broke the queue. Always inline: out of line, the
+ * call costs 32 bytes of flash in a build for size (size.sh).
+ */
+VR__HOT_INLINE int drv_open_batch(struct vr_split_drv *q, uint32_t id,
+				  uint32_t len)
+{
+	if (id >= q->num || q->slot[id].ndesc == 0)
+		return vr__split_drv_break(q, VR_EUSEDID);
+	if ((uint16_t)(q->slot[id].last - q->last_used) >=
+	    (uint16_t)(q->used_seen - q->last_used))
+		return vr__split_drv_break(q, VR_EUSEDIDX);
+	if (len > q->slot[id].in_len) {
+		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
+			return vr__split_drv_break(q, VR_EUSEDLEN);
+		len = q->slot[id].in_len;
+		q->stats.used_len_clamped++;
+	}
+	q->batch_end = (uint16_t)id;
+	q->batch_len = len;
+	return 0;
+}
+
+/*
  * In-order collection, compiled: what vr_split_drv_get_used() calls on an
  * in-order queue when built for size (the header's inline path is not
  * carried in flash there). Built for speed, the inline path itself; built
- * for size, one function for every entry: the named head must be in
- * flight (so its position is in [last_used, avail_idx)) and the batch it
- * closes must fit in what used->idx announced, as
- * vr__split_drv_used_batch checks, then the oldest chain is handed out.
+ * for size, one function for every entry: the named head is checked by
+ * drv_open_batch, as in vr__split_drv_used_batch, then the oldest chain
+ * is handed out.
  */
 int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 				    struct vr_used_buf *out)
@@ -250,6 +277,7 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 	struct vr_drv_slot *s;
 	uint16_t head;
 	uint32_t len;
+	int err;
 
 	if (q->batch_end == VR__NONE) {
 		struct vr_used_elem *elem;
@@ -271,19 +299,9 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 		/* Relaxed, read once: ordered after A2. */
 		id = vr__le32(vr__load32(&elem->id));
 		len = vr__le32(vr__load32(&elem->len));
-		if (id >= q->num || q->slot[id].ndesc == 0)
-			return vr__split_drv_break(q, VR_EUSEDID);
-		if ((uint16_t)(q->slot[id].last - q->last_used) >=
-		    (uint16_t)(q->used_seen - q->last_used))
-			return vr__split_drv_break(q, VR_EUSEDIDX);
-		if (len > q->slot[id].in_len) {
-			if (!(q->flags & VR_QF_CLAMP_USED_LEN))
-				return vr__split_drv_break(q, VR_EUSEDLEN);
-			len = q->slot[id].in_len;
-			q->stats.used_len_clamped++;
-		}
-		q->batch_end = (uint16_t)id;
-		q->batch_len = len;
+		err = drv_open_batch(q, id, len);
+		if (err)
+			return err;
 	}
 	head = q->io_head; /* (free_head + num_free) & mask */
 	s = &q->slot[head];
@@ -319,19 +337,10 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 int vr__split_drv_used_batch(struct vr_split_drv *q, struct vr_used_buf *out,
 			     uint32_t id, uint32_t len)
 {
-	if (id >= q->num || q->slot[id].ndesc == 0)
-		return vr__split_drv_break(q, VR_EUSEDID);
-	if ((uint16_t)(q->slot[id].last - q->last_used) >=
-	    (uint16_t)(q->used_seen - q->last_used))
-		return vr__split_drv_break(q, VR_EUSEDIDX);
-	if (len > q->slot[id].in_len) {
-		if (!(q->flags & VR_QF_CLAMP_USED_LEN))
-			return vr__split_drv_break(q, VR_EUSEDLEN);
-		len = q->slot[id].in_len;
-		q->stats.used_len_clamped++;
-	}
-	q->batch_end = (uint16_t)id;
-	q->batch_len = len;
+	int err = drv_open_batch(q, id, len);
+
+	if (err)
+		return err;
 	/* Not the oldest (that is the inline path): the oldest gets all its
 	 * writable bytes, the batch's last the entry's length, later. */
 	return vr__split_drv_get_used_io(q, out);
