@@ -22,6 +22,19 @@
 #                     (--fault KIND); the tool must exit 1 and say why
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
+
+# The report script on the run's JSON, expecting @expect records: any exit
+# status but 0 fails the test; its output in @out_var.
+function(run_report expect out_var)
+  execute_process(
+    COMMAND ${PYTHON} ${REPORT} ${OUT}/latency.json ${OUT} --no-plot --expect ${expect}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE rep)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "report_latency.py could not read the JSON (exit ${rc})")
+  endif()
+  set(${out_var} "${rep}" PARENT_SCOPE)
+endfunction()
+
 if(MODE STREQUAL "smoke")
   execute_process(
     COMMAND ${TOOL} --messages 300 --warmup 0 --warmup-messages 50
@@ -32,12 +45,7 @@ if(MODE STREQUAL "smoke")
     message(FATAL_ERROR "vring_latency failed (exit ${rc})")
   endif()
   if(PYTHON)
-    execute_process(
-      COMMAND ${PYTHON} ${REPORT} ${OUT}/latency.json ${OUT} --no-plot --expect 24
-      RESULT_VARIABLE rc)
-    if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "report_latency.py could not read the JSON (exit ${rc})")
-    endif()
+    run_report(24 rep)
   else()
     file(READ ${OUT}/latency.json json)
     string(LENGTH "${json}" len)
@@ -59,12 +67,7 @@ elseif(MODE STREQUAL "rounds")
     message(FATAL_ERROR "no summary of the medians on the terminal")
   endif()
   if(PYTHON)
-    execute_process(
-      COMMAND ${PYTHON} ${REPORT} ${OUT}/latency.json ${OUT} --no-plot --expect 4
-      RESULT_VARIABLE rc OUTPUT_VARIABLE rep)
-    if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "report_latency.py could not read the JSON (exit ${rc})")
-    endif()
+    run_report(4 rep)
     if(NOT rep MATCHES "median of 2 rounds; (robust|median only)")
       message(FATAL_ERROR "report_latency.py gave no per-round verdict:\n${rep}")
     endif()
@@ -150,12 +153,7 @@ elseif(MODE STREQUAL "fault-round")
     message(FATAL_ERROR "with a fault in round 2, not exactly its 2 runs failed")
   endif()
   if(PYTHON)
-    execute_process(
-      COMMAND ${PYTHON} ${REPORT} ${OUT}/latency.json ${OUT} --no-plot --expect 2
-      RESULT_VARIABLE rc)
-    if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "report_latency.py could not read the JSON (exit ${rc})")
-    endif()
+    run_report(2 rep)
   endif()
   if(CMAKE_VERSION VERSION_LESS 3.19)
     return()
