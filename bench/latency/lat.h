@@ -10,6 +10,7 @@
  *   lat_client.c  the client's three loads (one at a time, paced, saturation)
  *   lat_device.c  the device process: answer every request
  *   lat_calib.c   what this machine's doorbells and timers cost
+ *   lat_place.c   where the host put the two vCPUs during each run
  *   lat_sys.c     clocks, CPU pinning, CPU time, watchdog, machine facts
  *   lat_json.c    each run's figures, the medians over the rounds, the JSON
  *                 file and the text tables
@@ -121,6 +122,8 @@ struct vl_opts {
 	uint32_t fault;          /* enum vl_fault: tests of the tool's own checks */
 	int rt_priority;         /* > 0: both processes SCHED_FIFO at this priority */
 	uint32_t rounds;         /* the whole matrix is measured this many times */
+	double apart_factor;     /* a run whose placement probe is above this many
+				  * times the lowest ran apart (0: never) */
 	bool verbose;
 };
 
@@ -130,8 +133,13 @@ enum vl_fault {
 	VL_FAULT_NONE = 0,
 	VL_FAULT_DROP = 1,    /* no reply to one request */
 	VL_FAULT_CORRUPT = 2, /* a reply with a wrong check word */
-	VL_FAULT_EXIT = 3     /* the device exits mid-run */
+	VL_FAULT_EXIT = 3,    /* the device exits mid-run */
+	/* Not the device's: the placement probes of the run read VL_FAULT_APART_X
+	 * times what they measured, as if the host had put the vCPUs apart. */
+	VL_FAULT_APART = 4
 };
+
+#define VL_FAULT_APART_X 1000u
 
 /* The request (counted from 1 in each device) that a fault hits. */
 #define VL_FAULT_AT 100u
@@ -207,6 +215,11 @@ struct vl_fig {
 	uint64_t dist[VL_DIST_MAX];
 	uint32_t ndist;
 	int client_cpu, device_cpu;
+	/* Placement (lat_place.c): the cross-core round trip probed just
+	 * before and just after the run, ns (0: not probed), the larger, and
+	 * whether it ran with the vCPUs apart. */
+	uint64_t xcore_before_ns, xcore_after_ns, xcore_ns;
+	bool apart;
 };
 
 /* The figures of the run @r. */
@@ -280,6 +293,36 @@ struct vl_calib {
 };
 
 int vl_calibrate(const struct vl_opts *o, struct vl_calib *c);
+/* @rounds round trips of a spin ping-pong between the client's CPU (the
+ * caller's) and a child on the device's, each into @h. 0, or -1 when the
+ * child failed or stopped answering. */
+int vl_spin_pingpong(const struct vl_opts *o, uint32_t rounds, struct vl_hist *h);
+
+/* ---- Placement (lat_place.c) ------------------------------------------------------ */
+
+/* Round trips per probe: under a millisecond even apart, and enough for a
+ * median that one preemption does not move. */
+#define VL_PLACE_TRIPS 501u
+
+/* Default of --apart (report.py's APART for the cycle benchmarks). */
+#define VL_APART_DEFAULT 1.6
+
+/* The median cross-core round trip between the two CPUs now, ns; 0 when
+ * they are not pinned or the probe failed. About a millisecond. */
+uint64_t vl_place_probe(const struct vl_opts *o);
+
+/* What vl_place_mark found. */
+struct vl_place {
+	uint64_t lowest_ns;  /* the lowest probe (0: none) */
+	uint32_t probed;     /* passed runs with a probe */
+	uint32_t apart;      /* ... that ran apart */
+};
+
+/* Mark every passed run of the @n cells (@rounds each) whose probe is above
+ * @factor times the lowest, of the runs' probes and @calib_ns (the
+ * calibration's spin p50; 0: none), as apart (@factor 0: none); fill @p. */
+void vl_place_mark(struct vl_cell *cells, size_t n, uint32_t rounds, double factor,
+		   uint64_t calib_ns, struct vl_place *p);
 
 /* ---- System (lat_sys.c) ----------------------------------------------------------- */
 
@@ -322,7 +365,7 @@ void vl_watchdog_files(const char *sock, const char *dir);
  * record. The cells with a failed round are listed in failed_runs. */
 int vl_json_write(const char *path, const struct vl_opts *o,
 		  const struct vl_machine *m, const struct vl_calib *c,
-		  const struct vl_cell *cells, size_t n);
+		  const struct vl_place *pl, const struct vl_cell *cells, size_t n);
 /* One run as a table line (the header before the first); @rounds > 1
  * puts "round/rounds" in front. */
 void vl_fig_line(const struct vl_cell *cell, const struct vl_fig *f, uint32_t rounds);

@@ -101,7 +101,7 @@ static int efd_pingpong(const struct vl_opts *o, uint32_t rounds, struct vl_hist
 	return pid < 0 || bad ? -1 : 0;
 }
 
-static int spin_pingpong(const struct vl_opts *o, uint32_t rounds, struct vl_hist *h)
+int vl_spin_pingpong(const struct vl_opts *o, uint32_t rounds, struct vl_hist *h)
 {
 	struct spin_line *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -210,7 +210,7 @@ int vl_calibrate(const struct vl_opts *o, struct vl_calib *c)
 		err = -1;
 	}
 	vl_hist_reset(h);
-	if (spin_pingpong(o, o->calib_rounds, h) == 0) {
+	if (vl_spin_pingpong(o, o->calib_rounds, h) == 0) {
 		c->spin_p50 = vl_hist_quantile(h, 0.5);
 		c->spin_p99 = vl_hist_quantile(h, 0.99);
 		c->spin_max = h->max;

@@ -124,18 +124,28 @@ static struct stat3 stat_of(double *v, size_t n)
 	return s;
 }
 
-/* What a cell's record shows: the median over its passed rounds of every
- * figure, counter and distribution point (the points all rounds have), and
- * the lowest and highest round of every figure. */
+/* What a cell's record shows: the median over its rounds in use of every
+ * figure, counter and distribution point (the points all of them have),
+ * and the lowest and highest of them of every figure. The rounds in use are
+ * the passed ones not run with the vCPUs apart (lat_place.c); every passed
+ * one when all ran apart. */
 struct agg {
-	uint32_t nok;
+	uint32_t nok;   /* rounds passed */
+	uint32_t nuse;  /* ... in use */
+	uint32_t napart; /* ... run apart */
+	bool all_apart; /* every passed round ran apart (and is in use) */
 	double v[VL_F_COUNT];
 	struct stat3 s[VL_F_COUNT];
 	double client[2][VL_NSTAT], device[2][VL_NSTAT];
 	double dist[VL_DIST_MAX];
 	uint32_t ndist;
-	const struct vl_fig *first; /* the first passed round */
+	const struct vl_fig *first; /* the first round in use */
 };
+
+static bool in_use(const struct agg *a, const struct vl_fig *f)
+{
+	return f->ok && (a->all_apart || !f->apart);
+}
 
 /* 0, or -1 when out of memory. */
 static int aggregate(const struct vl_cell *cell, uint32_t rounds, struct agg *a)
@@ -148,21 +158,26 @@ static int aggregate(const struct vl_cell *cell, uint32_t rounds, struct agg *a)
 		return -1;
 	a->ndist = VL_DIST_MAX;
 	for (r = 0; r < rounds; r++) {
-		const struct vl_fig *f = &cell->fig[r];
-
-		if (!f->ok)
-			continue;
-		if (!a->first)
-			a->first = f;
-		a->nok++;
-		if (f->ndist < a->ndist)
-			a->ndist = f->ndist;
+		a->nok += cell->fig[r].ok;
+		a->napart += cell->fig[r].ok && cell->fig[r].apart;
 	}
 	if (a->nok == 0)
 		goto out;
+	a->all_apart = a->napart == a->nok;
+	for (r = 0; r < rounds; r++) {
+		const struct vl_fig *f = &cell->fig[r];
+
+		if (!in_use(a, f))
+			continue;
+		if (!a->first)
+			a->first = f;
+		a->nuse++;
+		if (f->ndist < a->ndist)
+			a->ndist = f->ndist;
+	}
 #define MEDIAN_OF(expr, dst) do {                                             \
 		for (r = 0, k = 0; r < rounds; r++)                           \
-			if (cell->fig[r].ok) {                                \
+			if (in_use(a, &cell->fig[r])) {                       \
 				const struct vl_fig *f_ = &cell->fig[r];      \
 				tmp[k++] = (expr);                            \
 			}                                                     \
@@ -332,8 +347,10 @@ static int jrecord(FILE *f, const struct vl_cell *cell, uint32_t rounds, bool *f
 	fprintf(f, "      \"offered_rate\": %" PRIu64 ",\n", l->rate);
 	fprintf(f, "      \"latency_from\": \"%s\",\n",
 		paced ? "scheduled send time" : "send call");
-	fprintf(f, "      \"aggregate\": \"median of %u round%s\",\n", a->nok,
-		a->nok == 1 ? "" : "s");
+	fprintf(f, "      \"aggregate\": \"median of %u round%s%s\",\n", a->nuse,
+		a->nuse == 1 ? "" : "s",
+		a->all_apart ? ", every one run with the vCPUs apart"
+		: a->napart ? ", those with the vCPUs apart left out" : "");
 	fprintf(f, "      \"rounds_planned\": %u, \"rounds_passed\": %u, \"rounds_failed\": [",
 		rounds, a->nok);
 	for (r = 0, first = true; r < rounds; r++)
@@ -341,7 +358,14 @@ static int jrecord(FILE *f, const struct vl_cell *cell, uint32_t rounds, bool *f
 			fprintf(f, "%s%u", first ? "" : ", ", r + 1);
 			first = false;
 		}
-	fprintf(f, "],\n");
+	fprintf(f, "],\n      \"rounds_used\": %u, \"rounds_apart\": [", a->nuse);
+	for (r = 0, first = true; r < rounds; r++)
+		if (cell->fig[r].ok && cell->fig[r].apart) {
+			fprintf(f, "%s%u", first ? "" : ", ", r + 1);
+			first = false;
+		}
+	fprintf(f, "],\n      \"placement\": \"%s\",\n",
+		a->all_apart ? "apart" : a->first->xcore_ns ? "usual" : "not probed");
 	jfigs(f, "      ", a->v, (const double(*)[VL_NSTAT])a->client,
 	      (const double(*)[VL_NSTAT])a->device, paced, a->first->client_cpu,
 	      a->first->device_cpu);
@@ -359,8 +383,11 @@ static int jrecord(FILE *f, const struct vl_cell *cell, uint32_t rounds, bool *f
 			continue;
 		counts_to_double(&g->client, cl);
 		counts_to_double(&g->device, dv);
-		fprintf(f, "%s\n        {\"round\": %u, \"seq\": %u, \"started_s\": %.3f,\n",
-			first ? "" : ",", g->round, g->seq, g->started_s);
+		fprintf(f, "%s\n        {\"round\": %u, \"seq\": %u, \"started_s\": %.3f,\n"
+			   "         \"xcore_rt_ns\": %" PRIu64 ", \"xcore_rt_before_ns\": %" PRIu64
+			   ", \"xcore_rt_after_ns\": %" PRIu64 ", \"apart\": %s,\n",
+			first ? "" : ",", g->round, g->seq, g->started_s, g->xcore_ns,
+			g->xcore_before_ns, g->xcore_after_ns, g->apart ? "true" : "false");
 		jfigs(f, "         ", g->v, (const double(*)[VL_NSTAT])cl,
 		      (const double(*)[VL_NSTAT])dv, paced, g->client_cpu, g->device_cpu);
 		fprintf(f, "}");
@@ -381,7 +408,7 @@ static int jrecord(FILE *f, const struct vl_cell *cell, uint32_t rounds, bool *f
 
 int vl_json_write(const char *path, const struct vl_opts *o,
 		  const struct vl_machine *m, const struct vl_calib *c,
-		  const struct vl_cell *cells, size_t n)
+		  const struct vl_place *pl, const struct vl_cell *cells, size_t n)
 {
 	FILE *f = fopen(path, "w");
 	bool first;
@@ -434,6 +461,11 @@ int vl_json_write(const char *path, const struct vl_opts *o,
 		   ", \"timer10us_late_max\": %" PRIu64 ", \"eventfd_write_ns\": %" PRIu64 "},\n",
 		c->rounds, c->efd_p50, c->efd_p99, c->efd_max, c->efd_cpu_ns, c->spin_p50, c->spin_p99,
 		c->spin_max, c->timer_p50, c->timer_p99, c->timer_max, c->efd_write_ns);
+	fprintf(f, "  \"placement\": {\"probe\": \"median of %u spin round trips between "
+		   "the two CPUs, before and after each run; a run's probe is the larger\", "
+		   "\"apart_factor\": %.3g, \"lowest_ns\": %" PRIu64 ", \"runs_probed\": %u, "
+		   "\"runs_apart\": %u},\n",
+		VL_PLACE_TRIPS, o->apart_factor, pl->lowest_ns, pl->probed, pl->apart);
 	/* failed_runs: every cell with a failed round ("policy/load", as with
 	 * one round); failed_rounds: each failed round. */
 	fprintf(f, "  \"failed_runs\": [");
@@ -480,9 +512,9 @@ static void header(uint32_t rounds)
 {
 	if (rounds > 1)
 		printf("%-7s ", "round");
-	printf("%-14s %-11s %9s %9s %8s %8s %8s %8s %8s %9s %7s %8s\n", "policy", "load",
+	printf("%-14s %-11s %9s %9s %8s %8s %8s %8s %8s %9s %7s %8s %7s\n", "policy", "load",
 	       "msgs", "msgs/s", "p50us", "p90us", "p99us", "p99.9us", "p99.99us", "max_us",
-	       "dbl/msg", "cpu_us");
+	       "dbl/msg", "cpu_us", "xc_ns");
 }
 
 void vl_fig_line(const struct vl_cell *cell, const struct vl_fig *g, uint32_t rounds)
@@ -500,11 +532,11 @@ void vl_fig_line(const struct vl_cell *cell, const struct vl_fig *g, uint32_t ro
 		snprintf(rl, sizeof(rl), "%u/%u", g->round, rounds);
 		printf("%-7s ", rl);
 	}
-	printf("%-14s %-11s %9.0f %9.0f %8.1f %8.1f %8.1f %8.1f %8.1f %9.1f %7.3f %8.2f\n",
+	printf("%-14s %-11s %9.0f %9.0f %8.1f %8.1f %8.1f %8.1f %8.1f %9.1f %7.3f %8.2f %7.0f\n",
 	       cell->policy->name, cell->load->name, v[VL_F_MESSAGES], v[VL_F_THROUGHPUT],
 	       v[VL_F_P50] / 1e3, v[VL_F_P90] / 1e3, v[VL_F_P99] / 1e3, v[VL_F_P999] / 1e3,
 	       v[VL_F_P9999] / 1e3, v[VL_F_MAX] / 1e3, v[VL_F_NOTIF_MSG],
-	       v[VL_F_CPU_MSG] / 1e3);
+	       v[VL_F_CPU_MSG] / 1e3, (double)g->xcore_ns);
 	fflush(stdout);
 }
 
@@ -515,11 +547,12 @@ void vl_summary(const struct vl_cell *cells, size_t n, uint32_t rounds)
 
 	if (!a)
 		return;
-	printf("median of %u rounds (lowest..highest):\n", rounds);
-	printf("%-14s %-11s %6s %9s %8s %8s %-17s %8s %s\n", "policy", "load", "rounds",
+	printf("median of %u rounds (lowest..highest; rounds: in use/planned, and how many "
+	       "ran with the vCPUs apart):\n", rounds);
+	printf("%-14s %-11s %-11s %9s %8s %8s %-17s %8s %s\n", "policy", "load", "rounds",
 	       "msgs/s", "p50us", "p99us", "(p99 spread)", "cpu_us", "(cpu spread)");
 	for (i = 0; i < n; i++) {
-		char sp[48], sc[48];
+		char sp[48], sc[48], rn[40];
 
 		if (aggregate(&cells[i], rounds, a) || a->nok == 0)
 			continue;
@@ -527,8 +560,12 @@ void vl_summary(const struct vl_cell *cells, size_t n, uint32_t rounds)
 			 a->s[VL_F_P99].hi / 1e3);
 		snprintf(sc, sizeof(sc), "(%.2f..%.2f)", a->s[VL_F_CPU_MSG].lo / 1e3,
 			 a->s[VL_F_CPU_MSG].hi / 1e3);
-		printf("%-14s %-11s %3u/%-2u %9.0f %8.1f %8.1f %-17s %8.2f %s\n",
-		       cells[i].policy->name, cells[i].load->name, a->nok, rounds,
+		if (a->napart)
+			snprintf(rn, sizeof(rn), "%u/%u %u apart", a->nuse, rounds, a->napart);
+		else
+			snprintf(rn, sizeof(rn), "%u/%u", a->nuse, rounds);
+		printf("%-14s %-11s %-11s %9.0f %8.1f %8.1f %-17s %8.2f %s\n",
+		       cells[i].policy->name, cells[i].load->name, rn,
 		       a->v[VL_F_THROUGHPUT], a->v[VL_F_P50] / 1e3, a->v[VL_F_P99] / 1e3, sp,
 		       a->v[VL_F_CPU_MSG] / 1e3, sc);
 	}

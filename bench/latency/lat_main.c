@@ -5,8 +5,10 @@
  * disturbance of a few seconds spoils one round of a few cells, not every
  * measurement of one; within a round load by load (the policies compared
  * under one load run close together in time), the policies of a load in an
- * order that changes every round (round_order). Then the JSON file (each
- * cell's median over its rounds) and the tables.
+ * order that changes every round (round_order); each run between two
+ * probes of the vCPUs' placement (lat_place.c). Then the runs made with the
+ * vCPUs apart are marked, and the JSON file (each cell's median over its
+ * rounds, those left out) and the tables written.
  */
 #include "lat_proto.h"
 
@@ -70,8 +72,13 @@ static void usage(FILE *f)
 		"                       a spinning policy then takes its CPU from everything\n"
 		"                       else (the kernel's RT throttling leaves it 5%%)\n"
 		"  --json FILE          write the results there\n"
+		"  --apart F            a run whose cross-core round trip, probed before\n"
+		"                       and after it, is above F times the lowest of all\n"
+		"                       runs ran with the vCPUs apart: its cell's medians\n"
+		"                       leave it out (default %.1f; 0: keep every run)\n"
 		"  --fault KIND         test the tool's checks: the device drops, corrupts\n"
-		"                       or exits at request %u (drop, corrupt, exit)\n"
+		"                       or exits at request %u (drop, corrupt, exit), or\n"
+		"                       the placement probes read %ux (apart)\n"
 		"  --fault-round N      ... only in round N (the other rounds pass)\n"
 		"  -v, --verbose        more detail on the terminal\n"
 		"\n"
@@ -79,7 +86,8 @@ static void usage(FILE *f)
 		"each request's scheduled send time (no coordinated omission).\n"
 		"Exit status: 0 all runs passed, 1 a run failed (wrong or missing reply),\n"
 		"2 bad arguments.\n",
-		MAX_ROUNDS, VL_MSG_MIN, VL_BUF_BYTES, VL_MSG_MIN, VL_FAULT_AT);
+		MAX_ROUNDS, VL_MSG_MIN, VL_BUF_BYTES, VL_MSG_MIN, VL_APART_DEFAULT, VL_FAULT_AT,
+		VL_FAULT_APART_X);
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -99,13 +107,14 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 	return 0;
 }
 
+/* A number in 0..86400 (seconds, or --apart's factor). */
 static int parse_secs(const char *opt, const char *s, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
 
 	if (end == s || *end || v < 0 || v > 86400) {
-		fprintf(stderr, VL_PROG ": %s: \"%s\" is not a number of seconds\n", opt, s);
+		fprintf(stderr, VL_PROG ": %s: \"%s\" is not a number in 0..86400\n", opt, s);
 		return -1;
 	}
 	*out = v;
@@ -202,6 +211,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->o.reply_timeout_ns = 20000ull * 1000000ull;
 	a->o.calib_rounds = 20000;
 	a->o.rounds = 1;
+	a->o.apart_factor = VL_APART_DEFAULT;
 	for (i = 1; i < argc; i++) {
 		const char *val = NULL;
 		int m;
@@ -288,10 +298,22 @@ static int parse_args(int argc, char **argv, struct args *a)
 				a->o.fault = VL_FAULT_CORRUPT;
 			else if (strcmp(val, "exit") == 0)
 				a->o.fault = VL_FAULT_EXIT;
+			else if (strcmp(val, "apart") == 0)
+				a->o.fault = VL_FAULT_APART;
 			else {
-				fprintf(stderr, VL_PROG ": --fault: drop, corrupt or exit\n");
+				fprintf(stderr, VL_PROG ": --fault: drop, corrupt, exit or apart\n");
 				return -1;
 			}
+		} else if (OPT("--apart")) {
+			double f;
+
+			if (m < 0 || parse_secs("--apart", val, &f))
+				return -1;
+			if (f != 0 && f < 1.0) {
+				fprintf(stderr, VL_PROG ": --apart: 0, or a factor of 1 or more\n");
+				return -1;
+			}
+			a->o.apart_factor = f;
 		} else if (OPT("--rt")) {
 			if (m < 0 || parse_u64("--rt", val, 1, 99, &v))
 				return -1;
@@ -350,6 +372,7 @@ int main(int argc, char **argv)
 	struct vl_fig *figs;
 	struct vl_machine m;
 	struct vl_calib cal;
+	struct vl_place place;
 	size_t ncell, failed = 0, i, j, k;
 	uint32_t r, seq = 0;
 	uint64_t t_start = 0;
@@ -417,15 +440,20 @@ int main(int argc, char **argv)
 	}
 	for (r = 0; r < a->o.rounds; r++) {
 		struct vl_opts ro = a->o;
+		uint64_t probe_x = 1; /* --fault apart: the probes read this times more */
 
 		if (a->fault_round && a->fault_round != r + 1)
 			ro.fault = VL_FAULT_NONE;
+		if (ro.fault == VL_FAULT_APART) {
+			probe_x = VL_FAULT_APART_X;
+			ro.fault = VL_FAULT_NONE; /* the device has nothing to do with it */
+		}
 		for (j = 0; j < a->nload; j++) {
 			for (k = 0; k < a->npol; k++) {
 				size_t pi = round_order(a->npol, r, k);
 				struct vl_cell *c = &cells[j * a->npol + pi];
 				struct vl_fig *g = &c->fig[r];
-				uint64_t now = vl_now_ns();
+				uint64_t now = vl_now_ns(), before, after;
 
 				if (seq == 0)
 					t_start = now;
@@ -435,7 +463,10 @@ int main(int argc, char **argv)
 				if (a->o.verbose)
 					printf("-- round %u: %s / %s: %s\n", r + 1, c->policy->name,
 					       c->load->name, c->policy->params);
-				if (vl_run(&ro, c->policy, c->load, res) != 0) {
+				before = vl_place_probe(&ro);
+				rc = vl_run(&ro, c->policy, c->load, res);
+				after = vl_place_probe(&ro);
+				if (rc != 0) {
 					if (a->o.rounds > 1)
 						fprintf(stderr, VL_PROG ": run %s / %s (round %u of "
 								"%u) FAILED\n",
@@ -448,14 +479,27 @@ int main(int argc, char **argv)
 					continue;
 				}
 				vl_fig_from_result(res, g);
+				/* The larger: the run may have started or ended apart. */
+				g->xcore_before_ns = before * probe_x;
+				g->xcore_after_ns = after * probe_x;
+				g->xcore_ns = (before > after ? before : after) * probe_x;
 				vl_fig_line(c, g, a->o.rounds);
 			}
 		}
 	}
+	vl_place_mark(cells, ncell, a->o.rounds, a->o.apart_factor, cal.spin_p50, &place);
+	if (place.probed && a->o.apart_factor > 0)
+		printf("placement: %u of %u runs with the vCPUs apart (cross-core round trip "
+		       "above %.1fx the lowest, %.0f ns)%s\n",
+		       place.apart, place.probed, a->o.apart_factor, (double)place.lowest_ns,
+		       place.apart ? ": left out of their cells' medians" : "");
+	else if (place.probed)
+		printf("placement: lowest cross-core round trip %.0f ns; --apart 0: every run "
+		       "kept\n", (double)place.lowest_ns);
 	if (a->o.rounds > 1)
 		vl_summary(cells, ncell, a->o.rounds);
 	vl_loadavg(m.load_after);
-	if (a->json && vl_json_write(a->json, &a->o, &m, &cal, cells, ncell) != 0)
+	if (a->json && vl_json_write(a->json, &a->o, &m, &cal, &place, cells, ncell) != 0)
 		failed++;
 	printf("load average after: %.2f %.2f %.2f%s%s\n", m.load_after[0], m.load_after[1],
 	       m.load_after[2], a->json ? "; wrote " : "", a->json ? a->json : "");

@@ -19,6 +19,13 @@ domination verdicts use the medians, the table shows the lowest and highest
 p99 and CPU per message of the rounds next to them, and each domination
 verdict says whether every round on its own gives the same verdict
 (robust) or only the medians do.
+
+Each run's placement was probed (vring_latency's lat_place.c): a run made
+with the two vCPUs apart on the host (its cross-core round trip above
+--apart times the lowest) is left out of its cell's medians, unless every
+round of the cell was; such a cell ("placement": "apart") is compared only
+with cells measured apart too, and a round only with rounds of the same
+placement.
 """
 import json
 import math
@@ -102,9 +109,21 @@ def us(ns):
     return "%.2f" % v
 
 
+def used_rounds(r):
+    """The rounds a record's medians are taken over: those not run with the
+    vCPUs apart, or all when every one was."""
+    rounds = r.get("rounds", [])
+    return [x for x in rounds if not x.get("apart")] or rounds
+
+
 def nrounds(r):
     """How many rounds a record's medians are taken over (1 before --rounds)."""
-    return len(r.get("rounds", [])) or 1
+    return len(used_rounds(r)) or 1
+
+
+def is_apart(r):
+    """Every round of the record ran with the vCPUs apart."""
+    return r.get("placement") == "apart"
 
 
 def multi_round(recs):
@@ -118,7 +137,7 @@ def spread(r, key):
     sp = r.get("spread", {}).get(key)
     if sp:
         return sp[0], sp[1]
-    vals = [x[key] for x in r["rounds"]]
+    vals = [x[key] for x in used_rounds(r)]
     return min(vals), max(vals)
 
 
@@ -160,6 +179,34 @@ def machine_lines(doc):
     ]
 
 
+def placement_lines(doc, recs):
+    """The Placement paragraph: how many runs ran with the vCPUs apart."""
+    pl = doc.get("placement")
+    if not pl or not pl.get("runs_probed"):
+        return []
+    apart = [(r, x["round"]) for r in recs for x in r.get("rounds", []) if x.get("apart")]
+    factor = pl.get("apart_factor", 0)
+    text = ("**Placement.** Before and after every run, a short spin ping-pong between "
+            "the two CPUs (%s) measured where the host had put the two vCPUs: %d of %d "
+            "runs had a cross-core round trip above %gx the lowest (%d ns), that is, the "
+            "vCPUs apart, where every policy runs several times slower. "
+            % (pl.get("probe", "the probe"), pl.get("runs_apart", len(apart)),
+               pl["runs_probed"], factor, pl.get("lowest_ns", 0))
+            if factor else
+            "**Placement.** The runs' placement was probed (lowest cross-core round trip "
+            "%d ns), but `--apart 0` kept every run. " % pl.get("lowest_ns", 0))
+    if apart:
+        cells = []
+        for r in recs:
+            ns = [x["round"] for x in r.get("rounds", []) if x.get("apart")]
+            if ns:
+                cells.append("%s/%s %s%s" % (r["policy"], r["load"], rounds_list(ns),
+                                             " (all)" if is_apart(r) else ""))
+        text += ("Their cells' medians leave them out, unless every round of a cell ran "
+                 "apart (all): %s." % "; ".join(cells))
+    return [text, ""]
+
+
 def calibration_lines(doc):
     k = doc["calibration"]
     if not k.get("rounds"):
@@ -184,7 +231,11 @@ def calibration_lines(doc):
 
 def rounds_cell(r):
     planned = r.get("rounds_planned", nrounds(r))
-    return "%d" % nrounds(r) if nrounds(r) == planned else "%d of %d" % (nrounds(r), planned)
+    cell = "%d" % nrounds(r) if nrounds(r) == planned else "%d of %d" % (nrounds(r), planned)
+    napart = len(r.get("rounds_apart", []))
+    if is_apart(r):
+        return cell + " (all apart)"
+    return cell + (" (%d apart)" % napart if napart else "")
 
 
 def table_lines(recs):
@@ -262,12 +313,25 @@ def is_adaptive(r):
     return r.get("policy_base", r["policy"]) == "adaptive"
 
 
+def comparable(r, a):
+    """Records (or rounds) measured in the same placement: both with the
+    vCPUs apart, or neither."""
+    return bool(r.get("apart", is_apart(r))) == bool(a.get("apart", is_apart(a)))
+
+
+def apart_fixed(recs, a):
+    """The fixed policies at @a's load not compared with it: measured in the
+    other placement."""
+    return [r for r in recs if r["load"] == a["load"] and not is_adaptive(r)
+            and not comparable(r, a)]
+
+
 def dominators(recs, a):
     """The fixed policies that dominate adaptive record @a at its load, each
-    as (record, why)."""
+    as (record, why); only those measured in @a's placement."""
     out = []
     for r in recs:
-        if r["load"] != a["load"] or is_adaptive(r):
+        if r["load"] != a["load"] or is_adaptive(r) or not comparable(r, a):
             continue
         if r["p99"] * DOM_MARGIN < a["p99"] and r["cpu_per_msg"] <= DOM_TOL * a["cpu_per_msg"]:
             out.append((r, "p99 %.2fx better at %.2fx the CPU"
@@ -301,8 +365,8 @@ def waits_of(r):
 
 
 def round_records(recs, n):
-    """Round @n of every record that has one: its figures in that round, with
-    the record's policy, base and load."""
+    """Round @n of every record that has one: its figures in that round
+    (with its "apart"), with the record's policy, base and load."""
     out = []
     for r in recs:
         for x in r.get("rounds", []):
@@ -316,13 +380,14 @@ def round_records(recs, n):
 def per_round(recs, a):
     """[(round, dominators)] of adaptive record @a: each round on its own,
     its figures against the fixed policies' figures of the same round (the
-    cells of one load run close together in a round); a round in which
-    adaptive or every fixed policy failed is left out."""
+    cells of one load run close together in a round) measured in the same
+    placement; a round not in @a's medians (run apart), or in which every
+    fixed policy failed or ran in the other placement, is left out."""
     out = []
-    for n in sorted({x["round"] for x in a.get("rounds", [])}):
+    for n in sorted({x["round"] for x in used_rounds(a)}):
         rr = [x for x in round_records(recs, n) if x["load"] == a["load"]]
         mine = [x for x in rr if x["policy"] == a["policy"]]
-        if mine and any(not is_adaptive(x) for x in rr):
+        if mine and any(not is_adaptive(x) and comparable(x, mine[0]) for x in rr):
             out.append((n, dominators(rr, mine[0])))
     return out
 
@@ -368,7 +433,9 @@ def domination(recs):
            "decided again in each round alone, adaptive's figures of that round against "
            "the fixed policies' of the same round. *Robust*: every round gives the "
            "median's verdict; *median only*: some round does not (named), so the "
-           "verdict rests on which cells a disturbance caught.", "",
+           "verdict rests on which cells a disturbance caught. Runs made with the vCPUs "
+           "apart are in neither (see Placement above); a fixed policy measured in the "
+           "other placement than adaptive is *not comparable* and named as such.", "",
            "| load | adaptive p99 (us) | adaptive CPU us/msg | adaptive's waits per msg: "
            "client sleeps / hits, device sleeps / hits | nearest fixed policies | "
            "dominated by | verdict | in every round? |",
@@ -397,8 +464,11 @@ def domination(recs):
                           "; ".join("%s %s us, %.2f" % (r["policy"], us(r["p99"]),
                                                          r["cpu_per_msg"] / 1000.0)
                                     for r in near),
-                          "; ".join("%s (%s)" % (r["policy"], why) for r, why in doms)
-                          or "none",
+                          ("; ".join("%s (%s)" % (r["policy"], why) for r, why in doms)
+                           or "none") +
+                          "".join("; %s not comparable (vCPUs apart in every round of "
+                                  "one of the two)" % r["policy"]
+                                  for r in apart_fixed(recs, a)),
                           "**dominated**" if doms else "not dominated", how))
     if not verdicts:
         out.append("| (adaptive and a fixed policy were not both measured) | | | | | | | |")
@@ -565,6 +635,7 @@ def main(argv):
                "seconds (another tenant, the host moving a vCPU) spoils one round of a "
                "few cells; the median leaves it out, the spread shows it."
                % doc.get("rounds", max(nrounds(r) for r in recs)), ""]
+    md += placement_lines(doc, recs)
     md += ["## Calibration", ""]
     md += calibration_lines(doc)
     md += ["", "## Results", ""]

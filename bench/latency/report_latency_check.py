@@ -43,23 +43,30 @@ def median(v):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
 
 
-def record(policy, load, rounds):
+def record(policy, load, rounds, apart=()):
     """A record as vring_latency --rounds writes it: @rounds is a list of
-    (p99, cpu) per round; every figure the median over them."""
-    runs = [dict(figures(p, c), round=i + 1, seq=0) for i, (p, c) in enumerate(rounds)]
+    (p99, cpu) per round, the rounds numbered in @apart ran with the vCPUs
+    apart; every figure the median over the others (over all when every
+    one ran apart)."""
+    runs = [dict(figures(p, c), round=i + 1, seq=0, apart=i + 1 in apart,
+                 xcore_rt_ns=500 if i + 1 in apart else 130)
+            for i, (p, c) in enumerate(rounds)]
+    used = [x for x in runs if not x["apart"]] or runs
     r = {"policy": policy, "policy_base": policy, "params": "", "load": load,
          "load_kind": "saturation" if load == "saturation" else "single",
-         "aggregate": "median of %d rounds" % len(runs), "rounds_planned": len(runs),
-         "rounds_passed": len(runs), "rounds_failed": [], "rounds": runs, "spread": {}}
+         "aggregate": "median of %d rounds" % len(used), "rounds_planned": len(runs),
+         "rounds_passed": len(runs), "rounds_failed": [], "rounds": runs, "spread": {},
+         "rounds_used": len(used), "rounds_apart": sorted(apart),
+         "placement": "apart" if len(apart) == len(runs) else "usual"}
     for k, v in runs[0].items():
-        if k in ("round", "seq"):
+        if k in ("round", "seq", "apart", "xcore_rt_ns"):
             continue
         if isinstance(v, dict):
-            r[k] = {kk: median([x[k][kk] for x in runs]) for kk in v}
+            r[k] = {kk: median([x[k][kk] for x in used]) for kk in v}
         else:
-            r[k] = median([x[k] for x in runs])
+            r[k] = median([x[k] for x in used])
     for k in ("p50", "p90", "p99", "p999", "max", "cpu_per_msg", "throughput"):
-        r["spread"][k] = [min(x[k] for x in runs), max(x[k] for x in runs)]
+        r["spread"][k] = [min(x[k] for x in used), max(x[k] for x in used)]
     return r
 
 
@@ -145,6 +152,52 @@ def main(argv):
     contains("one round: row", [ln for ln in lines if ln.startswith("| single |")][0],
              "| 8.00 | 4.00 |")
     expect("one round: table has no spread", "(" in rp.table_lines(one)[2], False)
+
+    # Placement. Adaptive ran apart in round 1 (p99 177 us), polling in
+    # round 2, event-idx in every round. Adaptive's medians are of rounds 2
+    # and 3 (61 us at 0.495); polling's of 1 and 3 (50 us at 0.525): not
+    # dominated (1.22x the p99 but 1.06x the CPU). Event-idx (55 us at 0.40)
+    # would dominate it by CPU, but it was measured apart: not comparable.
+    # Per round: adaptive's round 1 is out; in round 2 polling and
+    # event-idx ran apart, so flags alone is compared; in round 3 flags and
+    # polling: not dominated in either, robust.
+    pl = [record("adaptive", "saturation", [(177000, 500), (60000, 500), (62000, 490)],
+                 apart=(1,)),
+          record("polling", "saturation", [(49000, 530), (190000, 600), (51000, 520)],
+                 apart=(2,)),
+          record("event-idx", "saturation", [(55000, 400), (56000, 410), (54000, 390)],
+                 apart=(1, 2, 3)),
+          record("flags", "saturation", [(64000, 500), (63000, 505), (65000, 495)])]
+    expect("placement: adaptive's rounds", [x["round"] for x in rp.used_rounds(pl[0])],
+           [2, 3])
+    expect("placement: per round", [(n, [r["policy"] for r, _ in d])
+                                    for n, d in rp.per_round(pl, pl[0])],
+           [(2, []), (3, [])])
+    lines, verdicts = rp.domination(pl)
+    expect("placement: verdict", [(v[1], v[2]) for v in verdicts],
+           [(True, " (median of 2 rounds; robust)")])
+    row = [ln for ln in lines if ln.startswith("| saturation |")]
+    if row:
+        contains("placement row: medians of the rounds in use", row[0],
+                 "| 61.0 (60.0–62.0) | 0.49 (0.49–0.50) |")
+        contains("placement row: event-idx not comparable", row[0],
+                 "| none; event-idx not comparable (vCPUs apart in every round of one "
+                 "of the two) | not dominated |")
+    else:
+        fails.append("placement: no row")
+    table = rp.table_lines(pl)
+    for pol, cell in (("adaptive", "| 2 of 3 (1 apart) |"), ("event-idx", "| 3 (all apart) |"),
+                      ("flags", "| 3 |")):
+        ln = [x for x in table if x.startswith("| %s | saturation |" % pol)]
+        contains("placement: table rounds of " + pol, ln[0] if ln else "", cell)
+    doc = document(pl)
+    doc["placement"] = {"probe": "probe", "apart_factor": 1.6, "lowest_ns": 130,
+                        "runs_probed": 12, "runs_apart": 5}
+    par = " ".join(rp.placement_lines(doc, pl))
+    contains("placement paragraph: counts", par, "5 of 12 runs had a cross-core round trip "
+             "above 1.6x the lowest (130 ns)")
+    contains("placement paragraph: cells", par, "adaptive/saturation round 1; "
+             "polling/saturation round 2; event-idx/saturation rounds 1, 2, 3 (all).")
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "latency.json")

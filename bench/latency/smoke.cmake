@@ -18,6 +18,12 @@
 #                     still write every record, holding round 1 and its
 #                     figures ("median of 1 round", round 2 under
 #                     rounds_failed and failed_rounds)
+#   MODE=placement    two rounds, the placement probes of round 2 reading
+#                     1000x (--fault apart --fault-round 2): those runs must
+#                     be marked apart and left out of the medians (each
+#                     cell's figures those of round 1); then every round
+#                     faked apart against the calibration's probe: the
+#                     cells are "apart", their medians of both rounds
 #   MODE=fault-KIND   the device drops, corrupts or exits at one request
 #                     (--fault KIND); the tool must exit 1 and say why
 file(REMOVE_RECURSE ${OUT})
@@ -57,7 +63,7 @@ elseif(MODE STREQUAL "rounds")
   execute_process(
     COMMAND ${TOOL} --rounds 2 --policies event-idx,adaptive --loads single,paced-10k
             --messages 200 --warmup 0 --warmup-messages 50 --seconds 2
-            --calib-rounds 0 --reply-timeout-ms 3000 --json ${OUT}/latency.json
+            --calib-rounds 0 --reply-timeout-ms 3000 --apart 0 --json ${OUT}/latency.json
     RESULT_VARIABLE rc OUTPUT_VARIABLE out)
   message(STATUS "${out}")
   if(NOT rc EQUAL 0)
@@ -141,7 +147,7 @@ elseif(MODE STREQUAL "fault-round")
   execute_process(
     COMMAND ${TOOL} --fault drop --fault-round 2 --rounds 2 --policies event-idx,polling
             --loads single --messages 300 --warmup 0 --calib-rounds 0
-            --reply-timeout-ms 500 --json ${OUT}/latency.json
+            --reply-timeout-ms 500 --apart 0 --json ${OUT}/latency.json
     RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
   message(STATUS "${err}")
   if(NOT rc EQUAL 1)
@@ -177,6 +183,71 @@ elseif(MODE STREQUAL "fault-round")
                           "failed ${bad}, p99 ${med} against round 1's ${one}")
     endif()
   endforeach()
+elseif(MODE STREQUAL "placement")
+  # A factor of 50: no real change of placement comes near it, the faked
+  # 1000x is far above it.
+  execute_process(
+    COMMAND ${TOOL} --fault apart --fault-round 2 --apart 50 --rounds 2
+            --policies event-idx,polling --loads single --messages 300 --warmup 0
+            --calib-rounds 0 --reply-timeout-ms 3000 --json ${OUT}/latency.json
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  message(STATUS "${out}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "vring_latency --fault apart --fault-round 2 exited ${rc}")
+  endif()
+  if(NOT out MATCHES "placement: 2 of 4 runs with the vCPUs apart")
+    message(FATAL_ERROR "not exactly round 2's two runs apart")
+  endif()
+  if(PYTHON)
+    run_report(2 rep)
+  endif()
+  if(NOT CMAKE_VERSION VERSION_LESS 3.19)
+    file(READ ${OUT}/latency.json json)
+    string(JSON napart GET "${json}" placement runs_apart)
+    if(NOT napart EQUAL 2)
+      message(FATAL_ERROR "placement.runs_apart ${napart}, not 2")
+    endif()
+    foreach(i 0 1)
+      string(JSON agg GET "${json}" records ${i} aggregate)
+      string(JSON where GET "${json}" records ${i} placement)
+      string(JSON which GET "${json}" records ${i} rounds_apart 0)
+      string(JSON ap1 GET "${json}" records ${i} rounds 0 apart)
+      string(JSON ap2 GET "${json}" records ${i} rounds 1 apart)
+      string(JSON med GET "${json}" records ${i} p99)
+      string(JSON one GET "${json}" records ${i} rounds 0 p99)
+      string(JSON n GET "${json}" records ${i} messages)
+      string(JSON n1 GET "${json}" records ${i} rounds 0 messages)
+      if(NOT agg STREQUAL "median of 1 round, those with the vCPUs apart left out"
+         OR NOT where STREQUAL "usual" OR NOT which EQUAL 2 OR ap1 OR NOT ap2
+         OR NOT med EQUAL one OR NOT n EQUAL n1)
+        message(FATAL_ERROR "record ${i}: \"${agg}\", placement ${where}, apart round "
+                            "${which} (${ap1}, ${ap2}), p99 ${med} against round 1's ${one}")
+      endif()
+    endforeach()
+  endif()
+  # Every round faked apart: only the calibration's probe is not, and it is
+  # the lowest.
+  execute_process(
+    COMMAND ${TOOL} --fault apart --apart 50 --rounds 2 --policies event-idx
+            --loads single --messages 300 --warmup 0 --calib-rounds 200
+            --reply-timeout-ms 3000 --json ${OUT}/latency.json
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  message(STATUS "${out}")
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "placement: 2 of 2 runs with the vCPUs apart")
+    message(FATAL_ERROR "every run faked apart: exit ${rc}, not both runs apart")
+  endif()
+  if(PYTHON)
+    run_report(1 rep)
+  endif()
+  if(NOT CMAKE_VERSION VERSION_LESS 3.19)
+    file(READ ${OUT}/latency.json json)
+    string(JSON agg GET "${json}" records 0 aggregate)
+    string(JSON where GET "${json}" records 0 placement)
+    if(NOT agg STREQUAL "median of 2 rounds, every one run with the vCPUs apart"
+       OR NOT where STREQUAL "apart")
+      message(FATAL_ERROR "every round apart: \"${agg}\", placement ${where}")
+    endif()
+  endif()
 elseif(MODE MATCHES "^fault-(.*)$")
   set(kind ${CMAKE_MATCH_1})
   set(expect_drop "no reply to request")
