@@ -134,8 +134,9 @@ enum vl_fault {
 	VL_FAULT_DROP = 1,    /* no reply to one request */
 	VL_FAULT_CORRUPT = 2, /* a reply with a wrong check word */
 	VL_FAULT_EXIT = 3,    /* the device exits mid-run */
-	/* Not the device's: the placement probes of the run read VL_FAULT_APART_X
-	 * times what they measured, as if the host had put the vCPUs apart. */
+	/* Not the device's: the placement probes of a run's first attempt read
+	 * VL_FAULT_APART_X times what they measured, as if the host had put the
+	 * vCPUs apart (a repeated attempt reads them as they are). */
 	VL_FAULT_APART = 4
 };
 
@@ -220,6 +221,7 @@ struct vl_fig {
 	 * whether it ran with the vCPUs apart. */
 	uint64_t xcore_before_ns, xcore_after_ns, xcore_ns;
 	bool apart;
+	uint32_t attempts; /* 1, or more when runs made apart were repeated */
 };
 
 /* The figures of the run @r. */
@@ -306,16 +308,24 @@ int vl_spin_pingpong(const struct vl_opts *o, uint32_t rounds, struct vl_hist *h
 
 /* Default of --apart (report.py's APART for the cycle benchmarks). */
 #define VL_APART_DEFAULT 1.6
+/* Default of --apart-retries. */
+#define VL_APART_RETRIES 2u
 
 /* The median cross-core round trip between the two CPUs now, ns; 0 when
  * they are not pinned or the probe failed. About a millisecond. */
 uint64_t vl_place_probe(const struct vl_opts *o);
+
+/* A run whose probe is @xcore_ns ran apart: above @factor times @lowest
+ * (both non-zero). */
+bool vl_place_is_apart(double factor, uint64_t lowest, uint64_t xcore_ns);
 
 /* What vl_place_mark found. */
 struct vl_place {
 	uint64_t lowest_ns;  /* the lowest probe (0: none) */
 	uint32_t probed;     /* passed runs with a probe */
 	uint32_t apart;      /* ... that ran apart */
+	uint32_t repeated;   /* passed runs measured more than once */
+	uint32_t retries;    /* --apart-retries */
 };
 
 /* Mark every passed run of the @n cells (@rounds each) whose probe is above

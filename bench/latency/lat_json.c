@@ -385,9 +385,10 @@ static int jrecord(FILE *f, const struct vl_cell *cell, uint32_t rounds, bool *f
 		counts_to_double(&g->device, dv);
 		fprintf(f, "%s\n        {\"round\": %u, \"seq\": %u, \"started_s\": %.3f,\n"
 			   "         \"xcore_rt_ns\": %" PRIu64 ", \"xcore_rt_before_ns\": %" PRIu64
-			   ", \"xcore_rt_after_ns\": %" PRIu64 ", \"apart\": %s,\n",
+			   ", \"xcore_rt_after_ns\": %" PRIu64 ", \"apart\": %s, \"attempts\": %u,\n",
 			first ? "" : ",", g->round, g->seq, g->started_s, g->xcore_ns,
-			g->xcore_before_ns, g->xcore_after_ns, g->apart ? "true" : "false");
+			g->xcore_before_ns, g->xcore_after_ns, g->apart ? "true" : "false",
+			g->attempts);
 		jfigs(f, "         ", g->v, (const double(*)[VL_NSTAT])cl,
 		      (const double(*)[VL_NSTAT])dv, paced, g->client_cpu, g->device_cpu);
 		fprintf(f, "}");
@@ -463,9 +464,10 @@ int vl_json_write(const char *path, const struct vl_opts *o,
 		c->spin_max, c->timer_p50, c->timer_p99, c->timer_max, c->efd_write_ns);
 	fprintf(f, "  \"placement\": {\"probe\": \"median of %u spin round trips between "
 		   "the two CPUs, before and after each run; a run's probe is the larger\", "
-		   "\"apart_factor\": %.3g, \"lowest_ns\": %" PRIu64 ", \"runs_probed\": %u, "
-		   "\"runs_apart\": %u},\n",
-		VL_PLACE_TRIPS, o->apart_factor, pl->lowest_ns, pl->probed, pl->apart);
+		   "\"apart_factor\": %.3g, \"apart_retries\": %u, \"lowest_ns\": %" PRIu64
+		   ", \"runs_probed\": %u, \"runs_apart\": %u, \"runs_repeated\": %u},\n",
+		VL_PLACE_TRIPS, o->apart_factor, pl->retries, pl->lowest_ns, pl->probed,
+		pl->apart, pl->repeated);
 	/* failed_runs: every cell with a failed round ("policy/load", as with
 	 * one round); failed_rounds: each failed round. */
 	fprintf(f, "  \"failed_runs\": [");

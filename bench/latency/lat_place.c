@@ -10,13 +10,15 @@
  *
  * So each run is bracketed by two short probes, a spin ping-pong between
  * its two CPUs (the calibration's, 501 round trips, their median); the
- * larger of the two is the run's. After the whole matrix, a run whose probe
- * is above --apart times the lowest (of the runs' probes and the
- * calibration's spin ping-pong, the same measurement) ran apart: its
- * cell's medians leave it out (lat_json.c) unless every round of the cell
- * ran apart, and the report compares a cell only with cells measured in
- * the same placement. The cycle benchmarks do the same (xcore_rt_cycles,
- * bench/report.py's APART).
+ * larger of the two is the run's. A run whose probe is above --apart times
+ * the lowest so far (of the probes and the calibration's spin ping-pong,
+ * the same measurement) ran apart, and is measured again, up to
+ * --apart-retries times (lat_main.c). After the whole matrix the runs kept
+ * are judged again against the lowest of all: a run that ran apart is left
+ * out of its cell's medians (lat_json.c) unless every round of the cell
+ * did, and the report compares a cell with others in the usual placement
+ * when both have rounds there. The cycle benchmarks do the same
+ * (xcore_rt_cycles, bench/report.py's APART).
  */
 #include "lat.h"
 
@@ -39,6 +41,12 @@ uint64_t vl_place_probe(const struct vl_opts *o)
 	return med;
 }
 
+bool vl_place_is_apart(double factor, uint64_t lowest, uint64_t xcore_ns)
+{
+	return factor > 0 && lowest != 0 && xcore_ns != 0 &&
+	       (double)xcore_ns > factor * (double)lowest;
+}
+
 void vl_place_mark(struct vl_cell *cells, size_t n, uint32_t rounds, double factor,
 		   uint64_t calib_ns, struct vl_place *p)
 {
@@ -48,11 +56,15 @@ void vl_place_mark(struct vl_cell *cells, size_t n, uint32_t rounds, double fact
 	p->lowest_ns = calib_ns;
 	p->probed = 0;
 	p->apart = 0;
+	p->repeated = 0;
 	for (i = 0; i < n; i++)
 		for (r = 0; r < rounds; r++) {
 			const struct vl_fig *f = &cells[i].fig[r];
 
-			if (!f->ok || f->xcore_ns == 0)
+			if (!f->ok)
+				continue;
+			p->repeated += f->attempts > 1;
+			if (f->xcore_ns == 0)
 				continue;
 			p->probed++;
 			if (p->lowest_ns == 0 || f->xcore_ns < p->lowest_ns)
@@ -62,8 +74,7 @@ void vl_place_mark(struct vl_cell *cells, size_t n, uint32_t rounds, double fact
 		for (r = 0; r < rounds; r++) {
 			struct vl_fig *f = &cells[i].fig[r];
 
-			f->apart = f->ok && f->xcore_ns != 0 && factor > 0 &&
-				   (double)f->xcore_ns > factor * (double)p->lowest_ns;
+			f->apart = f->ok && vl_place_is_apart(factor, p->lowest_ns, f->xcore_ns);
 			p->apart += f->apart;
 		}
 }

@@ -23,9 +23,11 @@ verdict says whether every round on its own gives the same verdict
 Each run's placement was probed (vring_latency's lat_place.c): a run made
 with the two vCPUs apart on the host (its cross-core round trip above
 --apart times the lowest) is left out of its cell's medians, unless every
-round of the cell was; such a cell ("placement": "apart") is compared only
-with cells measured apart too, and a round only with rounds of the same
-placement.
+round of the cell was. The domination verdicts compare like with like:
+each placement's medians (of the rounds in it) against the same
+placement's, and each round against the rounds of the same placement; a
+fixed policy measured in no placement adaptive was measured in is not
+comparable.
 """
 import json
 import math
@@ -187,11 +189,13 @@ def placement_lines(doc, recs):
     apart = [(r, x["round"]) for r in recs for x in r.get("rounds", []) if x.get("apart")]
     factor = pl.get("apart_factor", 0)
     text = ("**Placement.** Before and after every run, a short spin ping-pong between "
-            "the two CPUs (%s) measured where the host had put the two vCPUs: %d of %d "
-            "runs had a cross-core round trip above %gx the lowest (%d ns), that is, the "
-            "vCPUs apart, where every policy runs several times slower. "
-            % (pl.get("probe", "the probe"), pl.get("runs_apart", len(apart)),
-               pl["runs_probed"], factor, pl.get("lowest_ns", 0))
+            "the two CPUs (%s) measured where the host had put the two vCPUs. A run with "
+            "a cross-core round trip above %gx the lowest (%d ns) ran with the vCPUs "
+            "apart, where every policy runs several times slower, and was measured again, "
+            "up to %d times: %d runs were. Of the %d runs kept, %d ran apart. "
+            % (pl.get("probe", "the probe"), factor, pl.get("lowest_ns", 0),
+               pl.get("apart_retries", 0), pl.get("runs_repeated", 0), pl["runs_probed"],
+               pl.get("runs_apart", len(apart)))
             if factor else
             "**Placement.** The runs' placement was probed (lowest cross-core round trip "
             "%d ns), but `--apart 0` kept every run. " % pl.get("lowest_ns", 0))
@@ -313,34 +317,70 @@ def is_adaptive(r):
     return r.get("policy_base", r["policy"]) == "adaptive"
 
 
+def median(v):
+    s = sorted(v)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
+def by_placement(r):
+    """{"usual" or "apart": {"p99", "cpu_per_msg"}}: the medians of the
+    record's rounds in each placement it was measured in; a round alone, or
+    a record without rounds, in its own placement."""
+    rounds = r.get("rounds")
+    if not rounds:
+        apart = r.get("apart", is_apart(r))
+        return {"apart" if apart else "usual": r}
+    out = {}
+    for key, flag in (("usual", False), ("apart", True)):
+        xs = [x for x in rounds if bool(x.get("apart")) == flag]
+        if xs:
+            out[key] = {"p99": median([x["p99"] for x in xs]),
+                        "cpu_per_msg": median([x["cpu_per_msg"] for x in xs])}
+    return out
+
+
 def comparable(r, a):
-    """Records (or rounds) measured in the same placement: both with the
-    vCPUs apart, or neither."""
-    return bool(r.get("apart", is_apart(r))) == bool(a.get("apart", is_apart(a)))
+    """@r and @a were measured in a common placement."""
+    return bool(set(by_placement(r)) & set(by_placement(a)))
 
 
 def apart_fixed(recs, a):
-    """The fixed policies at @a's load not compared with it: measured in the
-    other placement."""
+    """The fixed policies at @a's load not compared with it: measured in no
+    placement @a was measured in."""
     return [r for r in recs if r["load"] == a["load"] and not is_adaptive(r)
             and not comparable(r, a)]
 
 
+def dominance(f, a):
+    """Why figures @f dominate adaptive's figures @a (p99 and CPU per
+    message), or None."""
+    if f["p99"] * DOM_MARGIN < a["p99"] and f["cpu_per_msg"] <= DOM_TOL * a["cpu_per_msg"]:
+        return "p99 %.2fx better at %.2fx the CPU" % (
+            a["p99"] / max(f["p99"], 1), f["cpu_per_msg"] / max(a["cpu_per_msg"], 1))
+    if f["cpu_per_msg"] * DOM_MARGIN < a["cpu_per_msg"] and f["p99"] <= DOM_TOL * a["p99"]:
+        return "CPU %.2fx lower at %.2fx the p99" % (
+            a["cpu_per_msg"] / max(f["cpu_per_msg"], 1), f["p99"] / max(a["p99"], 1))
+    return None
+
+
 def dominators(recs, a):
-    """The fixed policies that dominate adaptive record @a at its load, each
-    as (record, why); only those measured in @a's placement."""
+    """The fixed policies that dominate adaptive record (or round) @a at its
+    load, each as (record, why): the medians of its rounds in the usual
+    placement against @a's, when both have such rounds; else of those with
+    the vCPUs apart, when both have those. (A run is apart when either of
+    its probes was: some moved in the middle, so apart is a mixture, and
+    the usual placement is the one to compare in.)"""
     out = []
+    pa = by_placement(a)
     for r in recs:
-        if r["load"] != a["load"] or is_adaptive(r) or not comparable(r, a):
+        if r["load"] != a["load"] or is_adaptive(r):
             continue
-        if r["p99"] * DOM_MARGIN < a["p99"] and r["cpu_per_msg"] <= DOM_TOL * a["cpu_per_msg"]:
-            out.append((r, "p99 %.2fx better at %.2fx the CPU"
-                        % (a["p99"] / max(r["p99"], 1), r["cpu_per_msg"] / max(a["cpu_per_msg"], 1))))
-        elif (r["cpu_per_msg"] * DOM_MARGIN < a["cpu_per_msg"]
-              and r["p99"] <= DOM_TOL * a["p99"]):
-            out.append((r, "CPU %.2fx lower at %.2fx the p99"
-                        % (a["cpu_per_msg"] / max(r["cpu_per_msg"], 1),
-                           r["p99"] / max(a["p99"], 1))))
+        pr = by_placement(r)
+        key = "usual" if "usual" in pr and "usual" in pa else "apart"
+        why = dominance(pr[key], pa[key]) if key in pr and key in pa else None
+        if why:
+            out.append((r, why + (", vCPUs apart" if key == "apart" else "")))
     return out
 
 
@@ -381,10 +421,10 @@ def per_round(recs, a):
     """[(round, dominators)] of adaptive record @a: each round on its own,
     its figures against the fixed policies' figures of the same round (the
     cells of one load run close together in a round) measured in the same
-    placement; a round not in @a's medians (run apart), or in which every
-    fixed policy failed or ran in the other placement, is left out."""
+    placement; a round in which every fixed policy failed or ran in the
+    other placement is left out."""
     out = []
-    for n in sorted({x["round"] for x in used_rounds(a)}):
+    for n in sorted({x["round"] for x in a.get("rounds", [])}):
         rr = [x for x in round_records(recs, n) if x["load"] == a["load"]]
         mine = [x for x in rr if x["policy"] == a["policy"]]
         if mine and any(not is_adaptive(x) and comparable(x, mine[0]) for x in rr):
@@ -401,6 +441,8 @@ def robustness(recs, a, dominated):
     """(robust, text): whether each round on its own gives the median's
     verdict (@dominated), in words; robust is None with one round."""
     rounds = per_round(recs, a)
+    if not rounds:
+        return None, "no round with a fixed policy in its placement"
     if len(rounds) < 2:
         return None, "one round"
     agree = [n for n, d in rounds if bool(d) == dominated]
@@ -433,9 +475,12 @@ def domination(recs):
            "decided again in each round alone, adaptive's figures of that round against "
            "the fixed policies' of the same round. *Robust*: every round gives the "
            "median's verdict; *median only*: some round does not (named), so the "
-           "verdict rests on which cells a disturbance caught. Runs made with the vCPUs "
-           "apart are in neither (see Placement above); a fixed policy measured in the "
-           "other placement than adaptive is *not comparable* and named as such.", "",
+           "verdict rests on which cells a disturbance caught. *Placement* (see above): "
+           "each comparison is made within one placement: the medians of a policy's "
+           "rounds with the vCPUs in their usual places against the same of adaptive's; "
+           "only when one of the two has no such round, those of the rounds with the "
+           "vCPUs apart against the same. One measured in no placement that adaptive "
+           "was measured in is *not comparable*, and named.", "",
            "| load | adaptive p99 (us) | adaptive CPU us/msg | adaptive's waits per msg: "
            "client sleeps / hits, device sleeps / hits | nearest fixed policies | "
            "dominated by | verdict | in every round? |",
@@ -466,8 +511,8 @@ def domination(recs):
                                     for r in near),
                           ("; ".join("%s (%s)" % (r["policy"], why) for r, why in doms)
                            or "none") +
-                          "".join("; %s not comparable (vCPUs apart in every round of "
-                                  "one of the two)" % r["policy"]
+                          "".join("; %s not comparable (measured in no placement in "
+                                  "common)" % r["policy"]
                                   for r in apart_fixed(recs, a)),
                           "**dominated**" if doms else "not dominated", how))
     if not verdicts:

@@ -153,51 +153,78 @@ def main(argv):
              "| 8.00 | 4.00 |")
     expect("one round: table has no spread", "(" in rp.table_lines(one)[2], False)
 
-    # Placement. Adaptive ran apart in round 1 (p99 177 us), polling in
-    # round 2, event-idx in every round. Adaptive's medians are of rounds 2
-    # and 3 (61 us at 0.495); polling's of 1 and 3 (50 us at 0.525): not
-    # dominated (1.22x the p99 but 1.06x the CPU). Event-idx (55 us at 0.40)
-    # would dominate it by CPU, but it was measured apart: not comparable.
-    # Per round: adaptive's round 1 is out; in round 2 polling and
-    # event-idx ran apart, so flags alone is compared; in round 3 flags and
-    # polling: not dominated in either, robust.
+    # Placement. Adaptive ran apart in round 1, polling in round 2, flags
+    # in round 3, event-idx and coalesce in every round. Adaptive's
+    # medians are of rounds 2 and 3 (61 us at 0.495). In the usual
+    # placement: polling (50 us at 0.525, its rounds 1 and 3) 1.22x the
+    # p99 but at 1.06x the CPU, flags (63.5 at 0.5025): neither dominates;
+    # flags's apart round (100 at 0.48) would, against adaptive's apart
+    # round, but both have usual rounds, and those are compared. Event-idx
+    # and coalesce have no usual round: adaptive's apart round (177 us at
+    # 0.50) against theirs: event-idx (180 at 0.45) does not dominate it,
+    # coalesce (100 at 0.48, 1.77x better) does. At paced-10k
+    # adaptive ran only in the usual placement, event-idx only apart:
+    # not comparable, though its figures would dominate.
     pl = [record("adaptive", "saturation", [(177000, 500), (60000, 500), (62000, 490)],
                  apart=(1,)),
           record("polling", "saturation", [(49000, 530), (190000, 600), (51000, 520)],
                  apart=(2,)),
-          record("event-idx", "saturation", [(55000, 400), (56000, 410), (54000, 390)],
+          record("event-idx", "saturation", [(180000, 450), (185000, 455), (175000, 445)],
                  apart=(1, 2, 3)),
-          record("flags", "saturation", [(64000, 500), (63000, 505), (65000, 495)])]
+          record("coalesce", "saturation", [(100000, 480), (101000, 470), (99000, 490)],
+                 apart=(1, 2, 3)),
+          record("flags", "saturation", [(64000, 500), (63000, 505), (100000, 480)],
+                 apart=(3,)),
+          record("adaptive", "paced-10k", [(90000, 5000), (91000, 5100), (92000, 5000)]),
+          record("event-idx", "paced-10k", [(50000, 4000), (50000, 4000), (50000, 4000)],
+                 apart=(1, 2, 3))]
     expect("placement: adaptive's rounds", [x["round"] for x in rp.used_rounds(pl[0])],
            [2, 3])
+    expect("placement: by placement", rp.by_placement(pl[0]),
+           {"usual": {"p99": 61000, "cpu_per_msg": 495},
+            "apart": {"p99": 177000, "cpu_per_msg": 500}})
     expect("placement: per round", [(n, [r["policy"] for r, _ in d])
                                     for n, d in rp.per_round(pl, pl[0])],
-           [(2, []), (3, [])])
+           [(1, ["coalesce"]), (2, []), (3, [])])
     lines, verdicts = rp.domination(pl)
-    expect("placement: verdict", [(v[1], v[2]) for v in verdicts],
-           [(True, " (median of 2 rounds; robust)")])
+    expect("placement: verdicts", [(v[0], v[1], v[2]) for v in verdicts],
+           [("adaptive at saturation not dominated", False,
+             " (median of 2 rounds; median only)"),
+            ("adaptive at paced-10k not dominated", True, "")])
     row = [ln for ln in lines if ln.startswith("| saturation |")]
     if row:
         contains("placement row: medians of the rounds in use", row[0],
                  "| 61.0 (60.0–62.0) | 0.49 (0.49–0.50) |")
-        contains("placement row: event-idx not comparable", row[0],
-                 "| none; event-idx not comparable (vCPUs apart in every round of one "
-                 "of the two) | not dominated |")
+        contains("placement row: coalesce dominates apart", row[0],
+                 "| coalesce (p99 1.77x better at 0.96x the CPU, vCPUs apart) | **dominated** |")
+        contains("placement row: rounds", row[0],
+                 "median only (dominated in round 1 by coalesce; not dominated in rounds 2, 3)")
     else:
-        fails.append("placement: no row")
+        fails.append("placement: no saturation row")
+    row = [ln for ln in lines if ln.startswith("| paced-10k |")]
+    if row:
+        contains("placement row: event-idx not comparable", row[0],
+                 "| none; event-idx not comparable (measured in no placement in common) "
+                 "| not dominated | no round with a fixed policy in its placement |")
+    else:
+        fails.append("placement: no paced-10k row")
+    pl = pl[:5]
     table = rp.table_lines(pl)
     for pol, cell in (("adaptive", "| 2 of 3 (1 apart) |"), ("event-idx", "| 3 (all apart) |"),
-                      ("flags", "| 3 |")):
+                      ("flags", "| 2 of 3 (1 apart) |")):
         ln = [x for x in table if x.startswith("| %s | saturation |" % pol)]
         contains("placement: table rounds of " + pol, ln[0] if ln else "", cell)
     doc = document(pl)
     doc["placement"] = {"probe": "probe", "apart_factor": 1.6, "lowest_ns": 130,
-                        "runs_probed": 12, "runs_apart": 5}
+                        "runs_probed": 12, "runs_apart": 5, "apart_retries": 2,
+                        "runs_repeated": 7}
     par = " ".join(rp.placement_lines(doc, pl))
-    contains("placement paragraph: counts", par, "5 of 12 runs had a cross-core round trip "
-             "above 1.6x the lowest (130 ns)")
+    contains("placement paragraph: counts", par, "above 1.6x the lowest (130 ns) ran with "
+             "the vCPUs apart, where every policy runs several times slower, and was "
+             "measured again, up to 2 times: 7 runs were. Of the 12 runs kept, 5 ran apart.")
     contains("placement paragraph: cells", par, "adaptive/saturation round 1; "
-             "polling/saturation round 2; event-idx/saturation rounds 1, 2, 3 (all).")
+             "polling/saturation round 2; event-idx/saturation rounds 1, 2, 3 (all); "
+             "coalesce/saturation rounds 1, 2, 3 (all); flags/saturation round 3.")
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "latency.json")

@@ -19,11 +19,13 @@
 #                     figures ("median of 1 round", round 2 under
 #                     rounds_failed and failed_rounds)
 #   MODE=placement    two rounds, the placement probes of round 2 reading
-#                     1000x (--fault apart --fault-round 2): those runs must
-#                     be marked apart and left out of the medians (each
-#                     cell's figures those of round 1); then every round
-#                     faked apart against the calibration's probe: the
-#                     cells are "apart", their medians of both rounds
+#                     1000x (--fault apart --fault-round 2): without
+#                     retries those runs must be marked apart and left out
+#                     of the medians (each cell's figures those of round
+#                     1); with one retry, measured again, kept (a retry's
+#                     probes are not faked) and in the medians; then every
+#                     round faked apart against the calibration's probe:
+#                     the cells are "apart", their medians of both rounds
 #   MODE=fault-KIND   the device drops, corrupts or exits at one request
 #                     (--fault KIND); the tool must exit 1 and say why
 file(REMOVE_RECURSE ${OUT})
@@ -187,9 +189,10 @@ elseif(MODE STREQUAL "placement")
   # A factor of 50: no real change of placement comes near it, the faked
   # 1000x is far above it.
   execute_process(
-    COMMAND ${TOOL} --fault apart --fault-round 2 --apart 50 --rounds 2
-            --policies event-idx,polling --loads single --messages 300 --warmup 0
-            --calib-rounds 0 --reply-timeout-ms 3000 --json ${OUT}/latency.json
+    COMMAND ${TOOL} --fault apart --fault-round 2 --apart 50 --apart-retries 0
+            --rounds 2 --policies event-idx,polling --loads single --messages 300
+            --warmup 0 --calib-rounds 0 --reply-timeout-ms 3000
+            --json ${OUT}/latency.json
     RESULT_VARIABLE rc OUTPUT_VARIABLE out)
   message(STATUS "${out}")
   if(NOT rc EQUAL 0)
@@ -225,10 +228,38 @@ elseif(MODE STREQUAL "placement")
       endif()
     endforeach()
   endif()
+  # The same with one retry: round 2's runs measured again, and kept.
+  execute_process(
+    COMMAND ${TOOL} --fault apart --fault-round 2 --apart 50 --apart-retries 1
+            --rounds 2 --policies event-idx,polling --loads single --messages 300
+            --warmup 0 --calib-rounds 0 --reply-timeout-ms 3000
+            --json ${OUT}/latency.json
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  message(STATUS "${out}")
+  string(REGEX MATCHALL "round 2: [a-z-]+ / single: the vCPUs were apart" again "${out}")
+  list(LENGTH again nagain)
+  if(NOT rc EQUAL 0 OR NOT nagain EQUAL 2
+     OR NOT out MATCHES "placement: 0 of 4 runs with the vCPUs apart.*; 2 measured again")
+    message(FATAL_ERROR "with a retry: exit ${rc}, ${nagain} runs of round 2 measured again "
+                        "(want 2), not all 4 kept in the usual placement")
+  endif()
+  if(NOT CMAKE_VERSION VERSION_LESS 3.19)
+    file(READ ${OUT}/latency.json json)
+    foreach(i 0 1)
+      string(JSON agg GET "${json}" records ${i} aggregate)
+      string(JSON a1 GET "${json}" records ${i} rounds 0 attempts)
+      string(JSON a2 GET "${json}" records ${i} rounds 1 attempts)
+      string(JSON ap2 GET "${json}" records ${i} rounds 1 apart)
+      if(NOT agg STREQUAL "median of 2 rounds" OR NOT a1 EQUAL 1 OR NOT a2 EQUAL 2 OR ap2)
+        message(FATAL_ERROR "with a retry, record ${i}: \"${agg}\", attempts ${a1} and "
+                            "${a2}, round 2 apart ${ap2}")
+      endif()
+    endforeach()
+  endif()
   # Every round faked apart: only the calibration's probe is not, and it is
   # the lowest.
   execute_process(
-    COMMAND ${TOOL} --fault apart --apart 50 --rounds 2 --policies event-idx
+    COMMAND ${TOOL} --fault apart --apart 50 --apart-retries 0 --rounds 2 --policies event-idx
             --loads single --messages 300 --warmup 0 --calib-rounds 200
             --reply-timeout-ms 3000 --json ${OUT}/latency.json
     RESULT_VARIABLE rc OUTPUT_VARIABLE out)
