@@ -42,10 +42,24 @@ struct vr__wait {
 /*
  * A wait costs either its spin (the time until the work came, or the whole
  * budget when it did not) or, when the budget runs out first, a sleep: the
- * waiter's wake-up latency, plus about as much CPU for going to sleep and
- * waking up (on the machines measured, the CPU of an eventfd wake-up is
- * within a factor of two of its latency). So a miss costs K = 2 W, W the
- * measured wake-up cost, and a budget b costs, per wait,
+ * waiter's wake-up latency, paid by every message that is waiting when it
+ * wakes, plus about as much CPU for going to sleep and waking up (on the
+ * machines measured, the CPU of an eventfd wake-up is within a factor of
+ * two of its latency). So a miss costs K = 2 W, W the measured wake-up
+ * cost; and W more for every message of the backlog B beyond the first
+ * BACKLOG_FREE. B is the run of messages the queue takes after a wait
+ * found work, up to its next wait (averaged; 1 to start with, and always
+ * without VR_CONFIG_STATS, whose consumed count it reads): how many
+ * messages a peer sends in a row, which are what a sleep at the head of
+ * the run delays. A saturating peer keeps the ring busy: runs in the
+ * hundreds, each message of which would wait for the wake-up, and the
+ * spin wins. A paced peer's runs are a message or a few (about 5 after a
+ * sleep at 100k requests/s), and there the tail latency is set by the
+ * peer's own pacing more than by this side's wake-up: spinning bought no
+ * p99 at 1.4x the CPU (vring_latency, 2026-12-06), so those few cost
+ * nothing extra. Runs after spins count as well as runs after sleeps, so
+ * a queue that spins still sees its runs shorten. A budget b costs, per
+ * wait,
  *
  *     E[min(gap, b)] + P(gap > b) K,   against K for blocking at once.
  *
@@ -100,6 +114,9 @@ struct vr__wait {
 #define RUN_MAX (1u << 14)     /* halve R and L beyond this (16 ms) */
 #define LOST_MAX (1u << 22)    /* bound of L (4 s) */
 #define LOST_AGE 64u           /* halve L every this many choices */
+#define BACKLOG_MAX 255u       /* bound of B (messages) */
+#define BACKLOG_FREE 8u        /* a backlog this long costs no more than 2 W */
+#define MISS_MAX (1u << 20)    /* bound of K, units of 128 ns (134 ms) */
 
 static bool adapting(const struct vr_chan *ch, uint32_t q)
 {
@@ -130,14 +147,27 @@ static uint64_t probe_budget(const struct vr__chan_qpol *p)
 	return k < p->wait.spin_max_ns ? k : p->wait.spin_max_ns;
 }
 
+/* The cost of a miss, K = (2 + max(0, B - BACKLOG_FREE)) W, in units of
+ * 128 ns, at most MISS_MAX: W <= 2^24 and the factor in sixteenths
+ * < 2^12, so the product fits 64 bits (vr__mul32_wide: no libgcc call on
+ * Cortex-M0+). */
+static uint32_t miss_cost(const struct vr__chan_qpol *p)
+{
+	const uint32_t free16 = BACKLOG_FREE << 4;
+	uint32_t f16 = 32u + (p->backlog16 > free16 ? p->backlog16 - free16 : 0u);
+	uint64_t k = vr__mul32_wide(p->wake_ns, f16) >> 11;
+
+	return k < MISS_MAX ? (uint32_t)k : MISS_MAX;
+}
+
 /* Choose the budget that minimises the expected cost of a wait (see
  * above), then age the histogram. In units of 128 ns, 32 bits suffice:
  * the histogram holds under 2^11 (GAP_MASS, plus GAP_CHOOSE gaps), a
- * miss costs at most 2 WAKE_MAX_NS (2^18 units), the middle of a bucket
- * and a spin's budget are below 2^11 units. */
+ * miss costs at most MISS_MAX (2^20 units), the middle of a bucket and a
+ * spin's budget are below 2^11 units. */
 static void gap_choose(struct vr__chan_qpol *p)
 {
-	const uint32_t miss = p->wake_ns >> 6; /* 2 W */
+	const uint32_t miss = miss_cost(p); /* K */
 	const uint32_t cap = p->wait.spin_max_ns;
 	/* Preemption: gain x R against cost x (R + L), in 64 bits (under
 	 * 2^29 x 2^15 and 2^23 x 2^23). */
@@ -304,6 +334,46 @@ static void gap_after_sleep(struct vr__chan_qpol *p, struct vr__wait *w,
 	gap_end(p, w, gap, w->budget ? GAP_EXACT : GAP_GUESS);
 }
 
+/* This queue's consumed count: what it has taken from its ring. Relaxed:
+ * this thread is its only writer (vr__chan_count), so the load reads its
+ * own last store. */
+static uintptr_t consumed(struct vr_chan *ch, uint32_t q)
+{
+	return VR__LOAD((VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[VR_RS_CONSUMED],
+			VR__MO(relaxed));
+}
+
+/* A wait ended with work found: the run that follows begins (it counts
+ * toward B, see "Adaptive waiting"). */
+static void run_open(struct vr_chan *ch, uint32_t q)
+{
+	struct vr__chan_qpol *p = &ch->pol[q];
+
+	if (!VR_CONFIG_STATS)
+		return; /* nothing counted: B stays 1 */
+	p->run_from = consumed(ch, q);
+	p->run_open = true;
+}
+
+/* A wait begins: the run after the last wait, if one is open, ends here
+ * with B messages taken; B moves the average by an eighth. */
+static void run_close(struct vr_chan *ch, uint32_t q)
+{
+	struct vr__chan_qpol *p = &ch->pol[q];
+	uintptr_t b;
+	uint32_t b16;
+
+	if (!p->run_open)
+		return;
+	p->run_open = false;
+	b = consumed(ch, q) - p->run_from;
+	b16 = (b < BACKLOG_MAX ? (uint32_t)b : BACKLOG_MAX) << 4;
+	if (b16 >= p->backlog16)
+		p->backlog16 = (uint16_t)(p->backlog16 + ((b16 - p->backlog16) >> 3));
+	else
+		p->backlog16 = (uint16_t)(p->backlog16 - ((p->backlog16 - b16) >> 3));
+}
+
 static uint64_t deadline_of(struct vr_chan *ch, uint64_t timeout_ns)
 {
 	uint64_t now;
@@ -431,6 +501,8 @@ static int wait_once(struct vr_chan *ch, uint32_t q, uint64_t timeout_ns,
 	if (VR_CONFIG_NOTIFY_POLICIES && !w->started) {
 		w->started = true;
 		w->start_ns = now;
+		if (adapting(ch, q))
+			run_close(ch, q);
 		w->budget = wait_budget(ch, q, w);
 	}
 	if (deadline != UINT64_MAX && now >= deadline)
@@ -504,6 +576,7 @@ static void found(struct vr_chan *ch, uint32_t q, struct vr__wait *w)
 		gap_end(&ch->pol[q], w, w->last_ns - w->start_ns - w->lost_ns, GAP_EXACT);
 	} else
 		gap_after_sleep(&ch->pol[q], w, ch->t->ops->now_ns(ch->t));
+	run_open(ch, q);
 }
 
 /* The wait reached its deadline: a spin that long would have ended it,
@@ -570,6 +643,8 @@ int vr_chan_set_wait_policy(struct vr_chan *ch, uint32_t q,
 		p->spin_run = 0;
 		p->spin_lost = 0;
 		p->chosen = 0;
+		p->backlog16 = 16u; /* B = 1 until a run after a sleep says */
+		p->run_open = false;
 	}
 	/* A poller never sleeps: tell the peer not to ring. */
 	if (pol->mode == VR_WAIT_POLL && !ch->broken)

@@ -609,6 +609,8 @@ static void test_poll_never_asks(void **s)
 
 static uint64_t ad_now, ad_due;
 static uint32_t ad_seq;
+/* Messages that arrive together at ad_due, numbered from ad_seq. */
+static unsigned ad_burst;
 /* Preemption: every ad_preempt_every-th reading of the clock (0: never)
  * finds it AD_PREEMPT later, as a thread that lost its CPU would. */
 #define AD_PREEMPT (3 * MS)
@@ -618,8 +620,14 @@ static struct end *ad_sender;
 static void ad_deliver(void)
 {
 	if (ad_due != UINT64_MAX && ad_now >= ad_due) {
+		unsigned k;
+
 		ad_due = UINT64_MAX;
-		assert_int_equal(vr_chan_send(&ad_sender->ch, &ad_seq, sizeof(ad_seq), 0), 0);
+		for (k = 0; k < ad_burst; k++) {
+			uint32_t v = ad_seq + k;
+
+			assert_int_equal(vr_chan_send(&ad_sender->ch, &v, sizeof(v), 0), 0);
+		}
 	}
 }
 
@@ -687,6 +695,32 @@ static struct ad_counts ad_run(struct pair *p, unsigned n, uint64_t gap_ns)
 	return b;
 }
 
+/* @n arrivals of ad_burst messages each, @gap_ns after the receiver
+ * begins to wait for the first: what the waits did (one per arrival: the
+ * others are there when it looks). */
+static struct ad_counts ad_run_burst(struct pair *p, unsigned n, uint64_t gap_ns)
+{
+	struct ad_counts a = ad_counts(p), b;
+	unsigned i, k;
+
+	for (i = 0; i < n; i++) {
+		uint32_t first = ad_seq + 1, m = 0;
+
+		ad_seq = first;
+		ad_due = ad_now + gap_ns;
+		for (k = 0; k < ad_burst; k++) {
+			assert_int_equal(vr_chan_recv(&p->v.ch, &m, sizeof(m), 100 * MS), 4);
+			assert_int_equal(m, first + k);
+		}
+		ad_seq = first + ad_burst - 1;
+	}
+	b = ad_counts(p);
+	b.spins -= a.spins;
+	b.hits -= a.hits;
+	b.sleeps -= a.sleeps;
+	return b;
+}
+
 /* How many of @n (at most AD_MAX) messages, @gap_ns apart, go by before
  * a run of @quiet waits that (@spinning) all spin and catch their message
  * without a sleep, or (not @spinning) all sleep without spinning, but for
@@ -729,6 +763,7 @@ static void ad_open(struct pair *p, uint32_t format, uint32_t spin_ns)
 	ad_now = 1000 * MS + 777;
 	ad_due = UINT64_MAX;
 	ad_seq = 0;
+	ad_burst = 1;
 	ad_preempt_every = 0;
 	ad_reads = 0;
 	ad_sender = &p->d;
@@ -863,6 +898,39 @@ static void test_adaptive_deadlines(void **s)
 		b = ad_counts(&p);
 		assert_int_equal(b.sleeps - a.sleeps, 0);
 		assert_int_equal(b.spins - a.spins, 100);
+		pair_close(&p);
+	}
+}
+
+/* Gaps of 40 us cost more to spin through than a sleep when a sleep
+ * delays one message (test_adaptive_load_changes), and still when it
+ * delays 6, a paced sender's few (up to BACKLOG_FREE, 8, cost no more).
+ * When every sleep lets a saturating sender fill the ring, 12 messages
+ * waiting for each wake-up, the queue spins through them and catches
+ * every arrival; back to a backlog of 1, it blocks again. */
+static void test_adaptive_backlog_spins(void **s)
+{
+	unsigned f;
+
+	(void)s;
+	for (f = 0; f < 2; f++) {
+		struct pair p;
+		struct ad_counts c;
+
+		ad_open(&p, formats[f], 4 * US);
+		ad_burst = 6;
+		(void)ad_run_burst(&p, 200, 40 * US); /* warm-up */
+		c = ad_run_burst(&p, 200, 40 * US);
+		assert_true(c.sleeps >= 190);
+		assert_true(c.hits <= 10); /* the probes */
+		ad_burst = 12;
+		(void)ad_run_burst(&p, 200, 40 * US);
+		c = ad_run_burst(&p, 200, 40 * US);
+		assert_int_equal(c.sleeps, 0);
+		assert_int_equal(c.hits, 200);
+		assert_true(p.v.ch.pol[VR_CHAN_TX].spin_budget > 40 * US);
+		ad_burst = 1;
+		assert_true(ad_settle(&p, 1000, 40 * US, false, 100, 2) <= 600);
 		pair_close(&p);
 	}
 }
@@ -1142,6 +1210,7 @@ int main(void)
 		cmocka_unit_test(test_adaptive_load_changes),
 		cmocka_unit_test(test_adaptive_preempted_spin),
 		cmocka_unit_test(test_adaptive_deadlines),
+		cmocka_unit_test(test_adaptive_backlog_spins),
 		cmocka_unit_test(test_adaptive_fixed_budget),
 		cmocka_unit_test(test_region_counters),
 		cmocka_unit_test(test_coalesce_never_strands),

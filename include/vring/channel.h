@@ -170,7 +170,10 @@ enum vr_wait_mode {
 	 *  and the measured cost of a wake-up: it is the spin that minimises
 	 *  the expected cost of a wait, where spinning costs its time and a
 	 *  sleep costs two wake-ups' worth (the waiter's latency and the CPU
-	 *  of sleeping and waking). Short gaps (back-to-back traffic) get a
+	 *  of sleeping and waking), and one more for each message beyond the
+	 *  eighth of the runs the peer sends (messages taken in a row after a
+	 *  wait, counted with VR_CONFIG_STATS): a saturating peer's long runs
+	 *  would all wait for the wake-up. Short gaps (back-to-back traffic) get a
 	 *  budget that covers a high quantile of them, so that even the slow
 	 *  percentiles are served by the spin; gaps longer than a wake-up
 	 *  costs get no spin at all (with spin_min_ns 0): the wait blocks at
@@ -224,6 +227,12 @@ struct vr__chan_qpol {
 	uint16_t measure_in;
 	uint8_t gap_new;
 	uint8_t chosen; /* budgets chosen (wraps): ages spin_lost */
+	/* Messages taken in the run after a wait (from the work found to the
+	 * next wait), averaged, in sixteenths: how many a sleep would delay;
+	 * and the consumed count where the open run began (run_open). */
+	uint16_t backlog16;
+	bool run_open;
+	uintptr_t run_from;
 	/* Coalescing: doorbells owed to the peer, and since when (us, free
 	 * running u32). Atomic: any thread of this end may ring them. */
 	uint32_t owed;
