@@ -282,17 +282,11 @@ int vr__split_drv_get_used_in_order(struct vr_split_drv *q,
 	if (q->batch_end == VR__NONE) {
 		struct vr_used_elem *elem;
 		uint32_t id;
-		uint16_t seen;
 
 		if (q->last_used == q->used_seen) {
-			vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
-			/* A2 (acquire), as in vr_split_drv_get_used. */
-			seen = vr__le16(vr__load_acquire16(&q->used->idx));
-			if (seen == q->last_used)
-				return VR_EAGAIN;
-			if ((uint16_t)(seen - q->last_used) > q->in_flight)
-				return vr__split_drv_break(q, VR_EUSEDIDX);
-			q->used_seen = seen;
+			err = vr__split_drv_used_refresh(q, q->used, q->last_used, true);
+			if (err)
+				return err;
 		}
 		elem = &vr_used_ring(q->used)[q->last_used & q->mask];
 		vr_mem_invalidate(&q->mem, elem, sizeof(*elem));

@@ -474,6 +474,32 @@ VR_INLINE int vr_split_drv_kick_prepare(struct vr_split_drv *q)
  * other head (a batch of several, or a violation) goes to the compiled
  * vr__split_drv_used_batch() with the id and length read once here.
  */
+/*
+ * Private: every used entry seen so far is taken (last_used == used_seen):
+ * read used->idx (of @used, the queue's used ring) again. 0 when it announces an entry at @last_used (and
+ * used_seen follows it), VR_EAGAIN when none, or VR_EUSEDIDX (the queue
+ * broken) when it moved past the chains in flight. @hooks false: the
+ * caller knows there is no invalidate hook.
+ */
+VR_INLINE int vr__split_drv_used_refresh(struct vr_split_drv *q, struct vr_used *used,
+					 uint16_t last_used, const bool hooks)
+{
+	uint16_t seen;
+
+	if (hooks)
+		vr_mem_invalidate(&q->mem, &used->idx, sizeof(uint16_t));
+	/* A2 (acquire): the used entries and the buffer contents the device
+	 * wrote before its release of used->idx are visible after this load.
+	 * Partner: R2 in vr_split_dev_publish. */
+	seen = vr__le16(vr__load_acquire16(&used->idx));
+	if (seen == last_used)
+		return VR_EAGAIN;
+	if (VR_UNLIKELY((uint16_t)(seen - last_used) > q->in_flight))
+		return vr__split_drv_break(q, VR_EUSEDIDX);
+	q->used_seen = seen;
+	return 0;
+}
+
 VR_INLINE int vr__split_drv_get_used_io_(struct vr_split_drv *q,
 					struct vr_used_buf *out,
 					const bool hooks)
@@ -499,18 +525,10 @@ VR_INLINE int vr__split_drv_get_used_io_(struct vr_split_drv *q,
 			return vr__split_drv_get_used_in_order(q, out);
 
 		if (last_used == q->used_seen) {
-			uint16_t seen;
+			int err = vr__split_drv_used_refresh(q, used, last_used, hooks);
 
-			if (hooks)
-				vr_mem_invalidate(&q->mem, &used->idx,
-						  sizeof(uint16_t));
-			/* A2 (acquire), as in vr_split_drv_get_used. */
-			seen = vr__le16(vr__load_acquire16(&used->idx));
-			if (seen == last_used)
-				return VR_EAGAIN;
-			if (VR_UNLIKELY((uint16_t)(seen - last_used) > q->in_flight))
-				return vr__split_drv_break(q, VR_EUSEDIDX);
-			q->used_seen = seen;
+			if (err)
+				return err;
 		}
 		elem = &vr_used_ring(used)[last_used & mask];
 		if (hooks)
@@ -598,18 +616,10 @@ VR_INLINE int vr_split_drv_get_used(struct vr_split_drv *q,
 		return vr__split_drv_get_used_io(q, out);
 #endif
 	if (q->last_used == q->used_seen) {
-		uint16_t seen;
+		int err = vr__split_drv_used_refresh(q, q->used, q->last_used, true);
 
-		vr_mem_invalidate(&q->mem, &q->used->idx, sizeof(uint16_t));
-		/* A2 (acquire): the used entries and the buffer contents the
-		 * device wrote before its release of used->idx are visible
-		 * after this load. Partner: R2 in vr_split_dev_publish. */
-		seen = vr__le16(vr__load_acquire16(&q->used->idx));
-		if (seen == q->last_used)
-			return VR_EAGAIN;
-		if (VR_UNLIKELY((uint16_t)(seen - q->last_used) > q->in_flight))
-			return vr__split_drv_break(q, VR_EUSEDIDX);
-		q->used_seen = seen;
+		if (err)
+			return err;
 	}
 	elem = &vr_used_ring(q->used)[q->last_used & q->mask];
 	vr_mem_invalidate(&q->mem, elem, sizeof(*elem));
