@@ -148,16 +148,15 @@ static uint64_t probe_budget(const struct vr__chan_qpol *p)
 }
 
 /* The cost of a miss, K = (2 + max(0, B - BACKLOG_FREE)) W, in units of
- * 128 ns, at most MISS_MAX: W <= 2^24 and the factor in sixteenths
- * < 2^12, so the product fits 64 bits (vr__mul32_wide: no libgcc call on
- * Cortex-M0+). */
+ * 128 ns, at most MISS_MAX: W in those units is at most 2^17 (WAKE_MAX_NS)
+ * and the factor in sixteenths below 2^12, so the product fits 32 bits. */
 static uint32_t miss_cost(const struct vr__chan_qpol *p)
 {
 	const uint32_t free16 = BACKLOG_FREE << 4;
 	uint32_t f16 = 32u + (p->backlog16 > free16 ? p->backlog16 - free16 : 0u);
-	uint64_t k = vr__mul32_wide(p->wake_ns, f16) >> 11;
+	uint32_t k = ((p->wake_ns >> 7) * f16) >> 4;
 
-	return k < MISS_MAX ? (uint32_t)k : MISS_MAX;
+	return k < MISS_MAX ? k : MISS_MAX;
 }
 
 /* Choose the budget that minimises the expected cost of a wait (see
@@ -368,10 +367,8 @@ static void run_close(struct vr_chan *ch, uint32_t q)
 	p->run_open = false;
 	b = consumed(ch, q) - p->run_from;
 	b16 = (b < BACKLOG_MAX ? (uint32_t)b : BACKLOG_MAX) << 4;
-	if (b16 >= p->backlog16)
-		p->backlog16 = (uint16_t)(p->backlog16 + ((b16 - p->backlog16) >> 3));
-	else
-		p->backlog16 = (uint16_t)(p->backlog16 - ((p->backlog16 - b16) >> 3));
+	p->backlog16 = (uint16_t)((int32_t)p->backlog16 +
+				  ((int32_t)b16 - (int32_t)p->backlog16) / 8);
 }
 
 static uint64_t deadline_of(struct vr_chan *ch, uint64_t timeout_ns)
