@@ -68,8 +68,15 @@ def main(argv):
            reps("BM_split_local/1", [80, 81, 79], [None, None, None])}
 
     low, apart = rp.placement(doc)
-    expect("lowest round trip", low, 290.0)
+    expect("usual round trip", low, 290.0)
     expect("repetitions apart", len(apart), 3 + 1 + 3)
+    # One probe of a rarer, faster placement (180 cycles) among them does
+    # not make the usual 290 to 312 look apart (they would, against it).
+    odd = {"benchmarks": doc["benchmarks"] +
+           reps("BM_split_pingpong/1", [400], [180], roundtrip=True)}
+    low, apart = rp.placement(odd)
+    expect("usual round trip, one faster probe among them", low, 290.0)
+    expect("repetitions apart, one faster probe among them", len(apart), 3 + 1 + 3)
 
     med = rp.medians(doc)
     expect("in-order burst pingpong/1, usual placement",
@@ -99,13 +106,26 @@ def main(argv):
     if packed_rt and "not comparable" not in packed_rt[0]:
         fails.append("the mixed-placement target does not say so: %s" % packed_rt[0])
     expect("both apart: a verdict", split_rt and split_rt[1], True)
+    # The best repetitions too: packed's best (226, usual) against the bare
+    # cache line's only usual one (it has none: 1032, apart) gets no verdict;
+    # a body's best is of its usual repetitions (34), even when one run
+    # apart came out smaller (30).
+    best = rp.minima({"benchmarks": tdoc["benchmarks"] +
+                      reps("BM_packed_stream_bufs/32/8", [30, 34, 35], [700, 290, 300])})
+    bv = {t[0]: (t[1], t[2]) for t in rp.targets(best, rp.medians(tdoc))}
+    expect("best repetitions, placements differ: no verdict",
+           bv.get("packed pingpong/1 round trip ≤ 1.3 × cacheline", (0, 0))[1], None)
+    expect("best repetition of the usual placement",
+           rp.cyc(best, "packed_bufs", "stream", [32, 8]), 34.0)
+    expect("best of a body run apart every time is marked",
+           best.get(("cacheline", "pingpong", (1,)), {}).get("_apart"), True)
 
     allp = rp.medians(doc, all_placements=True)
     expect("--all-placements: the plain median",
            rp.cyc(allp, "split_inorder_burst", "pingpong", [1]), 1912.0)
 
     note = " ".join(rp.placement_note(doc))
-    for text in ("7 of 13 repetitions", "(290 cycles;", "`BM_cacheline_pingpong/1`"):
+    for text in ("7 of 13 repetitions", "(290 cycles,", "`BM_cacheline_pingpong/1`"):
         if text not in note:
             fails.append("note lacks %r: %s" % (text, note))
     if "BM_split_pingpong_burst/1" in note:

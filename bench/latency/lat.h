@@ -123,7 +123,7 @@ struct vl_opts {
 	int rt_priority;         /* > 0: both processes SCHED_FIFO at this priority */
 	uint32_t rounds;         /* the whole matrix is measured this many times */
 	double apart_factor;     /* a run whose placement probe is above this many
-				  * times the lowest ran apart (0: never) */
+				  * times the usual one ran apart (0: never) */
 	bool verbose;
 };
 
@@ -315,13 +315,27 @@ int vl_spin_pingpong(const struct vl_opts *o, uint32_t rounds, struct vl_hist *h
  * they are not pinned or the probe failed. About a millisecond. */
 uint64_t vl_place_probe(const struct vl_opts *o);
 
-/* A run whose probe is @xcore_ns ran apart: above @factor times @lowest
- * (both non-zero). */
-bool vl_place_is_apart(double factor, uint64_t lowest, uint64_t xcore_ns);
+/* A run whose probe is @xcore_ns ran apart: above @factor times
+ * @usual_ns (both non-zero). */
+bool vl_place_is_apart(double factor, uint64_t usual_ns, uint64_t xcore_ns);
+
+/* The probes so far, for the usual round trip: their 10th percentile, not
+ * their minimum (one probe of a rarer, faster placement, e.g. two SMT
+ * threads of a core, must not make the usual one look apart). */
+struct vl_place_ref {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Add a probe (0: none, ignored; out of memory: ignored). */
+void vl_place_ref_add(struct vl_place_ref *r, uint64_t ns);
+/* The usual round trip: the 10th percentile of the probes (0: none). */
+uint64_t vl_place_ref_usual(const struct vl_place_ref *r);
+void vl_place_ref_free(struct vl_place_ref *r);
 
 /* What vl_place_mark found. */
 struct vl_place {
-	uint64_t lowest_ns;  /* the lowest probe (0: none) */
+	uint64_t usual_ns;   /* the usual probe (vl_place_ref_usual; 0: none) */
 	uint32_t probed;     /* passed runs with a probe */
 	uint32_t apart;      /* ... that ran apart */
 	uint32_t repeated;   /* passed runs measured more than once */
@@ -329,10 +343,9 @@ struct vl_place {
 };
 
 /* Mark every passed run of the @n cells (@rounds each) whose probe is above
- * @factor times the lowest, of the runs' probes and @calib_ns (the
- * calibration's spin p50; 0: none), as apart (@factor 0: none); fill @p. */
+ * @factor times @usual_ns as apart (@factor 0: none); fill @p. */
 void vl_place_mark(struct vl_cell *cells, size_t n, uint32_t rounds, double factor,
-		   uint64_t calib_ns, struct vl_place *p);
+		   uint64_t usual_ns, struct vl_place *p);
 
 /* ---- System (lat_sys.c) ----------------------------------------------------------- */
 

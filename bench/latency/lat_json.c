@@ -463,10 +463,11 @@ int vl_json_write(const char *path, const struct vl_opts *o,
 		c->rounds, c->efd_p50, c->efd_p99, c->efd_max, c->efd_cpu_ns, c->spin_p50, c->spin_p99,
 		c->spin_max, c->timer_p50, c->timer_p99, c->timer_max, c->efd_write_ns);
 	fprintf(f, "  \"placement\": {\"probe\": \"median of %u spin round trips between "
-		   "the two CPUs, before and after each run; a run's probe is the larger\", "
-		   "\"apart_factor\": %.3g, \"apart_retries\": %u, \"lowest_ns\": %" PRIu64
+		   "the two CPUs, before and after each run; a run's probe is the larger; "
+		   "usual_ns: the 10th percentile of all probes\", "
+		   "\"apart_factor\": %.3g, \"apart_retries\": %u, \"usual_ns\": %" PRIu64
 		   ", \"runs_probed\": %u, \"runs_apart\": %u, \"runs_repeated\": %u},\n",
-		VL_PLACE_TRIPS, o->apart_factor, pl->retries, pl->lowest_ns, pl->probed,
+		VL_PLACE_TRIPS, o->apart_factor, pl->retries, pl->usual_ns, pl->probed,
 		pl->apart, pl->repeated);
 	/* failed_runs: every cell with a failed round ("policy/load", as with
 	 * one round); failed_rounds: each failed round. */

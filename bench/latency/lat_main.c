@@ -74,9 +74,10 @@ static void usage(FILE *f)
 		"                       else (the kernel's RT throttling leaves it 5%%)\n"
 		"  --json FILE          write the results there\n"
 		"  --apart F            a run whose cross-core round trip, probed before\n"
-		"                       and after it, is above F times the lowest of all\n"
-		"                       runs ran with the vCPUs apart: its cell's medians\n"
-		"                       leave it out (default %.1f; 0: keep every run)\n"
+		"                       and after it, is above F times the usual one (the\n"
+		"                       10th percentile of all probes) ran with the vCPUs\n"
+		"                       apart: its cell's medians leave it out (default\n"
+		"                       %.1f; 0: keep every run)\n"
 		"  --apart-retries N    measure a run made with the vCPUs apart again, up\n"
 		"                       to N times (default %u)\n"
 		"  --fault KIND         test the tool's checks: the device drops, corrupts\n"
@@ -357,18 +358,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 /* One cell's run of a round into @g: between two probes of the
  * placement, and again, up to --apart-retries times, while they say that
- * the vCPUs were apart (above --apart times @lowest, the lowest probe so
- * far, which this lowers). --fault apart multiplies the first attempt's
- * probes by @probe_x. Returns 0, or non-zero when the run failed (the
- * caller says so). */
+ * the vCPUs were apart (above --apart times the usual round trip of the
+ * probes in @ref, which gets these). --fault apart multiplies the first
+ * attempt's probes by @probe_x. Returns 0, or non-zero when the run failed
+ * (the caller says so). */
 static int run_cell(const struct args *a, const struct vl_opts *ro, uint64_t probe_x,
 		    const struct vl_cell *c, struct vl_fig *g, struct vl_result *res,
-		    uint64_t *lowest)
+		    struct vl_place_ref *ref)
 {
 	uint32_t attempt;
 
 	for (attempt = 1;; attempt++) {
-		uint64_t x = attempt == 1 ? probe_x : 1, before, after, xc;
+		uint64_t x = attempt == 1 ? probe_x : 1, before, after, xc, usual;
 		int rc;
 
 		before = vl_place_probe(ro) * x;
@@ -376,14 +377,13 @@ static int run_cell(const struct args *a, const struct vl_opts *ro, uint64_t pro
 		after = vl_place_probe(ro) * x;
 		if (rc != 0)
 			return rc;
-		if (before && (!*lowest || before < *lowest))
-			*lowest = before;
-		if (after && (!*lowest || after < *lowest))
-			*lowest = after;
+		vl_place_ref_add(ref, before);
+		vl_place_ref_add(ref, after);
+		usual = vl_place_ref_usual(ref);
 		/* The larger: the run may have started or ended apart. */
 		xc = before > after ? before : after;
 		if (attempt > a->apart_retries ||
-		    !vl_place_is_apart(a->o.apart_factor, *lowest, xc)) {
+		    !vl_place_is_apart(a->o.apart_factor, usual, xc)) {
 			vl_fig_from_result(res, g);
 			g->xcore_before_ns = before;
 			g->xcore_after_ns = after;
@@ -392,8 +392,8 @@ static int run_cell(const struct args *a, const struct vl_opts *ro, uint64_t pro
 			return 0;
 		}
 		printf("round %u: %s / %s: the vCPUs were apart (cross-core round trip %llu ns, "
-		       "lowest %llu): measured again\n", g->round, c->policy->name,
-		       c->load->name, (unsigned long long)xc, (unsigned long long)*lowest);
+		       "usual %llu): measured again\n", g->round, c->policy->name,
+		       c->load->name, (unsigned long long)xc, (unsigned long long)usual);
 	}
 }
 
@@ -424,7 +424,7 @@ int main(int argc, char **argv)
 	struct vl_machine m;
 	struct vl_calib cal;
 	struct vl_place place;
-	uint64_t lowest;
+	struct vl_place_ref ref = {0};
 	size_t ncell, failed = 0, i, j, k;
 	uint32_t r, seq = 0;
 	uint64_t t_start = 0;
@@ -490,7 +490,7 @@ int main(int argc, char **argv)
 		       (double)cal.timer_p50 / 1e3, (double)cal.timer_p99 / 1e3,
 		       (double)cal.efd_write_ns / 1e3);
 	}
-	lowest = cal.spin_p50; /* the lowest placement probe so far */
+	vl_place_ref_add(&ref, cal.spin_p50); /* the calibration's spin: a probe too */
 	for (r = 0; r < a->o.rounds; r++) {
 		struct vl_opts ro = a->o;
 		uint64_t probe_x = 1; /* --fault apart: the probes read this times more */
@@ -516,7 +516,7 @@ int main(int argc, char **argv)
 				if (a->o.verbose)
 					printf("-- round %u: %s / %s: %s\n", r + 1, c->policy->name,
 					       c->load->name, c->policy->params);
-				if (run_cell(a, &ro, probe_x, c, g, res, &lowest) != 0) {
+				if (run_cell(a, &ro, probe_x, c, g, res, &ref) != 0) {
 					if (a->o.rounds > 1)
 						fprintf(stderr, VL_PROG ": run %s / %s (round %u of "
 								"%u) FAILED\n",
@@ -532,16 +532,18 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	vl_place_mark(cells, ncell, a->o.rounds, a->o.apart_factor, cal.spin_p50, &place);
+	vl_place_mark(cells, ncell, a->o.rounds, a->o.apart_factor, vl_place_ref_usual(&ref),
+		      &place);
+	vl_place_ref_free(&ref);
 	place.retries = a->apart_retries;
 	if (place.probed && a->o.apart_factor > 0)
 		printf("placement: %u of %u runs with the vCPUs apart (cross-core round trip "
-		       "above %.1fx the lowest, %.0f ns)%s; %u measured again\n",
-		       place.apart, place.probed, a->o.apart_factor, (double)place.lowest_ns,
+		       "above %.1fx the usual, %.0f ns)%s; %u measured again\n",
+		       place.apart, place.probed, a->o.apart_factor, (double)place.usual_ns,
 		       place.apart ? ", left out of their cells' medians" : "", place.repeated);
 	else if (place.probed)
-		printf("placement: lowest cross-core round trip %.0f ns; --apart 0: every run "
-		       "kept\n", (double)place.lowest_ns);
+		printf("placement: usual cross-core round trip %.0f ns; --apart 0: every run "
+		       "kept\n", (double)place.usual_ns);
 	if (a->o.rounds > 1)
 		vl_summary(cells, ncell, a->o.rounds);
 	vl_loadavg(m.load_after);

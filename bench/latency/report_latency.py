@@ -22,7 +22,7 @@ verdict says whether every round on its own gives the same verdict
 
 Each run's placement was probed (vring_latency's lat_place.c): a run made
 with the two vCPUs apart on the host (its cross-core round trip above
---apart times the lowest) is left out of its cell's medians, unless every
+--apart times the usual one) is left out of its cell's medians, unless every
 round of the cell was. The domination verdicts compare like with like:
 each placement's medians (of the rounds in it) against the same
 placement's, and each round against the rounds of the same placement; a
@@ -190,15 +190,16 @@ def placement_lines(doc, recs):
     factor = pl.get("apart_factor", 0)
     text = ("**Placement.** Before and after every run, a short spin ping-pong between "
             "the two CPUs (%s) measured where the host had put the two vCPUs. A run with "
-            "a cross-core round trip above %gx the lowest (%d ns) ran with the vCPUs "
-            "apart, where every policy runs several times slower, and was measured again, "
-            "up to %d times: %d runs were. Of the %d runs kept, %d ran apart. "
-            % (pl.get("probe", "the probe"), factor, pl.get("lowest_ns", 0),
+            "a cross-core round trip above %gx the usual one (%d ns, the 10th percentile "
+            "of the probes) ran with the vCPUs apart, where every policy runs several "
+            "times slower, and was measured again, up to %d times: %d runs were. Of the "
+            "%d runs kept, %d ran apart. "
+            % (pl.get("probe", "the probe"), factor, pl.get("usual_ns", 0),
                pl.get("apart_retries", 0), pl.get("runs_repeated", 0), pl["runs_probed"],
                pl.get("runs_apart", len(apart)))
             if factor else
-            "**Placement.** The runs' placement was probed (lowest cross-core round trip "
-            "%d ns), but `--apart 0` kept every run. " % pl.get("lowest_ns", 0))
+            "**Placement.** The runs' placement was probed (usual cross-core round trip "
+            "%d ns), but `--apart 0` kept every run. " % pl.get("usual_ns", 0))
     if apart:
         cells = []
         for r in recs:

@@ -257,7 +257,7 @@ elseif(MODE STREQUAL "placement")
     endforeach()
   endif()
   # Every round faked apart: only the calibration's probe is not, and it is
-  # the lowest.
+  # the usual one (the 10th percentile of five probes is the lowest).
   execute_process(
     COMMAND ${TOOL} --fault apart --apart 50 --apart-retries 0 --rounds 2 --policies event-idx
             --loads single --messages 300 --warmup 0 --calib-rounds 200
