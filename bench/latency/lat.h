@@ -137,10 +137,16 @@ enum vl_fault {
 	/* Not the device's: the placement probes of a run's first attempt read
 	 * VL_FAULT_APART_X times what they measured, as if the host had put the
 	 * vCPUs apart (a repeated attempt reads them as they are). */
-	VL_FAULT_APART = 4
+	VL_FAULT_APART = 4,
+	/* Not the device's either: the first probe of the whole run (whatever
+	 * --fault-round says) reads VL_FAULT_FAST_DIV times less, as one probe
+	 * of a rarer, faster placement would; it must not make the usual runs
+	 * look apart. */
+	VL_FAULT_FAST = 5
 };
 
 #define VL_FAULT_APART_X 1000u
+#define VL_FAULT_FAST_DIV 100u
 
 /* The request (counted from 1 in each device) that a fault hits. */
 #define VL_FAULT_AT 100u

@@ -83,7 +83,8 @@ static void usage(FILE *f)
 		"  --fault KIND         test the tool's checks: the device drops, corrupts\n"
 		"                       or exits at request %u (drop, corrupt, exit), or\n"
 		"                       the placement probes of a run's first attempt\n"
-		"                       read %ux (apart)\n"
+		"                       read %ux (apart), or the first probe of all\n"
+		"                       reads %u times less (fast)\n"
 		"  --fault-round N      ... only in round N (the other rounds pass)\n"
 		"  -v, --verbose        more detail on the terminal\n"
 		"\n"
@@ -92,7 +93,7 @@ static void usage(FILE *f)
 		"Exit status: 0 all runs passed, 1 a run failed (wrong or missing reply),\n"
 		"2 bad arguments.\n",
 		MAX_ROUNDS, VL_MSG_MIN, VL_BUF_BYTES, VL_MSG_MIN, VL_APART_DEFAULT, VL_APART_RETRIES, VL_FAULT_AT,
-		VL_FAULT_APART_X);
+		VL_FAULT_APART_X, VL_FAULT_FAST_DIV);
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -306,8 +307,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 				a->o.fault = VL_FAULT_EXIT;
 			else if (strcmp(val, "apart") == 0)
 				a->o.fault = VL_FAULT_APART;
+			else if (strcmp(val, "fast") == 0)
+				a->o.fault = VL_FAULT_FAST;
 			else {
-				fprintf(stderr, VL_PROG ": --fault: drop, corrupt, exit or apart\n");
+				fprintf(stderr, VL_PROG ": --fault: drop, corrupt, exit, apart or "
+						"fast\n");
 				return -1;
 			}
 		} else if (OPT("--apart")) {
@@ -356,23 +360,34 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/* Faked probes (--fault apart, --fault fast): the first attempt's probes
+ * of a run read @apart_x times more; while @fast_once, the next probe reads
+ * VL_FAULT_FAST_DIV times less (once). */
+struct fake_probes {
+	uint64_t apart_x;
+	bool fast_once;
+};
+
 /* One cell's run of a round into @g: between two probes of the
  * placement, and again, up to --apart-retries times, while they say that
  * the vCPUs were apart (above --apart times the usual round trip of the
- * probes in @ref, which gets these). --fault apart multiplies the first
- * attempt's probes by @probe_x. Returns 0, or non-zero when the run failed
- * (the caller says so). */
-static int run_cell(const struct args *a, const struct vl_opts *ro, uint64_t probe_x,
+ * probes in @ref, which gets these). Returns 0, or non-zero when the run
+ * failed (the caller says so). */
+static int run_cell(const struct args *a, const struct vl_opts *ro, struct fake_probes *fk,
 		    const struct vl_cell *c, struct vl_fig *g, struct vl_result *res,
 		    struct vl_place_ref *ref)
 {
 	uint32_t attempt;
 
 	for (attempt = 1;; attempt++) {
-		uint64_t x = attempt == 1 ? probe_x : 1, before, after, xc, usual;
+		uint64_t x = attempt == 1 ? fk->apart_x : 1, before, after, xc, usual;
 		int rc;
 
 		before = vl_place_probe(ro) * x;
+		if (fk->fast_once) {
+			before /= VL_FAULT_FAST_DIV;
+			fk->fast_once = false;
+		}
 		rc = vl_run(ro, c->policy, c->load, res);
 		after = vl_place_probe(ro) * x;
 		if (rc != 0)
@@ -425,6 +440,7 @@ int main(int argc, char **argv)
 	struct vl_calib cal;
 	struct vl_place place;
 	struct vl_place_ref ref = {0};
+	struct fake_probes fk;
 	size_t ncell, failed = 0, i, j, k;
 	uint32_t r, seq = 0;
 	uint64_t t_start = 0;
@@ -491,16 +507,15 @@ int main(int argc, char **argv)
 		       (double)cal.efd_write_ns / 1e3);
 	}
 	vl_place_ref_add(&ref, cal.spin_p50); /* the calibration's spin: a probe too */
+	fk.fast_once = a->o.fault == VL_FAULT_FAST; /* the whole run's first probe */
 	for (r = 0; r < a->o.rounds; r++) {
 		struct vl_opts ro = a->o;
-		uint64_t probe_x = 1; /* --fault apart: the probes read this times more */
 
 		if (a->fault_round && a->fault_round != r + 1)
 			ro.fault = VL_FAULT_NONE;
-		if (ro.fault == VL_FAULT_APART) {
-			probe_x = VL_FAULT_APART_X;
-			ro.fault = VL_FAULT_NONE; /* the device has nothing to do with it */
-		}
+		fk.apart_x = ro.fault == VL_FAULT_APART ? VL_FAULT_APART_X : 1;
+		if (ro.fault == VL_FAULT_APART || ro.fault == VL_FAULT_FAST)
+			ro.fault = VL_FAULT_NONE; /* the device has nothing to do with them */
 		for (j = 0; j < a->nload; j++) {
 			for (k = 0; k < a->npol; k++) {
 				size_t pi = round_order(a->npol, r, k);
@@ -516,7 +531,7 @@ int main(int argc, char **argv)
 				if (a->o.verbose)
 					printf("-- round %u: %s / %s: %s\n", r + 1, c->policy->name,
 					       c->load->name, c->policy->params);
-				if (run_cell(a, &ro, probe_x, c, g, res, &ref) != 0) {
+				if (run_cell(a, &ro, &fk, c, g, res, &ref) != 0) {
 					if (a->o.rounds > 1)
 						fprintf(stderr, VL_PROG ": run %s / %s (round %u of "
 								"%u) FAILED\n",
