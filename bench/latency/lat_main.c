@@ -113,14 +113,28 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 	return 0;
 }
 
-/* A number in 0..86400 (seconds, or --apart's factor). */
 static int parse_secs(const char *opt, const char *s, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
 
 	if (end == s || *end || v < 0 || v > 86400) {
-		fprintf(stderr, VL_PROG ": %s: \"%s\" is not a number in 0..86400\n", opt, s);
+		fprintf(stderr, VL_PROG ": %s: \"%s\" is not a number of seconds\n", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --apart: 0 (keep every run), or a factor from 1 to 1000. */
+static int parse_factor(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v == 0 || (v >= 1 && v <= 1000))) {
+		fprintf(stderr, VL_PROG ": %s: \"%s\" is neither 0 nor a factor in 1..1000\n",
+			opt, s);
 		return -1;
 	}
 	*out = v;
@@ -315,15 +329,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return -1;
 			}
 		} else if (OPT("--apart")) {
-			double f;
-
-			if (m < 0 || parse_secs("--apart", val, &f))
+			if (m < 0 || parse_factor("--apart", val, &a->o.apart_factor))
 				return -1;
-			if (f != 0 && f < 1.0) {
-				fprintf(stderr, VL_PROG ": --apart: 0, or a factor of 1 or more\n");
-				return -1;
-			}
-			a->o.apart_factor = f;
 		} else if (OPT("--apart-retries")) {
 			if (m < 0 || parse_u64("--apart-retries", val, 0, 10, &v))
 				return -1;

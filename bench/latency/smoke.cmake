@@ -29,6 +29,8 @@
 #                     last, one probe faked 100x faster (--fault fast):
 #                     no run may end up apart (the usual round trip is the
 #                     10th percentile of the probes, not their minimum)
+#   MODE=args         bad arguments (the placement options among them):
+#                     exit status 2 and a message naming the option
 #   MODE=fault-KIND   the device drops, corrupts or exits at one request
 #                     (--fault KIND); the tool must exit 1 and say why
 file(REMOVE_RECURSE ${OUT})
@@ -293,6 +295,15 @@ elseif(MODE STREQUAL "placement")
   if(NOT rc EQUAL 0 OR NOT out MATCHES "placement: 0 of 6 runs with the vCPUs apart")
     message(FATAL_ERROR "one fast probe: exit ${rc}, and runs marked apart")
   endif()
+elseif(MODE STREQUAL "args")
+  foreach(bad "--apart;0.5" "--apart;abc" "--apart;2000" "--apart-retries;11"
+              "--fault;bogus" "--rounds;0" "--format;ring" "--qsize;1" "--cpus;0")
+    execute_process(COMMAND ${TOOL} ${bad} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+    list(GET bad 0 opt)
+    if(NOT rc EQUAL 2 OR NOT err MATCHES "${opt}")
+      message(FATAL_ERROR "vring_latency ${bad}: exit ${rc} (want 2), message: ${err}")
+    endif()
+  endforeach()
 elseif(MODE MATCHES "^fault-(.*)$")
   set(kind ${CMAKE_MATCH_1})
   set(expect_drop "no reply to request")
