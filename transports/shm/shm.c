@@ -109,6 +109,9 @@ struct vr__shm {
 	atomic_int why;
 	struct vr__hb_watch hb; /* the peer's heartbeat (hosted_liveness.h) */
 	atomic_int faulted; /* the guarded backing was truncated */
+	/* The watcher is reading or writing the region (watcher_enter): the
+	 * guard handler waits for it before it replaces the mapping. */
+	atomic_int in_region;
 };
 
 /* ---- Small helpers -------------------------------------------------------- */
@@ -278,6 +281,10 @@ struct guard_slot {
 };
 
 static struct guard_slot guard_tab[GUARD_SLOTS];
+/* This thread is the watcher, between watcher_enter and watcher_leave: a
+ * fault there must not wait for itself. Initial-exec: read from a signal
+ * handler without a call into the dynamic loader. */
+static __thread int tl_in_region __attribute__((tls_model("initial-exec")));
 static struct sigaction guard_prev;
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -318,16 +325,27 @@ static void guard_handler(int sig, siginfo_t *si, void *ctx)
 		/* Acquire: len and owner were stored before base. */
 		b = atomic_load(&g->base);
 		len = atomic_load(&g->len);
+		struct vr__shm *p = atomic_load(&g->owner);
+
+		/* The watcher may be reading or writing these pages:
+		 * faulted first, then wait for an access announced before it
+		 * (seq_cst both sides, a Dekker pair with watcher_enter: the
+		 * watcher sees faulted and stays out, or this sees in_region
+		 * and waits, a bounded sequence without locks), so that no
+		 * access of the watcher races the remap below. */
+		if (p && b != 0 && a >= b && a - b < len) {
+			atomic_store(&p->faulted, 1);
+			if (!tl_in_region)
+				while (atomic_load(&p->in_region))
+					;
+		}
 		if (b != 0 && a >= b && a - b < len &&
 		    mmap((void *)b, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
-			struct vr__shm *p = atomic_load(&g->owner);
-
 			atomic_store(&g->hit, 1);
 			if (p) {
 				int none = WHY_NONE, alive = ST_ALIVE;
 
-				atomic_store(&p->faulted, 1);
 				atomic_compare_exchange_strong(&p->why, &none, WHY_SIGBUS);
 				if (atomic_compare_exchange_strong(&p->state, &alive, ST_DEAD))
 					wake_dead(p);
@@ -606,13 +624,37 @@ static void refuse_pending(struct vr__shm *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* The watcher is about to touch the region: false when the region was
+ * truncated (the guard handler replaced or is replacing its pages), and
+ * the watcher must stay out. Always paired with watcher_leave. Seq_cst:
+ * the announcement is ordered before the look at faulted (partner:
+ * guard_handler, which stores faulted, then reads in_region). */
+static bool watcher_enter(struct vr__shm *p)
+{
+	tl_in_region = 1;
+	atomic_store(&p->in_region, 1);
+	return !atomic_load(&p->faulted);
+}
+
+/* Seq_cst: the accesses before it happen before the handler's remap,
+ * which waits to read 0 here. */
+static void watcher_leave(struct vr__shm *p)
+{
+	atomic_store(&p->in_region, 0);
+	tl_in_region = 0;
+}
+
 /* Bumps this end's heartbeat, watches the peer's, refuses extra
  * connections. Never closes or replaces an fd other threads use. */
 static void *watcher(void *arg)
 {
 	struct vr__shm *p = (struct vr__shm *)arg;
-	uint32_t beat = vr_region_load(p->map, own_hb(p));
+	uint32_t beat = 0;
 	uint64_t last_beat = 0;
+
+	if (watcher_enter(p))
+		beat = vr_region_load(p->map, own_hb(p));
+	watcher_leave(p);
 
 	for (;;) {
 		struct pollfd pf[2] = {{p->stopfd, POLLIN, 0}, {p->lsock, POLLIN, 0}};
@@ -632,18 +674,23 @@ static void *watcher(void *arg)
 			pthread_mutex_unlock(&p->lock);
 		}
 		now = mono_ns();
-		if (now - last_beat >= p->heartbeat_ns) {
-			/* Release: pairs with the peer's vr_region_load. */
-			vr_region_store(p->map, own_hb(p), ++beat);
-			last_beat = now;
+		/* The region: a truncated one's pages are replaced only
+		 * outside this block (watcher_enter). */
+		if (watcher_enter(p)) {
+			if (now - last_beat >= p->heartbeat_ns) {
+				/* Release: pairs with the peer's vr_region_load. */
+				vr_region_store(p->map, own_hb(p), ++beat);
+				last_beat = now;
+			}
+			if (atomic_load(&p->state) == ST_ALIVE) {
+				if (p->hb_watch && hb_stale(p, now))
+					mark_dead(p, WHY_HEARTBEAT);
+				else if (!p->listener &&
+					 vr_region_load(p->map, VR_RH_GENERATION) != p->my_gen)
+					mark_dead(p, WHY_GENERATION);
+			}
 		}
-		if (atomic_load(&p->state) == ST_ALIVE) {
-			if (p->hb_watch && hb_stale(p, now))
-				mark_dead(p, WHY_HEARTBEAT);
-			else if (!p->listener &&
-				 vr_region_load(p->map, VR_RH_GENERATION) != p->my_gen)
-				mark_dead(p, WHY_GENERATION);
-		}
+		watcher_leave(p);
 	}
 	return NULL;
 }
@@ -698,6 +745,7 @@ static int alloc_priv(struct vr_shm *s, bool listener)
 	atomic_init(&p->why, WHY_NONE);
 	vr__hb_watch_init(&p->hb);
 	atomic_init(&p->faulted, 0);
+	atomic_init(&p->in_region, 0);
 	if (pthread_mutex_init(&p->lock, NULL) != 0) {
 		free(p);
 		seterr(s, "pthread_mutex_init failed");
