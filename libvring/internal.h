@@ -35,6 +35,21 @@
 #define VR__SIZE_NOINLINE static
 #endif
 
+/* The argument checks a packed burst or batch call makes first, in this
+ * order: @n 0 does nothing (0), a @broken queue is VR_EBROKEN, no @array
+ * VR_EINVAL; 1 when the call goes on. Callers: r = vr__burst_args(...);
+ * if (r <= 0) return r. Inlined: the constants fold into each entry. */
+VR__HOT_INLINE int vr__burst_args(unsigned n, int broken, const void *array)
+{
+	if (n == 0)
+		return 0;
+	if (VR_UNLIKELY(broken))
+		return VR_EBROKEN;
+	if (VR_UNLIKELY(array == NULL))
+		return VR_EINVAL;
+	return 1;
+}
+
 /* The burst loops are specialised (IN_ORDER or not, hooks or not) where
  * speed counts; a build for size (-Os) keeps one copy of each. */
 #if defined(__OPTIMIZE_SIZE__)

@@ -686,6 +686,7 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 			    unsigned max)
 {
 	const uint64_t base = q->mem.bus_base, size = q->mem.size;
+	int args;
 
 	if (!VR__OPT_SIZE && VR_UNLIKELY(max <= 1)) {
 		/* None, or one chain: the single pop, without the loop's
@@ -697,12 +698,9 @@ int vr_packed_dev_pop_burst(struct vr_packed_dev *q, struct vr_chain *chains,
 		err = vr_packed_dev_pop(q, chains);
 		return err == 0 ? 1 : err == VR_EAGAIN ? 0 : err;
 	}
-	if (max == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(chains == NULL))
-		return VR_EINVAL;
+	args = vr__burst_args(max, q->broken, chains);
+	if (args <= 0)
+		return args;
 	/* The short path checks a buffer against the window alone; a
 	 * translate callback, cache hooks, a window reaching past 2^64
 	 * (where its range check would differ from vr__range_wraps) or
@@ -937,6 +935,7 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 			   unsigned max)
 {
 	uint16_t flags;
+	int args;
 
 	if (!VR__OPT_SIZE && VR_UNLIKELY(max <= 1)) {
 		/* None, or one chain: the single pop (its short path),
@@ -946,12 +945,9 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 		struct vr_chain c;
 		int err;
 
-		if (max == 0)
-			return 0;
-		if (VR_UNLIKELY(q->broken))
-			return VR_EBROKEN;
-		if (VR_UNLIKELY(bufs == NULL))
-			return VR_EINVAL;
+		args = vr__burst_args(max, q->broken, bufs);
+		if (args <= 0)
+			return args;
 		c.iov = &iov;
 		c.iov_cap = 1;
 		err = vr_packed_dev_pop(q, &c);
@@ -960,12 +956,9 @@ int vr_packed_dev_pop_bufs(struct vr_packed_dev *q, struct vr_buf *bufs,
 		dev_buf_from_chain(bufs, &c, &iov);
 		return 1;
 	}
-	if (max == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(bufs == NULL))
-		return VR_EINVAL;
+	args = vr__burst_args(max, q->broken, bufs);
+	if (args <= 0)
+		return args;
 	/* pop_fast: the window alone checks a buffer (see dev_window_fast);
 	 * otherwise every chain through the single call. */
 	if (VR_UNLIKELY(VR__OPT_SIZE ? !dev_window_fast(&q->mem) : !q->pop_fast))
@@ -1111,12 +1104,10 @@ VR__HOT_INLINE int dev_complete_burst(struct vr_packed_dev *q,
 int vr_packed_dev_complete_burst(struct vr_packed_dev *q,
 				 const struct vr_done *done, unsigned n)
 {
-	if (n == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(done == NULL))
-		return VR_EINVAL;
+	int args = vr__burst_args(n, q->broken, done);
+
+	if (args <= 0)
+		return args;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return dev_complete_each(q, done, n);
 #define CALL(in_order) dev_complete_burst(q, done, n, in_order)

@@ -858,12 +858,10 @@ general:
 int vr_packed_drv_add_burst(struct vr_packed_drv *q, const struct vr_add *adds,
 			    unsigned n, uint16_t *ids)
 {
-	if (n == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(adds == NULL))
-		return VR_EINVAL;
+	int args = vr__burst_args(n, q->broken, adds);
+
+	if (args <= 0)
+		return args;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return drv_add_each(q, adds, n, ids);
 #define CALL(in_order) drv_add_burst(q, adds, n, ids, in_order)
@@ -1049,12 +1047,10 @@ DRV_ADD_BUFS_MANY_ATTR int drv_add_bufs_many(struct vr_packed_drv *q,
 					     unsigned n, bool writable,
 					     uint16_t *ids)
 {
-	if (n == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(bufs == NULL))
-		return VR_EINVAL;
+	int args = vr__burst_args(n, q->broken, bufs);
+
+	if (args <= 0)
+		return args;
 	if (VR_UNLIKELY(q->mem.clean != NULL))
 		return drv_add_bufs_each(q, bufs, n, writable, ids);
 	/* Specialised for the direction too where speed counts (-Os: one
@@ -1076,14 +1072,10 @@ VR__NOINLINE int drv_add_bufs_one(struct vr_packed_drv *q,
 				  const struct vr_add_buf *bufs, unsigned n,
 				  bool writable, uint16_t *ids)
 {
-	int id;
+	int args = vr__burst_args(n, q->broken, bufs), id;
 
-	if (n == 0)
-		return 0;
-	if (VR_UNLIKELY(q->broken))
-		return VR_EBROKEN;
-	if (VR_UNLIKELY(bufs == NULL))
-		return VR_EINVAL;
+	if (args <= 0)
+		return args;
 	id = vr_packed_drv_add(q, &bufs[0].seg, writable ? 0 : 1,
 			       writable ? 1 : 0, bufs[0].cookie);
 	if (id < 0)
