@@ -333,13 +333,12 @@ static void gap_after_sleep(struct vr__chan_qpol *p, struct vr__wait *w,
 	gap_end(p, w, gap, w->budget ? GAP_EXACT : GAP_GUESS);
 }
 
-/* This queue's consumed count: what it has taken from its ring. Relaxed:
- * this thread is its only writer (vr__chan_count), so the load reads its
- * own last store. */
+/* This queue's consumed count: what it has taken from its ring.
+ * vr__chan_peek's relaxed load: this thread is the count's only writer
+ * (vr__chan_count), so it reads its own last store. */
 static uintptr_t consumed(struct vr_chan *ch, uint32_t q)
 {
-	return VR__LOAD((VR__ATOMIC(uintptr_t) *)(void *)&ch->qs[q].c[VR_RS_CONSUMED],
-			VR__MO(relaxed));
+	return (uintptr_t)vr__chan_peek(&ch->qs[q].c[VR_RS_CONSUMED]);
 }
 
 /* A wait ended with work found: the run that follows begins (it counts
